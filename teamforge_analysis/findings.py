@@ -1,0 +1,504 @@
+"""The four findings of TeamForge's published analysis, each tested by a documented rule.
+
+Each function takes a :class:`~teamforge_analysis.io.Dataset` and returns a :class:`Finding`
+whose ``statistics`` are JSON-ready, whose ``verdict`` follows from those statistics by the rule
+in its docstring (also in ``docs/methods.md``), and whose ``text`` is written from them.
+
+Verdicts: ``supported``, ``contradicted``, ``inconclusive``, ``not_computable`` (a statistic the
+rule needs is null, or the levels it compares are absent).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pandas as pd
+
+from . import _fmt as fmt
+from .io import DIFFICULTY_LEVELS, Dataset
+from .stats import CorrelationResult, correlation, finite_or_none, paired_wilcoxon, zou_difference
+
+__all__ = [
+    "ALPHA",
+    "FINDINGS",
+    "Finding",
+    "all_findings",
+    "difficulty_means",
+    "hard_task_boundary",
+    "scale_vs_difficulty",
+    "step_efficiency",
+    "test_pass_vs_score",
+]
+
+#: Significance level of every verdict rule.
+ALPHA = 0.05
+
+#: TeamForge's grader: score = Σ weight × component (then clamped); used in caveats.
+GRADER_WEIGHTS = {
+    "test_pass_rate": 0.40,
+    "lint_score": 0.25,
+    "efficiency_score": 0.20,
+    "review_quality": 0.10,
+    "reflection_quality": 0.05,
+}
+
+Verdict = Literal["supported", "contradicted", "inconclusive", "not_computable"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One finding: the seed's claim, the evidence, and the verdict it earns.
+
+    Attributes
+    ----------
+    id, title
+        Stable identifier and a short title.
+    claim
+        The seed's claim, quoted as the hypothesis being tested.
+    statistics
+        JSON-ready evidence (numbers unrounded; undefined values are ``None``).
+    verdict
+        ``supported``, ``contradicted``, ``inconclusive`` or ``not_computable``.
+    verdict_reason
+        Which branch of the rule decided the verdict.
+    text
+        A paragraph generated from ``statistics`` and the verdict.
+    """
+
+    id: str
+    title: str
+    claim: str
+    statistics: dict[str, Any]
+    verdict: Verdict
+    verdict_reason: str
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "claim": self.claim,
+            "verdict": self.verdict,
+            "verdict_reason": self.verdict_reason,
+            "text": self.text,
+            "statistics": self.statistics,
+        }
+
+
+# ----------------------------------------------------------------------------------------------
+# Shared helpers
+# ----------------------------------------------------------------------------------------------
+def levels_present(dataset: Dataset) -> list[str]:
+    """Difficulty levels that have at least one task, easiest first."""
+    present = set(dataset.tasks["difficulty"])
+    return [level for level in DIFFICULTY_LEVELS if level in present]
+
+
+def difficulty_means(dataset: Dataset, value: str = "score") -> pd.DataFrame:
+    """Per model, the mean of ``value`` over the tasks of each difficulty level.
+
+    A model's mean for a level is missing (NaN) unless it has results for *every* task of that
+    level, so that all models' means at a level average the same tasks.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``model`` (sorted), one column per level present, easiest first.
+
+    Examples
+    --------
+    >>> from teamforge_analysis.io import load_dataset
+    >>> difficulty_means(load_dataset(), "steps").loc["gemma2-9b-it"].tolist()
+    [18.0, 30.0, 40.0]
+    """
+    levels = levels_present(dataset)
+    difficulty = dataset.tasks.set_index("task")["difficulty"]
+    tasks_per_level = difficulty.value_counts()
+    cells = pd.DataFrame(
+        {
+            "model": dataset.results["model"],
+            "difficulty": dataset.results["task"].map(difficulty),
+            "value": dataset.results[value].astype(float),
+        }
+    )
+    grouped = cells.groupby(["model", "difficulty"], sort=True)["value"].agg(["mean", "count"])
+    complete = grouped["count"].to_numpy() == tasks_per_level.reindex(
+        grouped.index.get_level_values("difficulty")
+    ).to_numpy()
+    means = grouped["mean"].where(complete)
+    wide = means.unstack("difficulty")
+    models = sorted(dataset.results["model"].unique())
+    return wide.reindex(index=models, columns=levels).rename_axis(index="model", columns=None)
+
+
+def _sizes(dataset: Dataset, column: str = "params_b") -> pd.Series:
+    return dataset.models.set_index("model")[column].astype(float)
+
+
+def _significant(result: CorrelationResult, sign: int) -> bool:
+    assert result.r is not None and result.p_value is not None
+    return result.p_value < ALPHA and (result.r > 0 if sign > 0 else result.r < 0)
+
+
+def correlation_verdict(result: CorrelationResult) -> tuple[Verdict, str]:
+    """The correlation rule: supported iff r > 0 with p < α; contradicted iff r < 0 with p < α."""
+    if result.r is None or result.p_value is None:
+        return "not_computable", f"the correlation is undefined ({result.reason})"
+    if _significant(result, +1):
+        return "supported", f"r > 0 and {fmt.pval(result.p_value)} (below {ALPHA:g})"
+    if _significant(result, -1):
+        return "contradicted", f"r < 0 and {fmt.pval(result.p_value)} (below {ALPHA:g})"
+    return "inconclusive", f"{fmt.pval(result.p_value)} is not below {ALPHA:g}"
+
+
+def _corr_phrase(result: CorrelationResult) -> str:
+    """``r = 0.73 (95% CI -0.77 to 0.99, p = 0.27, n = 4)`` or why it is undefined."""
+    if result.r is None:
+        return f"undefined (n = {result.n}: {result.reason})"
+    return (
+        f"r = {fmt.num(result.r)} ({fmt.ci(result.ci95)}, {fmt.pval(result.p_value)}, "
+        f"n = {result.n})"
+    )
+
+
+def _verdict_sentence(verdict: Verdict, reason: str) -> str:
+    return f"Verdict: {verdict.replace('_', ' ')}, because {reason}."
+
+
+# ----------------------------------------------------------------------------------------------
+# Finding 1
+# ----------------------------------------------------------------------------------------------
+def scale_vs_difficulty(dataset: Dataset, *, size_column: str = "params_b") -> Finding:
+    """Does model size predict the hardest level's scores more than the easiest level's?
+
+    Per model, the mean score over the tasks of each difficulty level is correlated with
+    ``size_column`` (``by_difficulty``). ``hard_minus_easy`` is r(hardest) − r(easiest) with
+    Zou's (2007) interval for two overlapping dependent correlations, on the models that have
+    both levels and a known size.
+
+    Rule: *supported* iff the hardest level's r > 0 with p < 0.05 and the whole
+    ``hard_minus_easy`` interval is above 0; *contradicted* iff that interval is below 0, or the
+    hardest level's r < 0 with p < 0.05; *inconclusive* otherwise; *not_computable* when fewer
+    than two levels are present or a statistic the rule needs is null.
+    """
+    sizes = _sizes(dataset, size_column)
+    means = difficulty_means(dataset, "score")
+    without_size = sorted(sizes.index[sizes.isna()])
+    known = means.index[sizes.reindex(means.index).notna()]
+    levels = list(means.columns)
+
+    by_difficulty = {
+        level: correlation(sizes.reindex(known), means.loc[known, level]) for level in levels
+    }
+    statistics: dict[str, Any] = {
+        "size_column": size_column,
+        "models_without_size": without_size,
+        "by_difficulty": {level: res.to_dict() for level, res in by_difficulty.items()},
+        "hardest": levels[-1] if len(levels) >= 2 else None,
+        "easiest": levels[0] if len(levels) >= 2 else None,
+        "hard_minus_easy": None,
+    }
+    claim = (
+        "Scale strongly predicts performance on multi-step algorithm design tasks (Hard) but has "
+        "limited predictive power on single-file bug fixes (Easy)."
+    )
+    title = "Model scale vs task difficulty"
+
+    if len(levels) < 2:
+        reason = f"the rule compares two difficulty levels and only {fmt.names(levels)} is present"
+        text = f"Not computable: {reason}."
+        return Finding("scale_vs_difficulty", title, claim, statistics, "not_computable", reason,
+                       text)
+
+    hardest, easiest = levels[-1], levels[0]
+    both = known[means.loc[known, [hardest, easiest]].notna().all(axis=1).to_numpy()]
+    on_both = {lvl: correlation(sizes.reindex(both), means.loc[both, lvl])
+               for lvl in (hardest, easiest)}
+    between = correlation(means.loc[both, hardest], means.loc[both, easiest])
+    diff = zou_difference(on_both[hardest].r, on_both[easiest].r, between.r, len(both))
+    statistics["hard_minus_easy"] = {
+        **diff.to_dict(),
+        "r_between_levels": between.r,
+    }
+
+    hard = by_difficulty[hardest]
+    if hard.r is None or hard.p_value is None:
+        verdict: Verdict = "not_computable"
+        reason = f"the {hardest}-level correlation is undefined ({hard.reason})"
+    elif diff.ci95 is None:
+        verdict = "not_computable"
+        reason = f"the interval for the difference is undefined ({diff.reason})"
+    elif diff.ci95[1] < 0:
+        verdict, reason = "contradicted", "the whole interval for the difference is below 0"
+    elif _significant(hard, -1):
+        verdict = "contradicted"
+        reason = f"the {hardest}-level r is negative with {fmt.pval(hard.p_value)}"
+    elif _significant(hard, +1) and diff.ci95[0] > 0:
+        verdict = "supported"
+        reason = (f"the {hardest}-level r is positive with {fmt.pval(hard.p_value)} and the "
+                  "whole interval for the difference is above 0")
+    else:
+        parts = []
+        if not _significant(hard, +1):
+            parts.append(f"the {hardest}-level r is not significantly positive "
+                         f"({fmt.pval(hard.p_value)})")
+        if diff.ci95[0] <= 0:
+            parts.append("the interval for the difference includes 0")
+        verdict, reason = "inconclusive", fmt.names(parts)
+
+    n_known = len(known)
+    sentences = [
+        f"Across {n_known} model{'s' if n_known != 1 else ''} of known size ({size_column}), "
+        "the correlation of size with mean score is "
+        + "; ".join(f"{_corr_phrase(by_difficulty[lvl])} at {lvl} level" for lvl in
+                    reversed(levels))
+        + "."
+    ]
+    if diff.difference is not None:
+        sentences.append(
+            f"The difference r({hardest}) - r({easiest}) is {fmt.num(diff.difference)} "
+            f"({fmt.ci(diff.ci95)}, Zou 2007, n = {diff.n})."
+        )
+    if without_size:
+        sentences.append(f"Left out for unknown size: {fmt.names(without_size)}.")
+    sentences.append(_verdict_sentence(verdict, reason))
+    return Finding("scale_vs_difficulty", title, claim, statistics, verdict, reason,
+                   " ".join(sentences))
+
+
+# ----------------------------------------------------------------------------------------------
+# Finding 2
+# ----------------------------------------------------------------------------------------------
+def step_efficiency(dataset: Dataset) -> Finding:
+    """Do steps jump more from easy to medium than from medium to hard?
+
+    Per model, d = (medium − easy) − (hard − medium) of mean steps per level; the claim holds for
+    a model when d > 0. ``paired_test`` is ``scipy.stats.wilcoxon(d)`` with its defaults
+    (two-sided). Rule: *supported* iff p < 0.05 and median d > 0; *contradicted* iff p < 0.05 and
+    median d < 0; *inconclusive* otherwise; *not_computable* without all three levels or when the
+    test is undefined.
+    """
+    means = difficulty_means(dataset, "steps")
+    levels = list(means.columns)
+    hardest, easiest = levels[-1], levels[0]
+    by_model: dict[str, dict[str, float | None]] = {}
+    degradation = (means[hardest] - means[easiest]) / means[easiest] * 100
+    for model, row in means.iterrows():
+        entry = {lvl: finite_or_none(row[lvl]) for lvl in levels}
+        entry["degradation_pct"] = finite_or_none(degradation[model]) if len(levels) > 1 else None
+        by_model[str(model)] = entry
+    statistics: dict[str, Any] = {
+        "mean_steps": {lvl: finite_or_none(means[lvl].mean()) for lvl in levels},
+        "by_model": by_model,
+        "paired_test": None,
+    }
+    title = "Step efficiency by difficulty"
+    claim = (
+        "All models exhibit sharp step-count increases at Medium difficulty, not Hard: the "
+        "planning bottleneck is multi-file coordination more than algorithm complexity."
+    )
+    if levels != list(DIFFICULTY_LEVELS):
+        missing = [lvl for lvl in DIFFICULTY_LEVELS if lvl not in levels]
+        reason = f"the rule needs all three levels and {fmt.names(missing)} is absent"
+        return Finding("step_efficiency", title, claim, statistics, "not_computable", reason,
+                       f"Not computable: {reason}.")
+
+    d = ((means["medium"] - means["easy"]) - (means["hard"] - means["medium"])).dropna()
+    test = paired_wilcoxon(d.to_numpy())
+    holds_for = sorted(d.index[d > 0])
+    statistics["paired_test"] = {**test.to_dict(), "holds_for": holds_for}
+
+    if test.p_value is None or test.median is None:
+        verdict: Verdict = "not_computable"
+        reason = f"the paired test is undefined ({test.reason})"
+    elif test.p_value < ALPHA and test.median > 0:
+        verdict, reason = "supported", f"{fmt.pval(test.p_value)} < {ALPHA:g} and median d > 0"
+    elif test.p_value < ALPHA and test.median < 0:
+        verdict, reason = "contradicted", f"{fmt.pval(test.p_value)} < {ALPHA:g} and median d < 0"
+    else:
+        verdict, reason = "inconclusive", f"{fmt.pval(test.p_value)} is not below {ALPHA:g}"
+
+    mean_steps = statistics["mean_steps"]
+    sentences = [
+        "Mean steps per model go from "
+        + " to ".join(f"{fmt.short(mean_steps[lvl])} ({lvl})" for lvl in levels) + ".",
+        f"The easy-to-medium increase exceeds the medium-to-hard increase for {len(holds_for)} "
+        f"of {test.n} models (median difference {fmt.short(test.median)} steps; Wilcoxon "
+        f"signed-rank test, n = {test.n}, {fmt.pval(test.p_value)}).",
+        _verdict_sentence(verdict, reason),
+    ]
+    return Finding("step_efficiency", title, claim, statistics, verdict, reason,
+                   " ".join(sentences))
+
+
+# ----------------------------------------------------------------------------------------------
+# Finding 3
+# ----------------------------------------------------------------------------------------------
+def test_pass_vs_score(dataset: Dataset) -> Finding:
+    """Does the test pass rate track the final score?
+
+    ``pooled`` correlates test_pass with score over all (model, task) cells. Rule: the
+    correlation rule (supported iff r > 0 with p < 0.05; contradicted iff r < 0 with p < 0.05;
+    else inconclusive; not_computable when r is undefined).
+    """
+    pooled = correlation(dataset.results["test_pass"], dataset.results["score"])
+    verdict, reason = correlation_verdict(pooled)
+    n_models = dataset.results["model"].nunique()
+    n_tasks = dataset.results["task"].nunique()
+    text = " ".join([
+        f"Across {pooled.n} (model, task) cells, test_pass correlates with score at "
+        f"{_corr_phrase(pooled)}.",
+        f"The cells are not independent ({n_models} models x {n_tasks} tasks), and TeamForge's "
+        f"grader puts {GRADER_WEIGHTS['test_pass_rate']:.2f} x test_pass_rate into the score, so "
+        "part of this correlation holds by construction.",
+        _verdict_sentence(verdict, reason),
+    ])
+    return Finding(
+        "test_pass_vs_score",
+        "Test pass rate vs final score",
+        "Test pass rate is a near-perfect predictor of final score, which validates the 40% "
+        "weight on test correctness.",
+        {"pooled": pooled.to_dict()},
+        verdict,
+        reason,
+        text,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Finding 4
+# ----------------------------------------------------------------------------------------------
+def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Finding:
+    """Does passing the hardest level separate larger models from smaller ones?
+
+    A model passes when it passed every task of the hardest level (``passed`` column); a model
+    missing a hardest-level task has ``passed`` null. Among models with known size,
+    ``min_attainable_p`` = 1 / C(n_known, n_passing): the chance that the passing models are
+    exactly the largest ones if passing were unrelated to size (null unless some pass and some
+    fail). Rule: *supported* iff some pass, some fail, every passing model is larger than every
+    failing one and min_attainable_p < 0.05; *contradicted* iff some failing model is larger
+    than some passing model; *inconclusive* otherwise; *not_computable* when no model has both a
+    known size and a known pass status.
+    """
+    tasks = dataset.tasks
+    levels = levels_present(dataset)
+    hardest = levels[-1]
+    hard_tasks = tasks.loc[tasks["difficulty"] == hardest, "task"]
+    thresholds = dict(zip(hard_tasks, tasks.loc[hard_tasks.index, "pass_threshold"].astype(float),
+                          strict=True))
+
+    results = dataset.results
+    on_hard = results[results["task"].isin(set(hard_tasks))]
+    counts = on_hard.groupby("model")["passed"].agg(["sum", "count"])
+    models = sorted(results["model"].unique())
+    counts = counts.reindex(models)
+    complete = counts["count"] == len(hard_tasks)
+    passed_all = (counts["sum"] == counts["count"]).where(complete)
+    passed = {m: (None if pd.isna(v) else bool(v)) for m, v in passed_all.items()}
+
+    sizes = _sizes(dataset, size_column).reindex(models)
+    without_size = sorted(sizes.index[sizes.isna()])
+    judged = [m for m in models if passed[m] is not None and not math.isnan(sizes[m])]
+    passing = [m for m in judged if passed[m]]
+    failing = [m for m in judged if not passed[m]]
+    min_p = (1 / math.comb(len(judged), len(passing))) if passing and failing else None
+
+    flags = _inconsistent_flags(dataset)
+    n_known_status = sum(v is not None for v in passed.values())
+    n_passed = sum(bool(v) for v in passed.values())
+    statistics: dict[str, Any] = {
+        "hardest_level": hardest,
+        "size_column": size_column,
+        "thresholds": thresholds,
+        "passed": passed,
+        "n_passed": n_passed,
+        "n_models": n_known_status,
+        "models_without_size": without_size,
+        "n_known_size": len(judged),
+        "min_attainable_p": min_p,
+        "inconsistent_flags": flags,
+    }
+
+    largest_failing = max((sizes[m] for m in failing), default=-math.inf)
+    smallest_passing = min((sizes[m] for m in passing), default=math.inf)
+    if not judged:
+        verdict: Verdict = "not_computable"
+        reason = "no model has both a known size and a known pass status"
+    elif passing and failing and largest_failing > smallest_passing:
+        verdict = "contradicted"
+        reason = "a failing model is larger than a passing one"
+    elif not passing or not failing:
+        verdict = "inconclusive"
+        reason = ("no model passes, so the task separates no group of models" if not passing
+                  else "every model passes, so the task separates no group of models")
+    elif smallest_passing > largest_failing and min_p is not None and min_p < ALPHA:
+        verdict = "supported"
+        reason = (f"every passing model is larger than every failing one and "
+                  f"min_attainable_p = {fmt.short(min_p, 3)} < {ALPHA:g}")
+    else:
+        verdict = "inconclusive"
+        reason = (f"even a perfect split by size could not reach p < {ALPHA:g} "
+                  f"(min_attainable_p = {fmt.short(min_p, 3)})"
+                  if smallest_passing > largest_failing
+                  else "passing and failing models overlap in size")
+
+    threshold_text = fmt.names(sorted({fmt.num(t) for t in thresholds.values()}))
+    sentences = [
+        f"{n_passed} of {n_known_status} models pass every {hardest}-level task "
+        f"(score threshold {threshold_text}; {len(hard_tasks)} task"
+        f"{'s' if len(hard_tasks) != 1 else ''}).",
+    ]
+    if passing and failing:
+        sentences.append(
+            f"Passing: {fmt.names(passing)}; failing: {fmt.names(failing)}; the most extreme "
+            f"split by size has probability {fmt.short(min_p, 3)} under no relation to size."
+        )
+    if without_size:
+        sentences.append(f"Left out for unknown size: {fmt.names(without_size)}.")
+    if flags:
+        sentences.append(
+            f"Warning: {len(flags)} row{'s' if len(flags) != 1 else ''} of results.csv "
+            "disagree with score >= pass_threshold in the passed column."
+        )
+    sentences.append(_verdict_sentence(verdict, reason))
+    return Finding(
+        "hard_task_boundary",
+        "Hard task as a capability boundary",
+        "The Hard task (an O(1) LRU cache under a 200 ms constraint) is a genuine capability "
+        "boundary that separates frontier models from smaller ones.",
+        statistics,
+        verdict,
+        reason,
+        " ".join(sentences),
+    )
+
+
+def _inconsistent_flags(dataset: Dataset) -> list[dict[str, Any]]:
+    """Rows whose ``passed`` disagrees with score >= pass_threshold."""
+    results = dataset.results
+    threshold = results["task"].map(dataset.tasks.set_index("task")["pass_threshold"])
+    bad = results["passed"].to_numpy() != (results["score"] >= threshold).to_numpy()
+    rows = results.loc[bad].assign(pass_threshold=threshold[bad])
+    return [
+        {"model": str(r.model), "task": str(r.task), "score": float(r.score),
+         "pass_threshold": float(r.pass_threshold), "passed": bool(r.passed)}
+        for r in rows.itertuples(index=False)
+    ]
+
+
+#: Every finding, in report order.
+FINDINGS: tuple[Callable[[Dataset], Finding], ...] = (
+    scale_vs_difficulty,
+    step_efficiency,
+    test_pass_vs_score,
+    hard_task_boundary,
+)
+
+
+def all_findings(dataset: Dataset) -> list[Finding]:
+    """Every finding for ``dataset``, in report order."""
+    return [compute(dataset) for compute in FINDINGS]
+

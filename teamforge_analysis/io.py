@@ -1,0 +1,546 @@
+"""Load a TeamForge data folder into tidy, validated pandas DataFrames.
+
+A data folder holds three CSV files (see ``data/README.md`` for the data dictionary):
+
+``results.csv``
+    one row per model and task: ``model, task, score, steps, test_pass, passed``.
+``models.csv``
+    one row per model: ``model, params_b`` and optionally ``active_params_b``, ``family``,
+    ``source``.
+``tasks.csv``
+    one row per task: ``task, difficulty, weight, pass_threshold``.
+
+Every problem found is collected (not only the first) and raised together as one
+:class:`DataValidationError`, whose lines name the file and, for a cell, its physical line
+(the header is line 1), column and value.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "DIFFICULTY_LEVELS",
+    "DataValidationError",
+    "Dataset",
+    "Problem",
+    "bundled_data_dir",
+    "load_dataset",
+]
+
+#: Difficulty levels, easiest first. Rules that compare "hardest" and "easiest" use this order.
+DIFFICULTY_LEVELS: tuple[str, ...] = ("easy", "medium", "hard")
+
+#: Weights in tasks.csv must sum to 1 within this tolerance.
+WEIGHT_SUM_TOLERANCE = 1e-9
+
+_TRUE_WORDS = frozenset({"true", "1"})
+_FALSE_WORDS = frozenset({"false", "0"})
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, located as precisely as it can be."""
+
+    file: str
+    message: str
+    line: int | None = None
+    column: str | None = None
+    value: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f" line {self.line}"
+        if self.column is not None:
+            where += f", column {self.column}" if self.line is not None else f" column {self.column}"
+        if self.value is not None:
+            shown = self.value if self.value.strip() else repr(self.value)
+            return f"{where}: {shown} {self.message}"
+        return f"{where}: {self.message}"
+
+
+class DataValidationError(ValueError):
+    """The data folder is not valid. ``problems`` lists every problem found, one per line."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: list[Problem] = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A validated data folder.
+
+    Attributes
+    ----------
+    name
+        The folder's name (never its absolute path, which must not reach the outputs).
+    results, models, tasks
+        Tidy frames, each sorted by its key (see :data:`RESULTS_COLUMNS` and friends).
+    files
+        SHA-256 of every input file's bytes, by file name.
+    warnings
+        Non-fatal remarks (ignored columns, models with no results, ...).
+    """
+
+    name: str
+    results: pd.DataFrame
+    models: pd.DataFrame
+    tasks: pd.DataFrame
+    files: dict[str, str]
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+# ----------------------------------------------------------------------------------------------
+# Declared columns
+# ----------------------------------------------------------------------------------------------
+Kind = Literal["text", "float", "int", "bool"]
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """How one column is read and checked."""
+
+    name: str
+    kind: Kind
+    required: bool = True  # the column must be in the header
+    nullable: bool = False  # blank cells are allowed (read as missing)
+    lower: float | None = None
+    upper: float | None = None
+    lower_open: bool = False  # value must be > lower rather than >= lower
+    choices: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[ColumnSpec, ...]
+
+    @property
+    def by_name(self) -> dict[str, ColumnSpec]:
+        return {c.name: c for c in self.columns}
+
+
+RESULTS_SPEC = FileSpec(
+    "results.csv",
+    key=("model", "task"),
+    columns=(
+        ColumnSpec("model", "text"),
+        ColumnSpec("task", "text"),
+        ColumnSpec("score", "float", lower=0.0, upper=1.0),
+        ColumnSpec("steps", "int", lower=0),
+        ColumnSpec("test_pass", "float", lower=0.0, upper=1.0),
+        ColumnSpec("passed", "bool"),
+    ),
+)
+MODELS_SPEC = FileSpec(
+    "models.csv",
+    key=("model",),
+    columns=(
+        ColumnSpec("model", "text"),
+        ColumnSpec("params_b", "float", nullable=True, lower=0.0, lower_open=True),
+        ColumnSpec(
+            "active_params_b", "float", required=False, nullable=True, lower=0.0, lower_open=True
+        ),
+        ColumnSpec("family", "text", required=False, nullable=True),
+        ColumnSpec("source", "text", required=False, nullable=True),
+    ),
+)
+TASKS_SPEC = FileSpec(
+    "tasks.csv",
+    key=("task",),
+    columns=(
+        ColumnSpec("task", "text"),
+        ColumnSpec("difficulty", "text", choices=DIFFICULTY_LEVELS),
+        ColumnSpec("weight", "float", lower=0.0),
+        ColumnSpec("pass_threshold", "float", lower=0.0, upper=1.0),
+    ),
+)
+
+#: Column names of the frames :func:`load_dataset` returns, in order.
+RESULTS_COLUMNS = tuple(c.name for c in RESULTS_SPEC.columns)
+MODELS_COLUMNS = tuple(c.name for c in MODELS_SPEC.columns)
+TASKS_COLUMNS = tuple(c.name for c in TASKS_SPEC.columns)
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading one file
+# ----------------------------------------------------------------------------------------------
+class _FileReader:
+    """Reads and checks one CSV file, collecting problems instead of stopping at the first."""
+
+    def __init__(self, spec: FileSpec, raw: bytes) -> None:
+        self.spec = spec
+        self.raw = raw
+        self.problems: list[Problem] = []
+        self.warnings: list[str] = []
+        self._lines: np.ndarray | None = None
+        self._text: str | None = None
+
+    # -- locating problems ------------------------------------------------------------------
+    def problem(self, message: str, *, row: int | None = None, column: str | None = None,
+                value: object = None) -> None:
+        line = None if row is None else self.physical_line(row)
+        shown = None if value is None else _show(value)
+        self.problems.append(Problem(self.spec.name, message, line, column, shown))
+
+    def physical_line(self, row: int) -> int:
+        """Physical line (header = 1) of data row ``row`` (0-based, as pandas numbers it).
+
+        Worked out only when a problem is reported, so clean files never pay for it.
+        """
+        if self._lines is None:
+            self._lines = _record_start_lines(self._text or "")
+        return int(self._lines[row]) if row < len(self._lines) else row + 2
+
+    # -- reading ----------------------------------------------------------------------------
+    def read(self) -> pd.DataFrame | None:
+        name = self.spec.name
+        if not self.raw.strip():
+            self.problems.append(Problem(name, "is empty (expected a header line and data rows)"))
+            return None
+        if b"\x00" in self.raw:
+            self.problems.append(Problem(name, "is not text (it contains NUL bytes)"))
+            return None
+        try:
+            self._text = self.raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = self.raw[: exc.start].count(b"\n") + 1
+            self.problems.append(
+                Problem(name, f"is not UTF-8 text (byte 0x{self.raw[exc.start]:02x})", line=line)
+            )
+            return None
+
+        header = self._header()
+        if header is None:
+            return None
+        text_columns = {c.name: str for c in self.spec.columns if c.kind == "text"}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                frame = pd.read_csv(
+                    io.StringIO(self._text),
+                    dtype=text_columns,
+                    keep_default_na=False,
+                    na_values=[""],
+                    skipinitialspace=False,
+                )
+        except (pd.errors.ParserError, ValueError) as exc:
+            message = str(exc).strip().splitlines()[-1]
+            self.problems.append(Problem(name, f"cannot be read as CSV ({message})"))
+            return None
+        frame.columns = header
+        known = self.spec.by_name
+        unknown = [c for c in header if c not in known]
+        for column in unknown:
+            self.warnings.append(f"{name}: ignoring unknown column {column!r}")
+        frame = frame.drop(columns=unknown)
+        if frame.empty:
+            self.problems.append(Problem(name, "has a header but no data rows"))
+            return None
+
+        out = {}
+        for spec in self.spec.columns:
+            if spec.name in frame.columns:
+                out[spec.name] = self._convert(frame[spec.name], spec)
+        result = pd.DataFrame(out)
+        self._check_keys(result)
+        return result
+
+    def _header(self) -> list[str] | None:
+        assert self._text is not None
+        first = next(csv.reader(io.StringIO(self._text)), [])
+        header = [h.strip() for h in first]
+        seen: set[str] = set()
+        ok = True
+        for column in header:
+            if column == "":
+                self.problems.append(Problem(self.spec.name, "has an unnamed column", line=1))
+                ok = False
+            elif column in seen:
+                self.problems.append(
+                    Problem(self.spec.name, f"column {column!r} appears more than once", line=1)
+                )
+                ok = False
+            seen.add(column)
+        for spec in self.spec.columns:
+            if spec.required and spec.name not in seen:
+                self.problems.append(
+                    Problem(self.spec.name, f"missing column {spec.name!r}", line=1)
+                )
+                ok = False
+        return header if ok else None
+
+    # -- converting and checking columns ----------------------------------------------------
+    def _convert(self, column: pd.Series, spec: ColumnSpec) -> pd.Series:
+        if spec.kind == "text":
+            values = column.astype(object).where(column.notna(), None)
+            values = values.map(lambda v: v.strip() if isinstance(v, str) else v)
+            blank = values.isna() | (values == "")
+            values = values.where(~blank, None)
+            if not spec.nullable:
+                self.report(blank, column, "is blank", blank_value="")
+            if spec.choices is not None:
+                bad = ~blank & ~values.isin(spec.choices)
+                self.report(bad, column, f"is not one of {', '.join(spec.choices)}")
+            return values
+        if spec.kind == "bool":
+            return self._convert_bool(column, spec)
+
+        blank = column.isna()
+        numbers = column if pd.api.types.is_numeric_dtype(column.dtype) else None
+        if numbers is None or pd.api.types.is_bool_dtype(column.dtype):
+            stripped = column.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
+            blank = stripped.isna() | (stripped == "")
+            numbers = pd.to_numeric(stripped.where(~blank, None), errors="coerce")
+            not_number = numbers.isna() & ~blank
+            self.report(not_number, column, "is not a number")
+        numbers = numbers.astype("float64")
+        if not spec.nullable:
+            self.report(blank, column, "is blank", blank_value="")
+        present = numbers.notna()
+        finite = np.isfinite(numbers.to_numpy(dtype="float64", na_value=0.0))
+        self.report(present & ~finite, column, "is not a finite number")
+        checkable = present & finite
+        if spec.kind == "int":
+            fractional = checkable & (numbers != np.floor(numbers))
+            self.report(fractional, column, "is not a whole number")
+        if spec.lower is not None or spec.upper is not None:
+            below = (numbers <= spec.lower) if spec.lower_open else (numbers < spec.lower)
+            below = below if spec.lower is not None else False
+            above = (numbers > spec.upper) if spec.upper is not None else False
+            out_of_range = checkable & (below | above)
+            self.report(out_of_range, column, _range_text(spec))
+        if spec.kind == "int" and not spec.nullable and not blank.any() and checkable.all():
+            return numbers.astype("int64")
+        return numbers
+
+    def _convert_bool(self, column: pd.Series, spec: ColumnSpec) -> pd.Series:
+        if pd.api.types.is_bool_dtype(column.dtype):
+            return column.astype(bool)
+        words = column.astype(object).map(
+            lambda v: v.strip().lower() if isinstance(v, str) else v
+        )
+        # Integers 1/0 (or floats 1.0/0.0) read by pandas as numbers.
+        if pd.api.types.is_numeric_dtype(column.dtype):
+            words = column.map(lambda v: "" if pd.isna(v) else format(v, "g"))
+        blank = words.isna() | (words == "")
+        is_true = words.isin(_TRUE_WORDS)
+        is_false = words.isin(_FALSE_WORDS)
+        if not spec.nullable:
+            self.report(blank, column, "is blank", blank_value="")
+        bad = ~blank & ~is_true & ~is_false
+        self.report(bad, column, "is not a boolean (true/false, 1/0)")
+        return is_true.astype(bool)
+
+    def report(self, mask: pd.Series | bool, column: pd.Series, message: str,
+               blank_value: str | None = None) -> None:
+        """Report ``message`` for every cell of ``column`` where ``mask`` is true."""
+        if isinstance(mask, bool) or not mask.any():
+            return
+        for row in np.flatnonzero(mask.to_numpy(dtype=bool)):
+            value = blank_value if blank_value is not None else column.iloc[row]
+            self.problem(message, row=int(row), column=str(column.name), value=value)
+
+    def _check_keys(self, frame: pd.DataFrame) -> None:
+        key = list(self.spec.key)
+        if not all(k in frame.columns for k in key):
+            return
+        duplicated = frame.duplicated(subset=key, keep="first")
+        if not duplicated.any():
+            return
+        first_row = frame.reset_index().groupby(key, sort=False)["index"].transform("min")
+        for row in np.flatnonzero(duplicated.to_numpy()):
+            value = ", ".join(str(frame.at[row, k]) for k in key)
+            first_line = self.physical_line(int(first_row.iloc[row]))
+            self.problem(
+                f"repeats the {'/'.join(key)} of line {first_line}",
+                row=int(row), column=key[-1] if len(key) == 1 else "/".join(key), value=value,
+            )
+
+
+def _show(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(value)
+    return str(value)
+
+
+def _range_text(spec: ColumnSpec) -> str:
+    if spec.lower is not None and spec.upper is not None:
+        return f"is not between {_fmt_bound(spec.lower)} and {_fmt_bound(spec.upper)}"
+    if spec.lower is not None:
+        return f"is not {'greater than' if spec.lower_open else 'at least'} {_fmt_bound(spec.lower)}"
+    return f"is not at most {_fmt_bound(spec.upper)}"
+
+
+def _fmt_bound(x: float | None) -> str:
+    return format(x, "g")
+
+
+def _record_start_lines(text: str) -> np.ndarray:
+    """Physical start line of every non-blank data record (the header is line 1).
+
+    pandas skips blank lines and lets quoted fields span lines, so row index + 2 is only right
+    for simple files; the csv module tracks physical lines exactly.
+    """
+    reader = csv.reader(io.StringIO(text))
+    starts: list[int] = []
+    previous_end = 0
+    for i, record in enumerate(reader):
+        start = previous_end + 1
+        previous_end = reader.line_num
+        if i == 0:
+            continue  # header
+        if not record or all(not cell.strip() for cell in record) and len(record) <= 1:
+            continue  # pandas skips blank lines
+        starts.append(start)
+    return np.asarray(starts, dtype=np.int64)
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading a folder
+# ----------------------------------------------------------------------------------------------
+def bundled_data_dir() -> Path:
+    """The data folder shipped with the package (TeamForge's published results).
+
+    In a wheel the data sits inside the package; in a source checkout (or an editable install)
+    it is the repository's ``data/`` folder. There is one copy in the repository.
+    """
+    here = Path(__file__).resolve().parent
+    packaged = here / "_bundled_data"
+    if (packaged / "results.csv").is_file():
+        return packaged
+    return here.parent / "data"
+
+
+def load_dataset(path: str | Path | None = None, *, strict: bool = False) -> Dataset:
+    """Load and validate a data folder.
+
+    Parameters
+    ----------
+    path
+        Folder holding ``results.csv``, ``models.csv`` and ``tasks.csv``. ``None`` loads the
+        bundled TeamForge data.
+    strict
+        If true, warnings (ignored columns, models with no results) are errors too.
+
+    Returns
+    -------
+    Dataset
+        Frames sorted by their keys, with input file hashes and warnings.
+
+    Raises
+    ------
+    DataValidationError
+        With every problem found, one per line.
+
+    Examples
+    --------
+    >>> ds = load_dataset()
+    >>> ds.results.shape
+    (12, 6)
+    >>> list(ds.tasks["difficulty"])
+    ['easy', 'hard', 'medium']
+    """
+    folder = bundled_data_dir() if path is None else Path(path)
+    if not folder.exists():
+        raise DataValidationError([Problem(str(path), "data folder does not exist")])
+    if not folder.is_dir():
+        raise DataValidationError([Problem(str(path), "is a file, not a data folder")])
+
+    problems: list[Problem] = []
+    readers: dict[str, _FileReader] = {}
+    frames: dict[str, pd.DataFrame | None] = {}
+    hashes: dict[str, str] = {}
+    for spec in (RESULTS_SPEC, MODELS_SPEC, TASKS_SPEC):
+        file = folder / spec.name
+        if not file.is_file():
+            problems.append(Problem(spec.name, f"is missing from the data folder {folder.name!r}"))
+            frames[spec.name] = None
+            continue
+        raw = file.read_bytes()
+        hashes[spec.name] = hashlib.sha256(raw).hexdigest()
+        readers[spec.name] = _FileReader(spec, raw)
+        # A frame with bad cells is still used for the cross-file checks below.
+        frames[spec.name] = readers[spec.name].read()
+
+    results, models, tasks = (frames[s.name] for s in (RESULTS_SPEC, MODELS_SPEC, TASKS_SPEC))
+    notes: list[str] = [w for r in readers.values() for w in r.warnings]
+
+    if tasks is not None and "weight" in tasks:
+        weights = tasks["weight"]
+        if weights.notna().all() and np.isfinite(weights).all():
+            total = math.fsum(weights)
+            if abs(total - 1.0) > WEIGHT_SUM_TOLERANCE:
+                problems.append(
+                    Problem("tasks.csv", f"weights sum to {total:.12g}, not 1", column="weight")
+                )
+    if results is not None and tasks is not None:
+        results_reader, tasks_reader = readers[RESULTS_SPEC.name], readers[TASKS_SPEC.name]
+        unknown = results["task"].notna() & ~results["task"].isin(set(tasks["task"].dropna()))
+        results_reader.report(unknown, results["task"], "is not a task in tasks.csv")
+        without_results = tasks["task"].notna() & ~tasks["task"].isin(set(results["task"]))
+        tasks_reader.report(without_results, tasks["task"], "has no rows in results.csv")
+    if results is not None and models is not None:
+        known_models = set(models["model"].dropna())
+        unknown = results["model"].notna() & ~results["model"].isin(known_models)
+        readers[RESULTS_SPEC.name].report(unknown, results["model"], "is not a model in models.csv")
+        unused = sorted(known_models - set(results["model"].dropna()))
+        notes.extend(f"models.csv: model {m!r} has no rows in results.csv (ignored)"
+                     for m in unused)
+
+    problems.extend(p for r in readers.values() for p in r.problems)
+    if strict and notes:
+        problems.extend(Problem("warning", n) for n in notes)
+    if problems:
+        raise DataValidationError(_sorted_problems(problems))
+
+    assert results is not None and models is not None and tasks is not None
+    used_models = models[models["model"].isin(set(results["model"]))]
+    return Dataset(
+        name=folder.resolve().name,
+        results=_tidy(results, RESULTS_SPEC),
+        models=_tidy(used_models, MODELS_SPEC),
+        tasks=_tidy(tasks, TASKS_SPEC),
+        files=dict(sorted(hashes.items())),
+        warnings=tuple(notes),
+    )
+
+
+def _tidy(frame: pd.DataFrame, spec: FileSpec) -> pd.DataFrame:
+    """Declared columns in declared order (optional ones filled with missing), sorted by key."""
+    columns: dict[str, pd.Series] = {}
+    for c in spec.columns:
+        if c.name in frame:
+            columns[c.name] = frame[c.name]
+        elif c.kind == "float":
+            columns[c.name] = pd.Series(np.full(len(frame), np.nan), index=frame.index)
+        else:
+            columns[c.name] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    tidy = pd.DataFrame(columns)
+    for c in spec.columns:
+        if c.kind == "text":
+            tidy[c.name] = tidy[c.name].astype(object)
+    return tidy.sort_values(list(spec.key), kind="stable").reset_index(drop=True)
+
+
+def _sorted_problems(problems: Sequence[Problem]) -> list[Problem]:
+    order = {RESULTS_SPEC.name: 0, MODELS_SPEC.name: 1, TASKS_SPEC.name: 2}
+    unique = list(dict.fromkeys(problems))
+    return sorted(
+        unique,
+        key=lambda p: (order.get(p.file, 3), p.line if p.line is not None else 0),
+    )
