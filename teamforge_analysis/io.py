@@ -64,7 +64,8 @@ class Problem:
         if self.line is not None:
             where += f" line {self.line}"
         if self.column is not None:
-            where += f", column {self.column}" if self.line is not None else f" column {self.column}"
+            separator = ", " if self.line is not None else " "
+            where += f"{separator}column {self.column}"
         if self.value is not None:
             shown = self.value if self.value.strip() else repr(self.value)
             return f"{where}: {shown} {self.message}"
@@ -373,8 +374,6 @@ class _FileReader:
 
 
 def _show(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(value)
     return str(value)
 
 
@@ -382,7 +381,8 @@ def _range_text(spec: ColumnSpec) -> str:
     if spec.lower is not None and spec.upper is not None:
         return f"is not between {_fmt_bound(spec.lower)} and {_fmt_bound(spec.upper)}"
     if spec.lower is not None:
-        return f"is not {'greater than' if spec.lower_open else 'at least'} {_fmt_bound(spec.lower)}"
+        relation = "greater than" if spec.lower_open else "at least"
+        return f"is not {relation} {_fmt_bound(spec.lower)}"
     return f"is not at most {_fmt_bound(spec.upper)}"
 
 
@@ -404,7 +404,7 @@ def _record_start_lines(text: str) -> np.ndarray:
         previous_end = reader.line_num
         if i == 0:
             continue  # header
-        if not record or all(not cell.strip() for cell in record) and len(record) <= 1:
+        if not record or (len(record) == 1 and not record[0].strip()):
             continue  # pandas skips blank lines
         starts.append(start)
     return np.asarray(starts, dtype=np.int64)

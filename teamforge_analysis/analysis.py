@@ -1,0 +1,48 @@
+"""One call from a data folder to everything the renderers need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .findings import Finding, all_findings
+from .io import Dataset, load_dataset
+from .report import build_document
+from .scoring import leaderboard
+
+__all__ = ["Analysis", "analyze"]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A data set with its leaderboard, findings and JSON document."""
+
+    dataset: Dataset
+    leaderboard: pd.DataFrame
+    findings: list[Finding]
+    document: dict[str, Any]
+
+    def finding(self, finding_id: str) -> Finding:
+        """The finding with id ``finding_id``."""
+        for finding in self.findings:
+            if finding.id == finding_id:
+                return finding
+        raise KeyError(finding_id)
+
+
+def analyze(data: Dataset | str | Path | None = None) -> Analysis:
+    """Load (unless given a Dataset) and analyse a data folder; ``None`` is the bundled data.
+
+    Examples
+    --------
+    >>> result = analyze()
+    >>> result.finding("test_pass_vs_score").verdict
+    'supported'
+    """
+    dataset = data if isinstance(data, Dataset) else load_dataset(data)
+    board = leaderboard(dataset)
+    findings = all_findings(dataset)
+    return Analysis(dataset, board, findings, build_document(dataset, board, findings))

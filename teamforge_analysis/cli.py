@@ -1,0 +1,141 @@
+"""The ``teamforge-analysis`` command.
+
+Exit status: 0 on success; 2 on bad input (the problems on stderr, one per line, no traceback,
+nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from .io import DataValidationError
+
+__all__ = ["build_parser", "main", "write_atomically"]
+
+EXIT_BAD_INPUT = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="teamforge-analysis",
+        description="Analyse TeamForge benchmark results: leaderboard and findings, each with "
+        "its statistics and a rule-based verdict. Writes findings.json and findings.md to "
+        "--out and one PNG per finding (plus the leaderboard) to --figures.",
+    )
+    parser.add_argument("--data", type=Path, default=None, metavar="DIR",
+                        help="data folder with results.csv, models.csv, tasks.csv "
+                        "(default: the bundled TeamForge data)")
+    parser.add_argument("--out", type=Path, default=Path("results"), metavar="DIR",
+                        help="where findings.json and findings.md go (default: results)")
+    parser.add_argument("--figures", type=Path, default=Path("figures"), metavar="DIR",
+                        help="where the PNG figures go (default: figures)")
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                        help="what goes to stdout: a console summary (text), findings.md "
+                        "(markdown) or findings.json (json); default: text")
+    parser.add_argument("--no-figures", action="store_true", help="do not draw figures")
+    return parser
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and those of its ancestors that do not exist yet, outermost first."""
+    missing: list[Path] = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing[::-1]
+
+
+def write_atomically(outputs: dict[Path, bytes]) -> None:
+    """Write every file or none: all go to temporary files first, then each is moved into place.
+
+    Folders are created only once every temporary file has been written; files already in the
+    target folders that are not among ``outputs`` are left alone.
+    """
+    created: list[Path] = []
+    temporaries: dict[Path, Path] = {}
+    try:
+        for target in outputs:
+            for folder in _missing_folders(target.parent):
+                folder.mkdir()
+                created.append(folder)
+        for target, data in outputs.items():
+            handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                            suffix=".tmp")
+            temporaries[target] = Path(name)
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+            # mkstemp creates files readable by the owner only; outputs are ordinary files.
+            os.chmod(name, 0o666 & ~_umask())
+    except BaseException:
+        for temporary in temporaries.values():
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+        for folder in reversed(created):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    for target, temporary in temporaries.items():
+        os.replace(temporary, target)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    # Imported here so that `--help` and argument errors stay fast.
+    from .analysis import analyze
+    from .report import to_json, to_markdown
+
+    try:
+        analysis = analyze(args.data)
+    except DataValidationError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for warning in analysis.dataset.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+    document = analysis.document
+    json_text = to_json(document)
+    markdown_text = to_markdown(document)
+    outputs = {
+        args.out / "findings.json": json_text.encode("utf-8"),
+        args.out / "findings.md": markdown_text.encode("utf-8"),
+    }
+    if not args.no_figures:
+        from . import plots  # matplotlib is imported only when figures are drawn
+
+        outputs[args.figures / "leaderboard.png"] = plots.png_bytes(
+            plots.leaderboard(analysis.leaderboard, analysis.dataset))
+        for finding in analysis.findings:
+            draw = plots.FIGURES.get(finding.id)
+            if draw is not None:
+                outputs[args.figures / f"{finding.id}.png"] = plots.png_bytes(
+                    draw(analysis.dataset, finding))
+    try:
+        write_atomically(outputs)
+    except OSError as exc:
+        print(f"error: cannot write outputs: {exc.strerror or exc} "
+              f"({exc.filename or 'output folder'})", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    if args.format == "json":
+        sys.stdout.write(json_text)
+    elif args.format == "markdown":
+        sys.stdout.write(markdown_text)
+    else:
+        from .report import print_console
+
+        print_console(document)
+    return 0

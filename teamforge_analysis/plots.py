@@ -1,0 +1,208 @@
+"""One figure per finding, plus the leaderboard. Each function returns a matplotlib Figure.
+
+Figures are built with :class:`matplotlib.figure.Figure` directly (no pyplot state), so they can
+be made in scripts, tests and notebooks alike; :func:`png_bytes` renders one reproducibly.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .findings import GRADER_WEIGHTS, Finding, difficulty_means, levels_present
+from .io import Dataset
+
+__all__ = [
+    "FIGURES",
+    "MAX_LABELLED_MODELS",
+    "hard_task_boundary",
+    "leaderboard",
+    "png_bytes",
+    "scale_vs_difficulty",
+    "step_efficiency",
+    "test_pass_vs_score",
+]
+
+#: Bar charts show at most this many models (the best by score); scatter plots label points
+#: with model names only up to this many models.
+MAX_LABELLED_MODELS = 25
+_LEVEL_COLOURS = {"easy": "#4c9f70", "medium": "#e0a030", "hard": "#c8553d"}
+_DPI = 100
+
+
+def png_bytes(figure: Figure) -> bytes:
+    """The figure as PNG bytes, with no varying metadata (same input, same bytes)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _new_figure(width: float = 7.0, height: float = 4.5) -> tuple[Figure, Any]:
+    figure = Figure(figsize=(width, height), layout="constrained")
+    return figure, figure.add_subplot()
+
+
+def _r_label(corr: Mapping[str, Any] | None) -> str:
+    if not corr or corr.get("r") is None:
+        return "r undefined"
+    return f"r = {corr['r']:.2f}, n = {corr['n']}"
+
+
+def _log_size_axis(ax: Any, sizes: np.ndarray, label: str) -> None:
+    """Log-scaled size axis with plain tick labels (8, 10, 20, 50, ...)."""
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator, ScalarFormatter
+
+    finite = sizes[np.isfinite(sizes) & (sizes > 0)]
+    if finite.size:
+        ax.set_xscale("log")
+        lo, hi = finite.min() / 1.3, finite.max() * 1.3
+        ax.set_xlim(lo, hi)
+        decades = 10.0 ** np.arange(np.floor(np.log10(lo)), np.ceil(np.log10(hi)) + 1)
+        ticks = [t for d in decades for t in (d, 2 * d, 5 * d) if lo <= t <= hi]
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel(f"{label} (billions of parameters, log scale)")
+
+
+def _label_points(ax: Any, xs: np.ndarray, ys: np.ndarray, labels: list[str]) -> None:
+    if len(labels) > MAX_LABELLED_MODELS:
+        return
+    for x, y, label in zip(xs, ys, labels, strict=True):
+        if np.isfinite(x) and np.isfinite(y):
+            ax.annotate(label, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=7)
+
+
+def leaderboard(board: pd.DataFrame, dataset: Dataset) -> Figure:
+    """Stacked bars: each model's TeamForge score split into weight × score per task."""
+    tasks = list(dataset.tasks["task"])
+    weights = dataset.tasks.set_index("task")["weight"]
+    shown = board.head(MAX_LABELLED_MODELS)
+    figure, ax = _new_figure(8.0, max(2.5, 0.45 * len(shown) + 1.5))
+    y = np.arange(len(shown))[::-1]
+    left = np.zeros(len(shown))
+    difficulty = dataset.tasks.set_index("task")["difficulty"]
+    cmap = {lvl: _LEVEL_COLOURS.get(lvl, "grey") for lvl in difficulty.unique()}
+    for i, task in enumerate(tasks):
+        part = (shown[task].astype(float) * weights[task]).fillna(0).to_numpy()
+        ax.barh(y, part, left=left, color=cmap[difficulty[task]], edgecolor="white",
+                alpha=0.55 + 0.45 * (i % 2), label=f"{task} (w={weights[task]:g})")
+        left += part
+    for yi, score in zip(y, shown["teamforge_score"], strict=True):
+        text = "n/a (missing tasks)" if pd.isna(score) else f"{score:.3f}"
+        ax.text((0 if pd.isna(score) else score) + 0.01, yi, text, va="center", fontsize=8)
+    ax.set_yticks(y, shown["model"].tolist(), fontsize=8)
+    ax.set_xlim(0, 1.1)
+    ax.set_xlabel("TeamForge score (sum of weight x task score)")
+    title = "Leaderboard"
+    if len(board) > len(shown):
+        title += f" (best {len(shown)} of {len(board)} models)"
+    ax.set_title(title)
+    ax.legend(fontsize=7, loc="lower right")
+    return figure
+
+
+def scale_vs_difficulty(dataset: Dataset, finding: Finding) -> Figure:
+    """Mean score per difficulty level against model size (log scale), one colour per level."""
+    stats = finding.statistics
+    size_column = stats["size_column"]
+    sizes = dataset.models.set_index("model")[size_column].astype(float)
+    means = difficulty_means(dataset, "score")
+    figure, ax = _new_figure()
+    x = sizes.reindex(means.index).to_numpy()
+    for level in means.columns:
+        corr = stats["by_difficulty"].get(level)
+        ax.scatter(x, means[level].to_numpy(), color=_LEVEL_COLOURS.get(level, "grey"),
+                   label=f"{level}: {_r_label(corr)}", s=36)
+    hardest = means.columns[-1]
+    _label_points(ax, x, means[hardest].to_numpy(), list(means.index))
+    _log_size_axis(ax, x, size_column)
+    ax.set_ylabel("mean task score")
+    ax.set_ylim(-0.02, 1.05)
+    ax.set_title(f"Scale vs difficulty: verdict {finding.verdict.replace('_', ' ')}")
+    ax.legend(fontsize=8, loc="lower right")
+    return figure
+
+
+def step_efficiency(dataset: Dataset, finding: Finding) -> Figure:
+    """Mean steps per difficulty level, one line per model, with the mean over models."""
+    means = difficulty_means(dataset, "steps")
+    figure, ax = _new_figure()
+    positions = np.arange(len(means.columns))
+    many = len(means) > MAX_LABELLED_MODELS
+    for model, row in means.iterrows():
+        ax.plot(positions, row.to_numpy(), marker="" if many else "o", alpha=0.25 if many else 0.8,
+                linewidth=1, label=None if many else str(model))
+    ax.plot(positions, means.mean().to_numpy(), color="black", linewidth=2.5, marker="s",
+            label="mean over models")
+    ax.set_xticks(positions, list(means.columns))
+    ax.set_xlabel("difficulty")
+    ax.set_ylabel("steps")
+    ax.set_title(f"Steps by difficulty: verdict {finding.verdict.replace('_', ' ')}")
+    ax.legend(fontsize=7)
+    return figure
+
+
+def test_pass_vs_score(dataset: Dataset, finding: Finding) -> Figure:
+    """Score against test pass rate for every (model, task) cell, coloured by difficulty."""
+    results = dataset.results
+    difficulty = results["task"].map(dataset.tasks.set_index("task")["difficulty"])
+    figure, ax = _new_figure()
+    for level in levels_present(dataset):
+        cells = results[difficulty == level]
+        ax.scatter(cells["test_pass"], cells["score"], color=_LEVEL_COLOURS.get(level, "grey"),
+                   label=level, s=30)
+    grid = np.linspace(0, 1, 2)
+    share = GRADER_WEIGHTS["test_pass_rate"]
+    ax.plot(grid, share * grid, color="grey", linestyle="--", linewidth=1,
+            label=f"{share:.2f} x test pass (grader's share)")
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("test pass rate")
+    ax.set_ylabel("score")
+    ax.set_title(f"Test pass vs score ({_r_label(finding.statistics.get('pooled'))}): "
+                 f"verdict {finding.verdict.replace('_', ' ')}", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
+    return figure
+
+
+def hard_task_boundary(dataset: Dataset, finding: Finding) -> Figure:
+    """Hardest-level mean score against size; filled markers pass, the threshold dashed."""
+    stats = finding.statistics
+    hardest = stats["hardest_level"]
+    sizes = dataset.models.set_index("model")[stats["size_column"]].astype(float)
+    means = difficulty_means(dataset, "score")[hardest]
+    x = sizes.reindex(means.index).to_numpy()
+    passed = pd.Series(stats["passed"]).reindex(means.index)
+    figure, ax = _new_figure()
+    yes = (passed == True).to_numpy()  # noqa: E712 - null status counts as neither
+    no = (passed == False).to_numpy()  # noqa: E712
+    ax.scatter(x[yes], means.to_numpy()[yes], color=_LEVEL_COLOURS["easy"], s=40,
+               label="passed every task")
+    ax.scatter(x[no], means.to_numpy()[no], facecolors="none",
+               edgecolors=_LEVEL_COLOURS["hard"], s=40, label="did not pass")
+    for threshold in sorted(set(stats["thresholds"].values())):
+        ax.axhline(threshold, color="grey", linestyle="--", linewidth=1)
+    _label_points(ax, x, means.to_numpy(), list(means.index))
+    _log_size_axis(ax, x, stats["size_column"])
+    ax.set_ylim(-0.02, 1.05)
+    ax.set_ylabel(f"mean {hardest}-level score")
+    ax.set_title(f"{stats['n_passed']} of {stats['n_models']} models pass the {hardest} level: "
+                 f"verdict {finding.verdict.replace('_', ' ')}", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
+    return figure
+
+
+#: Figure function for each finding id.
+FIGURES: dict[str, Callable[[Dataset, Finding], Figure]] = {
+    "scale_vs_difficulty": scale_vs_difficulty,
+    "step_efficiency": step_efficiency,
+    "test_pass_vs_score": test_pass_vs_score,
+    "hard_task_boundary": hard_task_boundary,
+}

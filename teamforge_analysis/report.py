@@ -1,0 +1,327 @@
+"""Renderers: the JSON document (the contract), markdown, and the rich console summary.
+
+Data flows one way: :func:`build_document` turns the dataset, leaderboard and findings into one
+JSON-ready dict; every renderer reads only that dict, so the console, markdown and JSON cannot
+disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from . import _fmt as fmt
+from .findings import Finding
+from .io import Dataset
+
+if TYPE_CHECKING:  # rich is imported only when the console is used
+    from rich.console import Console
+
+__all__ = [
+    "MAX_TABLE_MODELS",
+    "Table",
+    "build_document",
+    "evidence_tables",
+    "leaderboard_table",
+    "print_console",
+    "to_json",
+    "to_markdown",
+]
+
+#: Console and markdown tables show at most this many models (the best by score); the JSON
+#: document keeps every model.
+MAX_TABLE_MODELS = 25
+
+
+@dataclass(frozen=True)
+class Table:
+    """A renderer-neutral table of already formatted cells."""
+
+    caption: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    note: str | None = None
+    label_columns: int = 1  # leading columns of names, never wrapped
+
+
+# ----------------------------------------------------------------------------------------------
+# The document
+# ----------------------------------------------------------------------------------------------
+def _clean(value: Any) -> Any:
+    """Plain Python values for JSON: NaN/NA become None, numpy scalars become Python ones."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if value is None or value is pd.NA:
+        return None
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def build_document(dataset: Dataset, board: pd.DataFrame, findings: Sequence[Finding]
+                   ) -> dict[str, Any]:
+    """The JSON document: dataset summary, full leaderboard, every finding.
+
+    Numbers are unrounded; undefined values are None. No absolute path appears.
+    """
+    tasks = list(dataset.tasks["task"])
+    records = board.to_dict(orient="records")
+    leaderboard = [
+        {
+            "rank": row["rank"],
+            "model": row["model"],
+            "teamforge_score": row["teamforge_score"],
+            "scores": {t: row[t] for t in tasks},
+            "tasks_passed": row["tasks_passed"],
+            "missing_tasks": list(row["missing_tasks"]),
+        }
+        for row in records
+    ]
+    document = {
+        "dataset": {
+            "name": dataset.name,
+            "n_models": int(dataset.results["model"].nunique()),
+            "n_tasks": len(tasks),
+            "n_rows": len(dataset.results),
+            "files": dict(dataset.files),
+        },
+        "leaderboard": leaderboard,
+        "findings": [f.to_dict() for f in findings],
+    }
+    return _clean(document)
+
+
+def to_json(document: dict[str, Any]) -> str:
+    """Stable JSON text (insertion key order, no NaN, trailing newline)."""
+    return json.dumps(document, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+
+
+# ----------------------------------------------------------------------------------------------
+# Tables shared by markdown and console
+# ----------------------------------------------------------------------------------------------
+def _opt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    return fmt.num(float(value), digits)
+
+
+def leaderboard_table(document: dict[str, Any]) -> Table:
+    """The leaderboard, best first, cut to :data:`MAX_TABLE_MODELS` rows."""
+    board = document["leaderboard"]
+    tasks = list(board[0]["scores"]) if board else []
+    shown = board[:MAX_TABLE_MODELS]
+    rows = tuple(
+        (
+            _opt(row["rank"]),
+            row["model"],
+            _opt(row["teamforge_score"]),
+            *(_opt(row["scores"][t]) for t in tasks),
+            str(row["tasks_passed"]),
+        )
+        for row in shown
+    )
+    left_out = len(board) - len(shown)
+    note = f"{left_out} more models are in findings.json." if left_out else None
+    missing = [r["model"] for r in shown if r["missing_tasks"]]
+    if missing:
+        extra = f"Score n/a: missing tasks for {fmt.names(missing)}."
+        note = f"{note} {extra}" if note else extra
+    return Table("Leaderboard", ("Rank", "Model", "TeamForge score", *tasks, "Tasks passed"),
+                 rows, note, label_columns=2)
+
+
+def _corr_row(label: str, corr: dict[str, Any] | None) -> tuple[str, ...]:
+    corr = corr or {}
+    return (
+        label,
+        _opt(corr.get("n")),
+        _opt(corr.get("r")),
+        fmt.ci(corr.get("ci95")).removeprefix("95% CI ") if corr.get("ci95") else "n/a",
+        fmt.pval(corr.get("p_value")).removeprefix("p ").removeprefix("= ")
+        if corr.get("p_value") is not None else "n/a",
+        _opt(corr.get("spearman_rho")),
+    )
+
+
+_CORR_HEADERS = ("", "n", "r", "95% CI", "p", "Spearman rho")
+
+
+def evidence_tables(finding: dict[str, Any]) -> list[Table]:
+    """Formatted evidence tables for one finding (a dict from the JSON document)."""
+    stats = finding["statistics"]
+    fid = finding["id"]
+    if fid == "scale_vs_difficulty":
+        rows = [_corr_row(level, c) for level, c in reversed(stats["by_difficulty"].items())]
+        tables = [Table(f"Correlation of {stats['size_column']} with mean score, by difficulty",
+                        _CORR_HEADERS, tuple(rows))]
+        diff = stats.get("hard_minus_easy")
+        if diff:
+            label = f"r({stats['hardest']}) - r({stats['easiest']})"
+            tables.append(Table(
+                "Difference of correlations (Zou 2007)",
+                ("", "n", "difference", "95% CI"),
+                ((label, _opt(diff["n"]), _opt(diff["difference"]),
+                  fmt.ci(diff["ci95"]).removeprefix("95% CI ") if diff["ci95"] else "n/a"),),
+                diff.get("reason"),
+            ))
+        return tables
+    if fid == "step_efficiency":
+        by_model = stats["by_model"]
+        levels = list(stats["mean_steps"])
+        items = list(by_model.items())
+        shown = items[:MAX_TABLE_MODELS]
+        rows = tuple(
+            (m, *(fmt.short(v[lvl], 2) for lvl in levels), _opt(v["degradation_pct"], 1))
+            for m, v in shown
+        )
+        rows += (("mean", *(fmt.short(stats["mean_steps"][lvl], 2) for lvl in levels), ""),)
+        note = f"{len(items) - len(shown)} more models are in findings.json." \
+            if len(items) > len(shown) else None
+        tables = [Table("Mean steps per difficulty", ("Model", *levels, "Degradation %"), rows,
+                        note)]
+        test = stats.get("paired_test")
+        if test:
+            tables.append(Table(
+                "Wilcoxon signed-rank test of d = (medium - easy) - (hard - medium)",
+                ("n", "models with d > 0", "median d", "statistic", "p", "method"),
+                ((_opt(test["n"]), str(len(test["holds_for"])), _opt(test["median_difference"], 2),
+                  _opt(test["statistic"], 1), _opt(test["p_value"]), test["method"] or "n/a"),),
+                test.get("reason"),
+            ))
+        return tables
+    if fid == "test_pass_vs_score":
+        return [Table("Correlation of test_pass with score", _CORR_HEADERS,
+                      (_corr_row("pooled over cells", stats["pooled"]),))]
+    if fid == "hard_task_boundary":
+        items = list(stats["passed"].items())
+        shown = items[:MAX_TABLE_MODELS]
+        note = f"{len(items) - len(shown)} more models are in findings.json." \
+            if len(items) > len(shown) else None
+        rows = tuple((m, _opt(p)) for m, p in shown)
+        tables = [Table(f"Passed every {stats['hardest_level']}-level task", ("Model", "Passed"),
+                        rows, note)]
+        flags = stats["inconsistent_flags"]
+        if flags:
+            tables.append(Table(
+                "Rows whose passed flag disagrees with score >= threshold",
+                ("Model", "Task", "Score", "Threshold", "Passed"),
+                tuple((f["model"], f["task"], _opt(f["score"]), _opt(f["pass_threshold"]),
+                       _opt(f["passed"])) for f in flags[:MAX_TABLE_MODELS]),
+            ))
+        return tables
+    return []
+
+
+# ----------------------------------------------------------------------------------------------
+# Markdown
+# ----------------------------------------------------------------------------------------------
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _md_table(table: Table) -> list[str]:
+    lines = [f"**{table.caption}**", ""]
+    lines.append("| " + " | ".join(_md_cell(h) for h in table.headers) + " |")
+    lines.append("|" + "|".join("---" for _ in table.headers) + "|")
+    lines.extend("| " + " | ".join(_md_cell(c) for c in row) + " |" for row in table.rows)
+    if table.note:
+        lines += ["", f"_{table.note}_"]
+    lines.append("")
+    return lines
+
+
+def to_markdown(document: dict[str, Any]) -> str:
+    """``results/findings.md``: leaderboard, then each finding's claim, evidence and verdict."""
+    ds = document["dataset"]
+    lines = [
+        "# TeamForge: findings",
+        "",
+        f"Data set `{ds['name']}`: {ds['n_models']} models, {ds['n_tasks']} tasks, "
+        f"{ds['n_rows']} result rows. Generated by `teamforge-analysis`; every number below is "
+        "computed from the data files.",
+        "",
+        "## Leaderboard",
+        "",
+        *_md_table(leaderboard_table(document)),
+    ]
+    for i, finding in enumerate(document["findings"], 1):
+        lines += [
+            f"## Finding {i}: {finding['title']}",
+            "",
+            f"> Claim tested (from the published analysis): {finding['claim']}",
+            "",
+        ]
+        for table in evidence_tables(finding):
+            lines += _md_table(table)
+        lines += [
+            f"**Verdict: {finding['verdict'].replace('_', ' ')}**",
+            "",
+            finding["text"],
+            "",
+        ]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+# ----------------------------------------------------------------------------------------------
+# Console
+# ----------------------------------------------------------------------------------------------
+_VERDICT_STYLE = {
+    "supported": "green",
+    "contradicted": "red",
+    "inconclusive": "yellow",
+    "not_computable": "dim",
+}
+
+
+def print_console(document: dict[str, Any], console: Console | None = None) -> None:
+    """Print the leaderboard and findings as rich tables and panels."""
+    from rich import box
+    from rich.console import Console
+    from rich.panel import Panel
+    from rich.table import Table as RichTable
+
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            console.width = 120  # piped output: wide enough for task names, still readable
+
+    def show(table: Table) -> None:
+        rich_table = RichTable(title=table.caption, box=box.SIMPLE, header_style="bold")
+        for i, header in enumerate(table.headers):
+            if i < table.label_columns:
+                rich_table.add_column(header, justify="left", no_wrap=True)
+            else:
+                rich_table.add_column(header, justify="right", overflow="fold")
+        for row in table.rows:
+            rich_table.add_row(*row)
+        console.print(rich_table)
+        if table.note:
+            console.print(f"[dim]{table.note}[/dim]")
+
+    ds = document["dataset"]
+    console.rule("[bold blue]TeamForge: findings[/bold blue]")
+    console.print(f"Data set [bold]{ds['name']}[/bold]: {ds['n_models']} models, "
+                  f"{ds['n_tasks']} tasks, {ds['n_rows']} result rows", highlight=False)
+    show(leaderboard_table(document))
+    for i, finding in enumerate(document["findings"], 1):
+        style = _VERDICT_STYLE.get(finding["verdict"], "white")
+        console.print(f"\n[bold]Finding {i}: {finding['title']}[/bold]")
+        console.print(f"[italic]Claim: {finding['claim']}[/italic]", highlight=False)
+        for table in evidence_tables(finding):
+            show(table)
+        console.print(Panel(finding["text"], border_style=style,
+                            title=f"verdict: {finding['verdict'].replace('_', ' ')}"),
+                      highlight=False)
