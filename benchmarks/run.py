@@ -1,0 +1,646 @@
+"""Benchmarks of teamforge-analysis against floors measured on the same machine in the same run.
+
+Every measurement is a ratio to a floor (issue 6): the time of the command against the time of
+importing the libraries it needs, or the work of a large run (its time above its import floor)
+against the work of reading the same files with pandas (above ``import pandas``). Each command
+runs in a fresh Python process; commands of one measurement are alternated (A, B, B, A, ...)
+and each is repeated, and the table shows medians.
+
+    python benchmarks/run.py                  # everything (10M rows takes a few minutes)
+    python benchmarks/run.py --quick          # fewer repetitions, a tenth of the sizes
+    python benchmarks/run.py --only rows_1m   # one measurement (see --list)
+    python benchmarks/run.py --skip-10m       # leave out the ten-million-row scaling case
+
+Generated data folders are cached under ``.benchmarks/data/`` (git-ignored); the generator is
+deterministic, so a cached folder is what the same arguments would generate again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from generate import Size, generate
+
+REPO = Path(__file__).resolve().parent.parent
+CACHE = REPO / ".benchmarks" / "data"
+PYTHON = sys.executable
+
+FLOOR_FULL = "import pandas, scipy.stats, matplotlib.pyplot"
+FLOOR_JSON = "import pandas, scipy.stats"
+FLOOR_PANDAS = "import pandas"
+
+
+# ----------------------------------------------------------------------------------------------
+# Running children
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Sample:
+    seconds: float  # wall clock
+    cpu_seconds: float  # user + system time of the child (less sensitive to other load)
+    max_rss_mb: float
+
+
+class CommandFailed(RuntimeError):
+    pass
+
+
+def tool_command() -> list[str]:
+    """The installed ``teamforge-analysis`` script next to this Python, else ``-m``."""
+    script = Path(PYTHON).parent / "teamforge-analysis"
+    return [str(script)] if script.exists() else [PYTHON, "-m", "teamforge_analysis"]
+
+
+def run_once(command: Sequence[str], *, env: dict[str, str] | None = None,
+             cwd: Path | None = None, capture: bool = False) -> tuple[Sample, str]:
+    """Run ``command`` once; wall time and the child's own peak RSS (``wait4``)."""
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        child = subprocess.Popen(list(command), stdout=out if capture else subprocess.DEVNULL,
+                                 stderr=err, env=env, cwd=cwd)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        stderr = err.read().decode("utf-8", "replace")
+        out.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
+    if child.returncode != 0:
+        tail = "\n".join(stderr.strip().splitlines()[-5:])
+        raise CommandFailed(f"{' '.join(command)} exited with {child.returncode}:\n{tail}")
+    # ru_maxrss is in kilobytes on Linux.
+    cpu = usage.ru_utime + usage.ru_stime
+    return Sample(seconds, cpu, usage.ru_maxrss / 1024), stdout if capture else stderr
+
+
+def alternate(commands: dict[str, Sequence[str]], repetitions: int, *, warmup: bool = True,
+              log: Callable[[str], None] = print) -> dict[str, list[Sample]]:
+    """Run every command ``repetitions`` times, alternating their order (ABC, CBA, ABC, ...).
+
+    One untimed warm-up run of each first (page cache, bytecode caches).
+    """
+    names = list(commands)
+    if warmup:
+        for name in names:
+            run_once(commands[name])
+    samples: dict[str, list[Sample]] = {name: [] for name in names}
+    for rep in range(repetitions):
+        order = names if rep % 2 == 0 else names[::-1]
+        for name in order:
+            sample, _ = run_once(commands[name])
+            samples[name].append(sample)
+        log(f"    rep {rep + 1}/{repetitions}: "
+            + ", ".join(f"{n} {samples[n][-1].seconds:.2f}s" for n in names))
+    return samples
+
+
+def median_seconds(samples: list[Sample]) -> float:
+    return statistics.median(s.seconds for s in samples)
+
+
+def python_c(code: str) -> list[str]:
+    return [PYTHON, "-c", code]
+
+
+# ----------------------------------------------------------------------------------------------
+# Results
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class Row:
+    name: str
+    description: str
+    measured: str = ""
+    floor: str = ""
+    ratio: float | None = None
+    target: str = ""
+    limit: float | None = None
+    status: str = ""  # pass, FAIL, pending, error, info
+    note: str = ""
+    details: list[str] = field(default_factory=list)
+
+    def decide(self) -> None:
+        if self.status:
+            return
+        if self.ratio is None or self.limit is None:
+            self.status = "info"
+        else:
+            self.status = "pass" if self.ratio <= self.limit else "FAIL"
+
+
+def format_table(rows: Sequence[Row]) -> str:
+    headers = ("measurement", "measured", "floor", "ratio", "target", "result", "note")
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    for row in rows:
+        ratio = "" if row.ratio is None else f"{row.ratio:.2f}"
+        cells = (f"**{row.name}**: {row.description}", row.measured, row.floor, ratio,
+                 row.target, row.status, row.note)
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def machine_description() -> list[str]:
+    import importlib.metadata as md
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = "unknown"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) / 1024**2:.1f} GiB"
+    except OSError:
+        pass
+    versions = []
+    for package in ("pandas", "numpy", "scipy", "matplotlib", "pyarrow", "nbconvert"):
+        try:
+            versions.append(f"{package} {md.version(package)}")
+        except md.PackageNotFoundError:
+            versions.append(f"{package} (not installed)")
+    try:
+        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain",
+                                "teamforge_analysis"], capture_output=True, text=True,
+                               check=True).stdout.strip()
+        commit += " (library modified)" if dirty else ""
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    return [
+        f"- CPU: {cpu}; nproc {os.cpu_count()} (usable {len(os.sched_getaffinity(0))})",
+        f"- memory: {memory}",
+        f"- {platform.system()} {platform.release()}; Python {platform.python_version()}",
+        f"- {', '.join(versions)}",
+        f"- commit {commit}",
+    ]
+
+
+# ----------------------------------------------------------------------------------------------
+# Data
+# ----------------------------------------------------------------------------------------------
+def data_folder(size: Size, log: Callable[[str], None] = print) -> Path:
+    """The generated folder for ``size``, generated once and cached."""
+    folder = CACHE / size.slug()
+    if not (folder / "GENERATED.json").exists():
+        log(f"  generating {folder.relative_to(REPO)} ...")
+        if folder.exists():
+            shutil.rmtree(folder)
+        partial = folder.with_name(folder.name + ".partial")
+        if partial.exists():
+            shutil.rmtree(partial)
+        generate(partial, size)
+        partial.rename(folder)
+    return folder
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the installed library can read (issue 5 adds runs and step logs)."""
+
+    runs: bool
+    steps: bool
+
+
+def probe_capabilities(workdir: Path) -> Capabilities:
+    """Run the library on tiny generated folders to see whether it reads runs and step logs."""
+    runs_folder = generate(workdir / "probe_runs", Size(models=3, tasks=3, runs=2))
+    code = ("import sys; from teamforge_analysis import load_dataset\n"
+            "try:\n    ds = load_dataset(sys.argv[1])\n"
+            "except Exception:\n    print('no')\n"
+            "else:\n    print('yes' if 'run' in ds.results.columns else 'no')\n")
+    out = subprocess.run([PYTHON, "-c", code, str(runs_folder)], capture_output=True, text=True)
+    runs = out.stdout.strip() == "yes"
+    steps_folder = generate(workdir / "probe_steps",
+                            Size(models=3, tasks=3, runs=2, steps="parquet", fold_runs=not runs,
+                                 mean_steps=6))
+    steps = _reads_steps(steps_folder, workdir / "probe_out")
+    return Capabilities(runs=runs, steps=steps)
+
+
+STEP_FINDINGS = ("planning_depth_vs_success", "reward_trajectories")
+
+
+def _reads_steps(folder: Path, out: Path) -> bool:
+    """True when the JSON has a step-log finding that was computed (not ``not_computable``)."""
+    try:
+        _, stdout = run_once([*tool_command(), "--data", str(folder), "--format", "json",
+                              "--no-figures", "--out", str(out)], capture=True)
+    except CommandFailed:
+        return False
+    findings = {f["id"]: f for f in json.loads(stdout)["findings"]}
+    return any(fid in findings and findings[fid]["verdict"] != "not_computable"
+               for fid in STEP_FINDINGS)
+
+
+# ----------------------------------------------------------------------------------------------
+# Measurements
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class Context:
+    quick: bool
+    repetitions: int
+    skip_10m: bool
+    workdir: Path
+    capabilities: Capabilities
+    notebooks: Path
+    log: Callable[[str], None] = print
+    cache: dict[str, object] = field(default_factory=dict)
+
+    def size(self, models: int, tasks: int, runs: int, **options: object) -> Size:
+        """Sizes of the issue, divided by 10 in --quick mode (fewer runs per cell)."""
+        if self.quick:
+            runs = max(1, runs // 10)
+        return Size(models=models, tasks=tasks, runs=runs,
+                    fold_runs=runs > 1 and not self.capabilities.runs, **options)  # type: ignore[arg-type]
+
+
+def _fmt_s(seconds: float) -> str:
+    return f"{seconds:.2f} s"
+
+
+def _samples_line(name: str, samples: list[Sample]) -> str:
+    values = ", ".join(f"{s.seconds:.2f}" for s in samples)
+    cpu = statistics.median(s.cpu_seconds for s in samples)
+    return f"{name}: median {median_seconds(samples):.3f} s of [{values}]; median CPU {cpu:.3f} s"
+
+
+def measure_cli_full(ctx: Context) -> list[Row]:
+    out = ctx.workdir / "cli_full"
+    commands = {
+        "run": [*tool_command(), "--out", str(out / "results"), "--figures",
+                str(out / "figures")],
+        "floor": python_c(FLOOR_FULL),
+    }
+    samples = alternate(commands, ctx.repetitions, log=ctx.log)
+    run, floor = median_seconds(samples["run"]), median_seconds(samples["floor"])
+    return [Row("cli_full", "`teamforge-analysis` on the bundled data (files, figures, console)",
+                _fmt_s(run), f"{_fmt_s(floor)} (`{FLOOR_FULL}`)", run / floor, "≤ 1.5", 1.5,
+                details=[_samples_line(n, s) for n, s in samples.items()])]
+
+
+def imported_top_modules(command: Sequence[str]) -> set[str]:
+    """Top-level packages a command imports (``PYTHONPROFILEIMPORTTIME`` on stderr)."""
+    env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
+    _, stderr = run_once(command, env=env)
+    modules = set()
+    for line in stderr.splitlines():
+        match = re.match(r"import time:\s+\d+ \|\s+\d+ \|\s*(\S+)", line)
+        if match:
+            modules.add(match.group(1).split(".")[0])
+    return modules
+
+
+def measure_cli_json(ctx: Context) -> list[Row]:
+    out = ctx.workdir / "cli_json"
+    run_command = [*tool_command(), "--format", "json", "--no-figures", "--out", str(out)]
+    samples = alternate({"run": run_command, "floor": python_c(FLOOR_JSON)}, ctx.repetitions,
+                        log=ctx.log)
+    run, floor = median_seconds(samples["run"]), median_seconds(samples["floor"])
+    rows = [Row("cli_json", "`--format json --no-figures` on the bundled data", _fmt_s(run),
+                f"{_fmt_s(floor)} (`{FLOOR_JSON}`)", run / floor, "≤ 1.3", 1.3,
+                details=[_samples_line(n, s) for n, s in samples.items()])]
+    modules = imported_top_modules(run_command)
+    heavy = [m for m in ("matplotlib", "rich", "PIL") if m in modules]
+    rows.append(Row(
+        "json_no_matplotlib", "modules imported by the JSON path (`-X importtime`)",
+        ", ".join(heavy) if heavy else "none of matplotlib, rich, PIL",
+        target="matplotlib not imported",
+        status="FAIL" if "matplotlib" in modules else "pass",
+        note=f"{len(modules)} top-level packages imported",
+    ))
+    return rows
+
+
+def _read_code(folder: Path, steps: Path | None = None) -> str:
+    code = f"import pandas; pandas.read_csv({str(folder / 'results.csv')!r})"
+    if steps is not None:
+        reader = "read_parquet" if steps.suffix == ".parquet" else (
+            "read_json" if steps.suffix == ".jsonl" else "read_csv")
+        extra = ", lines=True" if steps.suffix == ".jsonl" else ""
+        code += f"; pandas.{reader}({str(steps)!r}{extra})"
+    return code
+
+
+def _shape_note(size: Size, ctx: Context) -> str:
+    if size.runs > 1 and size.fold_runs:
+        return (f"{size.models}×{size.tasks}×{size.runs}; runs folded into {size.tasks * size.runs}"
+                " task names (the loader reads no `run` column yet, issue 5)")
+    return f"{size.models}×{size.tasks}×{size.runs} with a `run` column"
+
+
+def _work(ctx: Context, size: Size, label: str, repetitions: int
+          ) -> tuple[float, float, dict[str, list[Sample]], Path]:
+    """(run work, read work, samples, folder): medians above each command's import floor."""
+    folder = data_folder(size, ctx.log)
+    steps = next(iter(folder.glob("steps.*")), None)
+    commands = {
+        "run": [*tool_command(), "--data", str(folder), "--format", "json", "--no-figures",
+                "--out", str(ctx.workdir / label)],
+        "run_floor": python_c(FLOOR_JSON),
+        "read": python_c(_read_code(folder, steps)),
+        "read_floor": python_c(FLOOR_PANDAS),
+    }
+    samples = alternate(commands, repetitions, log=ctx.log)
+    m = {name: median_seconds(s) for name, s in samples.items()}
+    return m["run"] - m["run_floor"], m["read"] - m["read_floor"], samples, folder
+
+
+def measure_rows(ctx: Context) -> list[Row]:
+    size_1m = ctx.size(500, 20, 100)
+    label_1m = f"{size_1m.result_rows / 1e6:g}M"
+    run_work, read_work, samples, folder = _work(ctx, size_1m, "rows_1m", ctx.repetitions)
+    ctx.cache["rows_1m"] = (samples, folder)
+    rows = [Row(
+        "rows_1m", f"{label_1m} result rows (CSV): work of the full JSON run above its import "
+        "floor vs `pandas.read_csv` above `import pandas`",
+        _fmt_s(run_work), _fmt_s(read_work), run_work / read_work, "≤ 2.5", 2.5,
+        note=_shape_note(size_1m, ctx),
+        details=[_samples_line(n, s) for n, s in samples.items()],
+    )]
+    if ctx.skip_10m:
+        rows.append(Row("rows_10m", "ten times the rows: work(10×) / work(1×)",
+                        target="≤ 12", status="skipped", note="--skip-10m"))
+        return rows
+    size_10m = ctx.size(500, 20, 1000)
+    label_10m = f"{size_10m.result_rows / 1e6:g}M"
+    run_10, read_10, samples_10, _ = _work(ctx, size_10m, "rows_10m",
+                                           max(2, ctx.repetitions - 2))
+    rows.append(Row(
+        "rows_10m", f"{label_10m} vs {label_1m} rows: work of the full JSON run",
+        _fmt_s(run_10), _fmt_s(run_work) + f" ({label_1m})", run_10 / run_work, "≤ 12", 12.0,
+        note=f"{_shape_note(size_10m, ctx)}; read work scales {read_10 / read_work:.1f}×",
+        details=[_samples_line(n, s) for n, s in samples_10.items()],
+    ))
+    return rows
+
+
+def _frames_memory(folder: Path) -> tuple[float, float]:
+    """MB of memory_usage(deep=True): pandas.read_csv frames, and the library's loaded frames."""
+    code = (
+        "import sys, json, pandas\n"
+        "from pathlib import Path\n"
+        "from teamforge_analysis import load_dataset\n"
+        "folder = Path(sys.argv[1])\n"
+        "read = sum(int(pandas.read_csv(folder / f).memory_usage(deep=True).sum())\n"
+        "           for f in ('results.csv', 'models.csv', 'tasks.csv'))\n"
+        "ds = load_dataset(folder)\n"
+        "lib = sum(int(f.memory_usage(deep=True).sum()) for f in (ds.results, ds.models, "
+        "ds.tasks))\n"
+        "print(json.dumps([read, lib]))\n"
+    )
+    out = subprocess.run([PYTHON, "-c", code, str(folder)], capture_output=True, text=True,
+                         check=True)
+    read, lib = json.loads(out.stdout)
+    return read / 1024**2, lib / 1024**2
+
+
+def measure_memory(ctx: Context) -> list[Row]:
+    if "rows_1m" not in ctx.cache:
+        measure_rows_1m_only(ctx)
+    samples, folder = ctx.cache["rows_1m"]  # type: ignore[misc]
+    peak = max(s.max_rss_mb for s in samples["run"])
+    baseline = statistics.median(s.max_rss_mb for s in samples["run_floor"])
+    read_mb, library_mb = _frames_memory(folder)
+    limit = baseline + 4 * read_mb
+    # Expressed as a ratio: (peak - baseline) / frames, target 4.
+    return [Row(
+        "memory_1m", "peak RSS of the 1M-row JSON run vs import baseline + 4 × frames",
+        f"{peak:.0f} MB", f"{baseline:.0f} MB + 4 × {read_mb:.0f} MB = {limit:.0f} MB",
+        (peak - baseline) / read_mb, "(peak − baseline) / frames ≤ 4", 4.0,
+        note=(f"frames = `memory_usage(deep=True)` of `pandas.read_csv` of the three files; "
+              f"the library's loaded frames take {library_mb:.0f} MB"),
+    )]
+
+
+def measure_rows_1m_only(ctx: Context) -> None:
+    size_1m = ctx.size(500, 20, 100)
+    _, _, samples, folder = _work(ctx, size_1m, "rows_1m", ctx.repetitions)
+    ctx.cache["rows_1m"] = (samples, folder)
+
+
+def measure_steps(ctx: Context) -> list[Row]:
+    # 100 models × 20 tasks × 50 runs = 100,000 episodes of 30 steps on average: ~3M step rows.
+    size = ctx.size(100, 20, 50, steps="parquet")
+    folder = data_folder(size, ctx.log)
+    steps_file = folder / "steps.parquet"
+    import pyarrow.parquet as pq
+
+    n_steps = pq.ParquetFile(steps_file).metadata.num_rows
+    run_work, read_work, samples, _ = _work(ctx, size, "steps_3m",
+                                            max(2, ctx.repetitions - 2))
+    status = "" if ctx.capabilities.steps else "pending"
+    note = _shape_note(size, ctx)
+    if not ctx.capabilities.steps:
+        note += "; pending: the library does not read step logs yet (issue 5), so its run " \
+                "reads only results.csv"
+    return [Row(
+        "steps_3m", f"{n_steps / 1e6:.2f}M step rows (Parquet) with their "
+        f"{size.result_rows / 1e3:g}k results: work of the full JSON run vs reading both files",
+        _fmt_s(run_work), _fmt_s(read_work), run_work / read_work, "≤ 2.5", 2.5, status,
+        note, details=[_samples_line(n, s) for n, s in samples.items()],
+    )]
+
+
+def _notebook_imports(notebook: dict) -> list[str]:
+    """Source of every import statement in the notebook's code cells, in order."""
+    imports: list[str] = []
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        source = "".join(cell.get("source", []))
+        # IPython magics and shell escapes are not Python; blank them out before parsing.
+        source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                           for line in source.splitlines())
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        imports.extend(ast.get_source_segment(source, node) or ""
+                       for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom))
+    return [i for i in dict.fromkeys(imports) if i]
+
+
+def measure_notebooks(ctx: Context) -> list[Row]:
+    notebooks = sorted(ctx.notebooks.glob("*.ipynb")) if ctx.notebooks.is_dir() else []
+    if not notebooks:
+        return [Row("notebooks", "all notebooks in one nbconvert call vs import-only notebooks",
+                    target="≤ 1.5", status="pending",
+                    note=f"no notebooks in {ctx.notebooks.name}/ on this branch yet")]
+    stubs_dir = ctx.workdir / "notebook_stubs"
+    stubs_dir.mkdir(parents=True, exist_ok=True)
+    stubs = []
+    for path in notebooks:
+        original = json.loads(path.read_text())
+        stub = {
+            "cells": [{"cell_type": "code", "execution_count": None, "id": "imports",
+                       "metadata": {}, "outputs": [],
+                       "source": "\n".join(_notebook_imports(original))}],
+            "metadata": original.get("metadata", {}),
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+        stub_path = stubs_dir / path.name
+        stub_path.write_text(json.dumps(stub))
+        stubs.append(stub_path)
+    execute = [PYTHON, "-m", "nbconvert", "--to", "notebook", "--execute", "--output-dir"]
+    commands = {
+        "notebooks": [*execute, str(ctx.workdir / "nb_out"), *map(str, notebooks)],
+        "imports_only": [*execute, str(ctx.workdir / "nb_stub_out"), *map(str, stubs)],
+    }
+    repetitions = max(2, ctx.repetitions - 2)
+    samples = alternate(commands, repetitions, log=ctx.log)
+    run, floor = median_seconds(samples["notebooks"]), median_seconds(samples["imports_only"])
+    return [Row(
+        "notebooks", f"{len(notebooks)} notebooks in one nbconvert call vs {len(stubs)} "
+        "notebooks that only import the same libraries",
+        _fmt_s(run), _fmt_s(floor), run / floor, "≤ 1.5", 1.5,
+        details=[_samples_line(n, s) for n, s in samples.items()],
+    )]
+
+
+def _markdown_table_rows(markdown: str) -> list[int]:
+    """Data rows of every table in a markdown document."""
+    counts, current = [], 0
+    for line in [*markdown.splitlines(), ""]:
+        if line.startswith("|"):
+            current += 1
+        elif current:
+            counts.append(max(0, current - 2))  # header and separator
+            current = 0
+    return counts
+
+
+def measure_report_tables(ctx: Context) -> list[Row]:
+    """Console and markdown tables show at most 25 models and say how many were left out."""
+    size = Size(models=120, tasks=6, runs=1, seed=1)
+    folder = data_folder(size, ctx.log)
+    base = [*tool_command(), "--data", str(folder), "--no-figures",
+            "--out", str(ctx.workdir / "report_tables")]
+    _, markdown = run_once([*base, "--format", "markdown"], capture=True)
+    env = {**os.environ, "COLUMNS": "200"}
+    _, console = run_once([*base, "--format", "text"], capture=True, env=env)
+    document = json.loads((ctx.workdir / "report_tables" / "findings.json").read_text())
+    largest_md = max(_markdown_table_rows(markdown), default=0)
+    # Console table rows are lines holding exactly one model name; count the longest block.
+    longest, block = 0, 0
+    for line in console.splitlines():
+        block = block + 1 if len(re.findall(r"model-\d+", line)) == 1 else 0
+        longest = max(longest, block)
+    json_models = len(document["leaderboard"])
+    says_left_out = "more models" in markdown and "more models" in console
+    ok = largest_md <= 26 and longest <= 26 and json_models == size.models and says_left_out
+    return [Row(
+        "report_tables", f"{size.models} models: largest table in markdown / console",
+        f"{largest_md} / {longest} rows", target="≤ 25 models (+ a mean row), left-out count "
+        "stated, JSON keeps all", status="pass" if ok else "FAIL",
+        note=f"JSON leaderboard has {json_models} models; "
+             f"left-out note {'present' if says_left_out else 'missing'}",
+    )]
+
+
+MEASUREMENTS: dict[str, Callable[[Context], list[Row]]] = {
+    "cli_full": measure_cli_full,
+    "cli_json": measure_cli_json,
+    "rows": measure_rows,
+    "memory": measure_memory,
+    "steps": measure_steps,
+    "notebooks": measure_notebooks,
+    "report_tables": measure_report_tables,
+}
+ALIASES = {"rows_1m": "rows", "rows_10m": "rows", "memory_1m": "memory", "steps_3m": "steps",
+           "json_no_matplotlib": "cli_json"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="3 repetitions and a tenth of the large sizes")
+    parser.add_argument("--only", action="append", metavar="NAME",
+                        help="run only this measurement (repeatable; see --list)")
+    parser.add_argument("--list", action="store_true", help="list measurement names and exit")
+    parser.add_argument("--repetitions", type=int, default=None,
+                        help="timed repetitions per command (default 5, or 3 with --quick)")
+    parser.add_argument("--skip-10m", action="store_true",
+                        help="leave out the ten-million-row scaling case")
+    parser.add_argument("--notebooks", type=Path, default=REPO / "notebooks",
+                        help="folder of notebooks to execute (default: notebooks/)")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="also write the table, machine and details as markdown here")
+    args = parser.parse_args(argv)
+    if args.list:
+        print("\n".join([*MEASUREMENTS, *(f"{a} (= {t})" for a, t in ALIASES.items())]))
+        return 0
+    selected = list(MEASUREMENTS)
+    if args.only:
+        unknown = [n for n in args.only if n not in MEASUREMENTS and n not in ALIASES]
+        if unknown:
+            parser.error(f"unknown measurement {', '.join(unknown)}; see --list")
+        wanted = {ALIASES.get(n, n) for n in args.only}
+        selected = [n for n in MEASUREMENTS if n in wanted]
+
+    repetitions = args.repetitions or (3 if args.quick else 5)
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    machine = machine_description()
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="teamforge-bench-") as tmp:
+        workdir = Path(tmp)
+        capabilities = probe_capabilities(workdir)
+        log(f"library reads a run column: {capabilities.runs}; "
+            f"reads step logs: {capabilities.steps}")
+        ctx = Context(quick=args.quick, repetitions=repetitions, skip_10m=args.skip_10m,
+                      workdir=workdir, capabilities=capabilities, notebooks=args.notebooks,
+                      log=log)
+        rows: list[Row] = []
+        started = time.perf_counter()
+        for name in selected:
+            log(f"{name} ...")
+            try:
+                new_rows = MEASUREMENTS[name](ctx)
+            except CommandFailed as exc:
+                new_rows = [Row(name, "", status="error", note=str(exc).splitlines()[0],
+                                details=str(exc).splitlines())]
+            for row in new_rows:
+                row.decide()
+            rows.extend(new_rows)
+        elapsed = time.perf_counter() - started
+    load_after = os.getloadavg()
+
+    mode = "quick" if args.quick else "full"
+    header = [
+        f"Mode: {mode}, {repetitions} repetitions (medians; commands alternated), "
+        f"{elapsed:.0f} s in all; load average {load_before[0]:.2f} before, "
+        f"{load_after[0]:.2f} after.",
+    ]
+    details = [f"- {row.name}: {d}" for row in rows for d in row.details]
+    report = "\n".join([*header, "", format_table(rows), "", "Machine:", *machine, "",
+                        "Details (seconds):", *details, ""])
+    print(report)
+    if args.output:
+        args.output.write_text(report)
+    return 1 if any(r.status in ("FAIL", "error") for r in rows) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
