@@ -22,7 +22,7 @@ import hashlib
 import io
 import math
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -189,7 +189,11 @@ class _FileReader:
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
         self._lines: np.ndarray | None = None
-        self._text: str | None = None
+        # Text columns are checked once per distinct value. ``codes[c]`` gives each row's
+        # position in the sorted distinct values ``distinct[c]`` (-1: blank); the key check,
+        # the cross-file checks and sorting reuse them instead of comparing strings per row.
+        self.codes: dict[str, np.ndarray] = {}
+        self.distinct: dict[str, np.ndarray] = {}
 
     # -- locating problems ------------------------------------------------------------------
     def problem(self, message: str, *, row: int | None = None, column: str | None = None,
@@ -204,20 +208,21 @@ class _FileReader:
         Worked out only when a problem is reported, so clean files never pay for it.
         """
         if self._lines is None:
-            self._lines = _record_start_lines(self._text or "")
+            self._lines = _record_start_lines(self.raw.decode("utf-8-sig"))
         return int(self._lines[row]) if row < len(self._lines) else row + 2
 
     # -- reading ----------------------------------------------------------------------------
     def read(self) -> pd.DataFrame | None:
         name = self.spec.name
-        if not self.raw.strip():
+        if not self.raw or self.raw.isspace():  # (isspace stops at the first non-space)
             self.problems.append(Problem(name, "is empty (expected a header line and data rows)"))
             return None
         if b"\x00" in self.raw:
             self.problems.append(Problem(name, "is not text (it contains NUL bytes)"))
             return None
         try:
-            self._text = self.raw.decode("utf-8-sig")
+            # Only a check: the decoded text is needed again only to locate a problem.
+            header_text = _first_lines(self.raw.decode("utf-8-sig"))
         except UnicodeDecodeError as exc:
             line = self.raw[: exc.start].count(b"\n") + 1
             self.problems.append(
@@ -225,15 +230,18 @@ class _FileReader:
             )
             return None
 
-        header = self._header()
+        header = self._header(header_text)
         if header is None:
             return None
-        text_columns = {c.name: str for c in self.spec.columns if c.kind == "text"}
+        # object, not str: text is kept as read (no type guessing) and parsed straight into
+        # Python strings; pandas' str dtype would cost another pass over every cell.
+        text_columns = {c.name: object for c in self.spec.columns if c.kind == "text"}
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 frame = pd.read_csv(
-                    io.StringIO(self._text),
+                    io.BytesIO(self.raw),
+                    encoding="utf-8-sig",
                     dtype=text_columns,
                     keep_default_na=False,
                     na_values=[""],
@@ -261,9 +269,8 @@ class _FileReader:
         self._check_keys(result)
         return result
 
-    def _header(self) -> list[str] | None:
-        assert self._text is not None
-        first = next(csv.reader(io.StringIO(self._text)), [])
+    def _header(self, lines: Iterable[str]) -> list[str] | None:
+        first = next(csv.reader(lines), [])
         header = [h.strip() for h in first]
         seen: set[str] = set()
         ok = True
@@ -288,14 +295,20 @@ class _FileReader:
     # -- converting and checking columns ----------------------------------------------------
     def _convert(self, column: pd.Series, spec: ColumnSpec) -> pd.Series:
         if spec.kind == "text":
-            values = column.astype(object).where(column.notna(), None)
-            values = values.map(lambda v: v.strip() if isinstance(v, str) else v)
-            blank = values.isna() | (values == "")
-            values = values.where(~blank, None)
+            # Checked once per distinct value (names repeat on every row), then spread by code.
+            codes, labels = _map_distinct(column, _strip_or_none)
+            blank_label = np.array([v is None or v == "" for v in labels], dtype=bool)
+            labels[blank_label] = None
+            blank = pd.Series(blank_label[codes], index=column.index)
+            values = pd.Series(labels[codes], index=column.index, dtype=object, name=column.name)
+            sorted_codes, distinct = pd.factorize(labels, sort=True)
+            self.codes[spec.name] = sorted_codes[codes]
+            self.distinct[spec.name] = np.asarray(distinct, dtype=object)
             if not spec.nullable:
                 self.report(blank, column, "is blank", blank_value="")
             if spec.choices is not None:
-                bad = ~blank & ~values.isin(spec.choices)
+                bad_label = np.array([v not in spec.choices for v in labels], dtype=bool)
+                bad = pd.Series(bad_label[codes], index=column.index) & ~blank
                 self.report(bad, column, f"is not one of {', '.join(spec.choices)}")
             return values
         if spec.kind == "bool":
@@ -304,7 +317,7 @@ class _FileReader:
         blank = column.isna()
         numbers = column if pd.api.types.is_numeric_dtype(column.dtype) else None
         if numbers is None or pd.api.types.is_bool_dtype(column.dtype):
-            stripped = column.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
+            stripped = _map_values(column, lambda v: v.strip() if isinstance(v, str) else v)
             blank = stripped.isna() | (stripped == "")
             numbers = pd.to_numeric(stripped.where(~blank, None), errors="coerce")
             not_number = numbers.isna() & ~blank
@@ -332,12 +345,11 @@ class _FileReader:
     def _convert_bool(self, column: pd.Series, spec: ColumnSpec) -> pd.Series:
         if pd.api.types.is_bool_dtype(column.dtype):
             return column.astype(bool)
-        words = column.astype(object).map(
-            lambda v: v.strip().lower() if isinstance(v, str) else v
-        )
-        # Integers 1/0 (or floats 1.0/0.0) read by pandas as numbers.
         if pd.api.types.is_numeric_dtype(column.dtype):
-            words = column.map(lambda v: "" if pd.isna(v) else format(v, "g"))
+            # Integers 1/0 (or floats 1.0/0.0) read by pandas as numbers.
+            words = _map_values(column, lambda v: "" if pd.isna(v) else format(v, "g"))
+        else:
+            words = _map_values(column, lambda v: v.strip().lower() if isinstance(v, str) else v)
         blank = words.isna() | (words == "")
         is_true = words.isin(_TRUE_WORDS)
         is_false = words.isin(_FALSE_WORDS)
@@ -356,11 +368,29 @@ class _FileReader:
             value = blank_value if blank_value is not None else column.iloc[row]
             self.problem(message, row=int(row), column=str(column.name), value=value)
 
+    def rows_where(self, frame: pd.DataFrame, column: str,
+                   keep: Callable[[str | None], bool]) -> pd.Series:
+        """Rows of ``frame`` whose ``column`` value (None when blank) satisfies ``keep``."""
+        if column in self.codes:
+            distinct = [*self.distinct[column], None]  # code -1 (blank) picks the last
+            by_value = np.array([keep(v) for v in distinct], dtype=bool)
+            return pd.Series(by_value[self.codes[column]], index=frame.index)
+        return frame[column].map(lambda v: keep(None if pd.isna(v) else v)).astype(bool)
+
+    def present(self, frame: pd.DataFrame, column: str) -> np.ndarray:
+        """The distinct non-blank values of ``column``."""
+        if column in self.distinct:
+            return self.distinct[column]
+        return frame[column].dropna().unique()
+
     def _check_keys(self, frame: pd.DataFrame) -> None:
         key = list(self.spec.key)
         if not all(k in frame.columns for k in key):
             return
-        duplicated = frame.duplicated(subset=key, keep="first")
+        # Comparing integer codes is much faster than comparing the strings themselves.
+        codes = pd.DataFrame({k: self.codes[k] if k in self.codes else pd.factorize(frame[k])[0]
+                              for k in key})
+        duplicated = codes.duplicated(keep="first")
         if not duplicated.any():
             return
         first_row = frame.reset_index().groupby(key, sort=False)["index"].transform("min")
@@ -375,6 +405,42 @@ class _FileReader:
 
 def _show(value: object) -> str:
     return str(value)
+
+
+def _strip_or_none(value: object) -> str | None:
+    return value.strip() if isinstance(value, str) else None
+
+
+def _map_distinct(column: pd.Series, func: Callable[[object], object]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, mapped)`` with ``mapped[codes]`` equal to ``column.map(func)`` (object).
+
+    ``func`` is called once per distinct value, not once per cell: columns of names have few
+    distinct values. Missing cells have code -1, which picks ``mapped[-1] = func(None)``.
+    """
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    mapped = np.empty(len(uniques) + 1, dtype=object)
+    mapped[:-1] = [func(value) for value in uniques]
+    mapped[-1] = func(None)
+    return codes, mapped
+
+
+def _map_values(column: pd.Series, func: Callable[[object], object]) -> pd.Series:
+    """``column.map(func)`` as an object Series, calling ``func`` once per distinct value."""
+    codes, mapped = _map_distinct(column, func)
+    return pd.Series(mapped[codes], index=column.index, dtype=object, name=column.name)
+
+
+def _first_lines(text: str) -> Iterator[str]:
+    """Lines of ``text`` one at a time, so reading the header does not copy the whole file."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        if end == -1:
+            yield text[start:]
+            return
+        yield text[start : end + 1]
+        start = end + 1
 
 
 def _range_text(spec: ColumnSpec) -> str:
@@ -490,15 +556,20 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False) -> Dat
                 )
     if results is not None and tasks is not None:
         results_reader, tasks_reader = readers[RESULTS_SPEC.name], readers[TASKS_SPEC.name]
-        unknown = results["task"].notna() & ~results["task"].isin(set(tasks["task"].dropna()))
+        task_names = set(tasks["task"].dropna())
+        unknown = results_reader.rows_where(results, "task",
+                                            lambda v: v is not None and v not in task_names)
         results_reader.report(unknown, results["task"], "is not a task in tasks.csv")
-        without_results = tasks["task"].notna() & ~tasks["task"].isin(set(results["task"]))
+        without_results = tasks["task"].notna() & ~tasks["task"].isin(
+            results_reader.present(results, "task"))
         tasks_reader.report(without_results, tasks["task"], "has no rows in results.csv")
     if results is not None and models is not None:
+        results_reader = readers[RESULTS_SPEC.name]
         known_models = set(models["model"].dropna())
-        unknown = results["model"].notna() & ~results["model"].isin(known_models)
-        readers[RESULTS_SPEC.name].report(unknown, results["model"], "is not a model in models.csv")
-        unused = sorted(known_models - set(results["model"].dropna()))
+        unknown = results_reader.rows_where(results, "model",
+                                            lambda v: v is not None and v not in known_models)
+        results_reader.report(unknown, results["model"], "is not a model in models.csv")
+        unused = sorted(known_models - set(results_reader.present(results, "model")))
         notes.extend(f"models.csv: model {m!r} has no rows in results.csv (ignored)"
                      for m in unused)
 
@@ -509,19 +580,25 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False) -> Dat
         raise DataValidationError(_sorted_problems(problems))
 
     assert results is not None and models is not None and tasks is not None
-    used_models = models[models["model"].isin(set(results["model"]))]
+    results_reader = readers[RESULTS_SPEC.name]
+    used_models = models[models["model"].isin(results_reader.present(results, "model"))]
     return Dataset(
         name=folder.resolve().name,
-        results=_tidy(results, RESULTS_SPEC),
+        results=_tidy(results, RESULTS_SPEC, results_reader.codes),
         models=_tidy(used_models, MODELS_SPEC),
-        tasks=_tidy(tasks, TASKS_SPEC),
+        tasks=_tidy(tasks, TASKS_SPEC, readers[TASKS_SPEC.name].codes),
         files=dict(sorted(hashes.items())),
         warnings=tuple(notes),
     )
 
 
-def _tidy(frame: pd.DataFrame, spec: FileSpec) -> pd.DataFrame:
-    """Declared columns in declared order (optional ones filled with missing), sorted by key."""
+def _tidy(frame: pd.DataFrame, spec: FileSpec,
+          codes: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """Declared columns in declared order (optional ones filled with missing), sorted by key.
+
+    ``codes`` may give, for key columns, each row's rank among the column's distinct values
+    (as :attr:`_FileReader.codes`), which spares sorting the strings again.
+    """
     columns: dict[str, pd.Series] = {}
     for c in spec.columns:
         if c.name in frame:
@@ -534,7 +611,17 @@ def _tidy(frame: pd.DataFrame, spec: FileSpec) -> pd.DataFrame:
     for c in spec.columns:
         if c.kind == "text":
             tidy[c.name] = tidy[c.name].astype(object)
-    return tidy.sort_values(list(spec.key), kind="stable").reset_index(drop=True)
+    # Sorting integer codes (in the keys' sort order) is much faster than sorting strings;
+    # missing keys sort last, as with sort_values.
+    known = codes or {}
+    ranks = []
+    for k in spec.key:
+        rank = known[k] if k in known else pd.factorize(tidy[k], sort=True)[0]
+        ranks.append(np.where(rank < 0, len(tidy), rank))
+    order = np.lexsort(ranks[::-1])  # stable, like sort_values(kind="stable")
+    if (order != np.arange(len(order))).any():
+        tidy = tidy.take(order)
+    return tidy.reset_index(drop=True)
 
 
 def _sorted_problems(problems: Sequence[Problem]) -> list[Problem]:
