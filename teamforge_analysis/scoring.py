@@ -57,19 +57,17 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
     weighted = np.where(complete, np.nan_to_num(values) @ weights, np.nan)
 
     passed = dataset.results.groupby("model")["passed"].sum().reindex(scores.index)
-    board = pd.DataFrame(
-        {
-            "model": scores.index.to_numpy(dtype=object),
-            "teamforge_score": weighted,
-        }
-    )
-    for i, task in enumerate(tasks):
-        board[task] = values[:, i]
-    board["tasks_passed"] = passed.to_numpy(dtype="int64")
-    missing = scores.isna()
-    board["missing_tasks"] = [
-        [t for t, m in zip(tasks, row, strict=True) if m] for row in missing.to_numpy()
-    ]
+    # All columns at once: inserting one column per task fragments the frame (slow, and
+    # pandas warns) when there are many tasks.
+    columns: dict[str, object] = {
+        "model": scores.index.to_numpy(dtype=object),
+        "teamforge_score": weighted,
+    }
+    columns.update({task: values[:, i] for i, task in enumerate(tasks)})
+    columns["tasks_passed"] = passed.to_numpy(dtype="int64")
+    task_names = np.asarray(tasks, dtype=object)
+    columns["missing_tasks"] = [task_names[row].tolist() for row in np.isnan(values)]
+    board = pd.DataFrame(columns)
 
     rank_key = board["teamforge_score"].round(RANK_DECIMALS)
     board["rank"] = rank_key.rank(method="min", ascending=False).astype("Int64")
