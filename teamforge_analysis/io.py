@@ -221,8 +221,7 @@ class _FileReader:
             self.problems.append(Problem(name, "is not text (it contains NUL bytes)"))
             return None
         try:
-            # Only a check: the decoded text is needed again only to locate a problem.
-            header_text = _first_lines(self.raw.decode("utf-8-sig"))
+            text = self.raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             line = self.raw[: exc.start].count(b"\n") + 1
             self.problems.append(
@@ -230,7 +229,10 @@ class _FileReader:
             )
             return None
 
-        header = self._header(header_text)
+        header = self._header(_first_lines(text))
+        # The parser reads the bytes: the text was a check, decoded again only to locate a
+        # problem, so a second copy of the file is not held while parsing.
+        del text
         if header is None:
             return None
         # object, not str: text is kept as read (no type guessing) and parsed straight into
