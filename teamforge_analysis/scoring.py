@@ -44,8 +44,8 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
     --------
     >>> from teamforge_analysis.io import load_dataset
     >>> board = leaderboard(load_dataset())
-    >>> board.loc[0, ["rank", "model"]].tolist()
-    [1, 'llama3-70b-8192']
+    >>> int(board.loc[0, "rank"]), board.loc[0, "model"]
+    (1, 'llama3-70b-8192')
     >>> round(board.loc[0, "teamforge_score"], 5)
     np.float64(0.74015)
     """
