@@ -413,6 +413,10 @@ def step_efficiency(dataset: Dataset) -> Finding:
         verdict, reason = "supported", f"{fmt.pval(test.p_value)} < {ALPHA:g} and median d > 0"
     elif test.p_value < ALPHA and test.median < 0:
         verdict, reason = "contradicted", f"{fmt.pval(test.p_value)} < {ALPHA:g} and median d < 0"
+    elif test.p_value < ALPHA:
+        verdict = "inconclusive"
+        reason = (f"{fmt.pval(test.p_value)} is below {ALPHA:g} but the median d is 0, so the "
+                  "differences favour neither direction")
     else:
         verdict, reason = "inconclusive", f"{fmt.pval(test.p_value)} is not below {ALPHA:g}"
 
