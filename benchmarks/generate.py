@@ -12,8 +12,10 @@ like real TeamForge output so that every code path does real work:
   reflection_quality``. The score is TeamForge's grader formula
   0.40·test_pass + 0.25·lint + 0.20·efficiency + 0.10·review + 0.05·reflection, clamped to
   [0.001, 0.999]; ``passed`` is score ≥ pass_threshold. A ``run`` column is written when
-  runs > 1 (issue 5 format) unless ``fold_runs`` is set, which writes each run as its own task
-  (``<task>__r007``, weight split evenly over the runs) for loaders that do not read runs yet.
+  runs > 1 (issue 5 format) unless ``fold_runs`` is set, for loaders that do not read runs
+  yet: ``"tasks"`` writes each run as its own task (``<task>__r007``, the task's weight split
+  evenly over its runs, so the TeamForge score is the mean over runs); ``"models"`` writes
+  each run as its own model (``<model>__r007``, same size and family).
 - an optional step log (``steps.parquet``, ``steps.jsonl`` or ``steps.csv``): ``model, task,
   run, step, action, reward, phase, tests_passed, tests_total``, one row per step of every
   episode (result row), as many steps as the row's ``steps``. Episodes start with their
@@ -85,6 +87,7 @@ WEIGHT_UNITS = 10**9
 WEIGHT_SUM_TOLERANCE = 1e-9
 
 STEP_FORMATS = ("parquet", "jsonl", "csv")
+FOLDS = (None, "tasks", "models")
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ class Size:
     seed: int = 0
     steps: str | None = None  # None or one of STEP_FORMATS
     components: bool = False
-    fold_runs: bool = False
+    fold_runs: str | None = None  # None, "tasks" or "models"
     mean_steps: float = 30.0
 
     def __post_init__(self) -> None:
@@ -105,6 +108,8 @@ class Size:
             raise ValueError("models, tasks and runs must be at least 1")
         if self.steps is not None and self.steps not in STEP_FORMATS:
             raise ValueError(f"steps must be one of {STEP_FORMATS} or None, not {self.steps!r}")
+        if self.fold_runs not in FOLDS:
+            raise ValueError(f"fold_runs must be one of {FOLDS}, not {self.fold_runs!r}")
         if self.mean_steps < 2:
             raise ValueError("mean_steps must be at least 2 (a plan or edit, then a commit)")
 
@@ -119,8 +124,10 @@ class Size:
             parts.append(f"steps-{self.steps}-{self.mean_steps:g}")
         if self.components:
             parts.append("components")
-        if self.fold_runs:
+        if self.fold_runs == "tasks":
             parts.append("folded")
+        elif self.fold_runs == "models":
+            parts.append("folded-models")
         return "_".join(parts)
 
 
@@ -207,8 +214,10 @@ def build(size: Size) -> GeneratedData:
     # Planning depth: more planning goes with better episodes; at least one non-plan step.
     depth = np.minimum(rng.poisson(0.5 + 4.0 * quality), steps - 1)
 
-    if size.fold_runs and n_runs > 1:
-        run_width = max(3, len(str(n_runs)))
+    run_width = max(3, len(str(n_runs)))
+    row_model = model_names[m]
+    models = pd.DataFrame({"model": model_names, "params_b": params_b, "family": family})
+    if size.fold_runs == "tasks" and n_runs > 1:
         folded = np.array([f"{task}__r{r:0{run_width}d}" for task in task_names
                            for r in range(1, n_runs + 1)], dtype=object)
         row_task = folded[t * n_runs + (run - 1)]
@@ -217,6 +226,21 @@ def build(size: Size) -> GeneratedData:
             "difficulty": np.repeat(levels, n_runs),
             "weight": _weights(np.repeat(raw_weight, n_runs)),
             "pass_threshold": np.repeat(threshold, n_runs),
+        })
+        run_column = None
+        step_run = np.ones(n_rows, dtype=np.int64)
+    elif size.fold_runs == "models" and n_runs > 1:
+        folded = np.array([f"{model}__r{r:0{run_width}d}" for model in model_names
+                           for r in range(1, n_runs + 1)], dtype=object)
+        row_model = folded[m * n_runs + (run - 1)]
+        models = pd.DataFrame({"model": folded, "params_b": np.repeat(params_b, n_runs),
+                               "family": np.repeat(family, n_runs)})
+        row_task = task_names[t]
+        tasks = pd.DataFrame({
+            "task": task_names,
+            "difficulty": levels,
+            "weight": _weights(raw_weight),
+            "pass_threshold": threshold,
         })
         run_column = None
         step_run = np.ones(n_rows, dtype=np.int64)
@@ -231,7 +255,7 @@ def build(size: Size) -> GeneratedData:
         run_column = run if n_runs > 1 else None
         step_run = run.astype(np.int64)
 
-    results = {"model": model_names[m], "task": row_task}
+    results = {"model": row_model, "task": row_task}
     if run_column is not None:
         results["run"] = run_column
     results.update({"score": score, "steps": steps, "test_pass": np.round(test_pass, 6),
@@ -239,11 +263,10 @@ def build(size: Size) -> GeneratedData:
     if size.components:
         results.update(components)
     results_frame = pd.DataFrame(results)
-    models = pd.DataFrame({"model": model_names, "params_b": params_b, "family": family})
 
     step_frame = None
     if size.steps is not None:
-        step_frame = _step_log(rng, model_names[m], row_task, step_run, steps, depth,
+        step_frame = _step_log(rng, row_model, row_task, step_run, steps, depth,
                                passed_tests, tests_total[t], quality)
     return GeneratedData(size, results_frame, models, tasks, step_frame)
 
@@ -345,8 +368,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="average episode length (steps per result row)")
     parser.add_argument("--components", action="store_true",
                         help="add the grader component columns to results.csv")
-    parser.add_argument("--fold-runs", action="store_true",
-                        help="write runs as distinct task names instead of a run column")
+    parser.add_argument("--fold-runs", choices=("tasks", "models"), default=None,
+                        help="write runs as distinct task (or model) names instead of a run "
+                        "column")
     args = parser.parse_args(argv)
     try:
         size = Size(models=args.models, tasks=args.tasks, runs=args.runs, seed=args.seed,

@@ -258,7 +258,8 @@ def probe_capabilities(workdir: Path) -> Capabilities:
     out = subprocess.run([PYTHON, "-c", code, str(runs_folder)], capture_output=True, text=True)
     runs = out.stdout.strip() == "yes"
     steps_folder = generate(workdir / "probe_steps",
-                            Size(models=3, tasks=3, runs=2, steps="parquet", fold_runs=not runs,
+                            Size(models=3, tasks=3, runs=2, steps="parquet",
+                                 fold_runs=None if runs else "tasks",
                                  mean_steps=6))
     steps = _reads_steps(steps_folder, workdir / "probe_out")
     return Capabilities(runs=runs, steps=steps)
@@ -290,6 +291,7 @@ class Context:
     workdir: Path
     capabilities: Capabilities
     notebooks: Path
+    fold: str = "tasks"
     log: Callable[[str], None] = print
     cache: dict[str, object] = field(default_factory=dict)
 
@@ -297,8 +299,9 @@ class Context:
         """Sizes of the issue, divided by 10 in --quick mode (fewer runs per cell)."""
         if self.quick:
             runs = max(1, runs // 10)
-        return Size(models=models, tasks=tasks, runs=runs,
-                    fold_runs=runs > 1 and not self.capabilities.runs, **options)  # type: ignore[arg-type]
+        fold = self.fold if runs > 1 and not self.capabilities.runs else None
+        return Size(models=models, tasks=tasks, runs=runs, fold_runs=fold,
+                    **options)  # type: ignore[arg-type]
 
 
 def _fmt(times: Times) -> str:
@@ -372,8 +375,9 @@ def _read_code(folder: Path, steps: Path | None = None) -> str:
 
 def _shape_note(size: Size, ctx: Context) -> str:
     if size.runs > 1 and size.fold_runs:
-        return (f"{size.models}×{size.tasks}×{size.runs}; runs folded into {size.tasks * size.runs}"
-                " task names (the loader reads no `run` column yet, issue 5)")
+        count = (size.tasks if size.fold_runs == "tasks" else size.models) * size.runs
+        return (f"{size.models}×{size.tasks}×{size.runs}; runs folded into {count} "
+                f"{size.fold_runs[:-1]} names (the loader reads no `run` column yet, issue 5)")
     return f"{size.models}×{size.tasks}×{size.runs} with a `run` column"
 
 
@@ -645,6 +649,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="leave out the ten-million-row scaling case")
     parser.add_argument("--notebooks", type=Path, default=REPO / "notebooks",
                         help="folder of notebooks to execute (default: notebooks/)")
+    parser.add_argument("--fold", choices=("tasks", "models"), default="tasks",
+                        help="while the library reads no run column: write runs as distinct "
+                        "task names (default) or model names")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="which ratio decides pass/fail: wall-clock time (default) or the "
                         "children's CPU time, steadier when other processes share the machine")
@@ -676,7 +683,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"reads step logs: {capabilities.steps}")
         ctx = Context(quick=args.quick, repetitions=repetitions, skip_10m=args.skip_10m,
                       workdir=workdir, capabilities=capabilities, notebooks=args.notebooks,
-                      log=log)
+                      fold=args.fold, log=log)
         rows: list[Row] = []
         started = time.perf_counter()
         for name in selected:

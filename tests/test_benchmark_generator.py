@@ -64,14 +64,22 @@ def test_shape_difficulties_and_weights(gen, tmp_path):
     assert (results["passed"] == (results["score"] >= thresholds)).all()
 
 
-def test_folded_runs_load_and_analyse(gen, tmp_path):
-    """Runs folded into task names give a folder the current loader accepts."""
-    folder = gen.generate(tmp_path / "f", gen.Size(models=5, tasks=3, runs=3, fold_runs=True))
+@pytest.mark.parametrize(("fold", "n_models", "n_tasks"), [("tasks", 5, 9), ("models", 15, 3)])
+def test_folded_runs_load_and_analyse(gen, tmp_path, fold, n_models, n_tasks):
+    """Runs folded into task (or model) names give a folder the current loader accepts."""
+    size = gen.Size(models=5, tasks=3, runs=3, fold_runs=fold, steps="csv", mean_steps=5)
+    folder = gen.generate(tmp_path / fold, size)
     dataset = load_dataset(folder)
     assert dataset.results.shape[0] == 5 * 3 * 3
-    assert len(dataset.tasks) == 9
-    result = analyze(dataset)
-    assert len(result.leaderboard) == 5
+    assert (len(dataset.models), len(dataset.tasks)) == (n_models, n_tasks)
+    assert len(analyze(dataset).leaderboard) == n_models
+    # The same draws as the unfolded data set: only the names differ.
+    plain = gen.build(gen.Size(models=5, tasks=3, runs=3, steps="csv", mean_steps=5))
+    folded = gen.build(size)
+    assert sorted(folded.results["score"]) == sorted(plain.results["score"])
+    steps = pd.read_csv(folder / "steps.csv")
+    keys = set(zip(steps["model"], steps["task"], strict=True))
+    assert keys == set(zip(dataset.results["model"], dataset.results["task"], strict=True))
 
 
 def test_single_run_has_no_run_column_and_loads(gen, tmp_path):
