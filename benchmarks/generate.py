@@ -37,9 +37,14 @@ import math
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+# numpy and pandas are imported inside the functions that use them, so that benchmarks/run.py
+# can import Size and stay small: a child process inherits its parent's peak RSS as its own
+# ru_maxrss, which would spoil the memory measurements.
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 __all__ = [
     "ACTIONS",
@@ -143,6 +148,8 @@ class GeneratedData:
 
 
 def _names(prefix: str, count: int) -> np.ndarray:
+    import numpy as np
+
     width = max(3, len(str(count)))
     return np.array([f"{prefix}{i:0{width}d}" for i in range(1, count + 1)], dtype=object)
 
@@ -153,6 +160,8 @@ def _weights(raw: np.ndarray) -> np.ndarray:
     All but the last are whole multiples of 1 / WEIGHT_UNITS; the last is 1 − the sum of the
     others, so the written values (repr round-trips exactly) add up to 1 up to rounding.
     """
+    import numpy as np
+
     units = np.floor(raw / raw.sum() * WEIGHT_UNITS).astype(np.int64)
     weights = units.astype(float) / WEIGHT_UNITS
     weights[-1] = 1.0 - math.fsum(weights[:-1])
@@ -163,11 +172,16 @@ def _weights(raw: np.ndarray) -> np.ndarray:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     return 1.0 / (1.0 + np.exp(-x))
 
 
 def build(size: Size) -> GeneratedData:
     """Draw one synthetic data set (frames only; :func:`generate` writes them)."""
+    import numpy as np
+    import pandas as pd
+
     rng = np.random.default_rng(size.seed)
     n_models, n_tasks, n_runs = size.models, size.tasks, size.runs
 
@@ -275,6 +289,9 @@ def _step_log(rng: np.random.Generator, model: np.ndarray, task: np.ndarray, run
               length: np.ndarray, depth: np.ndarray, final_passed: np.ndarray,
               tests_total: np.ndarray, quality: np.ndarray) -> pd.DataFrame:
     """One row per step of every episode, built without a Python loop over episodes."""
+    import numpy as np
+    import pandas as pd
+
     total = int(length.sum())
     episode = np.repeat(np.arange(length.size), length)
     starts = np.cumsum(length) - length
@@ -313,6 +330,8 @@ def _step_log(rng: np.random.Generator, model: np.ndarray, task: np.ndarray, run
 
 def write(data: GeneratedData, folder: str | Path) -> Path:
     """Write ``data`` into ``folder`` (created if needed); returns the folder."""
+    import numpy as np
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     data.models.to_csv(folder / "models.csv", index=False, lineterminator="\n")
@@ -332,9 +351,11 @@ def write(data: GeneratedData, folder: str | Path) -> Path:
             data.steps.to_json(path, orient="records", lines=True)
         else:
             data.steps.to_csv(path, index=False, lineterminator="\n")
+    counts = {"result_rows": len(data.results),
+              "step_rows": None if data.steps is None else len(data.steps)}
     (folder / "GENERATED.json").write_text(
         json.dumps({"generator": "benchmarks/generate.py", "invented_data": True,
-                    **asdict(data.size)}, indent=2) + "\n")
+                    **asdict(data.size), **counts}, indent=2) + "\n")
     return folder
 
 
