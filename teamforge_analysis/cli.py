@@ -102,6 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataValidationError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
+        # Warnings often explain the errors (a model renamed in results.csv only).
+        for warning in exc.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         return EXIT_BAD_INPUT
     for warning in analysis.dataset.warnings:
         print(f"warning: {warning}", file=sys.stderr)

@@ -21,8 +21,9 @@ import csv
 import hashlib
 import io
 import math
+import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -73,10 +74,15 @@ class Problem:
 
 
 class DataValidationError(ValueError):
-    """The data folder is not valid. ``problems`` lists every problem found, one per line."""
+    """The data folder is not valid. ``problems`` lists every problem found, one per line.
 
-    def __init__(self, problems: Iterable[Problem]) -> None:
+    ``warnings`` holds the non-fatal remarks found on the way (an unknown column, a model with no
+    results), which often explain the errors (a model renamed in one file only).
+    """
+
+    def __init__(self, problems: Iterable[Problem], warnings: Iterable[str] = ()) -> None:
         self.problems: list[Problem] = list(problems)
+        self.warnings: list[str] = list(warnings)
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
@@ -180,201 +186,321 @@ TASKS_COLUMNS = tuple(c.name for c in TASKS_SPEC.columns)
 # ----------------------------------------------------------------------------------------------
 # Reading one file
 # ----------------------------------------------------------------------------------------------
+#: The order files are read and their problems reported in.
+FILE_SPECS: tuple[FileSpec, ...] = (RESULTS_SPEC, MODELS_SPEC, TASKS_SPEC)
+
+# pandas skips lines holding nothing but spaces and tabs (outside quoted fields).
+_SKIPPED_LINE = re.compile(r"[ \t]*")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# Characters that must not appear in a key (model or task name): line breaks and other controls.
+_CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f]"
+#: Integers are read as float64 first; beyond 2**53 they are no longer exact.
+_MAX_EXACT_INTEGER = 2.0**53
+#: Values longer than this are cut in messages, so that one bad cell cannot flood the terminal.
+_MAX_SHOWN_CHARACTERS = 60
+
+Message = str | Callable[[str], str]
+
+
 class _FileReader:
-    """Reads and checks one CSV file, collecting problems instead of stopping at the first."""
+    """Reads and checks one CSV file, collecting problems instead of stopping at the first.
+
+    Every cell is read as text and converted column by column with vectorised pandas string and
+    numeric operations; Python loops run only over the cells being reported.
+    """
 
     def __init__(self, spec: FileSpec, raw: bytes) -> None:
         self.spec = spec
         self.raw = raw
         self.problems: list[Problem] = []
-        self.warnings: list[str] = []
-        self._lines: np.ndarray | None = None
+        self.warnings: list[Problem] = []
         self._text: str | None = None
+        self._records: list[tuple[int, list[str]]] | None = None
+        self._n_rows: int | None = None  # data rows pandas read, to check the line scan agrees
 
     # -- locating problems ------------------------------------------------------------------
-    def problem(self, message: str, *, row: int | None = None, column: str | None = None,
-                value: object = None) -> None:
-        line = None if row is None else self.physical_line(row)
+    def problem(self, message: str, *, row: int | None = None, line: int | None = None,
+                column: str | None = None, value: object = None) -> None:
+        if row is not None:
+            line = self.physical_line(row)
         shown = None if value is None else _show(value)
         self.problems.append(Problem(self.spec.name, message, line, column, shown))
 
-    def physical_line(self, row: int) -> int:
-        """Physical line (header = 1) of data row ``row`` (0-based, as pandas numbers it).
+    def records(self) -> list[tuple[int, list[str]]]:
+        """Every record pandas reads, header first, with its physical start line.
 
         Worked out only when a problem is reported, so clean files never pay for it.
         """
-        if self._lines is None:
-            self._lines = _record_start_lines(self._text or "")
-        return int(self._lines[row]) if row < len(self._lines) else row + 2
+        if self._records is None:
+            self._records = _records_with_lines(self._text or "")
+        return self._records
+
+    def header_line(self) -> int | None:
+        records = self.records()
+        return records[0][0] if records else None
+
+    def header_problem(self, message: str, column: str | None = None) -> None:
+        self.problems.append(Problem(self.spec.name, message, self.header_line(), column))
+
+    def physical_line(self, row: int) -> int | None:
+        """Physical line (first line = 1) of data row ``row`` (0-based, as pandas numbers it).
+
+        ``None`` in the rare case where the line scan and pandas disagree on the records: no
+        line is better than a wrong one.
+        """
+        records = self.records()
+        if self._n_rows is not None and len(records) != self._n_rows + 1:
+            return None
+        return records[row + 1][0] if row + 1 < len(records) else None
 
     # -- reading ----------------------------------------------------------------------------
     def read(self) -> pd.DataFrame | None:
-        name = self.spec.name
-        if not self.raw.strip():
-            self.problems.append(Problem(name, "is empty (expected a header line and data rows)"))
+        """The known columns, converted and checked (``None`` when nothing could be read)."""
+        text = self._decode()
+        if text is None:
             return None
-        if b"\x00" in self.raw:
-            self.problems.append(Problem(name, "is not text (it contains NUL bytes)"))
+        self._text = text
+        cells = self._parse(text)
+        if cells is None:
             return None
-        try:
-            self._text = self.raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = self.raw[: exc.start].count(b"\n") + 1
-            self.problems.append(
-                Problem(name, f"is not UTF-8 text (byte 0x{self.raw[exc.start]:02x})", line=line)
-            )
-            return None
-
-        header = self._header()
-        if header is None:
-            return None
-        text_columns = {c.name: str for c in self.spec.columns if c.kind == "text"}
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                frame = pd.read_csv(
-                    io.StringIO(self._text),
-                    dtype=text_columns,
-                    keep_default_na=False,
-                    na_values=[""],
-                    skipinitialspace=False,
-                )
-        except (pd.errors.ParserError, ValueError) as exc:
-            message = str(exc).strip().splitlines()[-1]
-            self.problems.append(Problem(name, f"cannot be read as CSV ({message})"))
-            return None
-        frame.columns = header
-        known = self.spec.by_name
-        unknown = [c for c in header if c not in known]
-        for column in unknown:
-            self.warnings.append(f"{name}: ignoring unknown column {column!r}")
-        frame = frame.drop(columns=unknown)
-        if frame.empty:
-            self.problems.append(Problem(name, "has a header but no data rows"))
+        columns = self._header([_cell_text(v) for v in cells.iloc[0].tolist()])
+        data = cells.iloc[1:].reset_index(drop=True)
+        self._n_rows = len(data)
+        if data.empty:
+            self.problems.append(Problem(self.spec.name, "has a header but no data rows"))
             return None
 
         out = {}
         for spec in self.spec.columns:
-            if spec.name in frame.columns:
-                out[spec.name] = self._convert(frame[spec.name], spec)
-        result = pd.DataFrame(out)
-        self._check_keys(result)
-        return result
+            if spec.name in columns:
+                out[spec.name] = self._convert(data.iloc[:, columns[spec.name]], spec)
+        frame = pd.DataFrame(out, index=data.index)
+        self._check_keys(frame)
+        return frame
 
-    def _header(self) -> list[str] | None:
-        assert self._text is not None
-        first = next(csv.reader(io.StringIO(self._text)), [])
-        header = [h.strip() for h in first]
-        seen: set[str] = set()
-        ok = True
-        for column in header:
-            if column == "":
-                self.problems.append(Problem(self.spec.name, "has an unnamed column", line=1))
-                ok = False
-            elif column in seen:
-                self.problems.append(
-                    Problem(self.spec.name, f"column {column!r} appears more than once", line=1)
+    def _decode(self) -> str | None:
+        name, raw = self.spec.name, self.raw
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            self.problems.append(Problem(name, "is UTF-16 text; save it as UTF-8"))
+            return None
+        if b"\x00" in raw:
+            line = _count_lines(raw[: raw.index(b"\x00")].decode("utf-8", "replace"))
+            self.problems.append(Problem(name, "is not a text file (it contains NUL bytes)",
+                                         line=line))
+            return None
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = _count_lines(raw[: exc.start].decode("utf-8", "replace"))
+            self.problems.append(Problem(
+                name, f"is not UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as UTF-8",
+                line=line))
+            return None
+        if not text.strip():
+            self.problems.append(Problem(name, "is empty (expected a header line and data rows)"))
+            return None
+        return text
+
+    def _parse(self, text: str) -> pd.DataFrame | None:
+        """Every cell as text (blank cells missing); row 0 is the header."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return pd.read_csv(
+                    io.StringIO(text),
+                    header=None,  # the header is checked here; pandas would rename repeats
+                    dtype=str,
+                    keep_default_na=False,  # "NA", "nan", "null" are values, not missing
+                    na_values=[""],
+                    skip_blank_lines=True,
+                    engine="c",
                 )
-                ok = False
-            seen.add(column)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OverflowError) as exc:
+            self._locate_parser_error(str(exc))
+            return None
+
+    def _locate_parser_error(self, message: str) -> None:
+        """Turn pandas' tokenizer error into located problems."""
+        records = self.records()
+        if records:
+            width = len(records[0][1])
+            long_rows = [(line, len(r)) for line, r in records[1:] if len(r) > width]
+            for line, n_fields in long_rows:
+                self.problem(f"has {n_fields} fields, but the header has {width}", line=line)
+            if long_rows:
+                return
+            if "EOF inside string" in message:
+                self.problem("has a quoted field that is never closed", line=records[-1][0])
+                return
+        detail = message.strip().splitlines()[-1] if message.strip() else "unknown error"
+        self.problem(f"cannot be read as CSV ({detail})")
+
+    def _header(self, names: list[str]) -> dict[str, int]:
+        """Position of every known column that appears once; problems for the rest."""
+        known = self.spec.by_name
+        if len(names) == 1 and names[0] not in known and (";" in names[0] or "\t" in names[0]):
+            separator = "';'" if ";" in names[0] else "tabs"
+            self.header_problem(f"the header looks separated by {separator}; columns must be "
+                                "separated by commas")
+            return {}
+        positions: dict[str, list[int]] = {}
+        for position, name in enumerate(names):
+            positions.setdefault(name, []).append(position)
+        for position in positions.pop("", []):
+            self.header_problem(f"column {position + 1} of the header has no name")
+        for name, where in positions.items():
+            if name in known and len(where) > 1:
+                # pandas would silently rename the repeat to "score.1"; which one is meant?
+                self.header_problem(f"appears {len(where)} times in the header", name)
+            elif name not in known:
+                self.warnings.append(Problem(self.spec.name, "unknown column, ignored",
+                                             self.header_line(), name))
+        lowered = {name.lower(): name for name in positions}
         for spec in self.spec.columns:
-            if spec.required and spec.name not in seen:
-                self.problems.append(
-                    Problem(self.spec.name, f"missing column {spec.name!r}", line=1)
-                )
-                ok = False
-        return header if ok else None
+            if spec.required and spec.name not in positions:
+                near = lowered.get(spec.name.lower())
+                hint = f" (found {near}; names are case-sensitive)" if near else ""
+                self.header_problem(f"missing column {spec.name}{hint}")
+        return {name: where[0] for name, where in positions.items()
+                if name in known and len(where) == 1}
 
     # -- converting and checking columns ----------------------------------------------------
-    def _convert(self, column: pd.Series, spec: ColumnSpec) -> pd.Series:
-        if spec.kind == "text":
-            values = column.astype(object).where(column.notna(), None)
-            values = values.map(lambda v: v.strip() if isinstance(v, str) else v)
-            blank = values.isna() | (values == "")
-            values = values.where(~blank, None)
-            if not spec.nullable:
-                self.report(blank, column, "is blank", blank_value="")
-            if spec.choices is not None:
-                bad = ~blank & ~values.isin(spec.choices)
-                self.report(bad, column, f"is not one of {', '.join(spec.choices)}")
-            return values
-        if spec.kind == "bool":
-            return self._convert_bool(column, spec)
-
-        blank = column.isna()
-        numbers = column if pd.api.types.is_numeric_dtype(column.dtype) else None
-        if numbers is None or pd.api.types.is_bool_dtype(column.dtype):
-            stripped = column.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
-            blank = stripped.isna() | (stripped == "")
-            numbers = pd.to_numeric(stripped.where(~blank, None), errors="coerce")
-            not_number = numbers.isna() & ~blank
-            self.report(not_number, column, "is not a number")
-        numbers = numbers.astype("float64")
+    def _convert(self, cells: pd.Series, spec: ColumnSpec) -> pd.Series:
+        text = cells.str.strip()
+        blank = _mask(text.isna()) | _mask(text == "")
         if not spec.nullable:
-            self.report(blank, column, "is blank", blank_value="")
-        present = numbers.notna()
-        finite = np.isfinite(numbers.to_numpy(dtype="float64", na_value=0.0))
-        self.report(present & ~finite, column, "is not a finite number")
-        checkable = present & finite
+            self.report(blank, text, spec, "is blank", show_value=False)
+        if spec.kind == "text":
+            return self._convert_text(text, blank, spec)
+        if spec.kind == "bool":
+            return self._convert_bool(text, blank, spec)
+        return self._convert_number(text, blank, spec)
+
+    def _convert_text(self, text: pd.Series, blank: np.ndarray, spec: ColumnSpec) -> pd.Series:
+        if spec.name in self.spec.key:
+            control = _mask(text.str.contains(_CONTROL_CHARACTERS, regex=True))
+            self.report(control & ~blank, text, spec,
+                        "contains a line break or another control character")
+        if spec.choices is not None:
+            bad = ~blank & ~_mask(text.isin(spec.choices))
+            self.report(bad, text, spec, f"is not one of {', '.join(spec.choices)}")
+        return text.astype(object).where(~blank, None)
+
+    def _convert_bool(self, text: pd.Series, blank: np.ndarray, spec: ColumnSpec) -> pd.Series:
+        words = text.str.lower()
+        is_true = _mask(words.isin(_TRUE_WORDS))
+        is_false = _mask(words.isin(_FALSE_WORDS))
+        self.report(~blank & ~is_true & ~is_false, text, spec,
+                    "is not a boolean (true/false, 1/0)")
+        return pd.Series(is_true, index=text.index)
+
+    def _convert_number(self, text: pd.Series, blank: np.ndarray, spec: ColumnSpec
+                        ) -> pd.Series:
+        numbers = pd.to_numeric(text.where(~blank), errors="coerce").astype("float64")
+        values = numbers.to_numpy()
+        missing = np.isnan(values)
+        self.report(missing & ~blank, text, spec, _not_a_number(spec))
+        finite = np.isfinite(values)
+        self.report(~missing & ~finite, text, spec, "is not a finite number")
         if spec.kind == "int":
-            fractional = checkable & (numbers != np.floor(numbers))
-            self.report(fractional, column, "is not a whole number")
+            with np.errstate(invalid="ignore"):
+                fractional = finite & (values != np.floor(values))
+                huge = finite & ~fractional & (np.abs(values) > _MAX_EXACT_INTEGER)
+            self.report(fractional, text, spec, "is not a whole number")
+            self.report(huge, text, spec, "is too large")
+            finite &= ~fractional & ~huge
         if spec.lower is not None or spec.upper is not None:
-            below = (numbers <= spec.lower) if spec.lower_open else (numbers < spec.lower)
-            below = below if spec.lower is not None else False
-            above = (numbers > spec.upper) if spec.upper is not None else False
-            out_of_range = checkable & (below | above)
-            self.report(out_of_range, column, _range_text(spec))
-        if spec.kind == "int" and not spec.nullable and not blank.any() and checkable.all():
+            with np.errstate(invalid="ignore"):
+                below = np.zeros(len(values), dtype=bool)
+                above = np.zeros(len(values), dtype=bool)
+                if spec.lower is not None:
+                    below = values <= spec.lower if spec.lower_open else values < spec.lower
+                if spec.upper is not None:
+                    above = values > spec.upper
+            self.report(finite & (below | above), text, spec, _range_text(spec))
+        if spec.kind == "int" and not missing.any() and finite.all():
             return numbers.astype("int64")
         return numbers
 
-    def _convert_bool(self, column: pd.Series, spec: ColumnSpec) -> pd.Series:
-        if pd.api.types.is_bool_dtype(column.dtype):
-            return column.astype(bool)
-        words = column.astype(object).map(
-            lambda v: v.strip().lower() if isinstance(v, str) else v
-        )
-        # Integers 1/0 (or floats 1.0/0.0) read by pandas as numbers.
-        if pd.api.types.is_numeric_dtype(column.dtype):
-            words = column.map(lambda v: "" if pd.isna(v) else format(v, "g"))
-        blank = words.isna() | (words == "")
-        is_true = words.isin(_TRUE_WORDS)
-        is_false = words.isin(_FALSE_WORDS)
-        if not spec.nullable:
-            self.report(blank, column, "is blank", blank_value="")
-        bad = ~blank & ~is_true & ~is_false
-        self.report(bad, column, "is not a boolean (true/false, 1/0)")
-        return is_true.astype(bool)
-
-    def report(self, mask: pd.Series | bool, column: pd.Series, message: str,
-               blank_value: str | None = None) -> None:
-        """Report ``message`` for every cell of ``column`` where ``mask`` is true."""
-        if isinstance(mask, bool) or not mask.any():
+    def report(self, mask: np.ndarray, text: pd.Series, spec: ColumnSpec, message: Message,
+               *, show_value: bool = True) -> None:
+        """Report ``message`` for every cell of column ``spec`` where ``mask`` is true."""
+        if not mask.any():
             return
-        for row in np.flatnonzero(mask.to_numpy(dtype=bool)):
-            value = blank_value if blank_value is not None else column.iloc[row]
-            self.problem(message, row=int(row), column=str(column.name), value=value)
+        for row in np.flatnonzero(mask):
+            value = text.iloc[row] if show_value else None
+            said = message(str(value)) if callable(message) else message
+            self.problem(said, row=int(row), column=spec.name, value=value)
+
+    def report_cells(self, mask: np.ndarray, values: pd.Series, column: str, message: str
+                     ) -> None:
+        """Report ``message`` for converted ``values`` where ``mask`` is true (cross-file)."""
+        for row in np.flatnonzero(mask):
+            self.problem(message, row=int(row), column=column, value=values.iloc[row])
 
     def _check_keys(self, frame: pd.DataFrame) -> None:
         key = list(self.spec.key)
         if not all(k in frame.columns for k in key):
             return
-        duplicated = frame.duplicated(subset=key, keep="first")
+        keys = frame[key]
+        complete = keys.notna().all(axis=1)
+        keys = keys[complete]
+        duplicated = _mask(keys.duplicated(keep="first"))
         if not duplicated.any():
             return
-        first_row = frame.reset_index().groupby(key, sort=False)["index"].transform("min")
-        for row in np.flatnonzero(duplicated.to_numpy()):
-            value = ", ".join(str(frame.at[row, k]) for k in key)
-            first_line = self.physical_line(int(first_row.iloc[row]))
+        first_row = pd.Series(keys.index, index=keys.index).groupby(
+            [keys[k] for k in key], sort=False).transform("min")
+        for position in np.flatnonzero(duplicated):
+            row = int(keys.index[position])
+            first_line = self.physical_line(int(first_row.iloc[position]))
             self.problem(
-                f"repeats the {'/'.join(key)} of line {first_line}",
-                row=int(row), column=key[-1] if len(key) == 1 else "/".join(key), value=value,
+                f"repeats line {first_line}" if first_line is not None else "is repeated",
+                row=row, column="/".join(key),
+                value="/".join(str(keys.at[row, k]) for k in key),
             )
 
 
+def _mask(values: pd.Series | np.ndarray) -> np.ndarray:
+    """A plain numpy boolean mask (missing counts as false)."""
+    if isinstance(values, pd.Series):
+        return values.to_numpy(dtype=bool, na_value=False)
+    return np.asarray(values, dtype=bool)
+
+
+def _cell_text(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) \
+        else str(value).strip()
+
+
 def _show(value: object) -> str:
-    return str(value)
+    """A cell's value for a one-line message: control characters escaped, long values cut."""
+    text = str(value)
+    if not text.isprintable():
+        text = repr(text)[1:-1]
+    if len(text) > _MAX_SHOWN_CHARACTERS:
+        text = text[: _MAX_SHOWN_CHARACTERS - 3] + "..."
+    return text
+
+
+def _not_a_number(spec: ColumnSpec) -> Message:
+    """``is not a number``, with a hint for percentages in [0, 1] columns."""
+    if spec.upper != 1.0:
+        return "is not a number"
+
+    def message(value: str) -> str:
+        number = value.removesuffix("%").strip()
+        if value.endswith("%") and not math.isnan(as_float := _float_or_nan(number)):
+            return f"is a percentage; write it as a number between 0 and 1 ({as_float / 100:g})"
+        return "is not a number"
+
+    return message
+
+
+def _float_or_nan(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
 
 
 def _range_text(spec: ColumnSpec) -> str:
@@ -390,24 +516,38 @@ def _fmt_bound(x: float | None) -> str:
     return format(x, "g")
 
 
-def _record_start_lines(text: str) -> np.ndarray:
-    """Physical start line of every non-blank data record (the header is line 1).
+def _count_lines(text: str) -> int:
+    """The physical line the end of ``text`` is on (\\r\\n, \\r and \\n each end a line)."""
+    return len(_LINE_BREAK.findall(text)) + 1
 
-    pandas skips blank lines and lets quoted fields span lines, so row index + 2 is only right
-    for simple files; the csv module tracks physical lines exactly.
+
+def _records_with_lines(text: str) -> list[tuple[int, list[str]]]:
+    """Every record pandas would read (header first), with its physical start line.
+
+    pandas skips lines of only spaces and tabs and lets quoted fields span lines, so row index
+    + 2 is right only for simple files; the csv module, fed one physical line at a time, tracks
+    the lines exactly. \\r\\n, \\r and \\n all end a line, as for pandas.
     """
-    reader = csv.reader(io.StringIO(text))
-    starts: list[int] = []
-    previous_end = 0
-    for i, record in enumerate(reader):
-        start = previous_end + 1
-        previous_end = reader.line_num
-        if i == 0:
-            continue  # header
-        if not record or (len(record) == 1 and not record[0].strip()):
-            continue  # pandas skips blank lines
-        starts.append(start)
-    return np.asarray(starts, dtype=np.int64)
+    lines = io.StringIO(text, newline=None)
+    consumed: list[str] = []
+
+    def feed() -> Iterator[str]:
+        for line in lines:
+            consumed.append(line)
+            yield line
+
+    reader = csv.reader(feed())
+    records: list[tuple[int, list[str]]] = []
+    end = 0
+    try:
+        for record in reader:
+            start, end = end + 1, reader.line_num
+            if end == start and _SKIPPED_LINE.fullmatch(consumed[start - 1].rstrip("\n")):
+                continue
+            records.append((start, record))
+    except csv.Error:
+        pass  # e.g. a field beyond csv's size limit: later lines stay unknown
+    return records
 
 
 # ----------------------------------------------------------------------------------------------
@@ -456,57 +596,77 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False) -> Dat
     ['easy', 'hard', 'medium']
     """
     folder = bundled_data_dir() if path is None else Path(path)
+    expected = f"expected a data folder with {', '.join(s.name for s in FILE_SPECS)}"
     if not folder.exists():
-        raise DataValidationError([Problem(str(path), "data folder does not exist")])
+        raise DataValidationError([Problem(str(folder), f"does not exist ({expected})")])
     if not folder.is_dir():
-        raise DataValidationError([Problem(str(path), "is a file, not a data folder")])
+        raise DataValidationError([Problem(str(folder), f"is not a folder ({expected})")])
 
     problems: list[Problem] = []
     readers: dict[str, _FileReader] = {}
     frames: dict[str, pd.DataFrame | None] = {}
     hashes: dict[str, str] = {}
-    for spec in (RESULTS_SPEC, MODELS_SPEC, TASKS_SPEC):
+    for spec in FILE_SPECS:
+        frames[spec.name] = None
         file = folder / spec.name
+        if file.is_dir():
+            problems.append(Problem(spec.name, "is a folder, not a file"))
+            continue
         if not file.is_file():
             problems.append(Problem(spec.name, f"is missing from the data folder {folder.name!r}"))
-            frames[spec.name] = None
             continue
-        raw = file.read_bytes()
+        try:
+            raw = file.read_bytes()
+        except OSError as exc:
+            problems.append(Problem(spec.name, f"cannot be read ({exc.strerror or exc})"))
+            continue
         hashes[spec.name] = hashlib.sha256(raw).hexdigest()
         readers[spec.name] = _FileReader(spec, raw)
         # A frame with bad cells is still used for the cross-file checks below.
         frames[spec.name] = readers[spec.name].read()
 
     results, models, tasks = (frames[s.name] for s in (RESULTS_SPEC, MODELS_SPEC, TASKS_SPEC))
-    notes: list[str] = [w for r in readers.values() for w in r.warnings]
+    notes: list[Problem] = [w for r in readers.values() for w in r.warnings]
 
-    if tasks is not None and "weight" in tasks:
-        weights = tasks["weight"]
-        if weights.notna().all() and np.isfinite(weights).all():
+    tasks_reader = readers.get(TASKS_SPEC.name)
+    if tasks is not None and tasks_reader is not None and "weight" in tasks:
+        weights = tasks["weight"].to_numpy(dtype="float64")
+        weights_ok = not any(p.column == "weight" for p in tasks_reader.problems)
+        if weights_ok and np.isfinite(weights).all():
             total = math.fsum(weights)
             if abs(total - 1.0) > WEIGHT_SUM_TOLERANCE:
                 problems.append(
                     Problem("tasks.csv", f"weights sum to {total:.12g}, not 1", column="weight")
                 )
-    if results is not None and tasks is not None:
-        results_reader, tasks_reader = readers[RESULTS_SPEC.name], readers[TASKS_SPEC.name]
-        unknown = results["task"].notna() & ~results["task"].isin(set(tasks["task"].dropna()))
-        results_reader.report(unknown, results["task"], "is not a task in tasks.csv")
+    if _has(results, "task") and _has(tasks, "task"):
+        assert results is not None and tasks is not None
+        known_tasks = set(tasks["task"].dropna())
+        unknown = results["task"].notna() & ~results["task"].isin(known_tasks)
+        readers[RESULTS_SPEC.name].report_cells(
+            _mask(unknown), results["task"], "task", "is not a task in tasks.csv")
         without_results = tasks["task"].notna() & ~tasks["task"].isin(set(results["task"]))
-        tasks_reader.report(without_results, tasks["task"], "has no rows in results.csv")
-    if results is not None and models is not None:
+        readers[TASKS_SPEC.name].report_cells(
+            _mask(without_results), tasks["task"], "task", "has no rows in results.csv")
+    if _has(results, "model") and _has(models, "model"):
+        assert results is not None and models is not None
         known_models = set(models["model"].dropna())
         unknown = results["model"].notna() & ~results["model"].isin(known_models)
-        readers[RESULTS_SPEC.name].report(unknown, results["model"], "is not a model in models.csv")
-        unused = sorted(known_models - set(results["model"].dropna()))
-        notes.extend(f"models.csv: model {m!r} has no rows in results.csv (ignored)"
-                     for m in unused)
+        readers[RESULTS_SPEC.name].report_cells(
+            _mask(unknown), results["model"], "model", "is not a model in models.csv")
+        unused = models["model"].notna() & ~models["model"].isin(set(results["model"]))
+        models_reader = readers[MODELS_SPEC.name]
+        for row in np.flatnonzero(_mask(unused)):
+            notes.append(Problem(MODELS_SPEC.name, "has no rows in results.csv (ignored)",
+                                 models_reader.physical_line(int(row)), "model",
+                                 _show(models["model"].iloc[row])))
 
     problems.extend(p for r in readers.values() for p in r.problems)
-    if strict and notes:
-        problems.extend(Problem("warning", n) for n in notes)
+    if strict:
+        problems.extend(notes)
+        notes = []
+    warning_lines = [str(n) for n in _sorted_problems(notes)]
     if problems:
-        raise DataValidationError(_sorted_problems(problems))
+        raise DataValidationError(_sorted_problems(problems), warning_lines)
 
     assert results is not None and models is not None and tasks is not None
     used_models = models[models["model"].isin(set(results["model"]))]
@@ -516,8 +676,12 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False) -> Dat
         models=_tidy(used_models, MODELS_SPEC),
         tasks=_tidy(tasks, TASKS_SPEC),
         files=dict(sorted(hashes.items())),
-        warnings=tuple(notes),
+        warnings=tuple(warning_lines),
     )
+
+
+def _has(frame: pd.DataFrame | None, column: str) -> bool:
+    return frame is not None and column in frame
 
 
 def _tidy(frame: pd.DataFrame, spec: FileSpec) -> pd.DataFrame:
@@ -538,9 +702,14 @@ def _tidy(frame: pd.DataFrame, spec: FileSpec) -> pd.DataFrame:
 
 
 def _sorted_problems(problems: Sequence[Problem]) -> list[Problem]:
-    order = {RESULTS_SPEC.name: 0, MODELS_SPEC.name: 1, TASKS_SPEC.name: 2}
+    """Unique problems by file (in :data:`FILE_SPECS` order), line, then column order."""
+    file_order = {spec.name: i for i, spec in enumerate(FILE_SPECS)}
+    column_order = {(spec.name, c.name): i for spec in FILE_SPECS
+                    for i, c in enumerate(spec.columns)}
     unique = list(dict.fromkeys(problems))
     return sorted(
         unique,
-        key=lambda p: (order.get(p.file, 3), p.line if p.line is not None else 0),
+        key=lambda p: (file_order.get(p.file, len(file_order)),
+                       p.line if p.line is not None else 0,
+                       column_order.get((p.file, p.column or ""), len(column_order))),
     )
