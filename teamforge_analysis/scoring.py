@@ -44,8 +44,8 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
     --------
     >>> from teamforge_analysis.io import load_dataset
     >>> board = leaderboard(load_dataset())
-    >>> board.loc[0, ["rank", "model"]].tolist()
-    [1, 'llama3-70b-8192']
+    >>> int(board.loc[0, "rank"]), board.loc[0, "model"]
+    (1, 'llama3-70b-8192')
     >>> round(board.loc[0, "teamforge_score"], 5)
     np.float64(0.74015)
     """
@@ -54,7 +54,8 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
     weights = dataset.tasks.set_index("task")["weight"].reindex(tasks).to_numpy()
     values = scores.to_numpy(dtype=float)
     complete = ~np.isnan(values).any(axis=1)
-    weighted = np.where(complete, np.nan_to_num(values) @ weights, np.nan)
+    # A model missing any task has no TeamForge score (missing, reported as null).
+    weighted = pd.Series(scores.fillna(0.0).to_numpy() @ weights).where(complete).to_numpy()
 
     passed = dataset.results.groupby("model")["passed"].sum().reindex(scores.index)
     board = pd.DataFrame(
