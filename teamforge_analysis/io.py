@@ -292,9 +292,8 @@ class _FileReader:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             line = _count_lines(raw[: exc.start].decode("utf-8", "replace"))
-            self.problems.append(Problem(
-                name, f"is not UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as UTF-8",
-                line=line))
+            self.problems.append(
+                Problem(name, f"is not UTF-8 text (byte 0x{raw[exc.start]:02x})", line=line))
             return None
         if not text.strip():
             self.problems.append(Problem(name, "is empty (expected a header line and data rows)"))
@@ -359,8 +358,8 @@ class _FileReader:
         for spec in self.spec.columns:
             if spec.required and spec.name not in positions:
                 near = lowered.get(spec.name.lower())
-                hint = f" (found {near}; names are case-sensitive)" if near else ""
-                self.header_problem(f"missing column {spec.name}{hint}")
+                hint = f" (found {near!r}; names are case-sensitive)" if near else ""
+                self.header_problem(f"missing column {spec.name!r}{hint}")
         return {name: where[0] for name, where in positions.items()
                 if name in known and len(where) == 1}
 
@@ -408,7 +407,6 @@ class _FileReader:
                 huge = finite & ~fractional & (np.abs(values) > _MAX_EXACT_INTEGER)
             self.report(fractional, text, spec, "is not a whole number")
             self.report(huge, text, spec, "is too large")
-            finite &= ~fractional & ~huge
         if spec.lower is not None or spec.upper is not None:
             with np.errstate(invalid="ignore"):
                 below = np.zeros(len(values), dtype=bool)
@@ -418,7 +416,8 @@ class _FileReader:
                 if spec.upper is not None:
                     above = values > spec.upper
             self.report(finite & (below | above), text, spec, _range_text(spec))
-        if spec.kind == "int" and not missing.any() and finite.all():
+        if spec.kind == "int" and not missing.any() and finite.all() and not (
+                fractional.any() or huge.any()):
             return numbers.astype("int64")
         return numbers
 
@@ -453,10 +452,11 @@ class _FileReader:
         for position in np.flatnonzero(duplicated):
             row = int(keys.index[position])
             first_line = self.physical_line(int(first_row.iloc[position]))
+            where = f" of line {first_line}" if first_line is not None else " of an earlier line"
             self.problem(
-                f"repeats line {first_line}" if first_line is not None else "is repeated",
+                f"repeats the {'/'.join(key)}{where}",
                 row=row, column="/".join(key),
-                value="/".join(str(keys.at[row, k]) for k in key),
+                value=", ".join(str(keys.at[row, k]) for k in key),
             )
 
 
@@ -596,11 +596,10 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False) -> Dat
     ['easy', 'hard', 'medium']
     """
     folder = bundled_data_dir() if path is None else Path(path)
-    expected = f"expected a data folder with {', '.join(s.name for s in FILE_SPECS)}"
     if not folder.exists():
-        raise DataValidationError([Problem(str(folder), f"does not exist ({expected})")])
+        raise DataValidationError([Problem(str(folder), "data folder does not exist")])
     if not folder.is_dir():
-        raise DataValidationError([Problem(str(folder), f"is not a folder ({expected})")])
+        raise DataValidationError([Problem(str(folder), "is a file, not a data folder")])
 
     problems: list[Problem] = []
     readers: dict[str, _FileReader] = {}
