@@ -13,6 +13,7 @@ import pytest
 from _reliability import (
     BAD_CASES,
     BAD_CORPUS,
+    REPO,
     bad_case,
     copy_data,
     plant_old_outputs,
@@ -100,3 +101,13 @@ def test_library_error_carries_every_problem(case):
     assert str(info.value).splitlines() == errors
     for problem in info.value.problems:
         assert problem.line is None or problem.line >= 1
+
+
+def test_readme_input_rules_examples_are_real():
+    """Every error and warning line the README's "Input rules" section shows is in the corpus."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Input rules", 1)[1].split("\n## ", 1)[0]
+    shown = [line for line in section.splitlines() if line.startswith(("error: ", "warning: "))]
+    corpus = {line for case in BAD_CASES for line in bad_case(case)["stderr"]}
+    assert len(shown) >= 10
+    assert [line for line in shown if line not in corpus] == []
