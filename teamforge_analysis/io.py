@@ -364,49 +364,63 @@ class _FileReader:
                 if name in known and len(where) == 1}
 
     # -- converting and checking columns ----------------------------------------------------
+    # Each column is converted through its distinct values: keys, levels, flags and rounded
+    # scores repeat a lot, and pandas string operations cost a Python call per value.
     def _convert(self, cells: pd.Series, spec: ColumnSpec) -> pd.Series:
-        text = cells.str.strip()
-        blank = _mask(text.isna()) | _mask(text == "")
+        column = _DistinctValues.of(cells)
+        if spec.kind in ("float", "int"):
+            return self._convert_number(column, spec)
+        text = column.values.str.strip()
+        blank = _mask(text == "")
         if not spec.nullable:
-            self.report(blank, text, spec, "is blank", show_value=False)
+            self.report(blank, column, spec, "is blank", shown=None)
         if spec.kind == "text":
-            return self._convert_text(text, blank, spec)
-        if spec.kind == "bool":
-            return self._convert_bool(text, blank, spec)
-        return self._convert_number(text, blank, spec)
+            return self._convert_text(column, text, blank, spec)
+        return self._convert_bool(column, text, blank, spec)
 
-    def _convert_text(self, text: pd.Series, blank: np.ndarray, spec: ColumnSpec) -> pd.Series:
+    def _convert_text(self, column: _DistinctValues, text: pd.Series, blank: np.ndarray,
+                      spec: ColumnSpec) -> pd.Series:
         if spec.name in self.spec.key:
             control = _mask(text.str.contains(_CONTROL_CHARACTERS, regex=True))
-            self.report(control & ~blank, text, spec,
+            self.report(control & ~blank, column, spec,
                         "contains a line break or another control character")
         if spec.choices is not None:
             bad = ~blank & ~_mask(text.isin(spec.choices))
-            self.report(bad, text, spec, f"is not one of {', '.join(spec.choices)}")
-        return text.astype(object).where(~blank, None)
+            self.report(bad, column, spec, f"is not one of {', '.join(spec.choices)}")
+        values = np.where(blank, None, text.to_numpy(dtype=object))
+        return pd.Series(column.expand(values), dtype=object)
 
-    def _convert_bool(self, text: pd.Series, blank: np.ndarray, spec: ColumnSpec) -> pd.Series:
+    def _convert_bool(self, column: _DistinctValues, text: pd.Series, blank: np.ndarray,
+                      spec: ColumnSpec) -> pd.Series:
         words = text.str.lower()
         is_true = _mask(words.isin(_TRUE_WORDS))
         is_false = _mask(words.isin(_FALSE_WORDS))
-        self.report(~blank & ~is_true & ~is_false, text, spec,
+        self.report(~blank & ~is_true & ~is_false, column, spec,
                     "is not a boolean (true/false, 1/0)")
-        return pd.Series(is_true, index=text.index)
+        return pd.Series(column.expand(is_true))
 
-    def _convert_number(self, text: pd.Series, blank: np.ndarray, spec: ColumnSpec
-                        ) -> pd.Series:
-        numbers = pd.to_numeric(text.where(~blank), errors="coerce").astype("float64")
-        values = numbers.to_numpy()
+    def _convert_number(self, column: _DistinctValues, spec: ColumnSpec) -> pd.Series:
+        values = np.array(pd.to_numeric(column.values, errors="coerce"), dtype="float64")
+        # to_numeric skips ASCII spaces only; retry the rest stripped as text columns are.
+        retry = np.flatnonzero(np.isnan(values))
+        stripped = column.values.iloc[retry].str.strip()
+        blank = np.zeros(len(values), dtype=bool)
+        blank[retry] = _mask(stripped == "")
+        values[retry] = pd.to_numeric(stripped, errors="coerce").to_numpy(dtype="float64")
+        if not spec.nullable:
+            self.report(blank, column, spec, "is blank", shown=None)
         missing = np.isnan(values)
-        self.report(missing & ~blank, text, spec, _not_a_number(spec))
+        self.report(missing & ~blank, column, spec, _not_a_number(spec))
         finite = np.isfinite(values)
-        self.report(~missing & ~finite, text, spec, "is not a finite number")
+        self.report(~missing & ~finite, column, spec, "is not a finite number")
+        whole = finite
         if spec.kind == "int":
             with np.errstate(invalid="ignore"):
                 fractional = finite & (values != np.floor(values))
                 huge = finite & ~fractional & (np.abs(values) > _MAX_EXACT_INTEGER)
-            self.report(fractional, text, spec, "is not a whole number")
-            self.report(huge, text, spec, "is too large")
+            self.report(fractional, column, spec, "is not a whole number")
+            self.report(huge, column, spec, "is too large")
+            whole = finite & ~fractional & ~huge
         if spec.lower is not None or spec.upper is not None:
             with np.errstate(invalid="ignore"):
                 below = np.zeros(len(values), dtype=bool)
@@ -415,19 +429,19 @@ class _FileReader:
                     below = values <= spec.lower if spec.lower_open else values < spec.lower
                 if spec.upper is not None:
                     above = values > spec.upper
-            self.report(finite & (below | above), text, spec, _range_text(spec))
-        if spec.kind == "int" and not missing.any() and finite.all() and not (
-                fractional.any() or huge.any()):
+            self.report(finite & (below | above), column, spec, _range_text(spec))
+        numbers = pd.Series(column.expand(values))
+        if spec.kind == "int" and whole.all():
             return numbers.astype("int64")
         return numbers
 
-    def report(self, mask: np.ndarray, text: pd.Series, spec: ColumnSpec, message: Message,
-               *, show_value: bool = True) -> None:
-        """Report ``message`` for every cell of column ``spec`` where ``mask`` is true."""
+    def report(self, mask: np.ndarray, column: _DistinctValues, spec: ColumnSpec,
+               message: Message, *, shown: str | None = "value") -> None:
+        """Report ``message`` for every cell of ``column`` whose distinct value is in ``mask``."""
         if not mask.any():
             return
-        for row in np.flatnonzero(mask):
-            value = text.iloc[row] if show_value else None
+        for row in np.flatnonzero(column.expand(mask)):
+            value = column.values.iloc[column.codes[row]].strip() if shown else None
             said = message(str(value)) if callable(message) else message
             self.problem(said, row=int(row), column=spec.name, value=value)
 
@@ -458,6 +472,30 @@ class _FileReader:
                 row=row, column="/".join(key),
                 value=", ".join(str(keys.at[row, k]) for k in key),
             )
+
+
+@dataclass(frozen=True)
+class _DistinctValues:
+    """A column as its distinct cell texts and, per row, the position of its text among them.
+
+    A missing cell (an empty field) is the text "".
+    """
+
+    values: pd.Series  # object dtype, one entry per distinct text
+    codes: np.ndarray  # per row, an index into values
+
+    @classmethod
+    def of(cls, cells: pd.Series) -> _DistinctValues:
+        codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+        values = np.asarray(uniques, dtype=object)
+        if (codes < 0).any():
+            codes = np.where(codes < 0, len(values), codes)
+            values = np.append(values, "")
+        return cls(pd.Series(values, dtype=object), codes)
+
+    def expand(self, per_value: np.ndarray) -> np.ndarray:
+        """Per-row values from per-distinct-value ones."""
+        return np.asarray(per_value)[self.codes]
 
 
 def _mask(values: pd.Series | np.ndarray) -> np.ndarray:

@@ -8,10 +8,12 @@ JSON, the markdown or the console.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import warnings
 from collections.abc import Callable, Sequence
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -79,24 +81,38 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 }
 
 
-def run_scenario(name: str, tmp_path: Path, capsys, output_format: str) -> tuple[dict, str, str]:
+def run_scenario(name: str, root: Path, output_format: str) -> tuple[dict, str, str]:
+    """Run the command on scenario ``name`` under ``root``: (findings.json, findings.md, stdout)."""
     spec = SCENARIOS[name]
-    data = write_data(tmp_path / "data", spec["sizes"], spec["tasks"], spec["cell"],
+    data = write_data(root / "data", spec["sizes"], spec["tasks"], spec["cell"],
                       spec.get("skip", set()))
-    with warnings.catch_warnings():
+    out, err = io.StringIO(), io.StringIO()
+    with warnings.catch_warnings(), redirect_stdout(out), redirect_stderr(err):
         warnings.simplefilter("error")  # any numpy/scipy/pandas/matplotlib warning fails
-        status = main(["--data", str(data), "--out", str(tmp_path / "results"),
-                       "--figures", str(tmp_path / "figures"), "--format", output_format])
-    captured = capsys.readouterr()
-    assert status == 0, captured.err
-    assert captured.err == ""
-    json_text = (tmp_path / "results" / "findings.json").read_text(encoding="utf-8")
+        status = main(["--data", str(data), "--out", str(root / "results"),
+                       "--figures", str(root / "figures"), "--format", output_format])
+    assert status == 0, err.getvalue()
+    assert err.getvalue() == ""
+    json_text = (root / "results" / "findings.json").read_text(encoding="utf-8")
     document = json.loads(json_text, parse_constant=_reject)
-    markdown = (tmp_path / "results" / "findings.md").read_text(encoding="utf-8")
-    for text in (json_text, markdown, captured.out):
+    markdown = (root / "results" / "findings.md").read_text(encoding="utf-8")
+    for text in (json_text, markdown, out.getvalue()):
         assert not NOT_FINITE.search(text), NOT_FINITE.search(text)
-    assert {p.name for p in (tmp_path / "figures").iterdir()} == FIGURES
-    return document, markdown, captured.out
+    assert {p.name for p in (root / "figures").iterdir()} == FIGURES
+    return document, markdown, out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory) -> Callable[[str, str], tuple[dict, str, str]]:
+    """Each scenario runs once per output format in this module."""
+    runs: dict[tuple[str, str], tuple[dict, str, str]] = {}
+
+    def run(name: str, output_format: str = "json") -> tuple[dict, str, str]:
+        if (name, output_format) not in runs:
+            root = tmp_path_factory.mktemp(f"{name}-{output_format}")
+            runs[name, output_format] = run_scenario(name, root, output_format)
+        return runs[name, output_format]
+    return run
 
 
 def _reject(constant: str) -> None:
@@ -127,13 +143,13 @@ def finding(document: dict, finding_id: str) -> dict:
 
 @pytest.mark.parametrize("output_format", ["text", "json"])  # markdown = findings.md
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_edge_case_is_clean_end_to_end(name, output_format, tmp_path, capsys):
-    document, _, _ = run_scenario(name, tmp_path, capsys, output_format)
+def test_edge_case_is_clean_end_to_end(name, output_format, scenario):
+    document, _, _ = scenario(name, output_format)
     assert nulls_have_reasons(document) == []
 
 
-def test_one_model(tmp_path, capsys):
-    document, _, _ = run_scenario("one_model", tmp_path, capsys, "json")
+def test_one_model(scenario):
+    document, _, _ = scenario("one_model")
     scale = finding(document, "scale_vs_difficulty")
     assert scale["verdict"] == "not_computable"
     for corr in scale["statistics"]["by_difficulty"].values():
@@ -142,31 +158,31 @@ def test_one_model(tmp_path, capsys):
     assert [row["rank"] for row in document["leaderboard"]] == [1]
 
 
-def test_two_models(tmp_path, capsys):
-    document, _, _ = run_scenario("two_models", tmp_path, capsys, "json")
+def test_two_models(scenario):
+    document, _, _ = scenario("two_models")
     scale = finding(document, "scale_vs_difficulty")
     assert scale["verdict"] == "not_computable"
     assert all(c["r"] is None and "n = 2" in c["reason"]
                for c in scale["statistics"]["by_difficulty"].values())
 
 
-def test_constant_scores(tmp_path, capsys):
-    document, _, _ = run_scenario("constant_scores", tmp_path, capsys, "json")
+def test_constant_scores(scenario):
+    document, _, _ = scenario("constant_scores")
     scale = finding(document, "scale_vs_difficulty")
     assert scale["verdict"] == "not_computable"
     assert all("constant" in c["reason"] for c in scale["statistics"]["by_difficulty"].values())
     assert finding(document, "test_pass_vs_score")["verdict"] == "not_computable"
 
 
-def test_constant_sizes(tmp_path, capsys):
-    document, _, _ = run_scenario("constant_sizes", tmp_path, capsys, "json")
+def test_constant_sizes(scenario):
+    document, _, _ = scenario("constant_sizes")
     scale = finding(document, "scale_vs_difficulty")
     assert scale["verdict"] == "not_computable"
     assert all("constant" in c["reason"] for c in scale["statistics"]["by_difficulty"].values())
 
 
-def test_difficulty_level_without_tasks(tmp_path, capsys):
-    document, _, _ = run_scenario("no_medium_level", tmp_path, capsys, "json")
+def test_difficulty_level_without_tasks(scenario):
+    document, _, _ = scenario("no_medium_level")
     scale = finding(document, "scale_vs_difficulty")
     assert list(scale["statistics"]["by_difficulty"]) == ["easy", "hard"]
     steps = finding(document, "step_efficiency")
@@ -174,44 +190,44 @@ def test_difficulty_level_without_tasks(tmp_path, capsys):
     assert "medium" in steps["verdict_reason"]
 
 
-def test_single_difficulty_level(tmp_path, capsys):
-    document, _, _ = run_scenario("only_hard_level", tmp_path, capsys, "json")
+def test_single_difficulty_level(scenario):
+    document, _, _ = scenario("only_hard_level")
     assert finding(document, "scale_vs_difficulty")["verdict"] == "not_computable"
     assert finding(document, "step_efficiency")["verdict"] == "not_computable"
 
 
-def test_no_model_of_known_size(tmp_path, capsys):
-    document, _, _ = run_scenario("no_known_size", tmp_path, capsys, "json")
+def test_no_model_of_known_size(scenario):
+    document, _, _ = scenario("no_known_size")
     scale = finding(document, "scale_vs_difficulty")
     assert scale["verdict"] == "not_computable"
     assert scale["statistics"]["models_without_size"] == sorted(SIZES5)
     assert finding(document, "hard_task_boundary")["verdict"] == "not_computable"
 
 
-def test_one_model_of_unknown_size_is_left_out_and_named(tmp_path, capsys):
-    document, _, _ = run_scenario("one_unknown_size", tmp_path, capsys, "json")
+def test_one_model_of_unknown_size_is_left_out_and_named(scenario):
+    document, _, _ = scenario("one_unknown_size")
     scale = finding(document, "scale_vs_difficulty")
     assert scale["statistics"]["models_without_size"] == ["m_c"]
     assert all(c["n"] == 4 for c in scale["statistics"]["by_difficulty"].values())
     assert "m_c" in scale["text"]
 
 
-def test_ties_share_the_lower_rank(tmp_path, capsys):
-    document, _, _ = run_scenario("ties", tmp_path, capsys, "json")
+def test_ties_share_the_lower_rank(scenario):
+    document, _, _ = scenario("ties")
     board = [(row["rank"], row["model"]) for row in document["leaderboard"]]
     # m_b..m_e have identical results (cell(min(i, 1), j)); m_a is worse: hand-ranked.
     assert board == [(1, "m_b"), (1, "m_c"), (1, "m_d"), (1, "m_e"), (5, "m_a")]
 
 
-def test_zero_easy_steps_give_null_degradation(tmp_path, capsys):
-    document, _, _ = run_scenario("zero_easy_steps", tmp_path, capsys, "json")
+def test_zero_easy_steps_give_null_degradation(scenario):
+    document, _, _ = scenario("zero_easy_steps")
     by_model = finding(document, "step_efficiency")["statistics"]["by_model"]
     assert all(entry["easy"] == 0 and entry["degradation_pct"] is None
                for entry in by_model.values())
 
 
-def test_missing_result(tmp_path, capsys):
-    document, _, _ = run_scenario("missing_result", tmp_path, capsys, "json")
+def test_missing_result(scenario):
+    document, _, _ = scenario("missing_result")
     last = document["leaderboard"][-1]
     assert (last["model"], last["rank"], last["teamforge_score"]) == ("m_c", None, None)
     assert last["missing_tasks"] == ["t_hard"]
