@@ -28,12 +28,15 @@ def bad_case(name: str) -> dict[str, Any]:
 
 
 def copy_data(source: Path, target: Path, files: tuple[str, ...] | None = None) -> Path:
-    """Copy a data folder's files (not sub-folders, not expected.json) to ``target``."""
+    """Copy a data folder to ``target``: the named ``files``, or everything but expected.json
+    (sub-folders too, so that a later kind of input, such as a folder of step logs, needs no
+    change here)."""
+    if files is None:
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("expected.json"))
+        return target
     target.mkdir(parents=True)
-    for path in sorted(source.iterdir()):
-        wanted = files is None or path.name in files
-        if path.is_file() and path.name != "expected.json" and wanted:
-            shutil.copyfile(path, target / path.name)
+    for name in files:
+        shutil.copyfile(source / name, target / name)
     return target
 
 
