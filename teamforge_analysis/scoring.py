@@ -44,8 +44,8 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
     --------
     >>> from teamforge_analysis.io import load_dataset
     >>> board = leaderboard(load_dataset())
-    >>> board.loc[0, ["rank", "model"]].tolist()
-    [1, 'llama3-70b-8192']
+    >>> int(board.loc[0, "rank"]), board.loc[0, "model"]
+    (1, 'llama3-70b-8192')
     >>> round(board.loc[0, "teamforge_score"], 5)
     np.float64(0.74015)
     """
@@ -54,22 +54,22 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
     weights = dataset.tasks.set_index("task")["weight"].reindex(tasks).to_numpy()
     values = scores.to_numpy(dtype=float)
     complete = ~np.isnan(values).any(axis=1)
-    weighted = np.where(complete, np.nan_to_num(values) @ weights, np.nan)
+    # A model missing any task has no TeamForge score (missing, reported as null).
+    weighted = pd.Series(scores.fillna(0.0).to_numpy() @ weights).where(complete).to_numpy()
 
     passed = dataset.results.groupby("model")["passed"].sum().reindex(scores.index)
+    missing = scores.isna().to_numpy()
+    task_names = np.asarray(tasks, dtype=object)
+    # Built in one go: adding one column per task would fragment the frame.
     board = pd.DataFrame(
         {
             "model": scores.index.to_numpy(dtype=object),
             "teamforge_score": weighted,
+            **{task: values[:, i] for i, task in enumerate(tasks)},
+            "tasks_passed": passed.to_numpy(dtype="int64"),
+            "missing_tasks": [list(task_names[row]) for row in missing],
         }
     )
-    for i, task in enumerate(tasks):
-        board[task] = values[:, i]
-    board["tasks_passed"] = passed.to_numpy(dtype="int64")
-    missing = scores.isna()
-    board["missing_tasks"] = [
-        [t for t, m in zip(tasks, row, strict=True) if m] for row in missing.to_numpy()
-    ]
 
     rank_key = board["teamforge_score"].round(RANK_DECIMALS)
     board["rank"] = rank_key.rank(method="min", ascending=False).astype("Int64")
