@@ -37,6 +37,7 @@ __all__ = [
     "Finding",
     "all_findings",
     "difficulty_means",
+    "finding_inputs",
     "hard_task_boundary",
     "scale_vs_difficulty",
     "step_efficiency",
@@ -657,3 +658,62 @@ def all_findings(dataset: Dataset) -> list[Finding]:
     """Every finding for ``dataset``, in report order."""
     return [compute(dataset) for compute in FINDINGS]
 
+
+
+#: For each finding: the results.csv columns it reads, and whether it reads model sizes.
+_INPUTS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "scale_vs_difficulty": (("score",), True),
+    "step_efficiency": (("steps",), False),
+    "test_pass_vs_score": (("test_pass", "score"), False),
+    "hard_task_boundary": (("score", "passed"), True),
+}
+
+
+def finding_inputs(dataset: Dataset, finding_id: str, *, size_column: str = "params_b"
+                   ) -> pd.DataFrame:
+    """The result rows a finding reads, in long form (one row per model and task).
+
+    Parameters
+    ----------
+    dataset
+        A loaded data set.
+    finding_id
+        One of the ids of :data:`FINDINGS` (``scale_vs_difficulty``, ...).
+    size_column
+        The models.csv column used as model size by the findings that read sizes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``model, task, difficulty``, then the results.csv columns the finding reads,
+        then ``size_column`` for findings that correlate with size; ``hard_task_boundary`` reads
+        only the hardest level's rows and also gets ``pass_threshold``. Rows are ordered by model,
+        then difficulty (easiest first), then task.
+
+    Examples
+    --------
+    >>> from teamforge_analysis.io import load_dataset
+    >>> rows = finding_inputs(load_dataset(), "hard_task_boundary")
+    >>> list(rows.columns)
+    ['model', 'task', 'difficulty', 'score', 'passed', 'pass_threshold', 'params_b']
+    >>> len(rows)
+    4
+    """
+    if finding_id not in _INPUTS:
+        raise ValueError(f"unknown finding {finding_id!r}; expected one of {', '.join(_INPUTS)}")
+    columns, reads_size = _INPUTS[finding_id]
+    tasks = dataset.tasks.set_index("task")
+    rows = dataset.results[["model", "task", *columns]].assign(
+        difficulty=lambda frame: frame["task"].map(tasks["difficulty"])
+    )
+    if finding_id == "hard_task_boundary":
+        rows = rows[rows["difficulty"] == levels_present(dataset)[-1]].assign(
+            pass_threshold=lambda frame: frame["task"].map(tasks["pass_threshold"])
+        )
+    if reads_size:
+        rows = rows.assign(**{size_column: rows["model"].map(_sizes(dataset, size_column))})
+    level_order = rows["difficulty"].map({lvl: i for i, lvl in enumerate(DIFFICULTY_LEVELS)})
+    rows = rows.assign(_level=level_order).sort_values(["model", "_level", "task"], kind="stable")
+    ordered = ["model", "task", "difficulty", *[c for c in rows if c not in
+                                                ("model", "task", "difficulty", "_level")]]
+    return rows[ordered].reset_index(drop=True)

@@ -23,6 +23,7 @@ __all__ = [
     "hard_task_boundary",
     "leaderboard",
     "png_bytes",
+    "register_notebook_display",
     "scale_vs_difficulty",
     "step_efficiency",
     "test_pass_vs_score",
@@ -40,6 +41,42 @@ def png_bytes(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
     return buffer.getvalue()
+
+
+def register_notebook_display(formatter: Any | None = None) -> bool:
+    """Make Jupyter show every Figure inline as the PNG that :func:`png_bytes` renders.
+
+    The figures are built without pyplot, so IPython has no image representation for them and
+    would print ``<Figure size ...>``. Registering :func:`png_bytes` as the PNG formatter shows
+    them without importing pyplot, and the notebook's images are byte for byte the files the
+    command writes to ``figures/`` (no varying metadata, so exports are reproducible).
+
+    Parameters
+    ----------
+    formatter
+        An IPython ``DisplayFormatter``; by default the running IPython shell's.
+
+    Returns
+    -------
+    bool
+        False (and nothing registered) outside IPython.
+
+    Examples
+    --------
+    >>> register_notebook_display()  # in a plain Python session
+    False
+    """
+    if formatter is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+        if shell is None:
+            return False
+        formatter = shell.display_formatter
+    formatter.formatters["image/png"].for_type(Figure, png_bytes)
+    return True
 
 
 def _new_figure(width: float = 7.0, height: float = 4.5) -> tuple[Figure, Any]:

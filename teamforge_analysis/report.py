@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from . import _fmt as fmt
@@ -28,10 +29,12 @@ __all__ = [
     "Table",
     "build_document",
     "evidence_tables",
+    "frame_table",
     "leaderboard_table",
     "print_console",
     "to_json",
     "to_markdown",
+    "verdicts_table",
 ]
 
 #: Console and markdown tables show at most this many models (the best by score); the JSON
@@ -48,6 +51,88 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
     note: str | None = None
     label_columns: int = 1  # leading columns of names, never wrapped
+
+    def to_markdown(self) -> str:
+        """The table as markdown: caption in bold, a pipe table, the note in italics."""
+        return "\n".join(_md_table(self))
+
+    def _repr_markdown_(self) -> str:
+        # Jupyter displays a Table as markdown (and nbconvert exports it as a markdown table).
+        return self.to_markdown()
+
+
+def _format_cells(column: pd.Series, digits: int) -> list[str]:
+    """Display text for every cell of one column: numbers with trailing zeros dropped."""
+    def cell(value: Any) -> str:
+        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+            return "n/a"
+        if isinstance(value, bool | np.bool_):
+            return "yes" if value else "no"
+        if isinstance(value, int | float | np.integer | np.floating):
+            return fmt.short(float(value), digits)
+        return str(value)
+
+    return [cell(value) for value in column.tolist()]
+
+
+def frame_table(frame: pd.DataFrame, caption: str, *, digits: int = 3,
+                max_rows: int = MAX_TABLE_MODELS, note: str | None = None) -> Table:
+    """Show a DataFrame as a :class:`Table` (markdown in Jupyter, like the report's tables).
+
+    Parameters
+    ----------
+    frame
+        Any DataFrame; a named index becomes the leading column(s).
+    caption
+        The table's caption.
+    digits
+        Decimals kept for numbers (trailing zeros are dropped: ``0.62``, ``18``, ``46.7``).
+    max_rows
+        At most this many rows are shown; the note says how many more there are.
+    note
+        Text shown under the table.
+
+    Returns
+    -------
+    Table
+        Missing values show as ``n/a`` and booleans as ``yes``/``no``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"model": ["a", "b"], "score": [0.5, None], "passed": [True, False]})
+    >>> print(frame_table(frame, "Scores").to_markdown())
+    **Scores**
+    <BLANKLINE>
+    | model | score | passed |
+    |---|---|---|
+    | a | 0.5 | yes |
+    | b | n/a | no |
+    <BLANKLINE>
+    """
+    if any(name is not None for name in frame.index.names):
+        frame = frame.reset_index()
+    shown = frame.head(max_rows)
+    cells = [_format_cells(shown.iloc[:, i], digits) for i in range(shown.shape[1])]
+    rows = tuple(zip(*cells, strict=True)) if cells else ((),) * len(shown)
+    left_out = len(frame) - len(shown)
+    if left_out:
+        more = f"{left_out} more row{'s' if left_out != 1 else ''} not shown."
+        note = f"{note} {more}" if note else more
+    numeric = [pd.api.types.is_numeric_dtype(dtype) for dtype in shown.dtypes]
+    labels = next((i for i, is_number in enumerate(numeric) if is_number), len(numeric))
+    return Table(caption, tuple(str(c) for c in shown.columns), rows, note,
+                 label_columns=labels)
+
+
+def verdicts_table(document: dict[str, Any]) -> Table:
+    """One row per finding of the JSON document: id, title, verdict and the reason for it."""
+    rows = tuple(
+        (f["id"], f["title"], f["verdict"].replace("_", " "), f["verdict_reason"])
+        for f in document["findings"]
+    )
+    return Table("Findings and their verdicts", ("Finding", "Title", "Verdict", "Why"), rows,
+                 label_columns=2)
 
 
 # ----------------------------------------------------------------------------------------------

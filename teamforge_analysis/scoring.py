@@ -58,19 +58,18 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
     weighted = pd.Series(scores.fillna(0.0).to_numpy() @ weights).where(complete).to_numpy()
 
     passed = dataset.results.groupby("model")["passed"].sum().reindex(scores.index)
+    missing = scores.isna().to_numpy()
+    task_names = np.asarray(tasks, dtype=object)
+    # Built in one go: adding one column per task would fragment the frame.
     board = pd.DataFrame(
         {
             "model": scores.index.to_numpy(dtype=object),
             "teamforge_score": weighted,
+            **{task: values[:, i] for i, task in enumerate(tasks)},
+            "tasks_passed": passed.to_numpy(dtype="int64"),
+            "missing_tasks": [list(task_names[row]) for row in missing],
         }
     )
-    for i, task in enumerate(tasks):
-        board[task] = values[:, i]
-    board["tasks_passed"] = passed.to_numpy(dtype="int64")
-    missing = scores.isna()
-    board["missing_tasks"] = [
-        [t for t, m in zip(tasks, row, strict=True) if m] for row in missing.to_numpy()
-    ]
 
     rank_key = board["teamforge_score"].round(RANK_DECIMALS)
     board["rank"] = rank_key.rank(method="min", ascending=False).astype("Int64")
