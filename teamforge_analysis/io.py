@@ -3,12 +3,17 @@
 A data folder holds three CSV files (see ``data/README.md`` for the data dictionary):
 
 ``results.csv``
-    one row per model and task: ``model, task, score, steps, test_pass, passed``.
+    one row per model and task: ``model, task, score, steps, test_pass, passed``; optionally a
+    ``run`` column (then one row per model, task and run) and the grader's components
+    ``lint_score, efficiency_score, review_quality, reflection_quality``.
 ``models.csv``
     one row per model: ``model, params_b`` and optionally ``active_params_b``, ``family``,
     ``source``.
 ``tasks.csv``
     one row per task: ``task, difficulty, weight, pass_threshold``.
+
+and optionally a step log, ``steps.jsonl``, ``steps.csv`` or ``steps.parquet`` (see
+:mod:`teamforge_analysis.steps`).
 
 Every problem found is collected (not only the first) and raised together as one
 :class:`DataValidationError`, whose lines name the file and, for a cell, its physical line
@@ -23,7 +28,7 @@ import io
 import math
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -31,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "COMPONENT_COLUMNS",
     "DIFFICULTY_LEVELS",
     "DataValidationError",
     "Dataset",
@@ -41,6 +47,15 @@ __all__ = [
 
 #: Difficulty levels, easiest first. Rules that compare "hardest" and "easiest" use this order.
 DIFFICULTY_LEVELS: tuple[str, ...] = ("easy", "medium", "hard")
+
+#: Optional results.csv column numbering a model's repeated runs of a task (1, 2, ...).
+RUN_COLUMN = "run"
+
+#: Optional results.csv columns holding the grader's components other than the test pass rate
+#: (which is ``test_pass``), each in [0, 1].
+COMPONENT_COLUMNS: tuple[str, ...] = (
+    "lint_score", "efficiency_score", "review_quality", "reflection_quality",
+)
 
 #: Weights in tasks.csv must sum to 1 within this tolerance.
 WEIGHT_SUM_TOLERANCE = 1e-9
@@ -90,10 +105,23 @@ class Dataset:
         The folder's name (never its absolute path, which must not reach the outputs).
     results, models, tasks
         Tidy frames, each sorted by its key (see :data:`RESULTS_COLUMNS` and friends).
+        ``results`` has one row per (model, task) cell: when results.csv has several runs per
+        cell, the runs combined by ``aggregate`` (see :func:`.runs.aggregate_runs`). It has
+        the columns of :data:`RESULTS_COLUMNS`, then those of :data:`COMPONENT_COLUMNS` that
+        results.csv has.
     files
         SHA-256 of every input file's bytes, by file name.
     warnings
         Non-fatal remarks (ignored columns, models with no results, ...).
+    runs
+        One row per run, sorted by (model, task, run): ``model, task, run`` and the other
+        columns of ``results``. ``run`` is 1 throughout when results.csv has no run column.
+        Derived from ``results`` when not given.
+    steps
+        The step log (one row per step, sorted by model, task, run, step; see
+        :data:`.steps.STEP_COLUMNS`), or ``None`` when the folder has none.
+    aggregate
+        ``"mean"`` or ``"best"``: how ``results`` was made from ``runs``.
     """
 
     name: str
@@ -102,6 +130,31 @@ class Dataset:
     tasks: pd.DataFrame
     files: dict[str, str]
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    runs: pd.DataFrame | None = None
+    steps: pd.DataFrame | None = None
+    aggregate: str = "mean"
+
+    def __post_init__(self) -> None:
+        if self.runs is None:
+            runs = self.results.copy()
+            runs.insert(runs.columns.get_loc("task") + 1, RUN_COLUMN, 1)
+            object.__setattr__(self, "runs", runs)
+
+    @property
+    def has_runs(self) -> bool:
+        """Whether some (model, task) cell has more than one run."""
+        assert self.runs is not None
+        return len(self.runs) > len(self.results)
+
+    def with_aggregate(self, aggregate: str) -> Dataset:
+        """The same data with ``results`` re-made from ``runs`` by ``aggregate``."""
+        from .runs import aggregate_runs
+
+        if aggregate == self.aggregate:
+            return self
+        assert self.runs is not None
+        return replace(self, results=aggregate_runs(self.runs, how=aggregate),
+                       aggregate=aggregate)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -129,6 +182,8 @@ class FileSpec:
     name: str
     key: tuple[str, ...]
     columns: tuple[ColumnSpec, ...]
+    #: Optional columns that join the key when the file has them (results.csv's ``run``).
+    optional_key: tuple[str, ...] = ()
 
     @property
     def by_name(self) -> dict[str, ColumnSpec]:
@@ -141,11 +196,15 @@ RESULTS_SPEC = FileSpec(
     columns=(
         ColumnSpec("model", "text"),
         ColumnSpec("task", "text"),
+        ColumnSpec(RUN_COLUMN, "int", required=False, lower=1),
         ColumnSpec("score", "float", lower=0.0, upper=1.0),
         ColumnSpec("steps", "int", lower=0),
         ColumnSpec("test_pass", "float", lower=0.0, upper=1.0),
         ColumnSpec("passed", "bool"),
+        *(ColumnSpec(name, "float", required=False, lower=0.0, upper=1.0)
+          for name in COMPONENT_COLUMNS),
     ),
+    optional_key=(RUN_COLUMN,),
 )
 MODELS_SPEC = FileSpec(
     "models.csv",
@@ -171,8 +230,9 @@ TASKS_SPEC = FileSpec(
     ),
 )
 
-#: Column names of the frames :func:`load_dataset` returns, in order.
-RESULTS_COLUMNS = tuple(c.name for c in RESULTS_SPEC.columns)
+#: Column names of the frames :func:`load_dataset` returns, in order. (``Dataset.results``
+#: also has the :data:`COMPONENT_COLUMNS` that results.csv has; ``Dataset.runs`` also ``run``.)
+RESULTS_COLUMNS = tuple(c.name for c in RESULTS_SPEC.columns if c.required)
 MODELS_COLUMNS = tuple(c.name for c in MODELS_SPEC.columns)
 TASKS_COLUMNS = tuple(c.name for c in TASKS_SPEC.columns)
 
@@ -357,7 +417,7 @@ class _FileReader:
             self.problem(message, row=int(row), column=str(column.name), value=value)
 
     def _check_keys(self, frame: pd.DataFrame) -> None:
-        key = list(self.spec.key)
+        key = list(self.spec.key) + [c for c in self.spec.optional_key if c in frame.columns]
         if not all(k in frame.columns for k in key):
             return
         duplicated = frame.duplicated(subset=key, keep="first")
@@ -426,16 +486,20 @@ def bundled_data_dir() -> Path:
     return here.parent / "data"
 
 
-def load_dataset(path: str | Path | None = None, *, strict: bool = False) -> Dataset:
+def load_dataset(path: str | Path | None = None, *, strict: bool = False,
+                 aggregate: str = "mean") -> Dataset:
     """Load and validate a data folder.
 
     Parameters
     ----------
     path
-        Folder holding ``results.csv``, ``models.csv`` and ``tasks.csv``. ``None`` loads the
-        bundled TeamForge data.
+        Folder holding ``results.csv``, ``models.csv`` and ``tasks.csv`` (and optionally a
+        step log, see :mod:`.steps`). ``None`` loads the bundled TeamForge data.
     strict
         If true, warnings (ignored columns, models with no results) are errors too.
+    aggregate
+        How a cell's runs become the cell in ``Dataset.results`` when results.csv has a run
+        column: ``"mean"`` (default) or ``"best"`` (see :func:`.runs.aggregate_runs`).
 
     Returns
     -------
@@ -455,6 +519,11 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False) -> Dat
     >>> list(ds.tasks["difficulty"])
     ['easy', 'hard', 'medium']
     """
+    from .runs import AGGREGATES, aggregate_runs
+    from .steps import read_step_log, tidy_steps
+
+    if aggregate not in AGGREGATES:
+        raise ValueError(f"aggregate must be one of {', '.join(AGGREGATES)}, not {aggregate!r}")
     folder = bundled_data_dir() if path is None else Path(path)
     if not folder.exists():
         raise DataValidationError([Problem(str(path), "data folder does not exist")])
@@ -501,8 +570,24 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False) -> Dat
         unused = sorted(known_models - set(results["model"].dropna()))
         notes.extend(f"models.csv: model {m!r} has no rows in results.csv (ignored)"
                      for m in unused)
+    if results is not None:
+        components = [c for c in COMPONENT_COLUMNS if c in results.columns]
+        if components and len(components) < len(COMPONENT_COLUMNS):
+            absent = [c for c in COMPONENT_COLUMNS if c not in components]
+            notes.append(f"results.csv: has the grader component column(s) "
+                         f"{', '.join(components)} but not {', '.join(absent)}; score "
+                         "components need all four")
 
     problems.extend(p for r in readers.values() for p in r.problems)
+    step_log = read_step_log(folder, results if not problems else None)
+    problems.extend(step_log.problems)
+    notes.extend(step_log.warnings)
+    if step_log.file is not None and step_log.sha256 is not None:
+        hashes[step_log.file] = step_log.sha256
+    steps = None
+    if step_log.frame is not None and results is not None:
+        steps = tidy_steps(step_log.frame)
+        notes.extend(_runs_without_steps(results, steps, step_log.file))
     if strict and notes:
         problems.extend(Problem("warning", n) for n in notes)
     if problems:
@@ -510,14 +595,44 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False) -> Dat
 
     assert results is not None and models is not None and tasks is not None
     used_models = models[models["model"].isin(set(results["model"]))]
+    runs = _tidy_runs(results)
     return Dataset(
         name=folder.resolve().name,
-        results=_tidy(results, RESULTS_SPEC),
+        results=aggregate_runs(runs, how=aggregate),
         models=_tidy(used_models, MODELS_SPEC),
         tasks=_tidy(tasks, TASKS_SPEC),
         files=dict(sorted(hashes.items())),
         warnings=tuple(notes),
+        runs=runs,
+        steps=steps,
+        aggregate=aggregate,
     )
+
+
+def _tidy_runs(results: pd.DataFrame) -> pd.DataFrame:
+    """Run rows: model, task, run (1 when results.csv has none), the required columns, then
+    the component columns results.csv has; sorted by model, task, run."""
+    runs = results.copy()
+    if RUN_COLUMN not in runs:
+        runs[RUN_COLUMN] = np.ones(len(runs), dtype=np.int64)
+    components = [c for c in COMPONENT_COLUMNS if c in runs]
+    columns = ["model", "task", RUN_COLUMN, *RESULTS_COLUMNS[2:], *components]
+    runs = runs[columns]
+    for column in ("model", "task"):
+        runs[column] = runs[column].astype(object)
+    return runs.sort_values(["model", "task", RUN_COLUMN], kind="stable").reset_index(drop=True)
+
+
+def _runs_without_steps(results: pd.DataFrame, steps: pd.DataFrame, file: str | None
+                        ) -> list[str]:
+    keys = ["model", "task", RUN_COLUMN]
+    runs = results.assign(**({} if RUN_COLUMN in results else {RUN_COLUMN: 1}))[keys]
+    logged = pd.MultiIndex.from_frame(steps[keys].drop_duplicates())
+    missing = int((~pd.MultiIndex.from_frame(runs).isin(logged)).sum())
+    if not missing:
+        return []
+    return [f"{file}: {missing} of {len(runs)} runs in results.csv have no steps "
+            "(left out of the step-log findings)"]
 
 
 def _tidy(frame: pd.DataFrame, spec: FileSpec) -> pd.DataFrame:
