@@ -54,7 +54,7 @@ def episode(rng: np.random.Generator, ability: float, plan: int, n_tests: int,
             reward = 0.5 * (new - passed) / n_tests - 0.02
             passed = new
         elif action == "commit":
-            reward = 0.5 * ability
+            reward = ability - 0.6  # a weak final solution is penalised on commit
         reward += float(rng.normal(0, 0.005))
         rows.append({"step": step, "action": action, "reward": round(reward, 4),
                      "phase": PHASE[action], "tests_passed": passed, "tests_total": n_tests})
