@@ -563,8 +563,9 @@ def score_components(dataset: Dataset) -> Finding:
         "mismatches": None,
     }
     title = "Score components"
-    claim = ("The TeamForge score is the grader's weighted sum of five components, "
-             f"{_grader_formula()}.")
+    claim = ("How each model's TeamForge score splits into the grader's five weighted "
+             f"components, {_grader_formula()}, and which rows' scores do not follow that "
+             "formula.")
     if missing:
         reason = f"results.csv has no column {fmt.names(missing, conjunction='or')}"
         text = (f"Not computable: {reason}. Add the grader component columns "
@@ -775,8 +776,7 @@ def reward_trajectories(dataset: Dataset) -> Finding:
                  f"(SD {fmt.num(s['sd_total_reward'])}, n = {s['episodes']})"]
         if s["episodes_with_slope"]:
             parts.append(
-                f"mean slope {fmt.num(s['mean_reward_slope'])} (least-squares reward change "
-                f"over the episode), declining in "
+                f"mean slope {fmt.num(s['mean_reward_slope'])}, declining in "
                 f"{fmt.short(100 * s['declining_fraction'], 0)}% of "
                 f"{s['episodes_with_slope']} episodes")
         if has_tests:
@@ -787,7 +787,8 @@ def reward_trajectories(dataset: Dataset) -> Finding:
         return f"{level}: " + ", ".join(parts)
 
     sentences = [
-        f"Across {len(table)} episodes of the step log, by difficulty: "
+        f"Across {len(table)} episodes of the step log (slope: the least-squares change in "
+        "per-step reward from an episode's first step to its last), by difficulty: "
         + "; ".join(level_sentence(lvl) for lvl in levels) + ".",
     ]
     if not has_tests:
