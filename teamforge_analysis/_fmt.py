@@ -22,14 +22,12 @@ def short(value: float | None, digits: int = 2) -> str:
 
 
 def pval(p: float | None) -> str:
-    """``p = 0.27``, ``p = 0.012`` or ``p < 0.001``."""
+    """``p = 0.267``, ``p = 0.0123`` or ``p < 0.001`` (three significant digits)."""
     if p is None:
         return "p n/a"
     if p < 0.001:
         return "p < 0.001"
-    if p < 0.01:
-        return f"p = {p:.3f}"
-    return f"p = {p:.2f}" if round(p, 2) < 1 else "p = 1"
+    return f"p = {p:.3g}"
 
 
 def ci(interval: Sequence[float] | None, digits: int = 2) -> str:

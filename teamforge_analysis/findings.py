@@ -25,7 +25,16 @@ import pandas as pd
 
 from . import _fmt as fmt
 from .io import COMPONENT_COLUMNS, DIFFICULTY_LEVELS, Dataset
-from .stats import CorrelationResult, correlation, finite_or_none, paired_wilcoxon, zou_difference
+from .stats import (
+    CorrelationResult,
+    DifferenceResult,
+    RepeatedMeasuresResult,
+    correlation,
+    finite_or_none,
+    paired_wilcoxon,
+    repeated_measures_correlation,
+    zou_difference,
+)
 
 __all__ = [
     "ALPHA",
@@ -149,30 +158,53 @@ def _sizes(dataset: Dataset, column: str = "params_b") -> pd.Series:
     return dataset.models.set_index("model")[column].astype(float)
 
 
-def _significant(result: CorrelationResult, sign: int) -> bool:
-    assert result.r is not None and result.p_value is not None
-    return result.p_value < ALPHA and (result.r > 0 if sign > 0 else result.r < 0)
+def _significant(r: float, p: float, sign: int) -> bool:
+    return p < ALPHA and (r > 0 if sign > 0 else r < 0)
 
 
-def correlation_verdict(result: CorrelationResult) -> tuple[Verdict, str]:
-    """The correlation rule: supported iff r > 0 with p < α; contradicted iff r < 0 with p < α."""
-    if result.r is None or result.p_value is None:
+def correlation_verdict(result: CorrelationResult | RepeatedMeasuresResult
+                        ) -> tuple[Verdict, str]:
+    """The correlation rule, on the permutation p where defined, else the parametric p.
+
+    *supported* iff r > 0 with p < α; *contradicted* iff r < 0 with p < α; *inconclusive*
+    otherwise; *not_computable* when r or p is undefined.
+    """
+    p = result.p_for_verdict if isinstance(result, CorrelationResult) else result.p_value
+    label = ("permutation " if isinstance(result, CorrelationResult)
+             and result.p_permutation is not None else "")
+    if result.r is None or p is None:
         return "not_computable", f"the correlation is undefined ({result.reason})"
-    if _significant(result, +1):
-        return "supported", f"r > 0 and {fmt.pval(result.p_value)} (below {ALPHA:g})"
-    if _significant(result, -1):
-        return "contradicted", f"r < 0 and {fmt.pval(result.p_value)} (below {ALPHA:g})"
-    return "inconclusive", f"{fmt.pval(result.p_value)} is not below {ALPHA:g}"
+    if _significant(result.r, p, +1):
+        return "supported", f"r > 0 and {label}{fmt.pval(p)} (below {ALPHA:g})"
+    if _significant(result.r, p, -1):
+        return "contradicted", f"r < 0 and {label}{fmt.pval(p)} (below {ALPHA:g})"
+    return "inconclusive", f"{label}{fmt.pval(p)} is not below {ALPHA:g}"
+
+
+def _p_phrase(result: CorrelationResult) -> str:
+    """``p = 0.27, permutation p = 0.33`` (the permutation p only where computed)."""
+    text = fmt.pval(result.p_value)
+    if result.p_permutation is not None:
+        text += f", permutation {fmt.pval(result.p_permutation)}"
+    return text
 
 
 def _corr_phrase(result: CorrelationResult) -> str:
-    """``r = 0.73 (95% CI -0.77 to 0.99, p = 0.27, n = 4)`` or why it is undefined."""
+    """``r = 0.73 (95% CI -0.77 to 0.99, p = 0.27, permutation p = 0.33, n = 4)``."""
     if result.r is None:
         return f"undefined (n = {result.n}: {result.reason})"
-    return (
-        f"r = {fmt.num(result.r)} ({fmt.ci(result.ci95)}, {fmt.pval(result.p_value)}, "
-        f"n = {result.n})"
-    )
+    return f"r = {fmt.num(result.r)} ({fmt.ci(result.ci95)}, {_p_phrase(result)}, n = {result.n})"
+
+
+def _power_sentence(result: CorrelationResult) -> str:
+    """Why a small sample can only detect large correlations (empty when not relevant)."""
+    if result.min_detectable_r is None:
+        return (f"With n = {result.n}, no interval can be computed and only a perfect "
+                "correlation could be told from chance.")
+    if result.r is not None and abs(result.r) >= result.min_detectable_r:
+        return ""
+    return (f"With n = {result.n}, only |r| >= {fmt.num(result.min_detectable_r)} would be "
+            "detected with 80% power at the 0.05 level.")
 
 
 def _verdict_sentence(verdict: Verdict, reason: str) -> str:
@@ -182,35 +214,101 @@ def _verdict_sentence(verdict: Verdict, reason: str) -> str:
 # ----------------------------------------------------------------------------------------------
 # Finding 1
 # ----------------------------------------------------------------------------------------------
+def size_measures(dataset: Dataset) -> dict[str, pd.Series]:
+    """Model size by each measure the sensitivity analysis uses, indexed by model.
+
+    ``params_b`` (total), ``active_params_b`` (active parameters where given, else the total)
+    and ``log10_params_b``.
+    """
+    total = _sizes(dataset, "params_b")
+    active = _sizes(dataset, "active_params_b").fillna(total)
+    return {
+        "params_b": total,
+        "active_params_b": active,
+        "log10_params_b": np.log10(total),
+    }
+
+
+@dataclass(frozen=True)
+class _ScaleEvidence:
+    by_difficulty: dict[str, CorrelationResult]
+    difference: DifferenceResult
+    r_between_levels: float | None
+    n_known: int
+    verdict: Verdict
+    reason: str
+
+
+def _scale_evidence(means: pd.DataFrame, sizes: pd.Series) -> _ScaleEvidence:
+    """Correlations of size with each level's mean score, Zou's difference, and the verdict."""
+    levels = list(means.columns)
+    known = means.index[sizes.reindex(means.index).notna().to_numpy()]
+    by_difficulty = {
+        level: correlation(sizes.reindex(known), means.loc[known, level]) for level in levels
+    }
+    hardest, easiest = levels[-1], levels[0]
+    both = known[means.loc[known, [hardest, easiest]].notna().all(axis=1).to_numpy()]
+    on_both = {lvl: correlation(sizes.reindex(both), means.loc[both, lvl])
+               for lvl in (hardest, easiest)}
+    between = correlation(means.loc[both, hardest], means.loc[both, easiest])
+    diff = zou_difference(on_both[hardest].r, on_both[easiest].r, between.r, len(both))
+
+    hard = by_difficulty[hardest]
+    p = hard.p_for_verdict
+    p_text = ("permutation " if hard.p_permutation is not None else "") + fmt.pval(p)
+    if hard.r is None or p is None:
+        verdict: Verdict = "not_computable"
+        reason = f"the {hardest}-level correlation is undefined ({hard.reason})"
+    elif diff.ci95 is None:
+        verdict = "not_computable"
+        reason = f"the interval for the difference is undefined ({diff.reason})"
+    elif diff.ci95[1] < 0:
+        verdict, reason = "contradicted", "the whole interval for the difference is below 0"
+    elif _significant(hard.r, p, -1):
+        verdict, reason = "contradicted", f"the {hardest}-level r is negative with {p_text}"
+    elif _significant(hard.r, p, +1) and diff.ci95[0] > 0:
+        verdict = "supported"
+        reason = (f"the {hardest}-level r is positive with {p_text} and the whole interval "
+                  "for the difference is above 0")
+    else:
+        parts = []
+        if not _significant(hard.r, p, +1):
+            parts.append(f"the {hardest}-level r is not significantly positive ({p_text})")
+        if diff.ci95[0] <= 0:
+            parts.append("the interval for the difference includes 0")
+        verdict, reason = "inconclusive", fmt.names(parts)
+    return _ScaleEvidence(by_difficulty, diff, between.r, len(known), verdict, reason)
+
+
 def scale_vs_difficulty(dataset: Dataset, *, size_column: str = "params_b") -> Finding:
     """Does model size predict the hardest level's scores more than the easiest level's?
 
     Per model, the mean score over the tasks of each difficulty level is correlated with
     ``size_column`` (``by_difficulty``). ``hard_minus_easy`` is r(hardest) − r(easiest) with
     Zou's (2007) interval for two overlapping dependent correlations, on the models that have
-    both levels and a known size.
+    both levels and a known size. ``sensitivity`` repeats the correlations with every size
+    measure of :func:`size_measures`.
 
-    Rule: *supported* iff the hardest level's r > 0 with p < 0.05 and the whole
-    ``hard_minus_easy`` interval is above 0; *contradicted* iff that interval is below 0, or the
-    hardest level's r < 0 with p < 0.05; *inconclusive* otherwise; *not_computable* when fewer
-    than two levels are present or a statistic the rule needs is null.
+    Rule (p is the permutation p where defined, else the parametric p): *supported* iff the
+    hardest level's r > 0 with p < 0.05 and the whole ``hard_minus_easy`` interval is above 0;
+    *contradicted* iff that interval is below 0, or the hardest level's r < 0 with p < 0.05;
+    *inconclusive* otherwise; *not_computable* when fewer than two levels are present or a
+    statistic the rule needs is null.
     """
-    sizes = _sizes(dataset, size_column)
+    measures = size_measures(dataset)
+    sizes = measures[size_column] if size_column in measures else _sizes(dataset, size_column)
     means = difficulty_means(dataset, "score")
     without_size = sorted(sizes.index[sizes.isna()])
-    known = means.index[sizes.reindex(means.index).notna()]
     levels = list(means.columns)
-
-    by_difficulty = {
-        level: correlation(sizes.reindex(known), means.loc[known, level]) for level in levels
-    }
     statistics: dict[str, Any] = {
         "size_column": size_column,
         "models_without_size": without_size,
-        "by_difficulty": {level: res.to_dict() for level, res in by_difficulty.items()},
+        "by_difficulty": {},
         "hardest": levels[-1] if len(levels) >= 2 else None,
         "easiest": levels[0] if len(levels) >= 2 else None,
         "hard_minus_easy": None,
+        "sensitivity": {},
+        "sensitivity_verdicts": {},
     }
     claim = (
         "Scale strongly predicts performance on multi-step algorithm design tasks (Hard) but has "
@@ -219,53 +317,35 @@ def scale_vs_difficulty(dataset: Dataset, *, size_column: str = "params_b") -> F
     title = "Model scale vs task difficulty"
 
     if len(levels) < 2:
+        statistics["by_difficulty"] = {
+            level: correlation(sizes.reindex(means.index), means[level]).to_dict()
+            for level in levels
+        }
         reason = f"the rule compares two difficulty levels and only {fmt.names(levels)} is present"
-        text = f"Not computable: {reason}."
         return Finding("scale_vs_difficulty", title, claim, statistics, "not_computable", reason,
-                       text)
+                       f"Not computable: {reason}.")
+
+    evidence = _scale_evidence(means, sizes)
+    statistics["by_difficulty"] = {lvl: c.to_dict() for lvl, c in evidence.by_difficulty.items()}
+    statistics["hard_minus_easy"] = {
+        **evidence.difference.to_dict(),
+        "r_between_levels": evidence.r_between_levels,
+    }
+    sensitivity = {name: _scale_evidence(means, measure) for name, measure in measures.items()}
+    statistics["sensitivity"] = {
+        name: {lvl: c.to_dict() for lvl, c in ev.by_difficulty.items()}
+        for name, ev in sensitivity.items()
+    }
+    statistics["sensitivity_verdicts"] = {name: ev.verdict for name, ev in sensitivity.items()}
 
     hardest, easiest = levels[-1], levels[0]
-    both = known[means.loc[known, [hardest, easiest]].notna().all(axis=1).to_numpy()]
-    on_both = {lvl: correlation(sizes.reindex(both), means.loc[both, lvl])
-               for lvl in (hardest, easiest)}
-    between = correlation(means.loc[both, hardest], means.loc[both, easiest])
-    diff = zou_difference(on_both[hardest].r, on_both[easiest].r, between.r, len(both))
-    statistics["hard_minus_easy"] = {
-        **diff.to_dict(),
-        "r_between_levels": between.r,
-    }
-
-    hard = by_difficulty[hardest]
-    if hard.r is None or hard.p_value is None:
-        verdict: Verdict = "not_computable"
-        reason = f"the {hardest}-level correlation is undefined ({hard.reason})"
-    elif diff.ci95 is None:
-        verdict = "not_computable"
-        reason = f"the interval for the difference is undefined ({diff.reason})"
-    elif diff.ci95[1] < 0:
-        verdict, reason = "contradicted", "the whole interval for the difference is below 0"
-    elif _significant(hard, -1):
-        verdict = "contradicted"
-        reason = f"the {hardest}-level r is negative with {fmt.pval(hard.p_value)}"
-    elif _significant(hard, +1) and diff.ci95[0] > 0:
-        verdict = "supported"
-        reason = (f"the {hardest}-level r is positive with {fmt.pval(hard.p_value)} and the "
-                  "whole interval for the difference is above 0")
-    else:
-        parts = []
-        if not _significant(hard, +1):
-            parts.append(f"the {hardest}-level r is not significantly positive "
-                         f"({fmt.pval(hard.p_value)})")
-        if diff.ci95[0] <= 0:
-            parts.append("the interval for the difference includes 0")
-        verdict, reason = "inconclusive", fmt.names(parts)
-
-    n_known = len(known)
+    verdict, reason, diff = evidence.verdict, evidence.reason, evidence.difference
+    n_known = evidence.n_known
     sentences = [
         f"Across {n_known} model{'s' if n_known != 1 else ''} of known size ({size_column}), "
         "the correlation of size with mean score is "
-        + "; ".join(f"{_corr_phrase(by_difficulty[lvl])} at {lvl} level" for lvl in
-                    reversed(levels))
+        + "; ".join(f"{_corr_phrase(evidence.by_difficulty[lvl])} at {lvl} level"
+                    for lvl in reversed(levels))
         + "."
     ]
     if diff.difference is not None:
@@ -273,6 +353,16 @@ def scale_vs_difficulty(dataset: Dataset, *, size_column: str = "params_b") -> F
             f"The difference r({hardest}) - r({easiest}) is {fmt.num(diff.difference)} "
             f"({fmt.ci(diff.ci95)}, Zou 2007, n = {diff.n})."
         )
+    power = _power_sentence(evidence.by_difficulty[hardest])
+    if power:
+        sentences.append(power)
+    verdicts = statistics["sensitivity_verdicts"]
+    if len(set(verdicts.values())) == 1:
+        sentences.append(f"The verdict is the same under every size measure "
+                         f"({fmt.names(list(verdicts))}).")
+    else:
+        sentences.append("The verdict depends on how size is measured: " + "; ".join(
+            f"{name}: {v.replace('_', ' ')}" for name, v in verdicts.items()) + ".")
     if without_size:
         sentences.append(f"Left out for unknown size: {fmt.names(without_size)}.")
     sentences.append(_verdict_sentence(verdict, reason))
@@ -288,9 +378,10 @@ def step_efficiency(dataset: Dataset) -> Finding:
 
     Per model, d = (medium − easy) − (hard − medium) of mean steps per level; the claim holds for
     a model when d > 0. ``paired_test`` is ``scipy.stats.wilcoxon(d)`` with its defaults
-    (two-sided). Rule: *supported* iff p < 0.05 and median d > 0; *contradicted* iff p < 0.05 and
-    median d < 0; *inconclusive* otherwise; *not_computable* without all three levels or when the
-    test is undefined.
+    (two-sided); its ``min_attainable_p`` = 2 / 2ⁿ for n non-zero differences. Rule:
+    *supported* iff p < 0.05 and median d > 0; *contradicted* iff p < 0.05 and median d < 0;
+    *inconclusive* otherwise; *not_computable* without all three levels or when the test is
+    undefined.
     """
     means = difficulty_means(dataset, "steps")
     levels = list(means.columns)
@@ -320,7 +411,10 @@ def step_efficiency(dataset: Dataset) -> Finding:
     d = ((means["medium"] - means["easy"]) - (means["hard"] - means["medium"])).dropna()
     test = paired_wilcoxon(d.to_numpy())
     holds_for = sorted(d.index[d > 0])
-    statistics["paired_test"] = {**test.to_dict(), "holds_for": holds_for}
+    n_nonzero = int((d != 0).sum())
+    min_p = min(1.0, 2 / 2**n_nonzero) if n_nonzero else None
+    statistics["paired_test"] = {**test.to_dict(), "holds_for": holds_for,
+                                 "min_attainable_p": min_p}
 
     if test.p_value is None or test.median is None:
         verdict: Verdict = "not_computable"
@@ -329,6 +423,10 @@ def step_efficiency(dataset: Dataset) -> Finding:
         verdict, reason = "supported", f"{fmt.pval(test.p_value)} < {ALPHA:g} and median d > 0"
     elif test.p_value < ALPHA and test.median < 0:
         verdict, reason = "contradicted", f"{fmt.pval(test.p_value)} < {ALPHA:g} and median d < 0"
+    elif test.p_value < ALPHA:
+        verdict = "inconclusive"
+        reason = (f"{fmt.pval(test.p_value)} is below {ALPHA:g} but the median d is 0, so the "
+                  "differences favour neither direction")
     else:
         verdict, reason = "inconclusive", f"{fmt.pval(test.p_value)} is not below {ALPHA:g}"
 
@@ -339,8 +437,14 @@ def step_efficiency(dataset: Dataset) -> Finding:
         f"The easy-to-medium increase exceeds the medium-to-hard increase for {len(holds_for)} "
         f"of {test.n} models (median difference {fmt.short(test.median)} steps; Wilcoxon "
         f"signed-rank test, n = {test.n}, {fmt.pval(test.p_value)}).",
-        _verdict_sentence(verdict, reason),
     ]
+    if min_p is not None and min_p >= ALPHA:
+        sentences.append(
+            f"With {n_nonzero} non-zero difference{'s' if n_nonzero != 1 else ''}, the smallest "
+            f"attainable two-sided p is {fmt.short(min_p, 3)}, so this test cannot reach "
+            f"p < {ALPHA:g} on these data."
+        )
+    sentences.append(_verdict_sentence(verdict, reason))
     return Finding("step_efficiency", title, claim, statistics, verdict, reason,
                    " ".join(sentences))
 
@@ -349,33 +453,73 @@ def step_efficiency(dataset: Dataset) -> Finding:
 # Finding 3
 # ----------------------------------------------------------------------------------------------
 def test_pass_vs_score(dataset: Dataset) -> Finding:
-    """Does the test pass rate track the final score?
+    """Does the test pass rate track the final score, beyond what the grader builds in?
 
-    ``pooled`` correlates test_pass with score over all (model, task) cells. Rule: the
-    correlation rule (supported iff r > 0 with p < 0.05; contradicted iff r < 0 with p < 0.05;
-    else inconclusive; not_computable when r is undefined).
+    ``pooled`` correlates test_pass with score over all (model, task) cells, which are not
+    independent (they share models and tasks). ``within_task`` correlates them across models
+    for each task; ``repeated_measures`` is the repeated-measures correlation with subject =
+    task (Bakdash & Marusich 2017); ``rest_of_score`` correlates test_pass with
+    score − 0.40 · test_pass, the part of the score the grader does not build from test_pass.
+
+    Rule, on ``repeated_measures``: *supported* iff r > 0 with p < 0.05; *contradicted* iff
+    r < 0 with p < 0.05; *inconclusive* otherwise; *not_computable* when r is undefined.
     """
-    pooled = correlation(dataset.results["test_pass"], dataset.results["score"])
-    verdict, reason = correlation_verdict(pooled)
-    n_models = dataset.results["model"].nunique()
-    n_tasks = dataset.results["task"].nunique()
-    text = " ".join([
-        f"Across {pooled.n} (model, task) cells, test_pass correlates with score at "
-        f"{_corr_phrase(pooled)}.",
-        f"The cells are not independent ({n_models} models x {n_tasks} tasks), and TeamForge's "
-        f"grader puts {GRADER_WEIGHTS['test_pass_rate']:.2f} x test_pass_rate into the score, so "
-        "part of this correlation holds by construction.",
-        _verdict_sentence(verdict, reason),
-    ])
+    results = dataset.results
+    share = GRADER_WEIGHTS["test_pass_rate"]
+    pooled = correlation(results["test_pass"], results["score"])
+    within = {
+        str(task): correlation(cells["test_pass"], cells["score"])
+        for task, cells in results.groupby("task", sort=True)
+    }
+    repeated = repeated_measures_correlation(results, x="test_pass", y="score", subject="task")
+    rest = correlation(results["test_pass"], results["score"] - share * results["test_pass"])
+    verdict, reason = correlation_verdict(repeated)
+    reason = f"the repeated-measures {reason}" if repeated.r is not None else reason
+
+    n_models = results["model"].nunique()
+    n_tasks = results["task"].nunique()
+    sentences = [
+        f"Pooled over {pooled.n} (model, task) cells, test_pass correlates with score at "
+        f"{_corr_phrase(pooled)}, but the cells are not independent ({n_models} models x "
+        f"{n_tasks} tasks).",
+    ]
+    if repeated.r is not None:
+        sentences.append(
+            f"Within tasks (repeated-measures correlation, subject = task), r = "
+            f"{fmt.num(repeated.r)} ({fmt.ci(repeated.ci95)}, {fmt.pval(repeated.p_value)}, "
+            f"dof = {repeated.dof})."
+        )
+    else:
+        sentences.append(f"The repeated-measures correlation is undefined ({repeated.reason}).")
+    defined = {t: c for t, c in within.items() if c.r is not None}
+    if defined and len(within) <= 5:
+        sentences.append("Across models within each task: " + "; ".join(
+            f"{t}: {_corr_phrase(c)}" for t, c in within.items()) + ".")
+    elif defined:
+        rs = [c.r for c in defined.values() if c.r is not None]
+        sentences.append(
+            f"Across models within single tasks, r ranges from {fmt.num(min(rs))} to "
+            f"{fmt.num(max(rs))} ({len(defined)} of {len(within)} tasks defined).")
+    sentences.append(
+        f"TeamForge's grader puts {share:.2f} x test_pass_rate into the score; the rest of the "
+        f"score (score - {share:.2f} x test_pass) correlates with test_pass at "
+        f"{_corr_phrase(rest)}."
+    )
+    sentences.append(_verdict_sentence(verdict, reason))
     return Finding(
         "test_pass_vs_score",
         "Test pass rate vs final score",
         "Test pass rate is a near-perfect predictor of final score, which validates the 40% "
         "weight on test correctness.",
-        {"pooled": pooled.to_dict()},
+        {
+            "pooled": pooled.to_dict(),
+            "within_task": {t: c.to_dict() for t, c in within.items()},
+            "repeated_measures": repeated.to_dict(),
+            "rest_of_score": rest.to_dict(),
+        },
         verdict,
         reason,
-        text,
+        " ".join(sentences),
     )
 
 
@@ -389,7 +533,8 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
     missing a hardest-level task has ``passed`` null. Among models with known size,
     ``min_attainable_p`` = 1 / C(n_known, n_passing): the chance that the passing models are
     exactly the largest ones if passing were unrelated to size (null unless some pass and some
-    fail). Rule: *supported* iff some pass, some fail, every passing model is larger than every
+    fail); ``smallest_attainable_p`` = 1 / C(n_known, ⌊n_known / 2⌋) is the best any split could
+    reach. Rule: *supported* iff some pass, some fail, every passing model is larger than every
     failing one and min_attainable_p < 0.05; *contradicted* iff some failing model is larger
     than some passing model; *inconclusive* otherwise; *not_computable* when no model has both a
     known size and a known pass status.
@@ -416,6 +561,8 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
     passing = [m for m in judged if passed[m]]
     failing = [m for m in judged if not passed[m]]
     min_p = (1 / math.comb(len(judged), len(passing))) if passing and failing else None
+    # The best any split of these models could do: half passing, half failing.
+    best_p = 1 / math.comb(len(judged), len(judged) // 2) if len(judged) >= 2 else None
 
     flags = _inconsistent_flags(dataset)
     n_known_status = sum(v is not None for v in passed.values())
@@ -430,6 +577,7 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
         "models_without_size": without_size,
         "n_known_size": len(judged),
         "min_attainable_p": min_p,
+        "smallest_attainable_p": best_p,
         "inconsistent_flags": flags,
     }
 
@@ -469,6 +617,12 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
         )
     if without_size:
         sentences.append(f"Left out for unknown size: {fmt.names(without_size)}.")
+    if best_p is not None and best_p >= ALPHA:
+        sentences.append(
+            f"With {len(judged)} models of known size, even the most favourable split "
+            f"({len(judged) // 2} passing, all larger than the rest) has probability "
+            f"{fmt.short(best_p, 3)}, so no outcome could reach p < {ALPHA:g}."
+        )
     if flags:
         sentences.append(
             f"Warning: {len(flags)} row{'s' if len(flags) != 1 else ''} of results.csv "
@@ -568,9 +722,9 @@ def score_components(dataset: Dataset) -> Finding:
              "formula.")
     if missing:
         reason = f"results.csv has no column {fmt.names(missing, conjunction='or')}"
-        text = (f"Not computable: {reason}. Add the grader component columns "
-                f"{fmt.names(list(COMPONENT_COLUMNS))} to results.csv to split scores into "
-                "components and check them against the formula.")
+        text = (f"Add the grader component columns {fmt.names(list(COMPONENT_COLUMNS))} to "
+                "results.csv to split scores into components and check them against the "
+                f"formula. {_verdict_sentence('not_computable', reason)}")
         return Finding("score_components", title, claim, statistics, "not_computable", reason,
                        text)
 
@@ -591,9 +745,13 @@ def score_components(dataset: Dataset) -> Finding:
     wide = {c: cells[c].unstack("task").reindex(index=models, columns=tasks).to_numpy(dtype=float)
             for c in ("score", *GRADER_COLUMNS)}
     complete = ~np.isnan(wide["score"]).any(axis=1)
-    total = np.where(complete, np.nan_to_num(wide["score"]) @ weights, np.nan)
-    parts = {c: np.where(complete, g * (np.nan_to_num(wide[c]) @ weights), np.nan)
-             for c, g in GRADER_COLUMNS.items()}
+
+    def weighted_sum(values: np.ndarray) -> pd.Series:
+        # A model missing any task has no TeamForge score, so no split either.
+        return pd.Series(np.where(np.isnan(values), 0.0, values) @ weights).where(complete)
+
+    total = weighted_sum(wide["score"])
+    parts = {c: g * weighted_sum(wide[c]) for c, g in GRADER_COLUMNS.items()}
     residual = total - sum(parts.values())
     for i, model in enumerate(models):
         entry: dict[str, float | None] = {"teamforge_score": finite_or_none(total[i])}
@@ -616,14 +774,14 @@ def score_components(dataset: Dataset) -> Finding:
         + ".",
     ]
     if complete.any():
-        mean_parts = {c: float(np.nanmean(parts[c])) for c in GRADER_COLUMNS}
+        mean_parts = {c: float(parts[c].mean()) for c in GRADER_COLUMNS}
         n_complete = int(complete.sum())
         sentences.append(
             f"Averaged over the {n_complete} model{'s' if n_complete != 1 else ''} with every "
             f"task ({dataset.aggregate} over runs), the TeamForge score of "
-            f"{fmt.num(float(np.nanmean(total)))} is made of "
+            f"{fmt.num(float(total.mean()))} is made of "
             + ", ".join(f"{c} {fmt.num(v)}" for c, v in mean_parts.items())
-            + f" and a residual of {fmt.num(float(np.nanmean(residual)))}."
+            + f" and a residual of {fmt.num(float(residual.mean()))}."
         )
     sentences.append(_verdict_sentence("descriptive", _DESCRIPTIVE_REASON))
     return Finding("score_components", title, claim, statistics, "descriptive",
@@ -633,8 +791,9 @@ def score_components(dataset: Dataset) -> Finding:
 def _step_log_missing(finding_id: str, title: str, claim: str, statistics: dict[str, Any]
                       ) -> Finding:
     reason = "the data folder has no step log"
-    text = (f"Not computable: {reason}. Add {_STEP_LOG_FILES} (one row per agent step: model, "
-            "task, run, step, action, reward) to the data folder to compute this finding.")
+    text = (f"Add {_STEP_LOG_FILES} (one row per agent step: model, task, run, step, action, "
+            "reward) to the data folder to compute this finding. "
+            f"{_verdict_sentence('not_computable', reason)}")
     return Finding(finding_id, title, claim, statistics, "not_computable", reason, text)
 
 

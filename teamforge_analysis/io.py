@@ -642,7 +642,7 @@ def _tidy(frame: pd.DataFrame, spec: FileSpec) -> pd.DataFrame:
         if c.name in frame:
             columns[c.name] = frame[c.name]
         elif c.kind == "float":
-            columns[c.name] = pd.Series(np.full(len(frame), np.nan), index=frame.index)
+            columns[c.name] = pd.Series(index=frame.index, dtype="float64")  # all missing
         else:
             columns[c.name] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     tidy = pd.DataFrame(columns)

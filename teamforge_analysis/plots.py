@@ -51,9 +51,13 @@ def _new_figure(width: float = 7.0, height: float = 4.5) -> tuple[Figure, Any]:
 
 
 def _r_label(corr: Mapping[str, Any] | None) -> str:
+    """``r = 0.73 [-0.77, 0.99], n = 4``: r with its 95% interval where defined."""
     if not corr or corr.get("r") is None:
         return "r undefined"
-    return f"r = {corr['r']:.2f}, n = {corr['n']}"
+    interval = corr.get("ci95")
+    ci = f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else ""
+    size = f"n = {corr['n']}" if "n" in corr and "dof" not in corr else f"dof = {corr.get('dof')}"
+    return f"r = {corr['r']:.2f}{ci}, {size}"
 
 
 def _log_size_axis(ax: Any, sizes: np.ndarray, label: str) -> None:
@@ -126,7 +130,8 @@ def _run_marks(ax: Any, shown: pd.DataFrame, y: np.ndarray, label_at: np.ndarray
     ax.scatter(mean[~has_se], y[~has_se], color="black", s=9)
     ax.scatter(best, y, marker="|", color="black", s=120, linewidths=1.5,
                label="best of N (inflation = best - mean)")
-    ends = np.nanmax(np.vstack([label_at, mean + np.where(has_se, half, 0), best]), axis=0)
+    ends = pd.DataFrame({"label": label_at, "interval": mean + np.where(has_se, half, 0),
+                         "best": best}).max(axis=1).to_numpy()
     return np.where(np.isfinite(ends), ends, label_at)
 
 
@@ -188,8 +193,9 @@ def test_pass_vs_score(dataset: Dataset, finding: Finding) -> Figure:
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("test pass rate")
     ax.set_ylabel("score")
-    ax.set_title(f"Test pass vs score ({_r_label(finding.statistics.get('pooled'))}): "
-                 f"verdict {finding.verdict.replace('_', ' ')}", fontsize=10)
+    repeated = finding.statistics.get("repeated_measures")
+    ax.set_title(f"Test pass vs score, within tasks {_r_label(repeated)}: "
+                 f"verdict {finding.verdict.replace('_', ' ')}", fontsize=9)
     ax.legend(fontsize=8, loc="upper left")
     return figure
 

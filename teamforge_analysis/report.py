@@ -18,6 +18,7 @@ import pandas as pd
 from . import _fmt as fmt
 from .findings import Finding
 from .io import Dataset
+from .methods import methods_markdown
 
 if TYPE_CHECKING:  # rich is imported only when the console is used
     from rich.console import Console
@@ -189,93 +190,155 @@ def leaderboard_table(document: dict[str, Any]) -> Table:
                  rows, note, label_columns=2)
 
 
+def _interval(interval: Sequence[float] | None) -> str:
+    return fmt.ci(interval).removeprefix("95% CI ") if interval else "n/a"
+
+
+def _p(p: float | None) -> str:
+    return fmt.pval(p).removeprefix("p ").removeprefix("= ") if p is not None else "n/a"
+
+
+_CORR_HEADERS = ("", "n", "r", "95% CI", "p", "permutation p", "Spearman rho", "Kendall tau",
+                 "min. detectable |r|")
+
+
 def _corr_row(label: str, corr: dict[str, Any] | None) -> tuple[str, ...]:
     corr = corr or {}
     return (
         label,
         _opt(corr.get("n")),
         _opt(corr.get("r")),
-        fmt.ci(corr.get("ci95")).removeprefix("95% CI ") if corr.get("ci95") else "n/a",
-        fmt.pval(corr.get("p_value")).removeprefix("p ").removeprefix("= ")
-        if corr.get("p_value") is not None else "n/a",
+        _interval(corr.get("ci95")),
+        _p(corr.get("p_value")),
+        _p(corr.get("p_permutation")),
         _opt(corr.get("spearman_rho")),
+        _opt(corr.get("kendall_tau")),
+        _opt(corr.get("min_detectable_r")),
     )
 
 
-_CORR_HEADERS = ("", "n", "r", "95% CI", "p", "Spearman rho")
+def _r_and_p(corr: dict[str, Any]) -> str:
+    """``0.73 (0.333)``: r with the p the verdict rules use (permutation where computed)."""
+    p = corr["p_permutation"] if corr["p_permutation"] is not None else corr["p_value"]
+    return f"{_opt(corr['r'])} ({_p(p)})"
+
+
+def _more_note(total: int, shown: int) -> str | None:
+    return f"{total - shown} more models are in findings.json." if total > shown else None
+
+
+def _scale_tables(stats: dict[str, Any]) -> list[Table]:
+    rows = [_corr_row(level, c) for level, c in reversed(stats["by_difficulty"].items())]
+    tables = [Table(f"Correlation of {stats['size_column']} with mean score, by difficulty",
+                    _CORR_HEADERS, tuple(rows))]
+    diff = stats.get("hard_minus_easy")
+    if diff:
+        label = f"r({stats['hardest']}) - r({stats['easiest']})"
+        tables.append(Table(
+            "Difference of correlations (Zou 2007)",
+            ("", "n", "difference", "95% CI"),
+            ((label, _opt(diff["n"]), _opt(diff["difference"]), _interval(diff["ci95"])),),
+            diff.get("reason"),
+        ))
+    sensitivity = stats.get("sensitivity") or {}
+    if sensitivity:
+        levels = list(next(iter(sensitivity.values())))
+        tables.append(Table(
+            "Sensitivity to the size measure: r (p used by the verdict) by difficulty",
+            ("Size measure", *levels, "Verdict"),
+            tuple(
+                (name, *(_r_and_p(corrs[lvl]) for lvl in levels),
+                 stats["sensitivity_verdicts"][name].replace("_", " "))
+                for name, corrs in sensitivity.items()
+            ),
+        ))
+    return tables
+
+
+def _step_tables(stats: dict[str, Any]) -> list[Table]:
+    by_model = stats["by_model"]
+    levels = list(stats["mean_steps"])
+    items = list(by_model.items())
+    shown = items[:MAX_TABLE_MODELS]
+    rows = tuple(
+        (m, *(fmt.short(v[lvl], 2) for lvl in levels), _opt(v["degradation_pct"], 1))
+        for m, v in shown
+    )
+    rows += (("mean", *(fmt.short(stats["mean_steps"][lvl], 2) for lvl in levels), ""),)
+    tables = [Table("Mean steps per difficulty", ("Model", *levels, "Degradation %"), rows,
+                    _more_note(len(items), len(shown)))]
+    test = stats.get("paired_test")
+    if test:
+        tables.append(Table(
+            "Wilcoxon signed-rank test of d = (medium - easy) - (hard - medium)",
+            ("n", "models with d > 0", "median d", "statistic", "p", "min. attainable p",
+             "method"),
+            ((_opt(test["n"]), str(len(test["holds_for"])), _opt(test["median_difference"], 2),
+              _opt(test["statistic"], 1), _p(test["p_value"]), _p(test["min_attainable_p"]),
+              test["method"] or "n/a"),),
+            test.get("reason"),
+        ))
+    return tables
+
+
+def _test_pass_tables(stats: dict[str, Any]) -> list[Table]:
+    rows = [_corr_row("pooled over cells", stats["pooled"]),
+            _corr_row("rest of score vs test_pass", stats.get("rest_of_score"))]
+    within = list((stats.get("within_task") or {}).items())
+    rows += [_corr_row(f"within {task}", c) for task, c in within[:MAX_TABLE_MODELS]]
+    note = (f"{len(within) - MAX_TABLE_MODELS} more tasks are in findings.json."
+            if len(within) > MAX_TABLE_MODELS else None)
+    tables = [Table("Correlation of test_pass with score", _CORR_HEADERS, tuple(rows), note)]
+    rm = stats.get("repeated_measures")
+    if rm:
+        tables.append(Table(
+            "Repeated-measures correlation, subject = task (Bakdash & Marusich 2017)",
+            ("n", "tasks", "r", "dof", "95% CI", "p"),
+            ((_opt(rm["n"]), _opt(rm["subjects"]), _opt(rm["r"]), _opt(rm["dof"]),
+              _interval(rm["ci95"]), _p(rm["p_value"])),),
+            rm.get("reason"),
+        ))
+    return tables
+
+
+def _boundary_tables(stats: dict[str, Any]) -> list[Table]:
+    items = list(stats["passed"].items())
+    shown = items[:MAX_TABLE_MODELS]
+    rows = tuple((m, _opt(p)) for m, p in shown)
+    tables = [Table(f"Passed every {stats['hardest_level']}-level task", ("Model", "Passed"),
+                    rows, _more_note(len(items), len(shown)))]
+    tables.append(Table(
+        "Could passing separate large from small models?",
+        ("models of known size", "passing", "min. attainable p (this split)",
+         "smallest attainable p (any split)"),
+        ((_opt(stats["n_known_size"]), _opt(stats["n_passed"]), _p(stats["min_attainable_p"]),
+          _p(stats["smallest_attainable_p"])),),
+    ))
+    flags = stats["inconsistent_flags"]
+    if flags:
+        tables.append(Table(
+            "Rows whose passed flag disagrees with score >= threshold",
+            ("Model", "Task", "Run", "Score", "Threshold", "Passed"),
+            tuple((f["model"], f["task"], _opt(f.get("run")), _opt(f["score"]),
+                   _opt(f["pass_threshold"]), _opt(f["passed"]))
+                  for f in flags[:MAX_TABLE_MODELS]),
+            _more_note(len(flags), min(len(flags), MAX_TABLE_MODELS)),
+        ))
+    return tables
+
+
+_EVIDENCE = {
+    "scale_vs_difficulty": _scale_tables,
+    "step_efficiency": _step_tables,
+    "test_pass_vs_score": _test_pass_tables,
+    "hard_task_boundary": _boundary_tables,
+}
 
 
 def evidence_tables(finding: dict[str, Any]) -> list[Table]:
     """Formatted evidence tables for one finding (a dict from the JSON document)."""
-    stats = finding["statistics"]
-    fid = finding["id"]
-    if fid == "scale_vs_difficulty":
-        rows = [_corr_row(level, c) for level, c in reversed(stats["by_difficulty"].items())]
-        tables = [Table(f"Correlation of {stats['size_column']} with mean score, by difficulty",
-                        _CORR_HEADERS, tuple(rows))]
-        diff = stats.get("hard_minus_easy")
-        if diff:
-            label = f"r({stats['hardest']}) - r({stats['easiest']})"
-            tables.append(Table(
-                "Difference of correlations (Zou 2007)",
-                ("", "n", "difference", "95% CI"),
-                ((label, _opt(diff["n"]), _opt(diff["difference"]),
-                  fmt.ci(diff["ci95"]).removeprefix("95% CI ") if diff["ci95"] else "n/a"),),
-                diff.get("reason"),
-            ))
-        return tables
-    if fid == "step_efficiency":
-        by_model = stats["by_model"]
-        levels = list(stats["mean_steps"])
-        items = list(by_model.items())
-        shown = items[:MAX_TABLE_MODELS]
-        rows = tuple(
-            (m, *(fmt.short(v[lvl], 2) for lvl in levels), _opt(v["degradation_pct"], 1))
-            for m, v in shown
-        )
-        rows += (("mean", *(fmt.short(stats["mean_steps"][lvl], 2) for lvl in levels), ""),)
-        note = f"{len(items) - len(shown)} more models are in findings.json." \
-            if len(items) > len(shown) else None
-        tables = [Table("Mean steps per difficulty", ("Model", *levels, "Degradation %"), rows,
-                        note)]
-        test = stats.get("paired_test")
-        if test:
-            tables.append(Table(
-                "Wilcoxon signed-rank test of d = (medium - easy) - (hard - medium)",
-                ("n", "models with d > 0", "median d", "statistic", "p", "method"),
-                ((_opt(test["n"]), str(len(test["holds_for"])), _opt(test["median_difference"], 2),
-                  _opt(test["statistic"], 1), _opt(test["p_value"]), test["method"] or "n/a"),),
-                test.get("reason"),
-            ))
-        return tables
-    if fid == "test_pass_vs_score":
-        return [Table("Correlation of test_pass with score", _CORR_HEADERS,
-                      (_corr_row("pooled over cells", stats["pooled"]),))]
-    if fid == "hard_task_boundary":
-        items = list(stats["passed"].items())
-        shown = items[:MAX_TABLE_MODELS]
-        note = f"{len(items) - len(shown)} more models are in findings.json." \
-            if len(items) > len(shown) else None
-        rows = tuple((m, _opt(p)) for m, p in shown)
-        tables = [Table(f"Passed every {stats['hardest_level']}-level task", ("Model", "Passed"),
-                        rows, note)]
-        flags = stats["inconsistent_flags"]
-        if flags:
-            tables.append(Table(
-                "Rows whose passed flag disagrees with score >= threshold",
-                ("Model", "Task", "Run", "Score", "Threshold", "Passed"),
-                tuple((f["model"], f["task"], _opt(f.get("run")), _opt(f["score"]),
-                       _opt(f["pass_threshold"]), _opt(f["passed"]))
-                      for f in flags[:MAX_TABLE_MODELS]),
-            ))
-        return tables
-    if fid in _RUN_EVIDENCE:
-        return _RUN_EVIDENCE[fid](stats)
-    return []
-
-
-def _more_note(total: int, shown: int) -> str | None:
-    return f"{total - shown} more rows are in findings.json." if total > shown else None
+    make = _EVIDENCE.get(finding["id"])
+    return make(finding["statistics"]) if make else []
 
 
 def _score_components_tables(stats: dict[str, Any]) -> list[Table]:
@@ -343,11 +406,11 @@ def _reward_tables(stats: dict[str, Any]) -> list[Table]:
 
 
 #: Evidence tables of the findings from run-level results and step logs.
-_RUN_EVIDENCE = {
+_EVIDENCE.update({
     "score_components": _score_components_tables,
     "planning_depth_vs_success": _planning_depth_tables,
     "reward_trajectories": _reward_tables,
-}
+})
 
 
 def _runs_phrase(document: dict[str, Any]) -> str:
@@ -419,6 +482,7 @@ def to_markdown(document: dict[str, Any]) -> str:
             finding["text"],
             "",
         ]
+    lines.append(methods_markdown(short=True, heading_level=2))
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

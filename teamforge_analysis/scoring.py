@@ -55,8 +55,8 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
     --------
     >>> from teamforge_analysis.io import load_dataset
     >>> board = leaderboard(load_dataset())
-    >>> board.loc[0, ["rank", "model"]].tolist()
-    [1, 'llama3-70b-8192']
+    >>> int(board.loc[0, "rank"]), board.loc[0, "model"]
+    (1, 'llama3-70b-8192')
     >>> round(board.loc[0, "teamforge_score"], 5)
     np.float64(0.74015)
     """
@@ -65,23 +65,23 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
     weights = dataset.tasks.set_index("task")["weight"].reindex(tasks).to_numpy()
     values = scores.to_numpy(dtype=float)
     complete = ~np.isnan(values).any(axis=1)
-    weighted = np.where(complete, np.nan_to_num(values) @ weights, np.nan)
+    # A model missing any task has no TeamForge score (missing, reported as null).
+    weighted = pd.Series(scores.fillna(0.0).to_numpy() @ weights).where(complete).to_numpy()
 
     passed = dataset.results.groupby("model")["passed"].sum().reindex(scores.index)
+    missing = scores.isna().to_numpy()
+    task_names = np.asarray(tasks, dtype=object)
+    # Built in one go: adding one column per task would fragment the frame.
     board = pd.DataFrame(
         {
             "model": scores.index.to_numpy(dtype=object),
             "teamforge_score": weighted,
             **_run_columns(dataset, scores.index, tasks, weights),
+            **{task: values[:, i] for i, task in enumerate(tasks)},
+            "tasks_passed": passed.to_numpy(dtype="int64"),
+            "missing_tasks": [list(task_names[row]) for row in missing],
         }
     )
-    for i, task in enumerate(tasks):
-        board[task] = values[:, i]
-    board["tasks_passed"] = passed.to_numpy(dtype="int64")
-    missing = scores.isna()
-    board["missing_tasks"] = [
-        [t for t, m in zip(tasks, row, strict=True) if m] for row in missing.to_numpy()
-    ]
 
     rank_key = board["teamforge_score"].round(RANK_DECIMALS)
     board["rank"] = rank_key.rank(method="min", ascending=False).astype("Int64")
@@ -108,13 +108,19 @@ def _run_columns(dataset: Dataset, models: pd.Index, tasks: list[str], weights: 
 
     mean, best, sd, n = wide("score_mean"), wide("score_best"), wide("score_sd"), wide("runs")
     complete = ~np.isnan(mean).any(axis=1)
+
+    def weighted_sum(values: np.ndarray) -> np.ndarray:
+        # A model missing any task has no score (missing, reported as null).
+        return pd.Series(np.where(np.isnan(values), 0.0, values) @ weights).where(
+            complete).to_numpy()
+
     with np.errstate(invalid="ignore"):
-        # NaN (a task missing, or a cell with one run: no s_t) propagates to a null SE.
-        variance = (weights**2 * sd**2 / n).sum(axis=1)
-    fewest = np.nanmin(np.where(np.isnan(n), np.inf, n), axis=1)
+        # A missing s_t (a cell with one run) or a missing task propagates to a missing SE.
+        se = np.sqrt((weights**2 * sd**2 / n).sum(axis=1))
+    fewest = np.where(np.isnan(n), np.inf, n).min(axis=1)
     return {
-        "teamforge_score_mean": np.where(complete, np.nan_to_num(mean) @ weights, np.nan),
-        "teamforge_score_best": np.where(complete, np.nan_to_num(best) @ weights, np.nan),
-        "teamforge_score_se": np.where(complete, np.sqrt(variance), np.nan),
+        "teamforge_score_mean": weighted_sum(mean),
+        "teamforge_score_best": weighted_sum(best),
+        "teamforge_score_se": pd.Series(se).where(complete).to_numpy(),
         "runs": fewest.astype(np.int64),
     }

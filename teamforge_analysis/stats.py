@@ -29,6 +29,17 @@ __all__ = [
 
 #: Two-sided 95% normal quantile, used by every Fisher-z interval here.
 Z_975 = float(sps.norm.ppf(0.975))
+#: Normal quantile for 80% power, used by :func:`min_detectable_r`.
+Z_80 = float(sps.norm.ppf(0.80))
+
+#: Exact permutation p-values (all n! pairings) up to this n.
+PERMUTATION_EXACT_MAX_N = 8
+#: Monte Carlo permutation p-values up to this n; above it the permutation p is null (the
+#: parametric p agrees at such sizes, and the resampling would dominate the run time).
+PERMUTATION_MAX_N = 100
+#: Resamples and seed of the Monte Carlo permutation test (fixed, so results are reproducible).
+PERMUTATION_RESAMPLES = 9_999
+PERMUTATION_SEED = 20_240_601
 
 # |r| closer to 1 than this is treated as a perfect correlation (Fisher z is infinite there).
 _PERFECT_R_TOLERANCE = 1e-12
@@ -64,7 +75,17 @@ class CorrelationResult:
         95% interval for r by Fisher's z transform, as
         ``scipy.stats.pearsonr(x, y).confidence_interval()``; ``None`` when n <= 3 or |r| = 1.
     spearman_rho, spearman_p : float or None
-        ``scipy.stats.spearmanr``.
+        ``scipy.stats.spearmanr`` (its p uses a t approximation, rough for small n).
+    p_permutation : float or None
+        Two-sided permutation p-value of Pearson's r (x permuted, y fixed), from
+        ``scipy.stats.permutation_test``: exact for n <= 8, Monte Carlo (9,999 resamples, fixed
+        seed) for n <= 100, ``None`` above.
+    permutation_method : str or None
+        How ``p_permutation`` was computed.
+    kendall_tau, kendall_p : float or None
+        ``scipy.stats.kendalltau``.
+    min_detectable_r : float or None
+        Smallest |r| detectable with 80% power at α = 0.05 (two-sided) for this n.
     reason : str or None
         Why any of the fields above is ``None``.
     """
@@ -75,7 +96,17 @@ class CorrelationResult:
     ci95: tuple[float, float] | None = None
     spearman_rho: float | None = None
     spearman_p: float | None = None
+    p_permutation: float | None = None
+    permutation_method: str | None = None
+    kendall_tau: float | None = None
+    kendall_p: float | None = None
+    min_detectable_r: float | None = None
     reason: str | None = None
+
+    @property
+    def p_for_verdict(self) -> float | None:
+        """The p-value verdict rules use: ``p_permutation`` where defined, else ``p_value``."""
+        return self.p_permutation if self.p_permutation is not None else self.p_value
 
     @property
     def statistic(self) -> float | None:
@@ -90,6 +121,11 @@ class CorrelationResult:
             "ci95": None if self.ci95 is None else list(self.ci95),
             "spearman_rho": self.spearman_rho,
             "spearman_p": self.spearman_p,
+            "p_permutation": self.p_permutation,
+            "permutation_method": self.permutation_method,
+            "kendall_tau": self.kendall_tau,
+            "kendall_p": self.kendall_p,
+            "min_detectable_r": self.min_detectable_r,
             "reason": self.reason,
         }
 
@@ -176,6 +212,15 @@ def correlation(x: Any, y: Any) -> CorrelationResult:
     rho = finite_or_none(spearman.statistic)
     if rho is None:
         reasons.append("Spearman's rho is undefined (ranks of one sample are constant)")
+    with quiet():
+        kendall = sps.kendalltau(xa, ya)
+    tau = finite_or_none(kendall.statistic)
+    p_perm, perm_method, perm_reason = permutation_p(xa, ya)
+    if perm_reason:
+        reasons.append(perm_reason)
+    mdr = min_detectable_r(n)
+    if mdr is None:
+        reasons.append("min_detectable_r needs n > 3")
     return CorrelationResult(
         n=n,
         r=r,
@@ -183,8 +228,66 @@ def correlation(x: Any, y: Any) -> CorrelationResult:
         ci95=ci,
         spearman_rho=rho,
         spearman_p=finite_or_none(spearman.pvalue) if rho is not None else None,
+        p_permutation=p_perm,
+        permutation_method=perm_method,
+        kendall_tau=tau,
+        kendall_p=finite_or_none(kendall.pvalue) if tau is not None else None,
+        min_detectable_r=mdr,
         reason="; ".join(reasons) or None,
     )
+
+
+def min_detectable_r(n: int, *, alpha: float = 0.05, power: float = 0.80) -> float | None:
+    """Smallest |r| detectable with ``power`` at two-sided ``alpha``.
+
+    tanh((z₁₋α/₂ + z_power) / √(n − 3)), the Fisher-z approximation; ``None`` for n <= 3.
+
+    Examples
+    --------
+    >>> round(min_detectable_r(4), 3), round(min_detectable_r(28), 3)
+    (0.993, 0.508)
+    """
+    if n <= 3:
+        return None
+    z_alpha = float(sps.norm.ppf(1 - alpha / 2))
+    z_power = float(sps.norm.ppf(power))
+    return math.tanh((z_alpha + z_power) / math.sqrt(n - 3))
+
+
+def permutation_p(x: np.ndarray, y: np.ndarray) -> tuple[float | None, str | None, str | None]:
+    """Two-sided permutation p-value of Pearson's r, permuting ``x`` against fixed ``y``.
+
+    Returns ``(p, method, reason)``: exact over all n! pairings for n <= 8; Monte Carlo with
+    9,999 resamples and a fixed seed for n <= 100; ``(None, None, reason)`` above 100 or for
+    degenerate input. Computed by ``scipy.stats.permutation_test`` with
+    ``permutation_type="pairings"`` and a vectorised statistic.
+    """
+    n = int(x.size)
+    if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return None, None, "p_permutation needs n >= 3 and non-constant samples"
+    if n > PERMUTATION_MAX_N:
+        return None, None, (f"p_permutation is not computed for n > {PERMUTATION_MAX_N} "
+                            "(p_value is reliable there)")
+    y_centred = y - y.mean()
+    y_norm = math.sqrt(float(y_centred @ y_centred))
+
+    def pearson_r(xs: np.ndarray, axis: int = -1) -> np.ndarray:
+        xs = np.moveaxis(xs, axis, -1)
+        xc = xs - xs.mean(axis=-1, keepdims=True)
+        return (xc @ y_centred) / (np.sqrt((xc * xc).sum(axis=-1)) * y_norm)
+
+    if n <= PERMUTATION_EXACT_MAX_N:
+        options: dict[str, Any] = {"n_resamples": np.inf}
+        method = f"exact ({math.factorial(n)} pairings)"
+    else:
+        options = {"n_resamples": PERMUTATION_RESAMPLES,
+                   "rng": np.random.default_rng(PERMUTATION_SEED)}
+        method = (f"Monte Carlo ({PERMUTATION_RESAMPLES} resamples, seed {PERMUTATION_SEED})")
+    with quiet():
+        res = sps.permutation_test((x,), pearson_r, permutation_type="pairings",
+                                   vectorized=True, alternative="two-sided", **options)
+    p = finite_or_none(res.pvalue)
+    return (p, method, None) if p is not None else (None, None, "p_permutation is undefined")
 
 
 @dataclass(frozen=True)
@@ -327,3 +430,84 @@ def paired_wilcoxon(d: Any) -> PairedTestResult:
         method=f"scipy.stats.wilcoxon, two-sided, {_wilcoxon_method(da)}",
         median=median,
     )
+
+
+@dataclass(frozen=True)
+class RepeatedMeasuresResult:
+    """Repeated-measures correlation (Bakdash & Marusich 2017)."""
+
+    n: int
+    subjects: int
+    r: float | None = None
+    dof: int | None = None
+    p_value: float | None = None
+    ci95: tuple[float, float] | None = None
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "r": self.r,
+            "dof": self.dof,
+            "p_value": self.p_value,
+            "ci95": None if self.ci95 is None else list(self.ci95),
+            "n": self.n,
+            "subjects": self.subjects,
+            "reason": self.reason,
+        }
+
+
+def repeated_measures_correlation(data: Any, *, x: str, y: str, subject: str
+                                  ) -> RepeatedMeasuresResult:
+    """Repeated-measures correlation of ``x`` and ``y`` within ``subject``.
+
+    Bakdash & Marusich (2017). The common within-subject slope of an ANCOVA
+    ``y ~ C(subject) + x``: equivalently the Pearson
+    correlation of ``x`` and ``y`` after centring each on its subject's means, with
+    dof = N − k − 1 (N observations, k subjects), a two-sided t test on dof, and the interval
+    tanh(atanh r ± z₀.₉₇₅/√(dof − 1)). Agrees with ``pingouin.rm_corr``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Long-form data; rows with a missing ``x`` or ``y`` are dropped.
+    x, y, subject : str
+        Column names.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"s": [1, 1, 1, 2, 2, 2], "x": [1, 2, 3, 1, 2, 3],
+    ...                    "y": [1, 3, 2, 5, 6, 8]})
+    >>> res = repeated_measures_correlation(df, x="x", y="y", subject="s")
+    >>> res.dof, round(res.r, 4)
+    (3, 0.7746)
+    """
+    frame = data[[x, y, subject]].dropna(subset=[x, y])
+    n = len(frame)
+    groups = frame.groupby(subject, sort=False, observed=True)
+    k = int(groups.ngroups)
+    dof = n - k - 1
+    if dof < 1:
+        return RepeatedMeasuresResult(
+            n=n, subjects=k, reason=f"needs more observations than subjects + 1 (N = {n}, k = {k})"
+        )
+    xc = (frame[x] - groups[x].transform("mean")).to_numpy(dtype=float)
+    yc = (frame[y] - groups[y].transform("mean")).to_numpy(dtype=float)
+    sxx, syy, sxy = float(xc @ xc), float(yc @ yc), float(xc @ yc)
+    if sxx <= 0 or syy <= 0:
+        which = x if sxx <= 0 else y
+        return RepeatedMeasuresResult(n=n, subjects=k, dof=dof,
+                                      reason=f"{which} does not vary within any {subject}")
+    r = max(-1.0, min(1.0, sxy / math.sqrt(sxx * syy)))
+    reason = None
+    if abs(r) >= 1 - _PERFECT_R_TOLERANCE:
+        p: float | None = 0.0
+        ci = None
+        reason = "ci95 is undefined when |r| = 1"
+    else:
+        t = r * math.sqrt(dof / (1 - r * r))
+        p = finite_or_none(2 * sps.t.sf(abs(t), dof))
+        ci = fisher_ci(r, dof + 2)
+        if ci is None:
+            reason = "ci95 needs dof > 1"
+    return RepeatedMeasuresResult(n=n, subjects=k, r=r, dof=dof, p_value=p, ci95=ci, reason=reason)

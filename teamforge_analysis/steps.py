@@ -318,7 +318,7 @@ def tidy_steps(frame: pd.DataFrame) -> pd.DataFrame:
         elif c.kind == "text":
             columns[c.name] = np.full(n, None, dtype=object)
         else:
-            columns[c.name] = np.full(n, np.nan)
+            columns[c.name] = pd.Series(index=range(n), dtype="float64").to_numpy()  # missing
     tidy = pd.DataFrame(columns)
     for c in STEPS_SPEC.columns:
         if c.kind == "text":
@@ -459,7 +459,8 @@ def episodes(steps: pd.DataFrame, runs: pd.DataFrame | None = None,
         dy = reward - mean_reward[episode]
         sxy = np.bincount(episode, dx * dy, n_episodes)
         sxx = np.bincount(episode, dx * dx, n_episodes)
-        slope = np.where(n_steps >= 2, sxy / np.where(sxx > 0, sxx, 1), np.nan)
+        # One-step episodes have no slope (missing).
+        slope = pd.Series(sxy / np.where(sxx > 0, sxx, 1)).where(n_steps >= 2).to_numpy()
 
     planning = np.bincount(episode, (steps["action"] == "plan_step").to_numpy(dtype=float),
                            n_episodes).astype(np.int64)
@@ -470,7 +471,8 @@ def episodes(steps: pd.DataFrame, runs: pd.DataFrame | None = None,
         with np.errstate(invalid="ignore"):
             full = (total_tests > 0) & (passed_tests == total_tests)
         np.minimum.at(full_pass_step, episode[full], step[full])
-    full_pass_step[np.isinf(full_pass_step)] = np.nan
+    # Episodes that never pass every test have no such step (missing).
+    full_pass_step = pd.Series(full_pass_step).where(np.isfinite(full_pass_step)).to_numpy()
 
     out = steps.loc[ep.starts, keys].reset_index(drop=True)
     out["n_steps"] = n_steps.astype(np.int64)

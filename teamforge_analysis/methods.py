@@ -1,0 +1,188 @@
+"""The methods: every statistic, the verdict rules, assumptions and references.
+
+This module is the single source of the methods text. ``docs/methods.md`` is generated from it
+(see :data:`REGENERATE`; a test checks it is current) and
+``results/findings.md`` ends with the short form (:func:`methods_markdown` with ``short=True``).
+"""
+
+from __future__ import annotations
+
+from .findings import ALPHA, GRADER_WEIGHTS
+from .stats import (
+    PERMUTATION_EXACT_MAX_N,
+    PERMUTATION_MAX_N,
+    PERMUTATION_RESAMPLES,
+    PERMUTATION_SEED,
+)
+
+__all__ = ["REFERENCES", "REGENERATE", "RULES", "methods_markdown"]
+
+#: The command that rewrites docs/methods.md from this module.
+REGENERATE = (
+    'python -c "from teamforge_analysis.methods import methods_markdown as m; '
+    "print(m(), end='')\" > docs/methods.md"
+)
+
+_A = f"{ALPHA:g}"
+
+#: The verdict rule of each finding, by finding id.
+RULES: dict[str, str] = {
+    "scale_vs_difficulty": (
+        f"*Supported* iff the hardest level's r > 0 with p < {_A} and the whole Zou interval "
+        "for r(hardest) − r(easiest) is above 0; *contradicted* iff that interval is below 0, "
+        f"or the hardest level's r < 0 with p < {_A}; otherwise *inconclusive*; "
+        "*not computable* with fewer than two difficulty levels or when a statistic the rule "
+        "needs is null."
+    ),
+    "step_efficiency": (
+        f"*Supported* iff the Wilcoxon p < {_A} and median d > 0; *contradicted* iff p < {_A} "
+        "and median d < 0; otherwise *inconclusive*; *not computable* without all three "
+        "levels or when every difference is zero."
+    ),
+    "test_pass_vs_score": (
+        f"Decided on the repeated-measures correlation: *supported* iff r > 0 with p < {_A}; "
+        f"*contradicted* iff r < 0 with p < {_A}; otherwise *inconclusive*; *not computable* "
+        "when it is undefined."
+    ),
+    "hard_task_boundary": (
+        "*Supported* iff some models pass, some fail, every passing model is larger than every "
+        f"failing one and min_attainable_p < {_A}; *contradicted* iff some failing model is "
+        "larger than some passing one; otherwise *inconclusive*; *not computable* when no model "
+        "has both a known size and a known pass status."
+    ),
+}
+
+#: What each finding computes, by finding id.
+STATISTICS: dict[str, str] = {
+    "scale_vs_difficulty": (
+        "Per model, the mean score over the tasks of each difficulty level (a model's level "
+        "mean needs every task of that level), correlated across models with `params_b` "
+        "(`by_difficulty`). `hard_minus_easy` is r(hardest) − r(easiest) with Zou's (2007) 95% "
+        "interval for two overlapping dependent correlations (both share size; the third "
+        "correlation is between the hardest- and easiest-level means), on the models that "
+        "have both; null when n ≤ 3 or any |r| = 1. `sensitivity` repeats the correlations "
+        "with total parameters, active parameters (where given, else the total) and "
+        "log10(total), and `sensitivity_verdicts` applies the rule under each."
+    ),
+    "step_efficiency": (
+        "Per model, mean steps per difficulty level; `degradation_pct` = (hardest − easiest) / "
+        "easiest × 100. With d = (medium − easy) − (hard − medium) per model, `paired_test` is "
+        "`scipy.stats.wilcoxon(d)` with its defaults (two-sided; exact without ties or zeros, "
+        "an exact sign-flip permutation with them for n ≤ 13, the normal approximation "
+        "otherwise). `min_attainable_p` = 2 / 2ⁿ for n non-zero differences: when it is not "
+        f"below {_A}, no data of that size can support or contradict the claim."
+    ),
+    "test_pass_vs_score": (
+        "`pooled`: Pearson r of test_pass with score over all (model, task) cells; the cells "
+        "are not independent (they share models and tasks), so its p-value is optimistic. "
+        "`within_task`: the same across models for each task. `repeated_measures`: the "
+        "repeated-measures correlation (Bakdash & Marusich 2017) with subject = task: the "
+        "common within-task slope of the ANCOVA score ~ C(task) + test_pass, dof = N − k − 1, "
+        "a t test on dof and the interval tanh(atanh r ± z₀.₉₇₅ / √(dof − 1)). `rest_of_score`: "
+        f"test_pass against score − {GRADER_WEIGHTS['test_pass_rate']:.2f} × test_pass, since "
+        "TeamForge's grader computes score = "
+        + " + ".join(f"{w:.2f}·{name}" for name, w in GRADER_WEIGHTS.items())
+        + " (clamped), so part of the pooled correlation holds by construction."
+    ),
+    "hard_task_boundary": (
+        "A model passes when its `passed` flag is true on every task of the hardest level "
+        "(null when it lacks one). Among models of known size, `min_attainable_p` = "
+        "1 / C(n, k) for k passing of n: the probability, if passing were unrelated to size, "
+        "that the passing models are exactly the k largest. `smallest_attainable_p` = "
+        "1 / C(n, ⌊n/2⌋) is the best any split could reach. `inconsistent_flags` lists rows "
+        "whose `passed` disagrees with score ≥ pass_threshold (a warning, not an error)."
+    ),
+}
+
+_CORRELATION = (
+    "Every correlation (CORR) reports `n` (complete pairs), Pearson's `r` and two-sided "
+    "`p_value` (`scipy.stats.pearsonr`), `ci95` by Fisher's (1921) z transform as "
+    "`pearsonr(...).confidence_interval()` computes it (null when n ≤ 3 or |r| = 1), "
+    "`spearman_rho`/`spearman_p` (`scipy.stats.spearmanr`; its p uses a t approximation that "
+    "is rough for small n), `kendall_tau`/`kendall_p` (`scipy.stats.kendalltau`), "
+    "`p_permutation`: the two-sided permutation p of r with x permuted against fixed y "
+    "(`scipy.stats.permutation_test`, `permutation_type=\"pairings\"`), exact over all n! "
+    f"pairings for n ≤ {PERMUTATION_EXACT_MAX_N}, Monte Carlo with {PERMUTATION_RESAMPLES} "
+    f"resamples and seed {PERMUTATION_SEED} for n ≤ {PERMUTATION_MAX_N}, null above (where "
+    "it agrees with `p_value`), and `min_detectable_r` = tanh((z₀.₉₇₅ + z₀.₈₀) / √(n − 3)), "
+    "the smallest |r| detectable with 80% power at α = 0.05 (null for n ≤ 3). With n < 3 or a "
+    "constant sample every field but `n` is null and `reason` says why."
+)
+
+_VERDICTS = (
+    "Verdicts are `supported`, `contradicted`, `inconclusive` or `not_computable`, decided by "
+    f"fixed rules at α = {_A}. Where a rule uses a correlation's p-value it uses `p_permutation` "
+    "where that is not null, else `p_value`: the permutation p assumes only exchangeability, "
+    "while the parametric p assumes bivariate normality that a handful of points cannot show. "
+    "`inconclusive` means the data can neither support nor contradict the claim; the texts say "
+    "when no outcome of that sample size could have reached p < "
+    f"{_A} at all."
+)
+
+_ASSUMPTIONS = (
+    "Models are treated as independent units; with few models every interval is wide, and "
+    "the texts report the smallest correlation that could be detected. The bundled scores are "
+    "best-of-3 runs, which inflates them; per-run values were not published. Size measures "
+    "are nominal parameter counts. Nothing here corrects for multiple comparisons: each "
+    "finding tests one pre-stated claim, and the extra correlations (other levels, other size "
+    "measures, single tasks) are reported as context, not as further tests. Following Miller "
+    "(2024), every inferential number is reported with its n and its uncertainty."
+)
+
+#: References cited by the methods: short citation -> full reference.
+REFERENCES: dict[str, str] = {
+    "Bakdash & Marusich 2017": "Bakdash, J. Z., & Marusich, L. R. (2017). Repeated measures "
+    "correlation. *Frontiers in Psychology*, 8, 456.",
+    "Fisher 1921": "Fisher, R. A. (1921). On the 'probable error' of a coefficient of "
+    "correlation deduced from a small sample. *Metron*, 1, 3–32.",
+    "Miller 2024": "Miller, E. (2024). Adding error bars to evals: A statistical approach to "
+    "language model evaluations. arXiv:2411.00640.",
+    "Zou 2007": "Zou, G. Y. (2007). Toward using confidence intervals to compare correlations. "
+    "*Psychological Methods*, 12(4), 399–413.",
+    "SciPy": "Virtanen, P., et al. (2020). SciPy 1.0. *Nature Methods*, 17, 261–272: "
+    "`scipy.stats.pearsonr`, `spearmanr`, `kendalltau`, `permutation_test`, `wilcoxon`.",
+}
+
+_TITLES = {
+    "scale_vs_difficulty": "Model scale vs task difficulty",
+    "step_efficiency": "Step efficiency by difficulty",
+    "test_pass_vs_score": "Test pass rate vs final score",
+    "hard_task_boundary": "Hard task as a capability boundary",
+}
+
+
+def methods_markdown(*, short: bool = False, heading_level: int = 1) -> str:
+    """The methods as markdown: the full document, or (``short``) the rules and references."""
+    h = "#" * heading_level
+    lines: list[str] = []
+    if short:
+        lines += [f"{h} Methods", "", _VERDICTS, ""]
+        lines += [f"- **{fid}**: {rule}" for fid, rule in RULES.items()]
+        lines += ["", f"Full methods: docs/methods.md. References: {'; '.join(REFERENCES)}.", ""]
+        return "\n".join(lines)
+    lines += [
+        f"{h} Methods",
+        "",
+        f"Generated from `teamforge_analysis/methods.py` by `{REGENERATE}`.",
+        "",
+        f"{h}# Correlations",
+        "",
+        _CORRELATION,
+        "",
+        f"{h}# Verdicts",
+        "",
+        _VERDICTS,
+        "",
+    ]
+    for fid, rule in RULES.items():
+        lines += [
+            f"{h}# {_TITLES[fid]} (`{fid}`)",
+            "",
+            STATISTICS[fid],
+            "",
+            f"Rule: {rule}",
+            "",
+        ]
+    lines += [f"{h}# Assumptions and limits", "", _ASSUMPTIONS, "", f"{h}# References", ""]
+    lines += [f"- {r}" for r in REFERENCES.values()]
+    return "\n".join(lines) + "\n"

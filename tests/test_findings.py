@@ -1,0 +1,745 @@
+"""The four findings: every branch of every verdict rule, and statistics worked out by hand.
+
+Each branch is reached with a tiny data set written by ``make_data``; the numbers the rules act
+on are recomputed here from the inputs with the formulas in ``reference.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import MakeData
+from reference import (
+    Z975,
+    exact_permutation_p,
+    fisher_ci_by_hand,
+    has_nan,
+    pearson_by_hand,
+    rm_corr_by_hand,
+    t_test_p_by_hand,
+    zou_by_hand,
+)
+
+from teamforge_analysis.findings import (
+    FINDINGS,
+    Finding,
+    all_findings,
+    difficulty_means,
+    hard_task_boundary,
+    scale_vs_difficulty,
+    step_efficiency,
+)
+from teamforge_analysis.findings import test_pass_vs_score as pass_vs_score
+from teamforge_analysis.io import Dataset, load_dataset
+
+VERDICTS = {"supported", "contradicted", "inconclusive", "not_computable"}
+
+# Bundled data, typed in from data/*.csv (model order: sorted by name).
+BUNDLED_MODELS = ["gemma2-9b-it", "llama3-70b-8192", "llama3-8b-8192", "mixtral-8x7b-32768"]
+BUNDLED_SIZES = [9, 70, 8, 46.7]
+BUNDLED_SCORES = {"easy": [0.62, 0.97, 0.89, 0.78], "medium": [0.29, 0.762, 0.541, 0.41],
+                  "hard": [0.211, 0.621, 0.412, 0.332]}
+BUNDLED_STEPS = {"easy": [18, 9, 14, 16], "medium": [30, 22, 27, 29], "hard": [40, 31, 38, 39]}
+
+
+# ----------------------------------------------------------------------------------------------
+# Building tiny data sets
+# ----------------------------------------------------------------------------------------------
+STD_TASKS = (("t_easy", "easy", 0.2, 0.7), ("t_medium", "medium", 0.35, 0.7),
+             ("t_hard", "hard", 0.45, 0.7))
+
+
+def tasks_csv(tasks: Sequence[tuple[str, str, float, float]]) -> str:
+    return "task,difficulty,weight,pass_threshold\n" + "".join(
+        f"{t},{d},{w!r},{p!r}\n" for t, d, w, p in tasks)
+
+
+def models_csv(sizes: dict[str, float | None]) -> str:
+    return "model,params_b\n" + "".join(
+        f"{m},{'' if s is None else s}\n" for m, s in sizes.items())
+
+
+def build(
+    make_data: MakeData,
+    sizes: dict[str, float | None],
+    score: dict[str, Sequence[float]],
+    *,
+    steps: dict[str, Sequence[int]] | None = None,
+    test_pass: dict[str, Sequence[float]] | None = None,
+    passed: dict[str, Sequence[bool]] | None = None,
+    tasks: Sequence[tuple[str, str, float, float]] = STD_TASKS,
+) -> Dataset:
+    """A data set with one row per model and task (``None`` in ``score`` leaves the row out).
+
+    Defaults: steps 10/20/30 by position, test_pass = score, passed = score >= threshold.
+    """
+    rows = []
+    for model, values in score.items():
+        for i, (task, _, _, threshold) in enumerate(tasks):
+            if values[i] is None:
+                continue
+            rows.append({
+                "model": model,
+                "task": task,
+                "score": values[i],
+                "steps": steps[model][i] if steps else 10 * (i + 1),
+                "test_pass": test_pass[model][i] if test_pass else values[i],
+                "passed": str(passed[model][i] if passed else values[i] >= threshold).lower(),
+            })
+    folder = make_data(pd.DataFrame(rows), models_csv(sizes), tasks_csv(tasks))
+    return load_dataset(folder)
+
+
+def by_level(easy: Sequence[float], medium: Sequence[float], hard: Sequence[float],
+             names: Sequence[str]) -> dict[str, tuple[float, float, float]]:
+    return {m: (e, md, h) for m, e, md, h in zip(names, easy, medium, hard, strict=True)}
+
+
+def names_of(n: int) -> list[str]:
+    return [f"m{i:02d}" for i in range(n)]
+
+
+def assert_clean(finding: Finding) -> None:
+    """JSON-ready statistics (no NaN/inf), a known verdict, and a text naming the verdict."""
+    assert finding.verdict in VERDICTS
+    json.dumps(finding.to_dict(), allow_nan=False)
+    assert not has_nan(finding.statistics)
+    assert not re.search(r"\bnan\b|\binf\b", finding.text, flags=re.IGNORECASE)
+    assert finding.verdict.replace("_", " ") in finding.text.lower()
+    assert finding.verdict_reason
+
+
+# ----------------------------------------------------------------------------------------------
+# Finding 1: scale_vs_difficulty
+# ----------------------------------------------------------------------------------------------
+SIZES10 = list(range(1, 11))
+UP = [0.10, 0.18, 0.31, 0.38, 0.52, 0.58, 0.71, 0.77, 0.90, 0.97]  # r with size ~ 0.999
+# Two noisy rises with size, r = 0.941 and 0.951 (r between them 0.797): each is significant,
+# their difference is not.
+RISE_A = [0.20, 0.15, 0.35, 0.30, 0.50, 0.40, 0.62, 0.55, 0.75, 0.70]
+RISE_B = [0.10, 0.25, 0.20, 0.45, 0.35, 0.55, 0.50, 0.70, 0.62, 0.80]
+FLAT = [0.50, 0.80, 0.30, 0.90, 0.40, 0.60, 0.70, 0.35, 0.85, 0.45]  # r with size ~ 0.1
+MID = [0.5] * 10
+
+
+def scale_data(make_data: MakeData, easy: Sequence[float], hard: Sequence[float],
+               sizes: Sequence[float | None] = SIZES10,
+               medium: Sequence[float] | None = None) -> Dataset:
+    names = names_of(len(sizes))
+    medium = medium if medium is not None else [0.5 + 0.01 * i for i in range(len(sizes))]
+    return build(make_data, dict(zip(names, sizes, strict=True)),
+                 by_level(easy, medium, hard, names))
+
+
+def test_scale_supported(make_data: MakeData) -> None:
+    f = scale_vs_difficulty(scale_data(make_data, easy=FLAT, hard=UP))
+    assert f.verdict == "supported", f.verdict_reason
+    hard = f.statistics["by_difficulty"]["hard"]
+    r_hard, r_easy = pearson_by_hand(SIZES10, UP), pearson_by_hand(SIZES10, FLAT)
+    assert hard["r"] == pytest.approx(r_hard, abs=1e-12)
+    assert hard["p_value"] == pytest.approx(t_test_p_by_hand(r_hard, 10), rel=1e-8)
+    assert hard["p_value"] < 0.05
+    diff = f.statistics["hard_minus_easy"]
+    assert diff["difference"] == pytest.approx(r_hard - r_easy, abs=1e-12)
+    r23 = pearson_by_hand(UP, FLAT)
+    assert diff["r_between_levels"] == pytest.approx(r23, abs=1e-12)
+    assert diff["ci95"] == pytest.approx(zou_by_hand(r_hard, r_easy, r23, 10), abs=1e-6)
+    assert diff["ci95"][0] > 0
+    assert_clean(f)
+
+
+def test_scale_contradicted_interval_below_zero(make_data: MakeData) -> None:
+    f = scale_vs_difficulty(scale_data(make_data, easy=UP, hard=FLAT))
+    assert f.verdict == "contradicted"
+    assert "below 0" in f.verdict_reason
+    r_hard, r_easy = pearson_by_hand(SIZES10, FLAT), pearson_by_hand(SIZES10, UP)
+    expected = zou_by_hand(r_hard, r_easy, pearson_by_hand(FLAT, UP), 10)
+    assert expected[1] < 0
+    assert f.statistics["hard_minus_easy"]["ci95"] == pytest.approx(expected, abs=1e-6)
+    assert_clean(f)
+
+
+def test_scale_contradicted_negative_hard_level(make_data: MakeData) -> None:
+    fall_a, fall_b = [1 - v for v in RISE_A], [1 - v for v in RISE_B]
+    f = scale_vs_difficulty(scale_data(make_data, easy=fall_b, hard=fall_a))
+    assert f.verdict == "contradicted"
+    assert "negative" in f.verdict_reason
+    hard = f.statistics["by_difficulty"]["hard"]
+    assert hard["r"] == pytest.approx(pearson_by_hand(SIZES10, fall_a), abs=1e-12)
+    assert hard["r"] < 0 and hard["p_value"] < 0.05
+    lo, hi = f.statistics["hard_minus_easy"]["ci95"]
+    assert lo < 0 < hi  # so the interval alone does not decide
+    assert_clean(f)
+
+
+def test_scale_inconclusive_interval_includes_zero(make_data: MakeData) -> None:
+    # Both levels rise with size: the hard-level r is significant, the difference is not.
+    f = scale_vs_difficulty(scale_data(make_data, easy=RISE_B, hard=RISE_A))
+    assert f.verdict == "inconclusive"
+    hard = f.statistics["by_difficulty"]["hard"]
+    assert hard["p_value"] < 0.05 and hard["p_permutation"] < 0.05
+    assert f.verdict_reason == "the interval for the difference includes 0"
+    assert_clean(f)
+
+
+def test_scale_inconclusive_hard_not_significant(make_data: MakeData) -> None:
+    f = scale_vs_difficulty(scale_data(make_data, easy=FLAT, hard=FLAT[::-1]))
+    assert f.verdict == "inconclusive"
+    assert "not significantly positive" in f.verdict_reason
+    assert "includes 0" in f.verdict_reason
+    assert_clean(f)
+
+
+def test_scale_not_computable_single_level(make_data: MakeData) -> None:
+    tasks = (("e1", "easy", 0.5, 0.7), ("e2", "easy", 0.5, 0.7))
+    names = names_of(4)
+    ds = build(make_data, dict(zip(names, [1, 2, 3, 4], strict=True)),
+               {m: (0.1 * i, 0.2) for i, m in enumerate(names)}, tasks=tasks)
+    f = scale_vs_difficulty(ds)
+    assert f.verdict == "not_computable"
+    assert "only easy is present" in f.verdict_reason
+    assert f.statistics["hard_minus_easy"] is None
+    assert_clean(f)
+
+
+def test_scale_not_computable_constant_hard_level(make_data: MakeData) -> None:
+    f = scale_vs_difficulty(scale_data(make_data, easy=UP, hard=[0.3] * 10))
+    assert f.verdict == "not_computable"
+    assert "hard-level correlation is undefined" in f.verdict_reason
+    assert "constant" in f.verdict_reason
+    assert f.statistics["by_difficulty"]["hard"]["r"] is None
+    assert_clean(f)
+
+
+def test_scale_not_computable_no_interval_with_three_models(make_data: MakeData) -> None:
+    f = scale_vs_difficulty(scale_data(make_data, easy=[0.5, 0.3, 0.4], hard=[0.1, 0.2, 0.4],
+                                       sizes=[1, 2, 3]))
+    assert f.verdict == "not_computable"
+    assert "interval for the difference is undefined" in f.verdict_reason
+    hard = f.statistics["by_difficulty"]["hard"]
+    assert hard["n"] == 3
+    assert hard["r"] == pytest.approx(pearson_by_hand([1, 2, 3], [0.1, 0.2, 0.4]), abs=1e-12)
+    assert hard["ci95"] is None
+    assert_clean(f)
+
+
+def test_scale_not_computable_too_few_known_sizes(make_data: MakeData) -> None:
+    f = scale_vs_difficulty(scale_data(make_data, easy=[0.5, 0.3, 0.4, 0.6],
+                                       hard=[0.1, 0.2, 0.4, 0.3], sizes=[1, 2, None, None]))
+    assert f.verdict == "not_computable"
+    assert f.statistics["models_without_size"] == ["m02", "m03"]
+    assert f.statistics["by_difficulty"]["hard"]["n"] == 2
+    assert "m02 and m03" in f.text
+    assert_clean(f)
+
+
+def test_scale_uses_models_of_known_size_only(make_data: MakeData) -> None:
+    sizes = [*SIZES10, None]
+    ds = scale_data(make_data, easy=[*FLAT, 0.99], hard=[*UP, 0.01], sizes=sizes)
+    f = scale_vs_difficulty(ds)
+    assert f.statistics["models_without_size"] == ["m10"]
+    assert f.statistics["by_difficulty"]["hard"]["n"] == 10
+    assert f.statistics["by_difficulty"]["hard"]["r"] == pytest.approx(
+        pearson_by_hand(SIZES10, UP), abs=1e-12)
+    assert f.verdict == "supported"
+
+
+def test_scale_level_mean_needs_every_task_of_the_level(make_data: MakeData) -> None:
+    tasks = (("e1", "easy", 0.1, 0.7), ("e2", "easy", 0.2, 0.7), ("md", "medium", 0.3, 0.7),
+             ("hd", "hard", 0.4, 0.7))
+    names = names_of(5)
+    score = {m: (0.2 + 0.1 * i, 0.4, 0.5, 0.1 * i + 0.05 * (i % 2)) for i, m in enumerate(names)}
+    score["m04"] = (None, 0.4, 0.5, 0.45)  # m04 lacks one easy task
+    ds = build(make_data, dict(zip(names, [1, 2, 4, 8, 16], strict=True)), score, tasks=tasks)
+    means = difficulty_means(ds)
+    assert list(means.columns) == ["easy", "medium", "hard"]
+    assert math.isnan(means.loc["m04", "easy"])
+    assert means.loc["m01", "easy"] == pytest.approx((0.3 + 0.4) / 2)
+    f = scale_vs_difficulty(ds)
+    assert f.statistics["by_difficulty"]["easy"]["n"] == 4
+    assert f.statistics["by_difficulty"]["hard"]["n"] == 5
+    assert f.statistics["hard_minus_easy"]["n"] == 4
+    assert_clean(f)
+
+
+# ----------------------------------------------------------------------------------------------
+# Finding 2: step_efficiency
+# ----------------------------------------------------------------------------------------------
+def steps_data(make_data: MakeData, steps: Sequence[tuple[int, int, int]]) -> Dataset:
+    names = names_of(len(steps))
+    return build(make_data, dict(zip(names, range(1, len(steps) + 1), strict=True)),
+                 {m: (0.5, 0.5, 0.5) for m in names},
+                 steps=dict(zip(names, steps, strict=True)))
+
+
+def test_step_supported(make_data: MakeData) -> None:
+    # d = (30 - 10) - (30 + k - 30) = 20 - k > 0 for k = 1..6: all six positive -> p = 2/2^6.
+    f = step_efficiency(steps_data(make_data, [(10, 30, 30 + k) for k in range(1, 7)]))
+    assert f.verdict == "supported"
+    test = f.statistics["paired_test"]
+    assert test["p_value"] == pytest.approx(2 / 64)
+    assert test["median_difference"] == pytest.approx(np.median([19, 18, 17, 16, 15, 14]))
+    assert test["n"] == 6
+    assert test["holds_for"] == names_of(6)
+    assert_clean(f)
+
+
+def test_step_contradicted(make_data: MakeData) -> None:
+    # d = (12 - 10) - (22 + k - 12) = -8 - k < 0.
+    f = step_efficiency(steps_data(make_data, [(10, 12, 22 + k) for k in range(1, 7)]))
+    assert f.verdict == "contradicted"
+    assert f.statistics["paired_test"]["p_value"] == pytest.approx(2 / 64)
+    assert f.statistics["paired_test"]["median_difference"] == pytest.approx(-11.5)
+    assert f.statistics["paired_test"]["holds_for"] == []
+    assert_clean(f)
+
+
+def test_step_inconclusive_mixed_signs(make_data: MakeData) -> None:
+    # d = 9, -8, 7, -6, 5, -4, 3: far from significant.
+    ds = steps_data(make_data, [(10, 20, 21), (10, 20, 38), (10, 20, 23), (10, 20, 36),
+                                (10, 20, 25), (10, 20, 34), (10, 20, 27)])
+    f = step_efficiency(ds)
+    assert f.verdict == "inconclusive"
+    assert f.statistics["paired_test"]["p_value"] >= 0.05
+    assert f.statistics["paired_test"]["holds_for"] == ["m00", "m02", "m04", "m06"]
+    assert_clean(f)
+
+
+def test_step_not_computable_all_differences_zero(make_data: MakeData) -> None:
+    f = step_efficiency(steps_data(make_data, [(10, 20, 30), (5, 15, 25), (8, 9, 10)]))
+    assert f.verdict == "not_computable"
+    assert "every difference is zero" in f.verdict_reason
+    assert f.statistics["paired_test"]["p_value"] is None
+    assert_clean(f)
+
+
+def test_step_not_computable_missing_level(make_data: MakeData) -> None:
+    tasks = (("e1", "easy", 0.5, 0.7), ("h1", "hard", 0.5, 0.7))
+    names = names_of(4)
+    ds = build(make_data, dict(zip(names, [1, 2, 3, 4], strict=True)),
+               {m: (0.5, 0.5) for m in names},
+               steps={m: (10, 20 + i) for i, m in enumerate(names)}, tasks=tasks)
+    f = step_efficiency(ds)
+    assert f.verdict == "not_computable"
+    assert "medium is absent" in f.verdict_reason
+    assert f.statistics["by_model"]["m01"]["degradation_pct"] == pytest.approx((21 - 10) / 10 * 100)
+    assert_clean(f)
+
+
+def test_step_degradation_and_means_by_hand(bundled: Dataset) -> None:
+    f = step_efficiency(bundled)
+    by_model = f.statistics["by_model"]
+    assert by_model["llama3-70b-8192"]["degradation_pct"] == pytest.approx((31 - 9) / 9 * 100)
+    for i, model in enumerate(BUNDLED_MODELS):
+        e, m, h = (BUNDLED_STEPS[lvl][i] for lvl in ("easy", "medium", "hard"))
+        assert by_model[model]["easy"] == e
+        assert by_model[model]["medium"] == m
+        assert by_model[model]["hard"] == h
+        assert by_model[model]["degradation_pct"] == pytest.approx((h - e) / e * 100)
+    assert f.statistics["mean_steps"] == pytest.approx(
+        {"easy": 57 / 4, "medium": 108 / 4, "hard": 148 / 4})
+    d = [(m - e) - (h - m) for e, m, h in zip(*BUNDLED_STEPS.values(), strict=True)]
+    assert d == [2, 4, 2, 3]
+    assert f.statistics["paired_test"]["median_difference"] == 2.5
+
+
+def test_step_bundled_verdict(bundled: Dataset) -> None:
+    f = step_efficiency(bundled)
+    assert f.verdict == "inconclusive"
+    test = f.statistics["paired_test"]
+    # 4 positive differences: only all-positive and all-negative sign patterns are as extreme.
+    assert test["p_value"] == 2 / 2**4 == 0.125
+    assert test["n"] == 4
+    assert test["holds_for"] == BUNDLED_MODELS
+    assert_clean(f)
+
+
+def test_step_min_attainable_p(bundled: Dataset, make_data: MakeData) -> None:
+    assert step_efficiency(bundled).statistics["paired_test"]["min_attainable_p"] == 2 / 2**4
+    # One model with d = 0 leaves 5 non-zero differences: 2 / 2^5.
+    ds = steps_data(make_data, [(10, 20, 30), (10, 20, 25), (10, 20, 26), (10, 20, 27),
+                                (10, 20, 28), (10, 20, 29)])
+    assert step_efficiency(ds).statistics["paired_test"]["min_attainable_p"] == 2 / 2**5
+
+
+def test_step_median_zero_but_significant_is_inconclusive(make_data: MakeData) -> None:
+    # 7 models with d = 0 and 6 with d > 0: the signed-rank test (zeros dropped) gives
+    # p = 2/2^6 < 0.05, but the median d is 0, so the rule says inconclusive.
+    ds = steps_data(make_data, [(10, 20, 30)] * 7 + [(10, 30, 30 + k) for k in range(1, 7)])
+    f = step_efficiency(ds)
+    assert f.statistics["paired_test"]["p_value"] == pytest.approx(2 / 64)
+    assert f.statistics["paired_test"]["median_difference"] == 0
+    assert f.verdict == "inconclusive"
+
+
+def test_step_reason_is_true_when_median_is_zero(make_data: MakeData) -> None:
+    ds = steps_data(make_data, [(10, 20, 30)] * 7 + [(10, 30, 30 + k) for k in range(1, 7)])
+    f = step_efficiency(ds)
+    assert "not below" not in f.verdict_reason
+    assert "median" in f.verdict_reason
+
+
+# ----------------------------------------------------------------------------------------------
+# Finding 3: test_pass_vs_score
+# ----------------------------------------------------------------------------------------------
+TP_TASKS = (("t_easy", "easy", 0.3, 0.7), ("t_hard", "hard", 0.7, 0.7))
+
+
+def tp_data(make_data: MakeData, score: Sequence[tuple[float, float]],
+            test_pass: Sequence[tuple[float, float]]) -> Dataset:
+    names = names_of(len(score))
+    return build(make_data, dict(zip(names, range(1, len(score) + 1), strict=True)),
+                 dict(zip(names, score, strict=True)),
+                 test_pass=dict(zip(names, test_pass, strict=True)), tasks=TP_TASKS)
+
+
+def _rm_expected(ds: Dataset) -> tuple[float, int, float]:
+    r = ds.results
+    return rm_corr_by_hand(r["test_pass"].to_numpy(), r["score"].to_numpy(), r["task"].to_numpy())
+
+
+SCORE6 = [(0.2, 0.1), (0.4, 0.25), (0.5, 0.3), (0.7, 0.45), (0.8, 0.6), (0.9, 0.7)]
+
+
+def test_test_pass_supported(make_data: MakeData) -> None:
+    tp = [(0.25, 0.05), (0.35, 0.3), (0.55, 0.3), (0.65, 0.5), (0.85, 0.55), (0.95, 0.75)]
+    ds = tp_data(make_data, SCORE6, tp)
+    f = pass_vs_score(ds)
+    assert f.verdict == "supported"
+    r, dof, p = _rm_expected(ds)
+    rm = f.statistics["repeated_measures"]
+    assert (rm["r"], rm["dof"]) == (pytest.approx(r, abs=1e-12), dof)
+    assert dof == 12 - 2 - 1
+    assert rm["p_value"] == pytest.approx(p, rel=1e-8, abs=1e-15)
+    assert_clean(f)
+
+
+def test_test_pass_contradicted(make_data: MakeData) -> None:
+    tp = [(0.9, 0.8), (0.7, 0.6), (0.6, 0.65), (0.4, 0.3), (0.3, 0.2), (0.1, 0.05)]
+    ds = tp_data(make_data, SCORE6, tp)
+    f = pass_vs_score(ds)
+    assert f.verdict == "contradicted"
+    r, _, p = _rm_expected(ds)
+    assert r < 0 and p < 0.05
+    assert f.statistics["repeated_measures"]["r"] == pytest.approx(r, abs=1e-12)
+    assert_clean(f)
+
+
+def test_test_pass_inconclusive(make_data: MakeData) -> None:
+    tp = [(0.5, 0.4), (0.2, 0.7), (0.9, 0.1), (0.3, 0.5), (0.8, 0.2), (0.4, 0.6)]
+    ds = tp_data(make_data, SCORE6, tp)
+    f = pass_vs_score(ds)
+    _, _, p = _rm_expected(ds)
+    assert p >= 0.05
+    assert f.verdict == "inconclusive"
+    assert_clean(f)
+
+
+def test_test_pass_not_computable_constant_within_tasks(make_data: MakeData) -> None:
+    tp = [(0.5, 0.3)] * 6
+    f = pass_vs_score(tp_data(make_data, SCORE6, tp))
+    assert f.verdict == "not_computable"
+    assert f.statistics["repeated_measures"]["r"] is None
+    assert f.statistics["pooled"]["r"] is not None  # test_pass differs between the tasks
+    assert_clean(f)
+
+
+def test_test_pass_not_computable_too_few_cells(make_data: MakeData) -> None:
+    f = pass_vs_score(tp_data(make_data, [(0.2, 0.1)], [(0.3, 0.2)]))
+    assert f.verdict == "not_computable"
+    assert f.statistics["pooled"]["r"] is None
+    assert f.statistics["pooled"]["n"] == 2
+    assert_clean(f)
+
+
+def test_test_pass_bundled(bundled: Dataset) -> None:
+    f = pass_vs_score(bundled)
+    assert f.verdict == "supported"
+    tp = bundled.results["test_pass"].to_numpy()
+    score = bundled.results["score"].to_numpy()
+    pooled = f.statistics["pooled"]
+    r = pearson_by_hand(tp, score)
+    assert pooled["n"] == 12
+    assert pooled["r"] == pytest.approx(r, abs=1e-12)
+    assert pooled["p_value"] == pytest.approx(t_test_p_by_hand(r, 12), rel=1e-8)
+    assert pooled["ci95"] == pytest.approx(fisher_ci_by_hand(r, 12), abs=1e-6)
+    r_rm, dof, p_rm = rm_corr_by_hand(tp, score, bundled.results["task"].to_numpy())
+    rm = f.statistics["repeated_measures"]
+    assert rm["r"] == pytest.approx(r_rm, abs=1e-12)
+    assert rm["dof"] == dof == 12 - 3 - 1
+    assert rm["p_value"] == pytest.approx(p_rm, rel=1e-8)
+    assert f"r = {r:.2f}" in f.text
+    assert "n = 12" in f.text
+    assert_clean(f)
+
+
+def test_test_pass_bundled_repeated_measures_against_pingouin(bundled: Dataset) -> None:
+    pingouin = pytest.importorskip("pingouin")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pingouin's own pandas deprecation warnings
+        ref = pingouin.rm_corr(bundled.results, x="test_pass", y="score", subject="task")
+    row = ref.iloc[0].to_dict()
+    rm = pass_vs_score(bundled).statistics["repeated_measures"]
+    assert rm["r"] == pytest.approx(row["r"], abs=1e-10)
+    assert rm["dof"] == row["dof"]
+    p_key = next(k for k in row if str(k).replace("_", "").replace("-", "") == "pval")
+    assert rm["p_value"] == pytest.approx(row[p_key], rel=1e-6)
+    ci_key = next(k for k in row if str(k).startswith("CI95"))
+    assert rm["ci95"] == pytest.approx(list(row[ci_key]), abs=0.005 + 1e-9)
+
+
+# ----------------------------------------------------------------------------------------------
+# Finding 4: hard_task_boundary
+# ----------------------------------------------------------------------------------------------
+def boundary_data(make_data: MakeData, sizes: Sequence[float | None],
+                  hard_passed: Sequence[bool | None]) -> Dataset:
+    """One easy and one hard task; a model's hard ``passed`` as given (None: no hard row)."""
+    names = names_of(len(sizes))
+    tasks = (("t_easy", "easy", 0.4, 0.7), ("t_hard", "hard", 0.6, 0.7))
+    score = {m: (0.8, None if p is None else (0.75 if p else 0.4))
+             for m, p in zip(names, hard_passed, strict=True)}
+    if all(p is None for p in hard_passed):
+        raise ValueError("the hard task needs at least one row")
+    return build(make_data, dict(zip(names, sizes, strict=True)), score, tasks=tasks)
+
+
+def test_boundary_supported(make_data: MakeData) -> None:
+    # 7 models, the 2 largest pass: min_attainable_p = 1 / C(7, 2) = 1/21 < 0.05.
+    ds = boundary_data(make_data, [1, 2, 3, 4, 5, 6, 7], [False] * 5 + [True] * 2)
+    f = hard_task_boundary(ds)
+    assert f.verdict == "supported"
+    s = f.statistics
+    assert s["min_attainable_p"] == pytest.approx(1 / 21)
+    assert s["smallest_attainable_p"] == pytest.approx(1 / math.comb(7, 3))
+    assert s["n_passed"] == 2
+    assert s["n_models"] == 7
+    assert s["n_known_size"] == 7
+    assert s["passed"] == {m: i >= 5 for i, m in enumerate(names_of(7))}
+    assert "0.048" in f.text
+    assert_clean(f)
+
+
+def test_boundary_contradicted(make_data: MakeData) -> None:
+    ds = boundary_data(make_data, [1, 2, 3, 4, 5, 6, 7], [False] * 5 + [True, False])
+    f = hard_task_boundary(ds)
+    assert f.verdict == "contradicted"
+    assert "failing model is larger" in f.verdict_reason
+    assert_clean(f)
+
+
+@pytest.mark.parametrize(
+    ("hard_passed", "reason"),
+    [([False] * 6, "no model passes"), ([True] * 6, "every model passes")],
+)
+def test_boundary_inconclusive_no_split(make_data: MakeData, hard_passed: list[bool],
+                                        reason: str) -> None:
+    f = hard_task_boundary(boundary_data(make_data, [1, 2, 3, 4, 5, 6], hard_passed))
+    assert f.verdict == "inconclusive"
+    assert reason in f.verdict_reason
+    assert f.statistics["min_attainable_p"] is None
+    assert_clean(f)
+
+
+def test_boundary_inconclusive_perfect_split_at_exactly_alpha(make_data: MakeData) -> None:
+    # 6 models, the 3 largest pass: 1 / C(6, 3) = 1/20 = 0.05, which is not below 0.05.
+    f = hard_task_boundary(boundary_data(make_data, [1, 2, 3, 4, 5, 6], [False] * 3 + [True] * 3))
+    assert f.statistics["min_attainable_p"] == pytest.approx(1 / 20)
+    assert f.verdict == "inconclusive"
+    assert "even a perfect split" in f.verdict_reason
+    assert_clean(f)
+
+
+def test_boundary_inconclusive_sizes_overlap(make_data: MakeData) -> None:
+    # The smallest passing model (size 5) is as large as the largest failing one.
+    sizes = [1, 2, 3, 4, 5, 5, 6, 7]
+    f = hard_task_boundary(boundary_data(make_data, sizes, [False] * 5 + [True] * 3))
+    assert f.verdict == "inconclusive"
+    assert "overlap" in f.verdict_reason
+    assert f.statistics["min_attainable_p"] == pytest.approx(1 / math.comb(8, 3))
+    assert_clean(f)
+
+
+def test_boundary_not_computable_without_sizes(make_data: MakeData) -> None:
+    f = hard_task_boundary(boundary_data(make_data, [None, None, None], [True, False, True]))
+    assert f.verdict == "not_computable"
+    assert f.statistics["models_without_size"] == names_of(3)
+    assert f.statistics["n_known_size"] == 0
+    assert f.statistics["n_passed"] == 2
+    assert_clean(f)
+
+
+def test_boundary_model_missing_a_hard_task_has_unknown_status(make_data: MakeData) -> None:
+    ds = boundary_data(make_data, [1, 2, 3, 4, 5, 6, 7, 8],
+                       [False] * 5 + [True, None, True])
+    f = hard_task_boundary(ds)
+    assert f.statistics["passed"]["m06"] is None
+    assert f.statistics["n_models"] == 7
+    assert f.statistics["n_known_size"] == 7
+    # judged: 7 models, passing m05 and m07 -> 1 / C(7, 2)
+    assert f.statistics["min_attainable_p"] == pytest.approx(1 / 21)
+    assert f.verdict == "supported"
+    assert_clean(f)
+
+
+def test_boundary_every_hard_task_must_be_passed(make_data: MakeData) -> None:
+    tasks = (("e1", "easy", 0.2, 0.6), ("h1", "hard", 0.4, 0.7), ("h2", "hard", 0.4, 0.8))
+    sizes = {"small": 1, "mid": 2, "big": 3}
+    score = {"small": (0.7, 0.9, 0.5), "mid": (0.7, 0.75, 0.85), "big": (0.9, 0.6, 0.3)}
+    f = hard_task_boundary(build(make_data, sizes, score, tasks=tasks))
+    assert f.statistics["passed"] == {"big": False, "mid": True, "small": False}
+    assert f.statistics["thresholds"] == {"h1": 0.7, "h2": 0.8}
+    assert f.verdict == "contradicted"
+
+
+def test_boundary_inconsistent_flags(make_data: MakeData) -> None:
+    # m01's hard row says passed although 0.4 < 0.7; m00's easy row says failed at 0.8 >= 0.7.
+    names = names_of(3)
+    passed = {"m00": (False, False), "m01": (True, True), "m02": (True, True)}
+    score = {"m00": (0.8, 0.4), "m01": (0.8, 0.4), "m02": (0.8, 0.75)}
+    tasks = (("t_easy", "easy", 0.4, 0.7), ("t_hard", "hard", 0.6, 0.7))
+    f = hard_task_boundary(build(make_data, dict(zip(names, [1, 2, 3], strict=True)), score,
+                                 passed=passed, tasks=tasks))
+    assert f.statistics["inconsistent_flags"] == [
+        {"model": "m00", "task": "t_easy", "run": 1, "score": 0.8, "pass_threshold": 0.7,
+         "passed": False},
+        {"model": "m01", "task": "t_hard", "run": 1, "score": 0.4, "pass_threshold": 0.7,
+         "passed": True},
+    ]
+    assert "2 rows of results.csv disagree" in f.text
+    assert f.statistics["passed"] == {"m00": False, "m01": True, "m02": True}  # `passed` rules
+    assert_clean(f)
+
+
+def test_boundary_no_flags_when_score_equals_threshold(make_data: MakeData) -> None:
+    names = names_of(2)
+    tasks = (("t_easy", "easy", 0.4, 0.7), ("t_hard", "hard", 0.6, 0.7))
+    f = hard_task_boundary(build(make_data, dict(zip(names, [1, 2], strict=True)),
+                                 {"m00": (0.7, 0.7), "m01": (0.1, 0.69)}, tasks=tasks))
+    assert f.statistics["inconsistent_flags"] == []
+    assert f.statistics["passed"] == {"m00": True, "m01": False}
+
+
+# ----------------------------------------------------------------------------------------------
+# The bundled data
+# ----------------------------------------------------------------------------------------------
+def test_bundled_verdicts(bundled: Dataset) -> None:
+    verdicts = {f.id: f.verdict for f in all_findings(bundled)}
+    assert verdicts == {
+        "scale_vs_difficulty": "inconclusive",
+        "step_efficiency": "inconclusive",
+        "test_pass_vs_score": "supported",
+        "hard_task_boundary": "inconclusive",
+        # No component columns and no step log in the bundled data.
+        "score_components": "not_computable",
+        "planning_depth_vs_success": "not_computable",
+        "reward_trajectories": "not_computable",
+    }
+    assert [f.__name__ for f in FINDINGS] == list(verdicts)
+
+
+def test_bundled_hard_level_correlation_by_hand(bundled: Dataset) -> None:
+    hard = scale_vs_difficulty(bundled).statistics["by_difficulty"]["hard"]
+    sizes, scores = BUNDLED_SIZES, BUNDLED_SCORES["hard"]
+    r = pearson_by_hand(sizes, scores)
+    assert round(r, 4) == 0.7329
+    assert hard["n"] == 4
+    assert hard["r"] == pytest.approx(r, abs=1e-12)
+    # n = 4: the t test has 2 df and its two-sided p is exactly 1 - |r|.
+    assert hard["p_value"] == pytest.approx(1 - r, abs=1e-12)
+    assert round(hard["p_value"], 3) == 0.267
+    lo, hi = math.tanh(math.atanh(r) - Z975), math.tanh(math.atanh(r) + Z975)
+    assert hard["ci95"] == pytest.approx([lo, hi], abs=1e-6)
+    assert [round(v, 3) for v in hard["ci95"]] == [-0.772, 0.994]
+    # Ranks: sizes 2, 4, 1, 3; hard scores 1, 4, 3, 2 -> sum d^2 = 6, rho = 1 - 6*6/(4*15).
+    assert hard["spearman_rho"] == pytest.approx(1 - 6 * 6 / (4 * 15))
+    assert hard["spearman_rho"] == pytest.approx(0.4)
+    assert hard["spearman_p"] == pytest.approx(1 - 0.4)
+    assert hard["p_permutation"] == pytest.approx(exact_permutation_p(sizes, scores), abs=1e-12)
+
+
+def test_bundled_every_level_by_hand(bundled: Dataset) -> None:
+    f = scale_vs_difficulty(bundled)
+    for level, scores in BUNDLED_SCORES.items():
+        res = f.statistics["by_difficulty"][level]
+        assert res["r"] == pytest.approx(pearson_by_hand(BUNDLED_SIZES, scores), abs=1e-12)
+    r_h = pearson_by_hand(BUNDLED_SIZES, BUNDLED_SCORES["hard"])
+    r_e = pearson_by_hand(BUNDLED_SIZES, BUNDLED_SCORES["easy"])
+    r_he = pearson_by_hand(BUNDLED_SCORES["hard"], BUNDLED_SCORES["easy"])
+    diff = f.statistics["hard_minus_easy"]
+    assert diff["difference"] == pytest.approx(r_h - r_e, abs=1e-12)
+    assert diff["r_between_levels"] == pytest.approx(r_he, abs=1e-12)
+    assert diff["ci95"] == pytest.approx(zou_by_hand(r_h, r_e, r_he, 4), abs=1e-6)
+    assert f.statistics["models_without_size"] == []
+
+
+def test_bundled_hard_boundary(bundled: Dataset) -> None:
+    f = hard_task_boundary(bundled)
+    s = f.statistics
+    assert f.verdict == "inconclusive"
+    assert s["n_passed"] == 0
+    assert s["n_models"] == 4
+    assert s["passed"] == dict.fromkeys(BUNDLED_MODELS, False)
+    assert s["min_attainable_p"] is None
+    assert s["smallest_attainable_p"] == pytest.approx(1 / math.comb(4, 2))
+    assert s["thresholds"] == {"hard_lru_cache_performance": 0.7}
+    assert s["inconsistent_flags"] == []
+    assert "0 of 4 models" in f.text
+
+
+def test_bundled_active_params_leaves_out_dense_models(bundled: Dataset) -> None:
+    f = scale_vs_difficulty(bundled, size_column="active_params_b")
+    assert f.statistics["size_column"] == "active_params_b"
+    assert f.verdict in VERDICTS
+    assert_clean(f)
+
+
+# ----------------------------------------------------------------------------------------------
+# Text of every finding
+# ----------------------------------------------------------------------------------------------
+def test_bundled_texts(bundled: Dataset) -> None:
+    findings = {f.id: f for f in all_findings(bundled)}
+    for f in findings.values():
+        assert_clean(f)
+        assert f.text.endswith(".")
+    scale = findings["scale_vs_difficulty"].text
+    for level, scores in BUNDLED_SCORES.items():
+        r = pearson_by_hand(BUNDLED_SIZES, scores)
+        assert f"r = {r:.2f}" in scale, level
+    assert "n = 4" in scale
+    assert "Verdict: inconclusive" in scale
+    step = findings["step_efficiency"].text
+    assert "n = 4" in step and "p = 0.12" in step
+    assert "Verdict: inconclusive" in step
+    tp = findings["test_pass_vs_score"].text
+    r_pooled = pearson_by_hand(bundled.results["test_pass"], bundled.results["score"])
+    assert f"r = {r_pooled:.2f}" in tp and "n = 12" in tp
+    assert "Verdict: supported" in tp
+    boundary = findings["hard_task_boundary"].text
+    assert "0 of 4 models" in boundary
+    assert "Verdict: inconclusive" in boundary
+
+
+def test_findings_to_dict_roundtrip(bundled: Dataset) -> None:
+    for f in all_findings(bundled):
+        d = json.loads(json.dumps(f.to_dict(), allow_nan=False))
+        assert d["id"] == f.id
+        assert d["verdict"] == f.verdict
+        assert d["statistics"] == json.loads(json.dumps(f.statistics))
+
+
+def test_not_computable_texts_have_no_nan(make_data: MakeData, tmp_path: Path) -> None:
+    tasks = (("e1", "easy", 0.5, 0.7), ("e2", "easy", 0.5, 0.7))
+    names = names_of(2)
+    ds = build(make_data, dict(zip(names, [None, None], strict=True)),
+               {m: (0.5, 0.5) for m in names}, tasks=tasks)
+    for f in all_findings(ds):
+        assert f.verdict == "not_computable", f.id
+        assert_clean(f)

@@ -1,0 +1,128 @@
+"""Leaderboard: weighted scores worked out by hand, ranks, ties and missing tasks."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from conftest import MakeData
+
+from teamforge_analysis.io import Dataset, load_dataset
+from teamforge_analysis.scoring import leaderboard, score_matrix
+
+EASY, HARD, MEDIUM = "easy_bugfix_chunk_list", "hard_lru_cache_performance", "medium_refactor_stats"
+
+# Weights of tasks.csv: easy 0.20, medium 0.35, hard 0.45.
+BUNDLED_SCORES = {
+    "llama3-70b-8192": 0.2 * 0.97 + 0.35 * 0.762 + 0.45 * 0.621,  # 0.74015
+    "llama3-8b-8192": 0.2 * 0.89 + 0.35 * 0.541 + 0.45 * 0.412,  # 0.55275
+    "mixtral-8x7b-32768": 0.2 * 0.78 + 0.35 * 0.41 + 0.45 * 0.332,  # 0.44890
+    "gemma2-9b-it": 0.2 * 0.62 + 0.35 * 0.29 + 0.45 * 0.211,  # 0.32045
+}
+
+
+def test_bundled_scores_by_hand(bundled: Dataset) -> None:
+    board = leaderboard(bundled)
+    assert list(board["model"]) == list(BUNDLED_SCORES)
+    for model, expected in BUNDLED_SCORES.items():
+        row = board.set_index("model").loc[model]
+        assert row["teamforge_score"] == pytest.approx(expected, abs=1e-12)
+    assert board.loc[0, "teamforge_score"] == pytest.approx(0.74015, abs=1e-12)
+    assert [round(v, 5) for v in board["teamforge_score"]] == [0.74015, 0.55275, 0.4489, 0.32045]
+
+
+def test_bundled_ranks_and_columns(bundled: Dataset) -> None:
+    board = leaderboard(bundled)
+    assert list(board.columns) == ["rank", "model", "teamforge_score", "teamforge_score_mean",
+                                   "teamforge_score_best", "teamforge_score_se", "runs",
+                                   EASY, HARD, MEDIUM, "tasks_passed", "missing_tasks"]
+    assert str(board["rank"].dtype) == "Int64"
+    assert list(board["rank"]) == [1, 2, 3, 4]
+    assert list(board["tasks_passed"]) == [2, 1, 1, 0]
+    assert list(board["missing_tasks"]) == [[], [], [], []]
+    top = board.iloc[0]
+    assert (top[EASY], top[MEDIUM], top[HARD]) == (0.97, 0.762, 0.621)
+
+
+def test_score_matrix_layout(bundled: Dataset) -> None:
+    wide = score_matrix(bundled, "steps")
+    assert list(wide.columns) == [EASY, HARD, MEDIUM]
+    assert list(wide.index) == sorted(BUNDLED_SCORES)
+    assert wide.loc["gemma2-9b-it"].tolist() == [18, 40, 30]
+
+
+TIE_TASKS = ("task,difficulty,weight,pass_threshold\n"
+             "t_easy,easy,0.1,0.5\nt_medium,medium,0.2,0.5\nt_hard,hard,0.7,0.5\n")
+
+
+def _results(scores: dict[str, tuple[float, ...]], tasks: tuple[str, ...]) -> str:
+    rows = ["model,task,score,steps,test_pass,passed"]
+    for model, values in scores.items():
+        rows += [f"{model},{t},{s},10,{s},{'true' if s >= 0.5 else 'false'}"
+                 for t, s in zip(tasks, values, strict=True) if s is not None]
+    return "\n".join(rows) + "\n"
+
+
+def _models(names: list[str]) -> str:
+    return "model,params_b\n" + "".join(f"{m},{i + 1}\n" for i, m in enumerate(names))
+
+
+def test_ties_share_the_lower_rank_and_are_listed_by_name(make_data: MakeData) -> None:
+    # zeta: 0.1*0.1 + 0.2*0.1 + 0.7*0.2 = 0.17 and alpha: 0.1*0.2 + 0.2*0.4 + 0.7*0.1 = 0.17
+    # are equal, although their floating-point sums differ in the last bit.
+    scores = {
+        "zeta": (0.1, 0.1, 0.2),
+        "top": (0.9, 0.9, 0.9),
+        "alpha": (0.2, 0.4, 0.1),
+        "low": (0.1, 0.1, 0.1),
+    }
+    assert 0.1 * 0.1 + 0.2 * 0.1 + 0.7 * 0.2 != 0.1 * 0.2 + 0.2 * 0.4 + 0.7 * 0.1
+    folder = make_data(_results(scores, ("t_easy", "t_medium", "t_hard")),
+                       _models(list(scores)), TIE_TASKS)
+    board = leaderboard(load_dataset(folder))
+    assert list(board["model"]) == ["top", "alpha", "zeta", "low"]
+    assert list(board["rank"]) == [1, 2, 2, 4]
+    assert list(board["teamforge_score"]) == pytest.approx([0.9, 0.17, 0.17, 0.1], abs=1e-12)
+
+
+def test_exact_three_way_tie(make_data: MakeData) -> None:
+    scores = {"c": (0.5, 0.5, 0.5), "b": (0.5, 0.5, 0.5), "a": (0.5, 0.5, 0.5), "d": (1, 1, 1)}
+    folder = make_data(_results(scores, ("t_easy", "t_medium", "t_hard")),
+                       _models(list(scores)), TIE_TASKS)
+    board = leaderboard(load_dataset(folder))
+    assert list(board["model"]) == ["d", "a", "b", "c"]
+    assert list(board["rank"]) == [1, 2, 2, 2]
+
+
+def test_model_missing_a_task_has_null_score_and_comes_last(
+    make_data: MakeData, bundled_dir: Path
+) -> None:
+    lines = (bundled_dir / "results.csv").read_text().splitlines()
+    # Drop llama3-70b-8192 (the leader) on the medium task and gemma2-9b-it on the hard task.
+    kept = [line for line in lines if not line.startswith(f"llama3-70b-8192,{MEDIUM}")
+            and not line.startswith(f"gemma2-9b-it,{HARD}")]
+    board = leaderboard(load_dataset(make_data("\n".join(kept) + "\n")))
+    assert list(board["model"]) == ["llama3-8b-8192", "mixtral-8x7b-32768", "gemma2-9b-it",
+                                    "llama3-70b-8192"]
+    assert board["rank"].tolist()[:2] == [1, 2]
+    assert board["rank"].isna().tolist() == [False, False, True, True]
+    assert board.loc[2:, "teamforge_score"].isna().all()
+    assert board.loc[0, "teamforge_score"] == pytest.approx(BUNDLED_SCORES["llama3-8b-8192"])
+    missing = dict(zip(board["model"], board["missing_tasks"], strict=True))
+    assert missing == {"llama3-8b-8192": [], "mixtral-8x7b-32768": [],
+                       "gemma2-9b-it": [HARD], "llama3-70b-8192": [MEDIUM]}
+    row = board.set_index("model").loc["llama3-70b-8192"]
+    assert math.isnan(row[MEDIUM])
+    assert row[EASY] == 0.97
+    assert row["tasks_passed"] == 1  # passed the easy task; the medium row is gone
+
+
+def test_leaderboard_json_has_null_not_nan(make_data: MakeData, bundled_dir: Path) -> None:
+    lines = (bundled_dir / "results.csv").read_text().splitlines()
+    kept = [line for line in lines if not line.startswith(f"gemma2-9b-it,{HARD}")]
+    board = leaderboard(load_dataset(make_data("\n".join(kept) + "\n")))
+    records = json.loads(board.to_json(orient="records"))
+    assert [r["teamforge_score"] is None for r in records] == [False, False, False, True]
+    assert [r["rank"] for r in records] == [1, 2, 3, None]
