@@ -376,8 +376,8 @@ class _FileReader:
         finite = np.isfinite(numbers.to_numpy(dtype="float64", na_value=0.0))
         self.report(present & ~finite, column, "is not a finite number")
         checkable = present & finite
+        fractional = checkable & (numbers != np.floor(numbers))
         if spec.kind == "int":
-            fractional = checkable & (numbers != np.floor(numbers))
             self.report(fractional, column, "is not a whole number")
         if spec.lower is not None or spec.upper is not None:
             below = (numbers <= spec.lower) if spec.lower_open else (numbers < spec.lower)
@@ -385,7 +385,8 @@ class _FileReader:
             above = (numbers > spec.upper) if spec.upper is not None else False
             out_of_range = checkable & (below | above)
             self.report(out_of_range, column, _range_text(spec))
-        if spec.kind == "int" and not spec.nullable and not blank.any() and checkable.all():
+        if (spec.kind == "int" and not spec.nullable and not blank.any() and checkable.all()
+                and not fractional.any()):  # 2.5 must not become 2 (a false duplicate key)
             return numbers.astype("int64")
         return numbers
 
