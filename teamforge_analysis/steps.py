@@ -153,8 +153,10 @@ class _RecordReader(_FileReader):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
+                # precise_float: 0.0069 must stay 0.0069, as the CSV and Parquet readers keep it.
                 frame = pd.read_json(io.StringIO(self._text), lines=True, dtype=False,
-                                     convert_dates=False, keep_default_dates=False)
+                                     convert_dates=False, keep_default_dates=False,
+                                     precise_float=True)
         except (ValueError, TypeError):
             # The fast reader names no line; find the bad ones (only on this error path).
             self._locate_bad_json()
@@ -172,7 +174,8 @@ class _RecordReader(_FileReader):
             try:
                 record = json.loads(line)
             except ValueError as exc:
-                message = f"is not valid JSON ({exc.msg} at column {exc.colno})"
+                detail = exc.msg[:1].lower() + exc.msg[1:]
+                message = f"is not valid JSON at column {exc.colno} ({detail})"
                 self.problems.append(Problem(name, message, line=number))
                 continue
             if not isinstance(record, dict):
@@ -229,9 +232,8 @@ def find_step_log(folder: Path) -> tuple[Path | None, list[Problem]]:
     """The folder's step log, or None; a problem when there is more than one."""
     found = [folder / n for n in STEP_LOG_NAMES if (folder / n).is_file()]
     if len(found) > 1:
-        names = ", ".join(p.name for p in found)
-        return None, [Problem(found[-1].name,
-                              f"is one of several step logs ({names}); keep only one")]
+        return None, [Problem(extra.name, f"is a second step log next to {found[0].name}; "
+                              "keep only one") for extra in found[1:]]
     return (found[0] if found else None), []
 
 
@@ -293,7 +295,8 @@ def _check_against_results(reader: _FileReader, frame: pd.DataFrame,
         first_rows = bad.drop_duplicates(keys)
         for row, record in zip(first_rows.index, first_rows.itertuples(index=False), strict=True):
             n = int(counts.loc[tuple(record)])
-            others = f" (nor do its {n - 1} other steps)" if n > 1 else ""
+            others = ("" if n == 1 else " (nor does its other step)" if n == 2
+                      else f" (nor do its {n - 1} other steps)")
             value = f"{record.model}, {record.task}, {_int_text(record.run)}"
             reader.problem(f"matches no model/task/run of results.csv{others}", row=int(row),
                            column="/".join(keys), value=value)
