@@ -181,22 +181,30 @@ def test_bad_aggregate_is_a_value_error() -> None:
 
 
 def test_run_column_joins_the_key(make_data: MakeData) -> None:
-    results = ("model,task,run,score,steps,test_pass,passed\n"
-               "llama3-8b-8192,easy_bugfix_chunk_list,1,0.5,3,0.5,false\n"
-               "llama3-8b-8192,easy_bugfix_chunk_list,2,0.6,3,0.5,false\n"
-               "llama3-8b-8192,easy_bugfix_chunk_list,1,0.7,3,0.5,true\n"
-               "llama3-8b-8192,medium_refactor_stats,0,0.5,3,0.5,false\n"
-               "llama3-8b-8192,hard_lru_cache_performance,1.5,0.5,3,0.5,false\n")
+    header = "model,task,run,score,steps,test_pass,passed\n"
+    repeated = (header
+                + "llama3-8b-8192,easy_bugfix_chunk_list,1,0.5,3,0.5,false\n"
+                + "llama3-8b-8192,easy_bugfix_chunk_list,2,0.6,3,0.5,false\n"
+                + "llama3-8b-8192,easy_bugfix_chunk_list,1,0.7,3,0.5,true\n"
+                + "llama3-8b-8192,medium_refactor_stats,1,0.7,3,0.5,true\n"
+                + "llama3-8b-8192,hard_lru_cache_performance,1,0.7,3,0.5,true\n")
     with pytest.raises(DataValidationError) as info:
-        load_dataset(make_data(results=results))
+        load_dataset(make_data(results=repeated))
+    assert str(info.value).splitlines() == [
+        "results.csv line 4, column model/task/run: llama3-8b-8192, easy_bugfix_chunk_list, 1 "
+        "repeats the model/task/run of line 2"]
+    bad_runs = (header
+                + "llama3-8b-8192,medium_refactor_stats,0,0.5,3,0.5,false\n"
+                + "llama3-8b-8192,hard_lru_cache_performance,1.5,0.5,3,0.5,false\n"
+                + "llama3-8b-8192,easy_bugfix_chunk_list,,0.5,3,0.5,false\n")
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(make_data(results=bad_runs))
     lines = str(info.value).splitlines()
-    assert lines[0] == ("results.csv line 4, column model/task/run: llama3-8b-8192, "
-                        "easy_bugfix_chunk_list, 1 repeats the model/task/run of line 2")
     # "0" may be shown as "0.0": the loader's known way of showing whole numbers (see the xfail
     # test_value_is_shown_as_written in test_io.py), not something this test is about.
-    assert re.fullmatch(r"results\.csv line 5, column run: 0(\.0)? is not at least 1", lines[1])
-    assert lines[2] == "results.csv line 6, column run: 1.5 is not a whole number"
-    assert len(lines) == 3
+    assert re.fullmatch(r"results\.csv line 2, column run: 0(\.0)? is not at least 1", lines[0])
+    assert lines[1:] == ["results.csv line 3, column run: 1.5 is not a whole number",
+                         "results.csv line 4, column run: '' is blank"]
 
 
 def test_some_component_columns_warn(make_data: MakeData, bundled_dir: Path) -> None:
