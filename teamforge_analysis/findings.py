@@ -855,13 +855,12 @@ def planning_depth_vs_success(dataset: Dataset) -> Finding:
         f"Across {len(table)} episodes (runs with a step log: {n_models} models x {n_tasks} "
         f"tasks), planning depth (plan_step actions per episode) ranges from "
         f"{int(depth.min())} to {int(depth.max())} (median {fmt.short(depth.median())}).",
-        f"It correlates with the run's score at {_corr_phrase(by_score)} and with passing "
-        f"(point-biserial, passed = 1) at {_corr_phrase(by_passed)}.",
+        f"Depth vs the run's score: {_corr_phrase(by_score)}; depth vs passing "
+        f"(point-biserial, passed = 1): {_corr_phrase(by_passed)}.",
         "Within tasks, depth vs score: "
         + "; ".join(f"{task} {_corr_phrase(res)}" for task, res in within.items()) + ".",
-        "Episodes are repeated runs of the same models on the same tasks, so they are not "
-        "independent and the p-values are optimistic; a correlation does not show that "
-        "planning causes success.",
+        "Episodes of the same model or task are not independent, so the p-values are "
+        "optimistic; a correlation does not show that planning causes success.",
     ]
     left_out = statistics["runs_without_steps"]
     if left_out:
