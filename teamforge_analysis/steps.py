@@ -129,7 +129,7 @@ class _RecordReader(_FileReader):
         for spec in self.spec.columns:
             if spec.name in frame.columns:
                 column = _flatten_nested(frame[spec.name])
-                if spec.kind == "text" and not pd.api.types.is_string_dtype(column.dtype):
+                if spec.kind == "text" and not pd.api.types.is_string_dtype(column):
                     # JSON numbers in a text column are read as their text, as CSV reads them.
                     column = column.astype(object).where(column.isna(), column.astype(str))
                 out[spec.name] = self._convert(column, spec)
@@ -206,8 +206,9 @@ class _RecordReader(_FileReader):
 def _flatten_nested(column: pd.Series) -> pd.Series:
     """JSON arrays and objects in a cell become their JSON text, so they are reported as bad
     values instead of breaking the checks."""
-    if column.dtype != object:
-        return column
+    if column.dtype != object or pd.api.types.infer_dtype(column, skipna=True) in (
+            "string", "integer", "floating", "mixed-integer-float", "boolean", "empty"):
+        return column  # no arrays or objects (checked in C, without a Python loop)
     nested = column.map(lambda v: isinstance(v, list | dict))
     if not nested.any():
         return column

@@ -393,3 +393,15 @@ def test_step_figures_draw(tmp_path: Path) -> None:
             assert png.startswith(b"\x89PNG")
         png = plots.png_bytes(plots.leaderboard(result.leaderboard, result.dataset))
         assert png == plots.png_bytes(plots.leaderboard(result.leaderboard, result.dataset))
+
+
+def test_json_numbers_in_text_columns_read_as_text(make_data: MakeData) -> None:
+    folder = make_data(results="model,task,score,steps,test_pass,passed\n"
+                               "5,t1,0.5,1,0.5,false\n",
+                       models="model,params_b\n5,1\n",
+                       tasks="task,difficulty,weight,pass_threshold\nt1,easy,1.0,0.7\n")
+    (folder / "steps.jsonl").write_text(
+        '{"model": 5, "task": "t1", "step": 1, "action": "commit", "reward": 1}\n',
+        encoding="utf-8")
+    steps = load_dataset(folder).steps  # model 5 (a JSON number) matches results.csv's "5"
+    assert steps["model"].tolist() == ["5"]
