@@ -29,6 +29,7 @@ against scaled step position; both are vectorised (groupby, no loop over episode
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import warnings
@@ -245,8 +246,6 @@ def read_step_log(folder: Path, results: pd.DataFrame | None) -> StepLog:
     on its own. Problems are returned, not raised, so that :func:`~.io.load_dataset` can
     report them together with those of the other files.
     """
-    import hashlib
-
     file, problems = find_step_log(folder)
     if file is None:
         return StepLog(None, problems=problems)
