@@ -31,8 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--out and one PNG per finding (plus the leaderboard) to --figures.",
     )
     parser.add_argument("--data", type=Path, default=None, metavar="DIR",
-                        help="data folder with results.csv, models.csv, tasks.csv "
+                        help="data folder with results.csv, models.csv, tasks.csv and "
+                        "optionally a step log, steps.jsonl, steps.csv or steps.parquet "
                         "(default: the bundled TeamForge data)")
+    parser.add_argument("--aggregate", choices=("mean", "best"), default="mean",
+                        help="how a model's runs of a task are combined when results.csv has "
+                        "a run column: their mean (default; a cell passes when more than half "
+                        "its runs pass) or the best run (highest score, the published "
+                        "best-of-N protocol)")
     parser.add_argument("--out", type=Path, default=Path("results"), metavar="DIR",
                         help="where findings.json and findings.md go (default: results)")
     parser.add_argument("--figures", type=Path, default=Path("figures"), metavar="DIR",
@@ -138,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .report import to_json, to_markdown
 
     try:
-        analysis = analyze(args.data)
+        analysis = analyze(args.data, aggregate=args.aggregate)
     except DataValidationError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)

@@ -3,12 +3,17 @@
 A data folder holds three CSV files (see ``data/README.md`` for the data dictionary):
 
 ``results.csv``
-    one row per model and task: ``model, task, score, steps, test_pass, passed``.
+    one row per model and task: ``model, task, score, steps, test_pass, passed``; optionally a
+    ``run`` column (then one row per model, task and run) and the grader's components
+    ``lint_score, efficiency_score, review_quality, reflection_quality``.
 ``models.csv``
     one row per model: ``model, params_b`` and optionally ``active_params_b``, ``family``,
     ``source``.
 ``tasks.csv``
     one row per task: ``task, difficulty, weight, pass_threshold``.
+
+and optionally a step log, ``steps.jsonl``, ``steps.csv`` or ``steps.parquet`` (see
+:mod:`teamforge_analysis.steps`).
 
 Every problem found is collected (not only the first) and raised together as one
 :class:`DataValidationError`, whose lines name the file and, for a cell, its physical line
@@ -24,7 +29,7 @@ import math
 import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -32,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "COMPONENT_COLUMNS",
     "DIFFICULTY_LEVELS",
     "DataValidationError",
     "Dataset",
@@ -42,6 +48,15 @@ __all__ = [
 
 #: Difficulty levels, easiest first. Rules that compare "hardest" and "easiest" use this order.
 DIFFICULTY_LEVELS: tuple[str, ...] = ("easy", "medium", "hard")
+
+#: Optional results.csv column numbering a model's repeated runs of a task (1, 2, ...).
+RUN_COLUMN = "run"
+
+#: Optional results.csv columns holding the grader's components other than the test pass rate
+#: (which is ``test_pass``), each in [0, 1].
+COMPONENT_COLUMNS: tuple[str, ...] = (
+    "lint_score", "efficiency_score", "review_quality", "reflection_quality",
+)
 
 #: Weights in tasks.csv must sum to 1 within this tolerance.
 WEIGHT_SUM_TOLERANCE = 1e-9
@@ -96,10 +111,23 @@ class Dataset:
         The folder's name (never its absolute path, which must not reach the outputs).
     results, models, tasks
         Tidy frames, each sorted by its key (see :data:`RESULTS_COLUMNS` and friends).
+        ``results`` has one row per (model, task) cell: when results.csv has several runs per
+        cell, the runs combined by ``aggregate`` (see :func:`.runs.aggregate_runs`). It has
+        the columns of :data:`RESULTS_COLUMNS`, then those of :data:`COMPONENT_COLUMNS` that
+        results.csv has.
     files
         SHA-256 of every input file's bytes, by file name.
     warnings
         Non-fatal remarks (ignored columns, models with no results, ...).
+    runs
+        One row per run, sorted by (model, task, run): ``model, task, run`` and the other
+        columns of ``results``. ``run`` is 1 throughout when results.csv has no run column.
+        Derived from ``results`` when not given.
+    steps
+        The step log (one row per step, sorted by model, task, run, step; see
+        :data:`.steps.STEP_COLUMNS`), or ``None`` when the folder has none.
+    aggregate
+        ``"mean"`` or ``"best"``: how ``results`` was made from ``runs``.
     """
 
     name: str
@@ -108,6 +136,31 @@ class Dataset:
     tasks: pd.DataFrame
     files: dict[str, str]
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    runs: pd.DataFrame | None = None
+    steps: pd.DataFrame | None = None
+    aggregate: str = "mean"
+
+    def __post_init__(self) -> None:
+        if self.runs is None:
+            runs = self.results.copy()
+            runs.insert(runs.columns.get_loc("task") + 1, RUN_COLUMN, 1)
+            object.__setattr__(self, "runs", runs)
+
+    @property
+    def has_runs(self) -> bool:
+        """Whether some (model, task) cell has more than one run."""
+        assert self.runs is not None
+        return len(self.runs) > len(self.results)
+
+    def with_aggregate(self, aggregate: str) -> Dataset:
+        """The same data with ``results`` re-made from ``runs`` by ``aggregate``."""
+        from .runs import aggregate_runs
+
+        if aggregate == self.aggregate:
+            return self
+        assert self.runs is not None
+        return replace(self, results=aggregate_runs(self.runs, how=aggregate),
+                       aggregate=aggregate)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -135,6 +188,8 @@ class FileSpec:
     name: str
     key: tuple[str, ...]
     columns: tuple[ColumnSpec, ...]
+    #: Optional columns that join the key when the file has them (results.csv's ``run``).
+    optional_key: tuple[str, ...] = ()
 
     @property
     def by_name(self) -> dict[str, ColumnSpec]:
@@ -147,11 +202,15 @@ RESULTS_SPEC = FileSpec(
     columns=(
         ColumnSpec("model", "text"),
         ColumnSpec("task", "text"),
+        ColumnSpec(RUN_COLUMN, "int", required=False, lower=1),
         ColumnSpec("score", "float", lower=0.0, upper=1.0),
         ColumnSpec("steps", "int", lower=0),
         ColumnSpec("test_pass", "float", lower=0.0, upper=1.0),
         ColumnSpec("passed", "bool"),
+        *(ColumnSpec(name, "float", required=False, lower=0.0, upper=1.0)
+          for name in COMPONENT_COLUMNS),
     ),
+    optional_key=(RUN_COLUMN,),
 )
 MODELS_SPEC = FileSpec(
     "models.csv",
@@ -177,8 +236,9 @@ TASKS_SPEC = FileSpec(
     ),
 )
 
-#: Column names of the frames :func:`load_dataset` returns, in order.
-RESULTS_COLUMNS = tuple(c.name for c in RESULTS_SPEC.columns)
+#: Column names of the frames :func:`load_dataset` returns, in order. (``Dataset.results``
+#: also has the :data:`COMPONENT_COLUMNS` that results.csv has; ``Dataset.runs`` also ``run``.)
+RESULTS_COLUMNS = tuple(c.name for c in RESULTS_SPEC.columns if c.required)
 MODELS_COLUMNS = tuple(c.name for c in MODELS_SPEC.columns)
 TASKS_COLUMNS = tuple(c.name for c in TASKS_SPEC.columns)
 
@@ -441,7 +501,8 @@ class _FileReader:
         if not mask.any():
             return
         for row in np.flatnonzero(column.expand(mask)):
-            value = column.values.iloc[column.codes[row]].strip() if shown else None
+            # str(): step logs read from JSON or Parquet hold numbers, not texts.
+            value = str(column.values.iloc[column.codes[row]]).strip() if shown else None
             said = message(str(value)) if callable(message) else message
             self.problem(said, row=int(row), column=spec.name, value=value)
 
@@ -452,7 +513,7 @@ class _FileReader:
             self.problem(message, row=int(row), column=column, value=values.iloc[row])
 
     def _check_keys(self, frame: pd.DataFrame) -> None:
-        key = list(self.spec.key)
+        key = list(self.spec.key) + [c for c in self.spec.optional_key if c in frame.columns]
         if not all(k in frame.columns for k in key):
             return
         keys = frame[key]
@@ -604,16 +665,20 @@ def bundled_data_dir() -> Path:
     return here.parent / "data"
 
 
-def load_dataset(path: str | Path | None = None, *, strict: bool = False) -> Dataset:
+def load_dataset(path: str | Path | None = None, *, strict: bool = False,
+                 aggregate: str = "mean") -> Dataset:
     """Load and validate a data folder.
 
     Parameters
     ----------
     path
-        Folder holding ``results.csv``, ``models.csv`` and ``tasks.csv``. ``None`` loads the
-        bundled TeamForge data.
+        Folder holding ``results.csv``, ``models.csv`` and ``tasks.csv`` (and optionally a
+        step log, see :mod:`.steps`). ``None`` loads the bundled TeamForge data.
     strict
         If true, warnings (ignored columns, models with no results) are errors too.
+    aggregate
+        How a cell's runs become the cell in ``Dataset.results`` when results.csv has a run
+        column: ``"mean"`` (default) or ``"best"`` (see :func:`.runs.aggregate_runs`).
 
     Returns
     -------
@@ -633,6 +698,11 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False) -> Dat
     >>> list(ds.tasks["difficulty"])
     ['easy', 'hard', 'medium']
     """
+    from .runs import AGGREGATES, aggregate_runs
+    from .steps import read_step_log, tidy_steps
+
+    if aggregate not in AGGREGATES:
+        raise ValueError(f"aggregate must be one of {', '.join(AGGREGATES)}, not {aggregate!r}")
     folder = bundled_data_dir() if path is None else Path(path)
     if not folder.exists():
         raise DataValidationError([Problem(str(folder), "data folder does not exist")])
@@ -697,7 +767,25 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False) -> Dat
                                  models_reader.physical_line(int(row)), "model",
                                  _show(models["model"].iloc[row])))
 
+    if results is not None:
+        components = [c for c in COMPONENT_COLUMNS if c in results.columns]
+        if components and len(components) < len(COMPONENT_COLUMNS):
+            absent = [c for c in COMPONENT_COLUMNS if c not in components]
+            notes.append(Problem(
+                RESULTS_SPEC.name,
+                f"has the grader component column(s) {', '.join(components)} but not "
+                f"{', '.join(absent)}; score components need all four", line=1))
+
     problems.extend(p for r in readers.values() for p in r.problems)
+    step_log = read_step_log(folder, results if not problems else None)
+    problems.extend(step_log.problems)
+    notes.extend(step_log.warnings)
+    if step_log.file is not None and step_log.sha256 is not None:
+        hashes[step_log.file] = step_log.sha256
+    steps = None
+    if step_log.frame is not None and results is not None:
+        steps = tidy_steps(step_log.frame)
+        notes.extend(_runs_without_steps(results, steps, step_log.file))
     if strict:
         problems.extend(notes)
         notes = []
@@ -707,14 +795,44 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False) -> Dat
 
     assert results is not None and models is not None and tasks is not None
     used_models = models[models["model"].isin(set(results["model"]))]
+    runs = _tidy_runs(results)
     return Dataset(
         name=folder.resolve().name,
-        results=_tidy(results, RESULTS_SPEC),
+        results=aggregate_runs(runs, how=aggregate),
         models=_tidy(used_models, MODELS_SPEC),
         tasks=_tidy(tasks, TASKS_SPEC),
         files=dict(sorted(hashes.items())),
         warnings=tuple(warning_lines),
+        runs=runs,
+        steps=steps,
+        aggregate=aggregate,
     )
+
+
+def _tidy_runs(results: pd.DataFrame) -> pd.DataFrame:
+    """Run rows: model, task, run (1 when results.csv has none), the required columns, then
+    the component columns results.csv has; sorted by model, task, run."""
+    runs = results.copy()
+    if RUN_COLUMN not in runs:
+        runs[RUN_COLUMN] = np.ones(len(runs), dtype=np.int64)
+    components = [c for c in COMPONENT_COLUMNS if c in runs]
+    columns = ["model", "task", RUN_COLUMN, *RESULTS_COLUMNS[2:], *components]
+    runs = runs[columns]
+    for column in ("model", "task"):
+        runs[column] = runs[column].astype(object)
+    return runs.sort_values(["model", "task", RUN_COLUMN], kind="stable").reset_index(drop=True)
+
+
+def _runs_without_steps(results: pd.DataFrame, steps: pd.DataFrame, file: str | None
+                        ) -> list[Problem]:
+    keys = ["model", "task", RUN_COLUMN]
+    runs = results.assign(**({} if RUN_COLUMN in results else {RUN_COLUMN: 1}))[keys]
+    logged = pd.MultiIndex.from_frame(steps[keys].drop_duplicates())
+    missing = int((~pd.MultiIndex.from_frame(runs).isin(logged)).sum())
+    if not missing:
+        return []
+    return [Problem(file or "steps", f"{missing} of {len(runs)} runs in results.csv have no "
+                    "steps (left out of the step-log findings)")]
 
 
 def _has(frame: pd.DataFrame | None, column: str) -> bool:

@@ -24,8 +24,10 @@ from teamforge_analysis.cli import main
 
 LEVELS3 = (("t_easy", "easy", 0.2), ("t_medium", "medium", 0.35), ("t_hard", "hard", 0.45))
 NOT_FINITE = re.compile(r"\b(nan|inf|infinity)\b", re.IGNORECASE)
+# One figure per finding plus the leaderboard (the finding ids come from the report).
 FIGURES = {"leaderboard.png", "scale_vs_difficulty.png", "step_efficiency.png",
-           "test_pass_vs_score.png", "hard_task_boundary.png"}
+           "test_pass_vs_score.png", "hard_task_boundary.png", "score_components.png",
+           "planning_depth_vs_success.png", "reward_trajectories.png"}
 
 Cell = Callable[[int, int], tuple[float, int, float, bool]]  # (model i, task j) -> values
 

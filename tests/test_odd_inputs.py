@@ -236,4 +236,5 @@ def test_unknown_columns_warn_on_stderr_and_succeed(tmp_path):
     assert json.loads(done.stdout) == written
     assert set(snapshot(work / "figures")) == {
         "hard_task_boundary.png", "leaderboard.png", "scale_vs_difficulty.png",
-        "step_efficiency.png", "test_pass_vs_score.png"}
+        "step_efficiency.png", "test_pass_vs_score.png", "score_components.png",
+        "planning_depth_vs_success.png", "reward_trajectories.png"}
