@@ -33,8 +33,12 @@ class Analysis:
         raise KeyError(finding_id)
 
 
-def analyze(data: Dataset | str | Path | None = None) -> Analysis:
+def analyze(data: Dataset | str | Path | None = None, *, aggregate: str | None = None
+            ) -> Analysis:
     """Load (unless given a Dataset) and analyse a data folder; ``None`` is the bundled data.
+
+    ``aggregate`` (``"mean"`` or ``"best"``) says how a cell's runs are combined; ``None``
+    keeps a given Dataset's own protocol, and means ``"mean"`` when loading.
 
     Examples
     --------
@@ -42,7 +46,10 @@ def analyze(data: Dataset | str | Path | None = None) -> Analysis:
     >>> result.finding("test_pass_vs_score").verdict
     'supported'
     """
-    dataset = data if isinstance(data, Dataset) else load_dataset(data)
+    if isinstance(data, Dataset):
+        dataset = data if aggregate is None else data.with_aggregate(aggregate)
+    else:
+        dataset = load_dataset(data, aggregate=aggregate or "mean")
     board = leaderboard(dataset)
     findings = all_findings(dataset)
     return Analysis(dataset, board, findings, build_document(dataset, board, findings))

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -29,8 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--out and one PNG per finding (plus the leaderboard) to --figures.",
     )
     parser.add_argument("--data", type=Path, default=None, metavar="DIR",
-                        help="data folder with results.csv, models.csv, tasks.csv "
+                        help="data folder with results.csv, models.csv, tasks.csv and "
+                        "optionally a step log, steps.jsonl, steps.csv or steps.parquet "
                         "(default: the bundled TeamForge data)")
+    parser.add_argument("--aggregate", choices=("mean", "best"), default="mean",
+                        help="how a model's runs of a task are combined when results.csv has "
+                        "a run column: their mean (default; a cell passes when more than half "
+                        "its runs pass) or the best run (highest score, the published "
+                        "best-of-N protocol)")
     parser.add_argument("--out", type=Path, default=Path("results"), metavar="DIR",
                         help="where findings.json and findings.md go (default: results)")
     parser.add_argument("--figures", type=Path, default=Path("figures"), metavar="DIR",
@@ -60,34 +68,72 @@ def _missing_folders(folder: Path) -> list[Path]:
 def write_atomically(outputs: dict[Path, bytes]) -> None:
     """Write every file or none: all go to temporary files first, then each is moved into place.
 
-    Folders are created only once every temporary file has been written; files already in the
-    target folders that are not among ``outputs`` are left alone.
+    Folders are created only once the outputs are known; files already in the target folders
+    that are not among ``outputs`` are left alone. If moving a file into place fails (a folder
+    where a file should go, a full disk), the files already moved are put back as they were, the
+    temporary files are removed and the folders created here are removed again.
     """
     created: list[Path] = []
     temporaries: dict[Path, Path] = {}
+    backups: dict[Path, Path | None] = {}  # target -> its earlier content (None: it was new)
     try:
+        for target in outputs:
+            if target.is_dir():
+                raise IsADirectoryError(errno.EISDIR, "a folder is in the way", str(target))
         for target in outputs:
             for folder in _missing_folders(target.parent):
                 folder.mkdir()
                 created.append(folder)
         for target, data in outputs.items():
-            handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                            suffix=".tmp")
-            temporaries[target] = Path(name)
-            with os.fdopen(handle, "wb") as stream:
+            temporaries[target] = _temporary_file(target, ".tmp")
+            with open(temporaries[target], "wb") as stream:
                 stream.write(data)
-            # mkstemp creates files readable by the owner only; outputs are ordinary files.
-            os.chmod(name, 0o666 & ~_umask())
+        for target, temporary in temporaries.items():
+            backups[target] = _backup(target)
+            os.replace(temporary, target)
     except BaseException:
+        for target, backup in reversed(backups.items()):
+            with contextlib.suppress(OSError):
+                if backup is None:
+                    target.unlink(missing_ok=True)
+                else:
+                    os.replace(backup, target)
+                    # rename() does nothing when both names are links to one file (the move
+                    # never happened): the backup name is then still there.
+                    backup.unlink(missing_ok=True)
         for temporary in temporaries.values():
             with contextlib.suppress(OSError):
-                temporary.unlink()
+                temporary.unlink(missing_ok=True)
         for folder in reversed(created):
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise
-    for target, temporary in temporaries.items():
-        os.replace(temporary, target)
+    for backup in backups.values():
+        if backup is not None:
+            with contextlib.suppress(OSError):
+                backup.unlink()
+
+
+def _temporary_file(target: Path, suffix: str) -> Path:
+    """A new, empty, hidden file next to ``target`` (same file system, so moves are atomic)."""
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
+    os.close(handle)
+    # mkstemp creates files readable by the owner only; outputs are ordinary files.
+    os.chmod(name, 0o666 & ~_umask())
+    return Path(name)
+
+
+def _backup(target: Path) -> Path | None:
+    """A second name (a hard link, else a copy) for ``target``'s content; None if it is new."""
+    if not target.exists():
+        return None
+    backup = _temporary_file(target, ".bak")
+    try:
+        backup.unlink()
+        os.link(target, backup)
+    except OSError:
+        shutil.copy2(target, backup)
+    return backup
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -98,10 +144,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .report import to_json, to_markdown
 
     try:
-        analysis = analyze(args.data)
+        analysis = analyze(args.data, aggregate=args.aggregate)
     except DataValidationError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
+        # Warnings often explain the errors (a model renamed in results.csv only).
+        for warning in exc.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         return EXIT_BAD_INPUT
     for warning in analysis.dataset.warnings:
         print(f"warning: {warning}", file=sys.stderr)

@@ -1,11 +1,16 @@
-"""The four findings of TeamForge's published analysis, each tested by a documented rule.
+"""The findings of TeamForge's published analysis, each tested by a documented rule.
+
+The first four test the seed's claims; three more cover what its docstring promised and never
+computed, from run-level results and step logs: ``score_components``,
+``planning_depth_vs_success`` and ``reward_trajectories``.
 
 Each function takes a :class:`~teamforge_analysis.io.Dataset` and returns a :class:`Finding`
 whose ``statistics`` are JSON-ready, whose ``verdict`` follows from those statistics by the rule
 in its docstring (also in ``docs/methods.md``), and whose ``text`` is written from them.
 
 Verdicts: ``supported``, ``contradicted``, ``inconclusive``, ``not_computable`` (a statistic the
-rule needs is null, or the levels it compares are absent).
+rule needs is null, or the levels it compares are absent), and ``descriptive`` for findings that
+describe the data and test no claim.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import _fmt as fmt
-from .io import DIFFICULTY_LEVELS, Dataset
+from .io import COMPONENT_COLUMNS, DIFFICULTY_LEVELS, Dataset
 from .stats import (
     CorrelationResult,
     DifferenceResult,
@@ -37,8 +42,13 @@ __all__ = [
     "Finding",
     "all_findings",
     "difficulty_means",
+    "finding_inputs",
     "hard_task_boundary",
+    "planning_depth_vs_success",
+    "recomputed_scores",
+    "reward_trajectories",
     "scale_vs_difficulty",
+    "score_components",
     "step_efficiency",
     "test_pass_vs_score",
 ]
@@ -55,7 +65,7 @@ GRADER_WEIGHTS = {
     "reflection_quality": 0.05,
 }
 
-Verdict = Literal["supported", "contradicted", "inconclusive", "not_computable"]
+Verdict = Literal["supported", "contradicted", "inconclusive", "not_computable", "descriptive"]
 
 
 @dataclass(frozen=True)
@@ -71,7 +81,8 @@ class Finding:
     statistics
         JSON-ready evidence (numbers unrounded; undefined values are ``None``).
     verdict
-        ``supported``, ``contradicted``, ``inconclusive`` or ``not_computable``.
+        ``supported``, ``contradicted``, ``inconclusive``, ``not_computable`` or
+        ``descriptive`` (the finding describes the data and tests no claim).
     verdict_reason
         Which branch of the rule decided the verdict.
     text
@@ -632,16 +643,319 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
 
 
 def _inconsistent_flags(dataset: Dataset) -> list[dict[str, Any]]:
-    """Rows whose ``passed`` disagrees with score >= pass_threshold."""
-    results = dataset.results
-    threshold = results["task"].map(dataset.tasks.set_index("task")["pass_threshold"])
-    bad = results["passed"].to_numpy() != (results["score"] >= threshold).to_numpy()
-    rows = results.loc[bad].assign(pass_threshold=threshold[bad])
+    """Rows of results.csv (run rows) whose ``passed`` disagrees with score >= pass_threshold."""
+    runs = dataset.runs
+    assert runs is not None
+    threshold = runs["task"].map(dataset.tasks.set_index("task")["pass_threshold"])
+    bad = runs["passed"].to_numpy() != (runs["score"] >= threshold).to_numpy()
+    rows = runs.loc[bad].assign(pass_threshold=threshold[bad])
     return [
-        {"model": str(r.model), "task": str(r.task), "score": float(r.score),
+        {"model": str(r.model), "task": str(r.task), "run": int(r.run), "score": float(r.score),
          "pass_threshold": float(r.pass_threshold), "passed": bool(r.passed)}
         for r in rows.itertuples(index=False)
     ]
+
+
+# ----------------------------------------------------------------------------------------------
+# Run-level results and step logs (issue 5)
+# ----------------------------------------------------------------------------------------------
+#: The grader's weights by results column (``test_pass`` is the test pass rate).
+GRADER_COLUMNS: dict[str, float] = dict(
+    zip(("test_pass", *COMPONENT_COLUMNS), GRADER_WEIGHTS.values(), strict=True)
+)
+#: The grader clamps the weighted sum into this interval.
+GRADER_CLAMP: tuple[float, float] = (0.001, 0.999)
+#: A run row's score "differs from the formula" when it is further than this from it.
+COMPONENT_TOLERANCE = 0.01
+#: Step log file names, as texts name them.
+_STEP_LOG_FILES = "steps.jsonl, steps.csv or steps.parquet"
+_DESCRIPTIVE_REASON = "the finding describes the data and tests no claim"
+
+
+def recomputed_scores(runs: pd.DataFrame) -> pd.Series:
+    """The grader's score for every run row, from its components, clamped to [0.001, 0.999].
+
+    Examples
+    --------
+    >>> row = pd.DataFrame({"test_pass": [1.0], "lint_score": [0.5], "efficiency_score": [0.5],
+    ...                     "review_quality": [1.0], "reflection_quality": [0.0]})
+    >>> recomputed_scores(row).round(6).tolist()
+    [0.725]
+    """
+    weights = np.array(list(GRADER_COLUMNS.values()))
+    raw = runs[list(GRADER_COLUMNS)].to_numpy(dtype=float) @ weights
+    return pd.Series(np.clip(raw, *GRADER_CLAMP), index=runs.index, name="recomputed")
+
+
+def _grader_formula() -> str:
+    terms = " + ".join(f"{w:.2f} x {c}" for c, w in GRADER_COLUMNS.items())
+    return f"clamp({terms}, {GRADER_CLAMP[0]:g}, {GRADER_CLAMP[1]:g})"
+
+
+def score_components(dataset: Dataset) -> Finding:
+    """How each model's TeamForge score splits into the grader's components.
+
+    With the component columns (``lint_score, efficiency_score, review_quality,
+    reflection_quality``, and ``test_pass`` as the test component), ``by_model`` gives, per
+    model, each component's contribution to its TeamForge score, grader weight × Σ_t task
+    weight × component (cells combined by the data set's run protocol), and the ``residual``
+    (TeamForge score minus the contributions: clamping, and scores that do not follow the
+    formula). ``mismatches`` lists every run row whose score differs from the clamped formula
+    by more than 0.01.
+
+    Verdict: *descriptive*; *not_computable* without the component columns.
+    """
+    runs = dataset.runs
+    assert runs is not None
+    missing = [c for c in GRADER_COLUMNS if c not in runs.columns]
+    statistics: dict[str, Any] = {
+        "weights": dict(GRADER_COLUMNS),
+        "clamp": list(GRADER_CLAMP),
+        "tolerance": COMPONENT_TOLERANCE,
+        "missing_columns": missing,
+        "n_run_rows": len(runs),
+        "by_model": None,
+        "mismatches": None,
+    }
+    title = "Score components"
+    claim = ("How each model's TeamForge score splits into the grader's five weighted "
+             f"components, {_grader_formula()}, and which rows' scores do not follow that "
+             "formula.")
+    if missing:
+        reason = f"results.csv has no column {fmt.names(missing, conjunction='or')}"
+        text = (f"Add the grader component columns {fmt.names(list(COMPONENT_COLUMNS))} to "
+                "results.csv to split scores into components and check them against the "
+                f"formula. {_verdict_sentence('not_computable', reason)}")
+        return Finding("score_components", title, claim, statistics, "not_computable", reason,
+                       text)
+
+    recomputed = recomputed_scores(runs)
+    off = (runs["score"] - recomputed).abs() > COMPONENT_TOLERANCE
+    bad = runs.loc[off].assign(recomputed=recomputed[off])
+    mismatches = [
+        {"model": str(r.model), "task": str(r.task), "run": int(r.run), "score": float(r.score),
+         "recomputed": float(r.recomputed)}
+        for r in bad.itertuples(index=False)
+    ]
+
+    tasks = list(dataset.tasks["task"])
+    weights = dataset.tasks.set_index("task")["weight"].reindex(tasks).to_numpy(dtype=float)
+    cells = dataset.results.set_index(["model", "task"])
+    models = sorted(dataset.results["model"].unique())
+    by_model: dict[str, dict[str, float | None]] = {}
+    wide = {c: cells[c].unstack("task").reindex(index=models, columns=tasks).to_numpy(dtype=float)
+            for c in ("score", *GRADER_COLUMNS)}
+    complete = ~np.isnan(wide["score"]).any(axis=1)
+
+    def weighted_sum(values: np.ndarray) -> pd.Series:
+        # A model missing any task has no TeamForge score, so no split either.
+        return pd.Series(np.where(np.isnan(values), 0.0, values) @ weights).where(complete)
+
+    total = weighted_sum(wide["score"])
+    parts = {c: g * weighted_sum(wide[c]) for c, g in GRADER_COLUMNS.items()}
+    residual = total - sum(parts.values())
+    for i, model in enumerate(models):
+        entry: dict[str, float | None] = {"teamforge_score": finite_or_none(total[i])}
+        entry.update({c: finite_or_none(parts[c][i]) for c in GRADER_COLUMNS})
+        entry["residual"] = finite_or_none(residual[i])
+        by_model[model] = entry
+    statistics["by_model"] = by_model
+    statistics["mismatches"] = mismatches
+
+    n = len(runs)
+    sentences = [
+        f"Of {n} row{'s' if n != 1 else ''} of results.csv, {len(mismatches)} "
+        f"ha{'ve' if len(mismatches) != 1 else 's'} a score more than "
+        f"{fmt.short(COMPONENT_TOLERANCE)} away from the grader's formula"
+        + (": " + "; ".join(
+            f"{m['model']} on {m['task']}, run {m['run']} (score {fmt.num(m['score'], 3)}, "
+            f"formula {fmt.num(m['recomputed'], 3)})" for m in mismatches[:5])
+           + (f"; and {len(mismatches) - 5} more" if len(mismatches) > 5 else "")
+           if mismatches else "")
+        + ".",
+    ]
+    if complete.any():
+        mean_parts = {c: float(parts[c].mean()) for c in GRADER_COLUMNS}
+        n_complete = int(complete.sum())
+        sentences.append(
+            f"Averaged over the {n_complete} model{'s' if n_complete != 1 else ''} with every "
+            f"task ({dataset.aggregate} over runs), the TeamForge score of "
+            f"{fmt.num(float(total.mean()))} is made of "
+            + ", ".join(f"{c} {fmt.num(v)}" for c, v in mean_parts.items())
+            + f" and a residual of {fmt.num(float(residual.mean()))}."
+        )
+    sentences.append(_verdict_sentence("descriptive", _DESCRIPTIVE_REASON))
+    return Finding("score_components", title, claim, statistics, "descriptive",
+                   _DESCRIPTIVE_REASON, " ".join(sentences))
+
+
+def _step_log_missing(finding_id: str, title: str, claim: str, statistics: dict[str, Any]
+                      ) -> Finding:
+    reason = "the data folder has no step log"
+    text = (f"Add {_STEP_LOG_FILES} (one row per agent step: model, task, run, step, action, "
+            "reward) to the data folder to compute this finding. "
+            f"{_verdict_sentence('not_computable', reason)}")
+    return Finding(finding_id, title, claim, statistics, "not_computable", reason, text)
+
+
+def planning_depth_vs_success(dataset: Dataset) -> Finding:
+    """Do episodes with more planning succeed more often?
+
+    An episode is a run row with steps in the step log; its planning depth is its number of
+    ``plan_step`` actions (0 when it has none). ``depth_vs_score`` and ``depth_vs_passed``
+    (point-biserial: passed as 0/1) correlate depth with the run's score and pass flag over all
+    episodes; ``within_task`` correlates depth with score within each task.
+
+    Rule: the correlation rule applied to ``depth_vs_passed`` (supported iff r > 0 with
+    p < 0.05; contradicted iff r < 0 with p < 0.05; else inconclusive; not_computable when r is
+    undefined or there is no step log).
+    """
+    from .steps import episodes
+
+    title = "Planning depth vs success"
+    claim = ("Planning depth vs success rate (promised by the published analysis, never "
+             "computed): episodes with more planning (plan_step actions) succeed more often.")
+    statistics: dict[str, Any] = {
+        "episodes": 0,
+        "runs_without_steps": None,
+        "planning_depth": None,
+        "depth_vs_score": None,
+        "depth_vs_passed": None,
+        "within_task": {},
+    }
+    if dataset.steps is None:
+        return _step_log_missing("planning_depth_vs_success", title, claim, statistics)
+
+    runs = dataset.runs
+    assert runs is not None
+    table = episodes(dataset.steps, runs)
+    depth = table["planning_depth"].astype(float)
+    by_score = correlation(depth, table["score"])
+    by_passed = correlation(depth, table["passed"].astype(float))
+    within = {
+        str(task): correlation(group["planning_depth"].astype(float), group["score"])
+        for task, group in table.groupby("task", sort=True)
+    }
+    statistics.update({
+        "episodes": len(table),
+        "runs_without_steps": len(runs) - len(table),
+        "planning_depth": {
+            "mean": finite_or_none(depth.mean()),
+            "median": finite_or_none(depth.median()),
+            "min": int(depth.min()),
+            "max": int(depth.max()),
+        },
+        "depth_vs_score": by_score.to_dict(),
+        "depth_vs_passed": by_passed.to_dict(),
+        "within_task": {task: res.to_dict() for task, res in within.items()},
+    })
+    verdict, reason = correlation_verdict(by_passed)
+
+    n_models, n_tasks = table["model"].nunique(), table["task"].nunique()
+    sentences = [
+        f"Across {len(table)} episodes (runs with a step log: {n_models} models x {n_tasks} "
+        f"tasks), planning depth (plan_step actions per episode) ranges from "
+        f"{int(depth.min())} to {int(depth.max())} (median {fmt.short(depth.median())}).",
+        f"Depth vs the run's score: {_corr_phrase(by_score)}; depth vs passing "
+        f"(point-biserial, passed = 1): {_corr_phrase(by_passed)}.",
+        "Within tasks, depth vs score: "
+        + "; ".join(f"{task} {_corr_phrase(res)}" for task, res in within.items()) + ".",
+        "Episodes of the same model or task are not independent, so the p-values are "
+        "optimistic; a correlation does not show that planning causes success.",
+    ]
+    left_out = statistics["runs_without_steps"]
+    if left_out:
+        sentences.append(f"{left_out} run{'s' if left_out != 1 else ''} without steps in the "
+                         "log are left out.")
+    sentences.append(_verdict_sentence(verdict, reason))
+    return Finding("planning_depth_vs_success", title, claim, statistics, verdict, reason,
+                   " ".join(sentences))
+
+
+def reward_trajectories(dataset: Dataset) -> Finding:
+    """How the dense per-step reward evolves over an episode, per difficulty level.
+
+    Per level: ``episodes``; ``mean_total_reward`` (mean over episodes of the summed reward);
+    ``mean_reward_slope`` (mean over episodes of at least two steps of the least-squares slope
+    of reward against the position (step − first) / (last − first)); ``declining_fraction``
+    (share of those episodes with a negative slope); ``steps_to_first_full_pass`` (median,
+    over episodes that reach tests_passed = tests_total > 0, of the first step where they do;
+    null if none). Standard deviations and counts go with each mean.
+
+    Verdict: *descriptive*; *not_computable* without a step log.
+    """
+    from .steps import episodes
+
+    title = "Reward trajectories"
+    claim = ("Reward trajectory patterns (promised by the published analysis, never "
+             "computed): how the dense per-step reward evolves over an episode at each "
+             "difficulty level.")
+    statistics: dict[str, Any] = {"episodes": 0, "has_test_counts": False, "by_difficulty": {}}
+    if dataset.steps is None:
+        return _step_log_missing("reward_trajectories", title, claim, statistics)
+
+    steps = dataset.steps
+    table = episodes(steps, tasks=dataset.tasks)
+    has_tests = bool(steps["tests_total"].notna().any() and steps["tests_passed"].notna().any())
+    grouped = table.groupby("difficulty", sort=False)
+    summary = grouped.agg(
+        episodes=("total_reward", "size"),
+        mean_total_reward=("total_reward", "mean"),
+        sd_total_reward=("total_reward", "std"),
+        mean_reward_slope=("reward_slope", "mean"),
+        sd_reward_slope=("reward_slope", "std"),
+        episodes_with_slope=("reward_slope", "count"),
+        steps_to_first_full_pass=("first_full_pass_step", "median"),
+        episodes_with_full_pass=("first_full_pass_step", "count"),
+    )
+    declining = (table["reward_slope"] < 0).groupby(table["difficulty"]).sum()
+    summary["declining_fraction"] = declining / summary["episodes_with_slope"].where(
+        summary["episodes_with_slope"] > 0)
+    levels = [lvl for lvl in DIFFICULTY_LEVELS if lvl in summary.index]
+    by_difficulty: dict[str, dict[str, Any]] = {}
+    for level in levels:
+        row = summary.loc[level]
+        by_difficulty[level] = {
+            "episodes": int(row["episodes"]),
+            "mean_total_reward": finite_or_none(row["mean_total_reward"]),
+            "sd_total_reward": finite_or_none(row["sd_total_reward"]),
+            "mean_reward_slope": finite_or_none(row["mean_reward_slope"]),
+            "sd_reward_slope": finite_or_none(row["sd_reward_slope"]),
+            "episodes_with_slope": int(row["episodes_with_slope"]),
+            "declining_fraction": finite_or_none(row["declining_fraction"]),
+            "steps_to_first_full_pass": finite_or_none(row["steps_to_first_full_pass"]),
+            "episodes_with_full_pass": int(row["episodes_with_full_pass"]),
+        }
+    statistics.update({"episodes": len(table), "has_test_counts": has_tests,
+                       "by_difficulty": by_difficulty})
+
+    def level_sentence(level: str) -> str:
+        s = by_difficulty[level]
+        parts = [f"mean total reward {fmt.num(s['mean_total_reward'])} "
+                 f"(SD {fmt.num(s['sd_total_reward'])}, n = {s['episodes']})"]
+        if s["episodes_with_slope"]:
+            parts.append(
+                f"mean slope {fmt.num(s['mean_reward_slope'])}, declining in "
+                f"{fmt.short(100 * s['declining_fraction'], 0)}% of "
+                f"{s['episodes_with_slope']} episodes")
+        if has_tests:
+            parts.append(
+                f"first full test pass at step {fmt.short(s['steps_to_first_full_pass'], 1)} "
+                f"(median of {s['episodes_with_full_pass']} episodes that reach one)"
+                if s["episodes_with_full_pass"] else "no episode passes every test")
+        return f"{level}: " + ", ".join(parts)
+
+    sentences = [
+        f"Across {len(table)} episodes of the step log (slope: the least-squares change in "
+        "per-step reward from an episode's first step to its last), by difficulty: "
+        + "; ".join(level_sentence(lvl) for lvl in levels) + ".",
+    ]
+    if not has_tests:
+        sentences.append("The step log has no tests_passed/tests_total, so the step of the "
+                         "first full test pass is unknown.")
+    sentences.append(_verdict_sentence("descriptive", _DESCRIPTIVE_REASON))
+    return Finding("reward_trajectories", title, claim, statistics, "descriptive",
+                   _DESCRIPTIVE_REASON, " ".join(sentences))
 
 
 #: Every finding, in report order.
@@ -650,6 +964,9 @@ FINDINGS: tuple[Callable[[Dataset], Finding], ...] = (
     step_efficiency,
     test_pass_vs_score,
     hard_task_boundary,
+    score_components,
+    planning_depth_vs_success,
+    reward_trajectories,
 )
 
 
@@ -657,3 +974,62 @@ def all_findings(dataset: Dataset) -> list[Finding]:
     """Every finding for ``dataset``, in report order."""
     return [compute(dataset) for compute in FINDINGS]
 
+
+
+#: For each finding: the results.csv columns it reads, and whether it reads model sizes.
+_INPUTS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "scale_vs_difficulty": (("score",), True),
+    "step_efficiency": (("steps",), False),
+    "test_pass_vs_score": (("test_pass", "score"), False),
+    "hard_task_boundary": (("score", "passed"), True),
+}
+
+
+def finding_inputs(dataset: Dataset, finding_id: str, *, size_column: str = "params_b"
+                   ) -> pd.DataFrame:
+    """The result rows a finding reads, in long form (one row per model and task).
+
+    Parameters
+    ----------
+    dataset
+        A loaded data set.
+    finding_id
+        One of the ids of :data:`FINDINGS` (``scale_vs_difficulty``, ...).
+    size_column
+        The models.csv column used as model size by the findings that read sizes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``model, task, difficulty``, then the results.csv columns the finding reads,
+        then ``size_column`` for findings that correlate with size; ``hard_task_boundary`` reads
+        only the hardest level's rows and also gets ``pass_threshold``. Rows are ordered by model,
+        then difficulty (easiest first), then task.
+
+    Examples
+    --------
+    >>> from teamforge_analysis.io import load_dataset
+    >>> rows = finding_inputs(load_dataset(), "hard_task_boundary")
+    >>> list(rows.columns)
+    ['model', 'task', 'difficulty', 'score', 'passed', 'pass_threshold', 'params_b']
+    >>> len(rows)
+    4
+    """
+    if finding_id not in _INPUTS:
+        raise ValueError(f"unknown finding {finding_id!r}; expected one of {', '.join(_INPUTS)}")
+    columns, reads_size = _INPUTS[finding_id]
+    tasks = dataset.tasks.set_index("task")
+    rows = dataset.results[["model", "task", *columns]].assign(
+        difficulty=lambda frame: frame["task"].map(tasks["difficulty"])
+    )
+    if finding_id == "hard_task_boundary":
+        rows = rows[rows["difficulty"] == levels_present(dataset)[-1]].assign(
+            pass_threshold=lambda frame: frame["task"].map(tasks["pass_threshold"])
+        )
+    if reads_size:
+        rows = rows.assign(**{size_column: rows["model"].map(_sizes(dataset, size_column))})
+    level_order = rows["difficulty"].map({lvl: i for i, lvl in enumerate(DIFFICULTY_LEVELS)})
+    rows = rows.assign(_level=level_order).sort_values(["model", "_level", "task"], kind="stable")
+    ordered = ["model", "task", "difficulty", *[c for c in rows if c not in
+                                                ("model", "task", "difficulty", "_level")]]
+    return rows[ordered].reset_index(drop=True)

@@ -3,12 +3,17 @@
 A data folder holds three CSV files (see ``data/README.md`` for the data dictionary):
 
 ``results.csv``
-    one row per model and task: ``model, task, score, steps, test_pass, passed``.
+    one row per model and task: ``model, task, score, steps, test_pass, passed``; optionally a
+    ``run`` column (then one row per model, task and run) and the grader's components
+    ``lint_score, efficiency_score, review_quality, reflection_quality``.
 ``models.csv``
     one row per model: ``model, params_b`` and optionally ``active_params_b``, ``family``,
     ``source``.
 ``tasks.csv``
     one row per task: ``task, difficulty, weight, pass_threshold``.
+
+and optionally a step log, ``steps.jsonl``, ``steps.csv`` or ``steps.parquet`` (see
+:mod:`teamforge_analysis.steps`).
 
 Every problem found is collected (not only the first) and raised together as one
 :class:`DataValidationError`, whose lines name the file and, for a cell, its physical line
@@ -21,9 +26,10 @@ import csv
 import hashlib
 import io
 import math
+import re
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -31,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "COMPONENT_COLUMNS",
     "DIFFICULTY_LEVELS",
     "DataValidationError",
     "Dataset",
@@ -41,6 +48,15 @@ __all__ = [
 
 #: Difficulty levels, easiest first. Rules that compare "hardest" and "easiest" use this order.
 DIFFICULTY_LEVELS: tuple[str, ...] = ("easy", "medium", "hard")
+
+#: Optional results.csv column numbering a model's repeated runs of a task (1, 2, ...).
+RUN_COLUMN = "run"
+
+#: Optional results.csv columns holding the grader's components other than the test pass rate
+#: (which is ``test_pass``), each in [0, 1].
+COMPONENT_COLUMNS: tuple[str, ...] = (
+    "lint_score", "efficiency_score", "review_quality", "reflection_quality",
+)
 
 #: Weights in tasks.csv must sum to 1 within this tolerance.
 WEIGHT_SUM_TOLERANCE = 1e-9
@@ -73,10 +89,15 @@ class Problem:
 
 
 class DataValidationError(ValueError):
-    """The data folder is not valid. ``problems`` lists every problem found, one per line."""
+    """The data folder is not valid. ``problems`` lists every problem found, one per line.
 
-    def __init__(self, problems: Iterable[Problem]) -> None:
+    ``warnings`` holds the non-fatal remarks found on the way (an unknown column, a model with no
+    results), which often explain the errors (a model renamed in one file only).
+    """
+
+    def __init__(self, problems: Iterable[Problem], warnings: Iterable[str] = ()) -> None:
         self.problems: list[Problem] = list(problems)
+        self.warnings: list[str] = list(warnings)
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
@@ -90,10 +111,23 @@ class Dataset:
         The folder's name (never its absolute path, which must not reach the outputs).
     results, models, tasks
         Tidy frames, each sorted by its key (see :data:`RESULTS_COLUMNS` and friends).
+        ``results`` has one row per (model, task) cell: when results.csv has several runs per
+        cell, the runs combined by ``aggregate`` (see :func:`.runs.aggregate_runs`). It has
+        the columns of :data:`RESULTS_COLUMNS`, then those of :data:`COMPONENT_COLUMNS` that
+        results.csv has.
     files
         SHA-256 of every input file's bytes, by file name.
     warnings
         Non-fatal remarks (ignored columns, models with no results, ...).
+    runs
+        One row per run, sorted by (model, task, run): ``model, task, run`` and the other
+        columns of ``results``. ``run`` is 1 throughout when results.csv has no run column.
+        Derived from ``results`` when not given.
+    steps
+        The step log (one row per step, sorted by model, task, run, step; see
+        :data:`.steps.STEP_COLUMNS`), or ``None`` when the folder has none.
+    aggregate
+        ``"mean"`` or ``"best"``: how ``results`` was made from ``runs``.
     """
 
     name: str
@@ -102,6 +136,31 @@ class Dataset:
     tasks: pd.DataFrame
     files: dict[str, str]
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    runs: pd.DataFrame | None = None
+    steps: pd.DataFrame | None = None
+    aggregate: str = "mean"
+
+    def __post_init__(self) -> None:
+        if self.runs is None:
+            runs = self.results.copy()
+            runs.insert(runs.columns.get_loc("task") + 1, RUN_COLUMN, 1)
+            object.__setattr__(self, "runs", runs)
+
+    @property
+    def has_runs(self) -> bool:
+        """Whether some (model, task) cell has more than one run."""
+        assert self.runs is not None
+        return len(self.runs) > len(self.results)
+
+    def with_aggregate(self, aggregate: str) -> Dataset:
+        """The same data with ``results`` re-made from ``runs`` by ``aggregate``."""
+        from .runs import aggregate_runs
+
+        if aggregate == self.aggregate:
+            return self
+        assert self.runs is not None
+        return replace(self, results=aggregate_runs(self.runs, how=aggregate),
+                       aggregate=aggregate)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -129,6 +188,8 @@ class FileSpec:
     name: str
     key: tuple[str, ...]
     columns: tuple[ColumnSpec, ...]
+    #: Optional columns that join the key when the file has them (results.csv's ``run``).
+    optional_key: tuple[str, ...] = ()
 
     @property
     def by_name(self) -> dict[str, ColumnSpec]:
@@ -141,11 +202,15 @@ RESULTS_SPEC = FileSpec(
     columns=(
         ColumnSpec("model", "text"),
         ColumnSpec("task", "text"),
+        ColumnSpec(RUN_COLUMN, "int", required=False, lower=1),
         ColumnSpec("score", "float", lower=0.0, upper=1.0),
         ColumnSpec("steps", "int", lower=0),
         ColumnSpec("test_pass", "float", lower=0.0, upper=1.0),
         ColumnSpec("passed", "bool"),
+        *(ColumnSpec(name, "float", required=False, lower=0.0, upper=1.0)
+          for name in COMPONENT_COLUMNS),
     ),
+    optional_key=(RUN_COLUMN,),
 )
 MODELS_SPEC = FileSpec(
     "models.csv",
@@ -171,8 +236,9 @@ TASKS_SPEC = FileSpec(
     ),
 )
 
-#: Column names of the frames :func:`load_dataset` returns, in order.
-RESULTS_COLUMNS = tuple(c.name for c in RESULTS_SPEC.columns)
+#: Column names of the frames :func:`load_dataset` returns, in order. (``Dataset.results``
+#: also has the :data:`COMPONENT_COLUMNS` that results.csv has; ``Dataset.runs`` also ``run``.)
+RESULTS_COLUMNS = tuple(c.name for c in RESULTS_SPEC.columns if c.required)
 MODELS_COLUMNS = tuple(c.name for c in MODELS_SPEC.columns)
 TASKS_COLUMNS = tuple(c.name for c in TASKS_SPEC.columns)
 
@@ -180,269 +246,360 @@ TASKS_COLUMNS = tuple(c.name for c in TASKS_SPEC.columns)
 # ----------------------------------------------------------------------------------------------
 # Reading one file
 # ----------------------------------------------------------------------------------------------
+#: The order files are read and their problems reported in.
+FILE_SPECS: tuple[FileSpec, ...] = (RESULTS_SPEC, MODELS_SPEC, TASKS_SPEC)
+
+# pandas skips lines holding nothing but spaces and tabs (outside quoted fields).
+_SKIPPED_LINE = re.compile(r"[ \t]*")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# Characters that must not appear in a key (model or task name): line breaks and other controls.
+_CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f]"
+#: Integers are read as float64 first; beyond 2**53 they are no longer exact.
+_MAX_EXACT_INTEGER = 2.0**53
+#: Values longer than this are cut in messages, so that one bad cell cannot flood the terminal.
+_MAX_SHOWN_CHARACTERS = 60
+
+Message = str | Callable[[str], str]
+
+
 class _FileReader:
-    """Reads and checks one CSV file, collecting problems instead of stopping at the first."""
+    """Reads and checks one CSV file, collecting problems instead of stopping at the first.
+
+    Every cell is read as text and converted column by column with vectorised pandas string and
+    numeric operations; Python loops run only over the cells being reported.
+    """
 
     def __init__(self, spec: FileSpec, raw: bytes) -> None:
         self.spec = spec
         self.raw = raw
         self.problems: list[Problem] = []
-        self.warnings: list[str] = []
-        self._lines: np.ndarray | None = None
-        # Text columns are checked once per distinct value. ``codes[c]`` gives each row's
-        # position in the sorted distinct values ``distinct[c]`` (-1: blank); the key check,
-        # the cross-file checks and sorting reuse them instead of comparing strings per row.
-        self.codes: dict[str, np.ndarray] = {}
-        self.distinct: dict[str, np.ndarray] = {}
+        self.warnings: list[Problem] = []
+        self._text: str | None = None
+        self._records: list[tuple[int, list[str]]] | None = None
+        self._n_rows: int | None = None  # data rows pandas read, to check the line scan agrees
 
     # -- locating problems ------------------------------------------------------------------
-    def problem(self, message: str, *, row: int | None = None, column: str | None = None,
-                value: object = None) -> None:
-        line = None if row is None else self.physical_line(row)
+    def problem(self, message: str, *, row: int | None = None, line: int | None = None,
+                column: str | None = None, value: object = None) -> None:
+        if row is not None:
+            line = self.physical_line(row)
         shown = None if value is None else _show(value)
         self.problems.append(Problem(self.spec.name, message, line, column, shown))
 
-    def physical_line(self, row: int) -> int:
-        """Physical line (header = 1) of data row ``row`` (0-based, as pandas numbers it).
+    def records(self) -> list[tuple[int, list[str]]]:
+        """Every record pandas reads, header first, with its physical start line.
 
         Worked out only when a problem is reported, so clean files never pay for it.
         """
-        if self._lines is None:
-            self._lines = _record_start_lines(self.raw.decode("utf-8-sig"))
-        return int(self._lines[row]) if row < len(self._lines) else row + 2
+        if self._records is None:
+            self._records = _records_with_lines(self._text or "")
+        return self._records
+
+    def header_line(self) -> int | None:
+        records = self.records()
+        return records[0][0] if records else None
+
+    def header_problem(self, message: str, column: str | None = None) -> None:
+        self.problems.append(Problem(self.spec.name, message, self.header_line(), column))
+
+    def physical_line(self, row: int) -> int | None:
+        """Physical line (first line = 1) of data row ``row`` (0-based, as pandas numbers it).
+
+        ``None`` in the rare case where the line scan and pandas disagree on the records: no
+        line is better than a wrong one.
+        """
+        records = self.records()
+        if self._n_rows is not None and len(records) != self._n_rows + 1:
+            return None
+        return records[row + 1][0] if row + 1 < len(records) else None
 
     # -- reading ----------------------------------------------------------------------------
     def read(self) -> pd.DataFrame | None:
-        name = self.spec.name
-        if not self.raw or self.raw.isspace():  # (isspace stops at the first non-space)
-            self.problems.append(Problem(name, "is empty (expected a header line and data rows)"))
+        """The known columns, converted and checked (``None`` when nothing could be read)."""
+        text = self._decode()
+        if text is None:
             return None
-        if b"\x00" in self.raw:
-            self.problems.append(Problem(name, "is not text (it contains NUL bytes)"))
+        self._text = text
+        cells = self._parse(text)
+        if cells is None:
             return None
-        try:
-            text = self.raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = self.raw[: exc.start].count(b"\n") + 1
-            self.problems.append(
-                Problem(name, f"is not UTF-8 text (byte 0x{self.raw[exc.start]:02x})", line=line)
-            )
-            return None
-
-        header = self._header(_first_lines(text))
-        # The parser reads the bytes: the text was a check, decoded again only to locate a
-        # problem, so a second copy of the file is not held while parsing.
-        del text
-        if header is None:
-            return None
-        # object, not str: text is kept as read (no type guessing) and parsed straight into
-        # Python strings; pandas' str dtype would cost another pass over every cell.
-        text_columns = {c.name: object for c in self.spec.columns if c.kind == "text"}
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                frame = pd.read_csv(
-                    io.BytesIO(self.raw),
-                    encoding="utf-8-sig",
-                    dtype=text_columns,
-                    keep_default_na=False,
-                    na_values=[""],
-                    skipinitialspace=False,
-                )
-        except (pd.errors.ParserError, ValueError) as exc:
-            message = str(exc).strip().splitlines()[-1]
-            self.problems.append(Problem(name, f"cannot be read as CSV ({message})"))
-            return None
-        frame.columns = header
-        known = self.spec.by_name
-        unknown = [c for c in header if c not in known]
-        for column in unknown:
-            self.warnings.append(f"{name}: ignoring unknown column {column!r}")
-        frame = frame.drop(columns=unknown)
-        if frame.empty:
-            self.problems.append(Problem(name, "has a header but no data rows"))
+        columns = self._header([_cell_text(v) for v in cells.iloc[0].tolist()])
+        data = cells.iloc[1:].reset_index(drop=True)
+        self._n_rows = len(data)
+        if data.empty:
+            self.problems.append(Problem(self.spec.name, "has a header but no data rows"))
             return None
 
         out = {}
         for spec in self.spec.columns:
-            if spec.name in frame.columns:
-                out[spec.name] = self._convert(frame[spec.name], spec)
-        result = pd.DataFrame(out)
-        self._check_keys(result)
-        return result
+            if spec.name in columns:
+                out[spec.name] = self._convert(data.iloc[:, columns[spec.name]], spec)
+        frame = pd.DataFrame(out, index=data.index)
+        self._check_keys(frame)
+        return frame
 
-    def _header(self, lines: Iterable[str]) -> list[str] | None:
-        first = next(csv.reader(lines), [])
-        header = [h.strip() for h in first]
-        seen: set[str] = set()
-        ok = True
-        for column in header:
-            if column == "":
-                self.problems.append(Problem(self.spec.name, "has an unnamed column", line=1))
-                ok = False
-            elif column in seen:
-                self.problems.append(
-                    Problem(self.spec.name, f"column {column!r} appears more than once", line=1)
+    def _decode(self) -> str | None:
+        name, raw = self.spec.name, self.raw
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            self.problems.append(Problem(name, "is UTF-16 text; save it as UTF-8"))
+            return None
+        if b"\x00" in raw:
+            line = _count_lines(raw[: raw.index(b"\x00")].decode("utf-8", "replace"))
+            self.problems.append(Problem(name, "is not a text file (it contains NUL bytes)",
+                                         line=line))
+            return None
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = _count_lines(raw[: exc.start].decode("utf-8", "replace"))
+            self.problems.append(
+                Problem(name, f"is not UTF-8 text (byte 0x{raw[exc.start]:02x})", line=line))
+            return None
+        if not text.strip():
+            self.problems.append(Problem(name, "is empty (expected a header line and data rows)"))
+            return None
+        return text
+
+    def _parse(self, text: str) -> pd.DataFrame | None:
+        """Every cell as text (blank cells missing); row 0 is the header."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return pd.read_csv(
+                    io.StringIO(text),
+                    header=None,  # the header is checked here; pandas would rename repeats
+                    dtype=str,
+                    keep_default_na=False,  # "NA", "nan", "null" are values, not missing
+                    na_values=[""],
+                    skip_blank_lines=True,
+                    engine="c",
                 )
-                ok = False
-            seen.add(column)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OverflowError) as exc:
+            self._locate_parser_error(str(exc))
+            return None
+
+    def _locate_parser_error(self, message: str) -> None:
+        """Turn pandas' tokenizer error into located problems."""
+        records = self.records()
+        if records:
+            width = len(records[0][1])
+            long_rows = [(line, len(r)) for line, r in records[1:] if len(r) > width]
+            for line, n_fields in long_rows:
+                self.problem(f"has {n_fields} fields, but the header has {width}", line=line)
+            if long_rows:
+                return
+            if "EOF inside string" in message:
+                self.problem("has a quoted field that is never closed", line=records[-1][0])
+                return
+        detail = message.strip().splitlines()[-1] if message.strip() else "unknown error"
+        self.problem(f"cannot be read as CSV ({detail})")
+
+    def _header(self, names: list[str]) -> dict[str, int]:
+        """Position of every known column that appears once; problems for the rest."""
+        known = self.spec.by_name
+        if len(names) == 1 and names[0] not in known and (";" in names[0] or "\t" in names[0]):
+            separator = "';'" if ";" in names[0] else "tabs"
+            self.header_problem(f"the header looks separated by {separator}; columns must be "
+                                "separated by commas")
+            return {}
+        positions: dict[str, list[int]] = {}
+        for position, name in enumerate(names):
+            positions.setdefault(name, []).append(position)
+        for position in positions.pop("", []):
+            self.header_problem(f"column {position + 1} of the header has no name")
+        for name, where in positions.items():
+            if name in known and len(where) > 1:
+                # pandas would silently rename the repeat to "score.1"; which one is meant?
+                self.header_problem(f"appears {len(where)} times in the header", name)
+            elif name not in known:
+                self.warnings.append(Problem(self.spec.name, "unknown column, ignored",
+                                             self.header_line(), name))
+        lowered = {name.lower(): name for name in positions}
         for spec in self.spec.columns:
-            if spec.required and spec.name not in seen:
-                self.problems.append(
-                    Problem(self.spec.name, f"missing column {spec.name!r}", line=1)
-                )
-                ok = False
-        return header if ok else None
+            if spec.required and spec.name not in positions:
+                near = lowered.get(spec.name.lower())
+                hint = f" (found {near!r}; names are case-sensitive)" if near else ""
+                self.header_problem(f"missing column {spec.name!r}{hint}")
+        return {name: where[0] for name, where in positions.items()
+                if name in known and len(where) == 1}
 
     # -- converting and checking columns ----------------------------------------------------
-    def _convert(self, column: pd.Series, spec: ColumnSpec) -> pd.Series:
-        if spec.kind == "text":
-            # Checked once per distinct value (names repeat on every row), then spread by code.
-            codes, labels = _map_distinct(column, _strip_or_none)
-            blank_label = np.array([v is None or v == "" for v in labels], dtype=bool)
-            labels[blank_label] = None
-            blank = pd.Series(blank_label[codes], index=column.index)
-            values = pd.Series(labels[codes], index=column.index, dtype=object, name=column.name)
-            sorted_codes, distinct = pd.factorize(labels, sort=True)
-            self.codes[spec.name] = sorted_codes[codes]
-            self.distinct[spec.name] = np.asarray(distinct, dtype=object)
-            if not spec.nullable:
-                self.report(blank, column, "is blank", blank_value="")
-            if spec.choices is not None:
-                bad_label = np.array([v not in spec.choices for v in labels], dtype=bool)
-                bad = pd.Series(bad_label[codes], index=column.index) & ~blank
-                self.report(bad, column, f"is not one of {', '.join(spec.choices)}")
-            return values
-        if spec.kind == "bool":
-            return self._convert_bool(column, spec)
-
-        blank = column.isna()
-        numbers = column if pd.api.types.is_numeric_dtype(column.dtype) else None
-        if numbers is None or pd.api.types.is_bool_dtype(column.dtype):
-            stripped = _map_values(column, lambda v: v.strip() if isinstance(v, str) else v)
-            blank = stripped.isna() | (stripped == "")
-            numbers = pd.to_numeric(stripped.where(~blank, None), errors="coerce")
-            not_number = numbers.isna() & ~blank
-            self.report(not_number, column, "is not a number")
-        numbers = numbers.astype("float64")
+    # Each column is converted through its distinct values: keys, levels, flags and rounded
+    # scores repeat a lot, and pandas string operations cost a Python call per value.
+    def _convert(self, cells: pd.Series, spec: ColumnSpec) -> pd.Series:
+        column = _DistinctValues.of(cells)
+        if spec.kind in ("float", "int"):
+            return self._convert_number(column, spec)
+        text = column.values.str.strip()
+        blank = _mask(text == "")
         if not spec.nullable:
-            self.report(blank, column, "is blank", blank_value="")
-        present = numbers.notna()
-        finite = np.isfinite(numbers.to_numpy(dtype="float64", na_value=0.0))
-        self.report(present & ~finite, column, "is not a finite number")
-        checkable = present & finite
+            self.report(blank, column, spec, "is blank", shown=None)
+        if spec.kind == "text":
+            return self._convert_text(column, text, blank, spec)
+        return self._convert_bool(column, text, blank, spec)
+
+    def _convert_text(self, column: _DistinctValues, text: pd.Series, blank: np.ndarray,
+                      spec: ColumnSpec) -> pd.Series:
+        if spec.name in self.spec.key:
+            control = _mask(text.str.contains(_CONTROL_CHARACTERS, regex=True))
+            self.report(control & ~blank, column, spec,
+                        "contains a line break or another control character")
+        if spec.choices is not None:
+            bad = ~blank & ~_mask(text.isin(spec.choices))
+            self.report(bad, column, spec, f"is not one of {', '.join(spec.choices)}")
+        values = np.where(blank, None, text.to_numpy(dtype=object))
+        return pd.Series(column.expand(values), dtype=object)
+
+    def _convert_bool(self, column: _DistinctValues, text: pd.Series, blank: np.ndarray,
+                      spec: ColumnSpec) -> pd.Series:
+        words = text.str.lower()
+        is_true = _mask(words.isin(_TRUE_WORDS))
+        is_false = _mask(words.isin(_FALSE_WORDS))
+        self.report(~blank & ~is_true & ~is_false, column, spec,
+                    "is not a boolean (true/false, 1/0)")
+        return pd.Series(column.expand(is_true))
+
+    def _convert_number(self, column: _DistinctValues, spec: ColumnSpec) -> pd.Series:
+        values = np.array(pd.to_numeric(column.values, errors="coerce"), dtype="float64")
+        # to_numeric skips ASCII spaces only; retry the rest stripped as text columns are.
+        retry = np.flatnonzero(np.isnan(values))
+        stripped = column.values.iloc[retry].str.strip()
+        blank = np.zeros(len(values), dtype=bool)
+        blank[retry] = _mask(stripped == "")
+        values[retry] = pd.to_numeric(stripped, errors="coerce").to_numpy(dtype="float64")
+        if not spec.nullable:
+            self.report(blank, column, spec, "is blank", shown=None)
+        missing = np.isnan(values)
+        self.report(missing & ~blank, column, spec, _not_a_number(spec))
+        finite = np.isfinite(values)
+        self.report(~missing & ~finite, column, spec, "is not a finite number")
+        whole = finite
         if spec.kind == "int":
-            fractional = checkable & (numbers != np.floor(numbers))
-            self.report(fractional, column, "is not a whole number")
+            with np.errstate(invalid="ignore"):
+                fractional = finite & (values != np.floor(values))
+                huge = finite & ~fractional & (np.abs(values) > _MAX_EXACT_INTEGER)
+            self.report(fractional, column, spec, "is not a whole number")
+            self.report(huge, column, spec, "is too large")
+            whole = finite & ~fractional & ~huge
         if spec.lower is not None or spec.upper is not None:
-            below = (numbers <= spec.lower) if spec.lower_open else (numbers < spec.lower)
-            below = below if spec.lower is not None else False
-            above = (numbers > spec.upper) if spec.upper is not None else False
-            out_of_range = checkable & (below | above)
-            self.report(out_of_range, column, _range_text(spec))
-        if spec.kind == "int" and not spec.nullable and not blank.any() and checkable.all():
+            with np.errstate(invalid="ignore"):
+                below = np.zeros(len(values), dtype=bool)
+                above = np.zeros(len(values), dtype=bool)
+                if spec.lower is not None:
+                    below = values <= spec.lower if spec.lower_open else values < spec.lower
+                if spec.upper is not None:
+                    above = values > spec.upper
+            self.report(finite & (below | above), column, spec, _range_text(spec))
+        numbers = pd.Series(column.expand(values))
+        if spec.kind == "int" and whole.all():
             return numbers.astype("int64")
         return numbers
 
-    def _convert_bool(self, column: pd.Series, spec: ColumnSpec) -> pd.Series:
-        if pd.api.types.is_bool_dtype(column.dtype):
-            return column.astype(bool)
-        if pd.api.types.is_numeric_dtype(column.dtype):
-            # Integers 1/0 (or floats 1.0/0.0) read by pandas as numbers.
-            words = _map_values(column, lambda v: "" if pd.isna(v) else format(v, "g"))
-        else:
-            words = _map_values(column, lambda v: v.strip().lower() if isinstance(v, str) else v)
-        blank = words.isna() | (words == "")
-        is_true = words.isin(_TRUE_WORDS)
-        is_false = words.isin(_FALSE_WORDS)
-        if not spec.nullable:
-            self.report(blank, column, "is blank", blank_value="")
-        bad = ~blank & ~is_true & ~is_false
-        self.report(bad, column, "is not a boolean (true/false, 1/0)")
-        return is_true.astype(bool)
-
-    def report(self, mask: pd.Series | bool, column: pd.Series, message: str,
-               blank_value: str | None = None) -> None:
-        """Report ``message`` for every cell of ``column`` where ``mask`` is true."""
-        if isinstance(mask, bool) or not mask.any():
+    def report(self, mask: np.ndarray, column: _DistinctValues, spec: ColumnSpec,
+               message: Message, *, shown: str | None = "value") -> None:
+        """Report ``message`` for every cell of ``column`` whose distinct value is in ``mask``."""
+        if not mask.any():
             return
-        for row in np.flatnonzero(mask.to_numpy(dtype=bool)):
-            value = blank_value if blank_value is not None else column.iloc[row]
-            self.problem(message, row=int(row), column=str(column.name), value=value)
+        for row in np.flatnonzero(column.expand(mask)):
+            # str(): step logs read from JSON or Parquet hold numbers, not texts.
+            value = str(column.values.iloc[column.codes[row]]).strip() if shown else None
+            said = message(str(value)) if callable(message) else message
+            self.problem(said, row=int(row), column=spec.name, value=value)
 
-    def rows_where(self, frame: pd.DataFrame, column: str,
-                   keep: Callable[[str | None], bool]) -> pd.Series:
-        """Rows of ``frame`` whose ``column`` value (None when blank) satisfies ``keep``."""
-        if column in self.codes:
-            distinct = [*self.distinct[column], None]  # code -1 (blank) picks the last
-            by_value = np.array([keep(v) for v in distinct], dtype=bool)
-            return pd.Series(by_value[self.codes[column]], index=frame.index)
-        return frame[column].map(lambda v: keep(None if pd.isna(v) else v)).astype(bool)
-
-    def present(self, frame: pd.DataFrame, column: str) -> np.ndarray:
-        """The distinct non-blank values of ``column``."""
-        if column in self.distinct:
-            return self.distinct[column]
-        return frame[column].dropna().unique()
+    def report_cells(self, mask: np.ndarray, values: pd.Series, column: str, message: str
+                     ) -> None:
+        """Report ``message`` for converted ``values`` where ``mask`` is true (cross-file)."""
+        for row in np.flatnonzero(mask):
+            self.problem(message, row=int(row), column=column, value=values.iloc[row])
 
     def _check_keys(self, frame: pd.DataFrame) -> None:
-        key = list(self.spec.key)
+        key = list(self.spec.key) + [c for c in self.spec.optional_key if c in frame.columns]
         if not all(k in frame.columns for k in key):
             return
-        # Comparing integer codes is much faster than comparing the strings themselves.
-        codes = pd.DataFrame({k: self.codes[k] if k in self.codes else pd.factorize(frame[k])[0]
-                              for k in key})
-        duplicated = codes.duplicated(keep="first")
+        keys = frame[key]
+        complete = keys.notna().all(axis=1)
+        keys = keys[complete]
+        duplicated = _mask(keys.duplicated(keep="first"))
         if not duplicated.any():
             return
-        first_row = frame.reset_index().groupby(key, sort=False)["index"].transform("min")
-        for row in np.flatnonzero(duplicated.to_numpy()):
-            value = ", ".join(str(frame.at[row, k]) for k in key)
-            first_line = self.physical_line(int(first_row.iloc[row]))
+        first_row = pd.Series(keys.index, index=keys.index).groupby(
+            [keys[k] for k in key], sort=False).transform("min")
+        for position in np.flatnonzero(duplicated):
+            row = int(keys.index[position])
+            first_line = self.physical_line(int(first_row.iloc[position]))
+            where = f" of line {first_line}" if first_line is not None else " of an earlier line"
             self.problem(
-                f"repeats the {'/'.join(key)} of line {first_line}",
-                row=int(row), column=key[-1] if len(key) == 1 else "/".join(key), value=value,
+                f"repeats the {'/'.join(key)}{where}",
+                row=row, column="/".join(key),
+                value=", ".join(str(keys.at[row, k]) for k in key),
             )
 
 
-def _show(value: object) -> str:
-    return str(value)
+@dataclass(frozen=True)
+class _DistinctValues:
+    """A column as its distinct cell texts and, per row, the position of its text among them.
 
-
-def _strip_or_none(value: object) -> str | None:
-    return value.strip() if isinstance(value, str) else None
-
-
-def _map_distinct(column: pd.Series, func: Callable[[object], object]
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """``(codes, mapped)`` with ``mapped[codes]`` equal to ``column.map(func)`` (object).
-
-    ``func`` is called once per distinct value, not once per cell: columns of names have few
-    distinct values. Missing cells have code -1, which picks ``mapped[-1] = func(None)``.
+    A missing cell (an empty field) is the text "".
     """
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    mapped = np.empty(len(uniques) + 1, dtype=object)
-    mapped[:-1] = [func(value) for value in uniques]
-    mapped[-1] = func(None)
-    return codes, mapped
+
+    values: pd.Series  # object dtype, one entry per distinct text
+    codes: np.ndarray  # per row, an index into values
+
+    @classmethod
+    def of(cls, cells: pd.Series) -> _DistinctValues:
+        codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+        values = np.asarray(uniques, dtype=object)
+        if (codes < 0).any():
+            codes = np.where(codes < 0, len(values), codes)
+            values = np.append(values, "")
+        return cls(pd.Series(values, dtype=object), codes)
+
+    def expand(self, per_value: np.ndarray) -> np.ndarray:
+        """Per-row values from per-distinct-value ones."""
+        return np.asarray(per_value)[self.codes]
 
 
-def _map_values(column: pd.Series, func: Callable[[object], object]) -> pd.Series:
-    """``column.map(func)`` as an object Series, calling ``func`` once per distinct value."""
-    codes, mapped = _map_distinct(column, func)
-    return pd.Series(mapped[codes], index=column.index, dtype=object, name=column.name)
+def _mask(values: pd.Series | np.ndarray) -> np.ndarray:
+    """A plain numpy boolean mask (missing counts as false)."""
+    if isinstance(values, pd.Series):
+        return values.to_numpy(dtype=bool, na_value=False)
+    return np.asarray(values, dtype=bool)
 
 
-def _first_lines(text: str) -> Iterator[str]:
-    """Lines of ``text`` one at a time, so reading the header does not copy the whole file."""
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start)
-        if end == -1:
-            yield text[start:]
-            return
-        yield text[start : end + 1]
-        start = end + 1
+def _cell_text(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) \
+        else str(value).strip()
+
+
+def _show(value: object) -> str:
+    """A cell's value for a one-line message: control characters escaped, long values cut."""
+    text = str(value)
+    if not text.isprintable():
+        text = repr(text)[1:-1]
+    if len(text) > _MAX_SHOWN_CHARACTERS:
+        text = text[: _MAX_SHOWN_CHARACTERS - 3] + "..."
+    return text
+
+
+def _not_a_number(spec: ColumnSpec) -> Message:
+    """``is not a number``, with a hint for percentages in [0, 1] columns."""
+    if spec.upper != 1.0:
+        return "is not a number"
+
+    def message(value: str) -> str:
+        number = value.removesuffix("%").strip()
+        if value.endswith("%") and not math.isnan(as_float := _float_or_nan(number)):
+            return f"is a percentage; write it as a number between 0 and 1 ({as_float / 100:g})"
+        return "is not a number"
+
+    return message
+
+
+def _float_or_nan(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
 
 
 def _range_text(spec: ColumnSpec) -> str:
@@ -458,24 +615,38 @@ def _fmt_bound(x: float | None) -> str:
     return format(x, "g")
 
 
-def _record_start_lines(text: str) -> np.ndarray:
-    """Physical start line of every non-blank data record (the header is line 1).
+def _count_lines(text: str) -> int:
+    """The physical line the end of ``text`` is on (\\r\\n, \\r and \\n each end a line)."""
+    return len(_LINE_BREAK.findall(text)) + 1
 
-    pandas skips blank lines and lets quoted fields span lines, so row index + 2 is only right
-    for simple files; the csv module tracks physical lines exactly.
+
+def _records_with_lines(text: str) -> list[tuple[int, list[str]]]:
+    """Every record pandas would read (header first), with its physical start line.
+
+    pandas skips lines of only spaces and tabs and lets quoted fields span lines, so row index
+    + 2 is right only for simple files; the csv module, fed one physical line at a time, tracks
+    the lines exactly. \\r\\n, \\r and \\n all end a line, as for pandas.
     """
-    reader = csv.reader(io.StringIO(text))
-    starts: list[int] = []
-    previous_end = 0
-    for i, record in enumerate(reader):
-        start = previous_end + 1
-        previous_end = reader.line_num
-        if i == 0:
-            continue  # header
-        if not record or (len(record) == 1 and not record[0].strip()):
-            continue  # pandas skips blank lines
-        starts.append(start)
-    return np.asarray(starts, dtype=np.int64)
+    lines = io.StringIO(text, newline=None)
+    consumed: list[str] = []
+
+    def feed() -> Iterator[str]:
+        for line in lines:
+            consumed.append(line)
+            yield line
+
+    reader = csv.reader(feed())
+    records: list[tuple[int, list[str]]] = []
+    end = 0
+    try:
+        for record in reader:
+            start, end = end + 1, reader.line_num
+            if end == start and _SKIPPED_LINE.fullmatch(consumed[start - 1].rstrip("\n")):
+                continue
+            records.append((start, record))
+    except csv.Error:
+        pass  # e.g. a field beyond csv's size limit: later lines stay unknown
+    return records
 
 
 # ----------------------------------------------------------------------------------------------
@@ -494,16 +665,20 @@ def bundled_data_dir() -> Path:
     return here.parent / "data"
 
 
-def load_dataset(path: str | Path | None = None, *, strict: bool = False) -> Dataset:
+def load_dataset(path: str | Path | None = None, *, strict: bool = False,
+                 aggregate: str = "mean") -> Dataset:
     """Load and validate a data folder.
 
     Parameters
     ----------
     path
-        Folder holding ``results.csv``, ``models.csv`` and ``tasks.csv``. ``None`` loads the
-        bundled TeamForge data.
+        Folder holding ``results.csv``, ``models.csv`` and ``tasks.csv`` (and optionally a
+        step log, see :mod:`.steps`). ``None`` loads the bundled TeamForge data.
     strict
         If true, warnings (ignored columns, models with no results) are errors too.
+    aggregate
+        How a cell's runs become the cell in ``Dataset.results`` when results.csv has a run
+        column: ``"mean"`` (default) or ``"best"`` (see :func:`.runs.aggregate_runs`).
 
     Returns
     -------
@@ -523,84 +698,149 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False) -> Dat
     >>> list(ds.tasks["difficulty"])
     ['easy', 'hard', 'medium']
     """
+    from .runs import AGGREGATES, aggregate_runs
+    from .steps import read_step_log, tidy_steps
+
+    if aggregate not in AGGREGATES:
+        raise ValueError(f"aggregate must be one of {', '.join(AGGREGATES)}, not {aggregate!r}")
     folder = bundled_data_dir() if path is None else Path(path)
     if not folder.exists():
-        raise DataValidationError([Problem(str(path), "data folder does not exist")])
+        raise DataValidationError([Problem(str(folder), "data folder does not exist")])
     if not folder.is_dir():
-        raise DataValidationError([Problem(str(path), "is a file, not a data folder")])
+        raise DataValidationError([Problem(str(folder), "is a file, not a data folder")])
 
     problems: list[Problem] = []
     readers: dict[str, _FileReader] = {}
     frames: dict[str, pd.DataFrame | None] = {}
     hashes: dict[str, str] = {}
-    for spec in (RESULTS_SPEC, MODELS_SPEC, TASKS_SPEC):
+    for spec in FILE_SPECS:
+        frames[spec.name] = None
         file = folder / spec.name
+        if file.is_dir():
+            problems.append(Problem(spec.name, "is a folder, not a file"))
+            continue
         if not file.is_file():
             problems.append(Problem(spec.name, f"is missing from the data folder {folder.name!r}"))
-            frames[spec.name] = None
             continue
-        raw = file.read_bytes()
+        try:
+            raw = file.read_bytes()
+        except OSError as exc:
+            problems.append(Problem(spec.name, f"cannot be read ({exc.strerror or exc})"))
+            continue
         hashes[spec.name] = hashlib.sha256(raw).hexdigest()
         readers[spec.name] = _FileReader(spec, raw)
         # A frame with bad cells is still used for the cross-file checks below.
         frames[spec.name] = readers[spec.name].read()
 
     results, models, tasks = (frames[s.name] for s in (RESULTS_SPEC, MODELS_SPEC, TASKS_SPEC))
-    notes: list[str] = [w for r in readers.values() for w in r.warnings]
+    notes: list[Problem] = [w for r in readers.values() for w in r.warnings]
 
-    if tasks is not None and "weight" in tasks:
-        weights = tasks["weight"]
-        if weights.notna().all() and np.isfinite(weights).all():
+    tasks_reader = readers.get(TASKS_SPEC.name)
+    if tasks is not None and tasks_reader is not None and "weight" in tasks:
+        weights = tasks["weight"].to_numpy(dtype="float64")
+        weights_ok = not any(p.column == "weight" for p in tasks_reader.problems)
+        if weights_ok and np.isfinite(weights).all():
             total = math.fsum(weights)
             if abs(total - 1.0) > WEIGHT_SUM_TOLERANCE:
                 problems.append(
                     Problem("tasks.csv", f"weights sum to {total:.12g}, not 1", column="weight")
                 )
-    if results is not None and tasks is not None:
-        results_reader, tasks_reader = readers[RESULTS_SPEC.name], readers[TASKS_SPEC.name]
-        task_names = set(tasks["task"].dropna())
-        unknown = results_reader.rows_where(results, "task",
-                                            lambda v: v is not None and v not in task_names)
-        results_reader.report(unknown, results["task"], "is not a task in tasks.csv")
-        without_results = tasks["task"].notna() & ~tasks["task"].isin(
-            results_reader.present(results, "task"))
-        tasks_reader.report(without_results, tasks["task"], "has no rows in results.csv")
-    if results is not None and models is not None:
-        results_reader = readers[RESULTS_SPEC.name]
+    if _has(results, "task") and _has(tasks, "task"):
+        assert results is not None and tasks is not None
+        known_tasks = set(tasks["task"].dropna())
+        unknown = results["task"].notna() & ~results["task"].isin(known_tasks)
+        readers[RESULTS_SPEC.name].report_cells(
+            _mask(unknown), results["task"], "task", "is not a task in tasks.csv")
+        without_results = tasks["task"].notna() & ~tasks["task"].isin(set(results["task"]))
+        readers[TASKS_SPEC.name].report_cells(
+            _mask(without_results), tasks["task"], "task", "has no rows in results.csv")
+    if _has(results, "model") and _has(models, "model"):
+        assert results is not None and models is not None
         known_models = set(models["model"].dropna())
-        unknown = results_reader.rows_where(results, "model",
-                                            lambda v: v is not None and v not in known_models)
-        results_reader.report(unknown, results["model"], "is not a model in models.csv")
-        unused = sorted(known_models - set(results_reader.present(results, "model")))
-        notes.extend(f"models.csv: model {m!r} has no rows in results.csv (ignored)"
-                     for m in unused)
+        unknown = results["model"].notna() & ~results["model"].isin(known_models)
+        readers[RESULTS_SPEC.name].report_cells(
+            _mask(unknown), results["model"], "model", "is not a model in models.csv")
+        unused = models["model"].notna() & ~models["model"].isin(set(results["model"]))
+        models_reader = readers[MODELS_SPEC.name]
+        for row in np.flatnonzero(_mask(unused)):
+            notes.append(Problem(MODELS_SPEC.name, "has no rows in results.csv (ignored)",
+                                 models_reader.physical_line(int(row)), "model",
+                                 _show(models["model"].iloc[row])))
+
+    if results is not None:
+        components = [c for c in COMPONENT_COLUMNS if c in results.columns]
+        if components and len(components) < len(COMPONENT_COLUMNS):
+            absent = [c for c in COMPONENT_COLUMNS if c not in components]
+            notes.append(Problem(
+                RESULTS_SPEC.name,
+                f"has the grader component column(s) {', '.join(components)} but not "
+                f"{', '.join(absent)}; score components need all four", line=1))
 
     problems.extend(p for r in readers.values() for p in r.problems)
-    if strict and notes:
-        problems.extend(Problem("warning", n) for n in notes)
+    step_log = read_step_log(folder, results if not problems else None)
+    problems.extend(step_log.problems)
+    notes.extend(step_log.warnings)
+    if step_log.file is not None and step_log.sha256 is not None:
+        hashes[step_log.file] = step_log.sha256
+    steps = None
+    if step_log.frame is not None and results is not None:
+        steps = tidy_steps(step_log.frame)
+        notes.extend(_runs_without_steps(results, steps, step_log.file))
+    if strict:
+        problems.extend(notes)
+        notes = []
+    warning_lines = [str(n) for n in _sorted_problems(notes)]
     if problems:
-        raise DataValidationError(_sorted_problems(problems))
+        raise DataValidationError(_sorted_problems(problems), warning_lines)
 
     assert results is not None and models is not None and tasks is not None
-    results_reader = readers[RESULTS_SPEC.name]
-    used_models = models[models["model"].isin(results_reader.present(results, "model"))]
+    used_models = models[models["model"].isin(set(results["model"]))]
+    runs = _tidy_runs(results)
     return Dataset(
         name=folder.resolve().name,
-        results=_tidy(results, RESULTS_SPEC, results_reader.codes),
+        results=aggregate_runs(runs, how=aggregate),
         models=_tidy(used_models, MODELS_SPEC),
-        tasks=_tidy(tasks, TASKS_SPEC, readers[TASKS_SPEC.name].codes),
+        tasks=_tidy(tasks, TASKS_SPEC),
         files=dict(sorted(hashes.items())),
-        warnings=tuple(notes),
+        warnings=tuple(warning_lines),
+        runs=runs,
+        steps=steps,
+        aggregate=aggregate,
     )
 
 
-def _tidy(frame: pd.DataFrame, spec: FileSpec,
-          codes: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
-    """Declared columns in declared order (optional ones filled with missing), sorted by key.
+def _tidy_runs(results: pd.DataFrame) -> pd.DataFrame:
+    """Run rows: model, task, run (1 when results.csv has none), the required columns, then
+    the component columns results.csv has; sorted by model, task, run."""
+    runs = results.copy()
+    if RUN_COLUMN not in runs:
+        runs[RUN_COLUMN] = np.ones(len(runs), dtype=np.int64)
+    components = [c for c in COMPONENT_COLUMNS if c in runs]
+    columns = ["model", "task", RUN_COLUMN, *RESULTS_COLUMNS[2:], *components]
+    runs = runs[columns]
+    for column in ("model", "task"):
+        runs[column] = runs[column].astype(object)
+    return runs.sort_values(["model", "task", RUN_COLUMN], kind="stable").reset_index(drop=True)
 
-    ``codes`` may give, for key columns, each row's rank among the column's distinct values
-    (as :attr:`_FileReader.codes`), which spares sorting the strings again.
-    """
+
+def _runs_without_steps(results: pd.DataFrame, steps: pd.DataFrame, file: str | None
+                        ) -> list[Problem]:
+    keys = ["model", "task", RUN_COLUMN]
+    runs = results.assign(**({} if RUN_COLUMN in results else {RUN_COLUMN: 1}))[keys]
+    logged = pd.MultiIndex.from_frame(steps[keys].drop_duplicates())
+    missing = int((~pd.MultiIndex.from_frame(runs).isin(logged)).sum())
+    if not missing:
+        return []
+    return [Problem(file or "steps", f"{missing} of {len(runs)} runs in results.csv have no "
+                    "steps (left out of the step-log findings)")]
+
+
+def _has(frame: pd.DataFrame | None, column: str) -> bool:
+    return frame is not None and column in frame
+
+
+def _tidy(frame: pd.DataFrame, spec: FileSpec) -> pd.DataFrame:
+    """Declared columns in declared order (optional ones filled with missing), sorted by key."""
     columns: dict[str, pd.Series] = {}
     for c in spec.columns:
         if c.name in frame:
@@ -613,23 +853,18 @@ def _tidy(frame: pd.DataFrame, spec: FileSpec,
     for c in spec.columns:
         if c.kind == "text":
             tidy[c.name] = tidy[c.name].astype(object)
-    # Sorting integer codes (in the keys' sort order) is much faster than sorting strings;
-    # missing keys sort last, as with sort_values.
-    known = codes or {}
-    ranks = []
-    for k in spec.key:
-        rank = known[k] if k in known else pd.factorize(tidy[k], sort=True)[0]
-        ranks.append(np.where(rank < 0, len(tidy), rank))
-    order = np.lexsort(ranks[::-1])  # stable, like sort_values(kind="stable")
-    if (order != np.arange(len(order))).any():
-        tidy = tidy.take(order)
-    return tidy.reset_index(drop=True)
+    return tidy.sort_values(list(spec.key), kind="stable").reset_index(drop=True)
 
 
 def _sorted_problems(problems: Sequence[Problem]) -> list[Problem]:
-    order = {RESULTS_SPEC.name: 0, MODELS_SPEC.name: 1, TASKS_SPEC.name: 2}
+    """Unique problems by file (in :data:`FILE_SPECS` order), line, then column order."""
+    file_order = {spec.name: i for i, spec in enumerate(FILE_SPECS)}
+    column_order = {(spec.name, c.name): i for spec in FILE_SPECS
+                    for i, c in enumerate(spec.columns)}
     unique = list(dict.fromkeys(problems))
     return sorted(
         unique,
-        key=lambda p: (order.get(p.file, 3), p.line if p.line is not None else 0),
+        key=lambda p: (file_order.get(p.file, len(file_order)),
+                       p.line if p.line is not None else 0,
+                       column_order.get((p.file, p.column or ""), len(column_order))),
     )

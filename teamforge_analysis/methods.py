@@ -7,7 +7,7 @@ This module is the single source of the methods text. ``docs/methods.md`` is gen
 
 from __future__ import annotations
 
-from .findings import ALPHA, GRADER_WEIGHTS
+from .findings import ALPHA, COMPONENT_TOLERANCE, GRADER_CLAMP, GRADER_WEIGHTS
 from .stats import (
     PERMUTATION_EXACT_MAX_N,
     PERMUTATION_MAX_N,
@@ -50,6 +50,17 @@ RULES: dict[str, str] = {
         "larger than some passing one; otherwise *inconclusive*; *not computable* when no model "
         "has both a known size and a known pass status."
     ),
+    "score_components": (
+        "*Descriptive*: it tests no claim. *Not computable* without the four component "
+        "columns in results.csv."
+    ),
+    "planning_depth_vs_success": (
+        f"The correlation rule on `depth_vs_passed`: *supported* iff r > 0 with p < {_A}; "
+        f"*contradicted* iff r < 0 with p < {_A}; otherwise *inconclusive*; *not computable* "
+        "without a step log or when the correlation is undefined (for example when every "
+        "episode passed)."
+    ),
+    "reward_trajectories": "*Descriptive*: it tests no claim. *Not computable* without a step log.",
 }
 
 #: What each finding computes, by finding id.
@@ -90,9 +101,52 @@ STATISTICS: dict[str, str] = {
         "1 / C(n, k) for k passing of n: the probability, if passing were unrelated to size, "
         "that the passing models are exactly the k largest. `smallest_attainable_p` = "
         "1 / C(n, ⌊n/2⌋) is the best any split could reach. `inconsistent_flags` lists rows "
-        "whose `passed` disagrees with score ≥ pass_threshold (a warning, not an error)."
+        "whose `passed` disagrees with score ≥ pass_threshold (a warning, not an error), "
+        "checked on every run row and naming its `run`."
+    ),
+    "score_components": (
+        "With the component columns `lint_score, efficiency_score, review_quality, "
+        "reflection_quality` (and `test_pass` as the test component), `by_model` gives each "
+        "component's contribution to the model's TeamForge score, grader weight × Σ_t task "
+        "weight × component (cells combined by the run protocol), and a `residual` (the score "
+        "minus the contributions: clamping, and scores that do not follow the formula). "
+        f"`mismatches` lists every row of results.csv whose score is more than "
+        f"{COMPONENT_TOLERANCE:g} from the clamped formula, clamp("
+        + " + ".join(f"{w:.2f}·{name}" for name, w in GRADER_WEIGHTS.items())
+        + f", {GRADER_CLAMP[0]:g}, {GRADER_CLAMP[1]:g})."
+    ),
+    "planning_depth_vs_success": (
+        "An episode is a row of results.csv (one run) with steps in the step log; its planning "
+        "depth is its number of `plan_step` actions (0 when none). `depth_vs_score` and "
+        "`depth_vs_passed` (point-biserial: Pearson r with passed as 0/1) correlate depth with "
+        "the run's score and pass flag over all episodes; `within_task` correlates depth with "
+        "score within each task. Episodes share models and tasks, so they are not independent "
+        "and the p-values are optimistic; the correlations say nothing about causation."
+    ),
+    "reward_trajectories": (
+        "Per difficulty level, over episodes: `mean_total_reward` (and its SD) of the summed "
+        "per-step reward; `mean_reward_slope` (and SD), the mean least-squares slope of reward "
+        "against the position (step − first) / (last − first), over episodes of at least two "
+        "steps (`episodes_with_slope`); `declining_fraction`, the share of those with a "
+        "negative slope; `steps_to_first_full_pass`, the median over episodes that reach "
+        "tests_passed = tests_total > 0 of the first step where they do "
+        "(`episodes_with_full_pass`; null if none). The figure shows mean cumulative reward "
+        "against that position in ten bins, each episode weighted equally."
     ),
 }
+
+_RUNS = (
+    "When results.csv has a `run` column, each (model, task) cell has several runs. The "
+    "findings work on one row per cell: under `--aggregate mean` (the default) numeric columns "
+    "are averaged over the runs and a cell passes when more than half its runs passed; under "
+    "`--aggregate best` (the published best-of-N protocol) the cell is the run with the "
+    "highest score, ties going to the lowest run number. The leaderboard reports both "
+    "(`teamforge_score_mean`, `teamforge_score_best`; their difference is how much best-of-N "
+    "inflates a score) and the standard error of the mean-based score, "
+    "√(Σ_t w_t² s_t² / n_t) with s_t the sample standard deviation (ddof = 1) of the model's "
+    "n_t runs on task t, treating runs as independent draws (Miller 2024); it is null when "
+    "any n_t is 1. Tables and figures show ±1.96 SE."
+)
 
 _CORRELATION = (
     "Every correlation (CORR) reports `n` (complete pairs), Pearson's `r` and two-sided "
@@ -116,7 +170,8 @@ _VERDICTS = (
     "while the parametric p assumes bivariate normality that a handful of points cannot show. "
     "`inconclusive` means the data can neither support nor contradict the claim; the texts say "
     "when no outcome of that sample size could have reached p < "
-    f"{_A} at all."
+    f"{_A} at all. Findings that describe the data and test no claim have the verdict "
+    "`descriptive` (or `not_computable` when their inputs are absent)."
 )
 
 _ASSUMPTIONS = (
@@ -148,6 +203,9 @@ _TITLES = {
     "step_efficiency": "Step efficiency by difficulty",
     "test_pass_vs_score": "Test pass rate vs final score",
     "hard_task_boundary": "Hard task as a capability boundary",
+    "score_components": "Score components",
+    "planning_depth_vs_success": "Planning depth vs success",
+    "reward_trajectories": "Reward trajectories",
 }
 
 
@@ -172,6 +230,10 @@ def methods_markdown(*, short: bool = False, heading_level: int = 1) -> str:
         f"{h}# Verdicts",
         "",
         _VERDICTS,
+        "",
+        f"{h}# Repeated runs",
+        "",
+        _RUNS,
         "",
     ]
     for fid, rule in RULES.items():

@@ -15,15 +15,19 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .findings import GRADER_WEIGHTS, Finding, difficulty_means, levels_present
-from .io import Dataset
+from .io import DIFFICULTY_LEVELS, Dataset
 
 __all__ = [
     "FIGURES",
     "MAX_LABELLED_MODELS",
     "hard_task_boundary",
     "leaderboard",
+    "planning_depth_vs_success",
     "png_bytes",
+    "register_notebook_display",
+    "reward_trajectories",
     "scale_vs_difficulty",
+    "score_components",
     "step_efficiency",
     "test_pass_vs_score",
 ]
@@ -40,6 +44,42 @@ def png_bytes(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
     return buffer.getvalue()
+
+
+def register_notebook_display(formatter: Any | None = None) -> bool:
+    """Make Jupyter show every Figure inline as the PNG that :func:`png_bytes` renders.
+
+    The figures are built without pyplot, so IPython has no image representation for them and
+    would print ``<Figure size ...>``. Registering :func:`png_bytes` as the PNG formatter shows
+    them without importing pyplot, and the notebook's images are byte for byte the files the
+    command writes to ``figures/`` (no varying metadata, so exports are reproducible).
+
+    Parameters
+    ----------
+    formatter
+        An IPython ``DisplayFormatter``; by default the running IPython shell's.
+
+    Returns
+    -------
+    bool
+        False (and nothing registered) outside IPython.
+
+    Examples
+    --------
+    >>> register_notebook_display()  # in a plain Python session
+    False
+    """
+    if formatter is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+        if shell is None:
+            return False
+        formatter = shell.display_formatter
+    formatter.formatters["image/png"].for_type(Figure, png_bytes)
+    return True
 
 
 def _new_figure(width: float = 7.0, height: float = 4.5) -> tuple[Figure, Any]:
@@ -98,9 +138,12 @@ def leaderboard(board: pd.DataFrame, dataset: Dataset) -> Figure:
         ax.barh(y, part, left=left, color=cmap[difficulty[task]], edgecolor="white",
                 alpha=0.55 + 0.45 * (i % 2), label=f"{task} (w={weights[task]:g})")
         left += part
-    for yi, score in zip(y, shown["teamforge_score"], strict=True):
+    label_at = shown["teamforge_score"].fillna(0).to_numpy(dtype=float)
+    if (shown["runs"] > 1).any():
+        label_at = _run_marks(ax, shown, y, label_at)
+    for yi, score, x in zip(y, shown["teamforge_score"], label_at, strict=True):
         text = "n/a (missing tasks)" if pd.isna(score) else f"{score:.3f}"
-        ax.text((0 if pd.isna(score) else score) + 0.01, yi, text, va="center", fontsize=8)
+        ax.text(x + 0.01, yi, text, va="center", fontsize=8)
     ax.set_yticks(y, shown["model"].tolist(), fontsize=8)
     ax.set_xlim(0, 1.1)
     ax.set_xlabel("TeamForge score (sum of weight x task score)")
@@ -110,6 +153,23 @@ def leaderboard(board: pd.DataFrame, dataset: Dataset) -> Figure:
     ax.set_title(title)
     ax.legend(fontsize=7, loc="lower right")
     return figure
+
+
+def _run_marks(ax: Any, shown: pd.DataFrame, y: np.ndarray, label_at: np.ndarray
+               ) -> np.ndarray:
+    """Mean of runs ± 1.96 SE and best of N on the leaderboard; returns where labels go."""
+    mean = shown["teamforge_score_mean"].to_numpy(dtype=float)
+    best = shown["teamforge_score_best"].to_numpy(dtype=float)
+    half = 1.96 * shown["teamforge_score_se"].to_numpy(dtype=float)
+    has_se = np.isfinite(half)
+    ax.errorbar(mean[has_se], y[has_se], xerr=half[has_se], fmt="o", color="black",
+                markersize=3, capsize=3, linewidth=1, label="mean of runs ± 1.96 SE")
+    ax.scatter(mean[~has_se], y[~has_se], color="black", s=9)
+    ax.scatter(best, y, marker="|", color="black", s=120, linewidths=1.5,
+               label="best of N (inflation = best - mean)")
+    ends = pd.DataFrame({"label": label_at, "interval": mean + np.where(has_se, half, 0),
+                         "best": best}).max(axis=1).to_numpy()
+    return np.where(np.isfinite(ends), ends, label_at)
 
 
 def scale_vs_difficulty(dataset: Dataset, finding: Finding) -> Figure:
@@ -204,10 +264,107 @@ def hard_task_boundary(dataset: Dataset, finding: Finding) -> Figure:
     return figure
 
 
+def _not_computable(finding: Finding) -> Figure:
+    """A placeholder saying why the finding has no figure (so no stale figure is left)."""
+    figure, ax = _new_figure(7.0, 2.0)
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, f"{finding.title}: not computable\n{finding.verdict_reason}",
+            ha="center", va="center", fontsize=10, wrap=True, transform=ax.transAxes)
+    return figure
+
+
+def score_components(dataset: Dataset, finding: Finding) -> Figure:
+    """Stacked bars: each model's TeamForge score split into the grader's weighted components."""
+    stats = finding.statistics
+    if not stats.get("by_model"):
+        return _not_computable(finding)
+    weights = stats["weights"]
+    ranked = sorted(
+        ((m, v) for m, v in stats["by_model"].items() if v["teamforge_score"] is not None),
+        key=lambda kv: (-kv[1]["teamforge_score"], kv[0]))[:MAX_LABELLED_MODELS]
+    figure, ax = _new_figure(8.0, max(2.5, 0.45 * len(ranked) + 1.8))
+    y = np.arange(len(ranked))[::-1]
+    left = np.zeros(len(ranked))
+    colours = ["#3b6ea5", "#4c9f70", "#e0a030", "#c8553d", "#8e6bb0"]
+    for colour, (component, weight) in zip(colours, weights.items(), strict=False):
+        part = np.array([v[component] for _, v in ranked], dtype=float)
+        ax.barh(y, part, left=left, color=colour, edgecolor="white",
+                label=f"{component} (x {weight:.2f})")
+        left += part
+    totals = np.array([v["teamforge_score"] for _, v in ranked], dtype=float)
+    ax.scatter(totals, y, marker="|", color="black", s=150, linewidths=1.5,
+               label="TeamForge score")
+    for yi, total, end in zip(y, totals, left, strict=True):
+        ax.text(max(total, end) + 0.01, yi, f"{total:.3f}", va="center", fontsize=8)
+    ax.set_yticks(y, [m for m, _ in ranked], fontsize=8)
+    ax.set_xlim(0, 1.1)
+    ax.set_xlabel("contribution to the TeamForge score")
+    n_bad = len(stats["mismatches"] or [])
+    ax.set_title(f"Score components ({n_bad} row{'s' if n_bad != 1 else ''} off the formula)")
+    ax.legend(fontsize=7, loc="lower right")
+    return figure
+
+
+def planning_depth_vs_success(dataset: Dataset, finding: Finding) -> Figure:
+    """Run score against planning depth per episode; filled markers passed, by difficulty."""
+    from .steps import episodes
+
+    if dataset.steps is None or finding.statistics.get("depth_vs_score") is None:
+        return _not_computable(finding)
+    table = episodes(dataset.steps, dataset.runs, dataset.tasks)
+    figure, ax = _new_figure()
+    levels = [lvl for lvl in DIFFICULTY_LEVELS if lvl in set(table["difficulty"])]
+    # A fixed sideways offset per level keeps equal depths of different levels apart.
+    offsets = dict(zip(levels, np.linspace(-0.15, 0.15, len(levels)), strict=True))
+    for level in levels:
+        rows = table[table["difficulty"] == level]
+        x = rows["planning_depth"].to_numpy(dtype=float) + offsets[level]
+        passed = rows["passed"].to_numpy(dtype=bool)
+        colour = _LEVEL_COLOURS.get(level, "grey")
+        ax.scatter(x[passed], rows["score"].to_numpy()[passed], color=colour, s=28,
+                   label=f"{level}, passed")
+        ax.scatter(x[~passed], rows["score"].to_numpy()[~passed], facecolors="none",
+                   edgecolors=colour, s=28, label=f"{level}, not passed")
+    corr = finding.statistics["depth_vs_passed"]
+    ax.set_xlabel("planning depth (plan_step actions in the episode)")
+    ax.set_ylabel("run score")
+    ax.set_ylim(-0.02, 1.05)
+    ax.set_title(f"Planning depth vs success (depth vs passed: {_r_label(corr)}): verdict "
+                 f"{finding.verdict.replace('_', ' ')}", fontsize=10)
+    ax.legend(fontsize=7, ncol=2)
+    return figure
+
+
+def reward_trajectories(dataset: Dataset, finding: Finding) -> Figure:
+    """Mean cumulative reward against scaled step position, one line per difficulty level."""
+    from .steps import reward_curves
+
+    if dataset.steps is None:
+        return _not_computable(finding)
+    curves = reward_curves(dataset.steps, dataset.tasks)
+    by_level = finding.statistics["by_difficulty"]
+    figure, ax = _new_figure()
+    for level in [lvl for lvl in DIFFICULTY_LEVELS if lvl in by_level]:
+        rows = curves[curves["difficulty"] == level]
+        ax.plot(rows["position"], rows["mean_cumulative_reward"], marker="o", markersize=3,
+                color=_LEVEL_COLOURS.get(level, "grey"),
+                label=f"{level} ({by_level[level]['episodes']} episodes)")
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("position in episode, (step - first) / (last - first)")
+    ax.set_ylabel("mean cumulative reward")
+    ax.set_title("Reward trajectories by difficulty")
+    ax.legend(fontsize=8)
+    return figure
+
+
 #: Figure function for each finding id.
 FIGURES: dict[str, Callable[[Dataset, Finding], Figure]] = {
     "scale_vs_difficulty": scale_vs_difficulty,
     "step_efficiency": step_efficiency,
     "test_pass_vs_score": test_pass_vs_score,
     "hard_task_boundary": hard_task_boundary,
+    "score_components": score_components,
+    "planning_depth_vs_success": planning_depth_vs_success,
+    "reward_trajectories": reward_trajectories,
 }

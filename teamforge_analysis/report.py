@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from . import _fmt as fmt
@@ -28,10 +29,13 @@ __all__ = [
     "Table",
     "build_document",
     "evidence_tables",
+    "frame_table",
+    "has_runs",
     "leaderboard_table",
     "print_console",
     "to_json",
     "to_markdown",
+    "verdicts_table",
 ]
 
 #: Console and markdown tables show at most this many models (the best by score); the JSON
@@ -48,6 +52,88 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
     note: str | None = None
     label_columns: int = 1  # leading columns of names, never wrapped
+
+    def to_markdown(self) -> str:
+        """The table as markdown: caption in bold, a pipe table, the note in italics."""
+        return "\n".join(_md_table(self))
+
+    def _repr_markdown_(self) -> str:
+        # Jupyter displays a Table as markdown (and nbconvert exports it as a markdown table).
+        return self.to_markdown()
+
+
+def _format_cells(column: pd.Series, digits: int) -> list[str]:
+    """Display text for every cell of one column: numbers with trailing zeros dropped."""
+    def cell(value: Any) -> str:
+        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+            return "n/a"
+        if isinstance(value, bool | np.bool_):
+            return "yes" if value else "no"
+        if isinstance(value, int | float | np.integer | np.floating):
+            return fmt.short(float(value), digits)
+        return str(value)
+
+    return [cell(value) for value in column.tolist()]
+
+
+def frame_table(frame: pd.DataFrame, caption: str, *, digits: int = 3,
+                max_rows: int = MAX_TABLE_MODELS, note: str | None = None) -> Table:
+    """Show a DataFrame as a :class:`Table` (markdown in Jupyter, like the report's tables).
+
+    Parameters
+    ----------
+    frame
+        Any DataFrame; a named index becomes the leading column(s).
+    caption
+        The table's caption.
+    digits
+        Decimals kept for numbers (trailing zeros are dropped: ``0.62``, ``18``, ``46.7``).
+    max_rows
+        At most this many rows are shown; the note says how many more there are.
+    note
+        Text shown under the table.
+
+    Returns
+    -------
+    Table
+        Missing values show as ``n/a`` and booleans as ``yes``/``no``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"model": ["a", "b"], "score": [0.5, None], "passed": [True, False]})
+    >>> print(frame_table(frame, "Scores").to_markdown())
+    **Scores**
+    <BLANKLINE>
+    | model | score | passed |
+    |---|---|---|
+    | a | 0.5 | yes |
+    | b | n/a | no |
+    <BLANKLINE>
+    """
+    if any(name is not None for name in frame.index.names):
+        frame = frame.reset_index()
+    shown = frame.head(max_rows)
+    cells = [_format_cells(shown.iloc[:, i], digits) for i in range(shown.shape[1])]
+    rows = tuple(zip(*cells, strict=True)) if cells else ((),) * len(shown)
+    left_out = len(frame) - len(shown)
+    if left_out:
+        more = f"{left_out} more row{'s' if left_out != 1 else ''} not shown."
+        note = f"{note} {more}" if note else more
+    numeric = [pd.api.types.is_numeric_dtype(dtype) for dtype in shown.dtypes]
+    labels = next((i for i, is_number in enumerate(numeric) if is_number), len(numeric))
+    return Table(caption, tuple(str(c) for c in shown.columns), rows, note,
+                 label_columns=labels)
+
+
+def verdicts_table(document: dict[str, Any]) -> Table:
+    """One row per finding of the JSON document: id, title, verdict and the reason for it."""
+    rows = tuple(
+        (f["id"], f["title"], f["verdict"].replace("_", " "), f["verdict_reason"])
+        for f in document["findings"]
+    )
+    return Table("Findings and their verdicts", ("Finding", "Title", "Verdict", "Why"), rows,
+                 label_columns=2)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -81,6 +167,10 @@ def build_document(dataset: Dataset, board: pd.DataFrame, findings: Sequence[Fin
             "rank": row["rank"],
             "model": row["model"],
             "teamforge_score": row["teamforge_score"],
+            "teamforge_score_mean": row["teamforge_score_mean"],
+            "teamforge_score_best": row["teamforge_score_best"],
+            "teamforge_score_se": row["teamforge_score_se"],
+            "runs": row["runs"],
             "scores": {t: row[t] for t in tasks},
             "tasks_passed": row["tasks_passed"],
             "missing_tasks": list(row["missing_tasks"]),
@@ -92,7 +182,10 @@ def build_document(dataset: Dataset, board: pd.DataFrame, findings: Sequence[Fin
             "name": dataset.name,
             "n_models": int(dataset.results["model"].nunique()),
             "n_tasks": len(tasks),
-            "n_rows": len(dataset.results),
+            "n_rows": len(dataset.runs) if dataset.runs is not None else len(dataset.results),
+            "n_cells": len(dataset.results),
+            "aggregate": dataset.aggregate,
+            "n_step_rows": None if dataset.steps is None else len(dataset.steps),
             "files": dict(dataset.files),
         },
         "leaderboard": leaderboard,
@@ -119,16 +212,44 @@ def _opt(value: Any, digits: int = 3) -> str:
     return fmt.num(float(value), digits)
 
 
+def has_runs(document: dict[str, Any]) -> bool:
+    """Whether some model has more than one run of a task (then run columns are shown)."""
+    return any((row.get("runs") or 1) > 1 for row in document["leaderboard"])
+
+
+def _plus_minus(mean: float | None, se: float | None) -> str:
+    if mean is None:
+        return "n/a"
+    if se is None:
+        return f"{fmt.num(mean, 3)} ± n/a"
+    return f"{fmt.num(mean, 3)} ± {fmt.num(1.96 * se, 3)}"
+
+
+def _inflation(row: dict[str, Any]) -> str:
+    best, mean = row.get("teamforge_score_best"), row.get("teamforge_score_mean")
+    if best is None or mean is None:
+        return "n/a"
+    return f"+{fmt.num(best - mean, 3)}"
+
+
 def leaderboard_table(document: dict[str, Any]) -> Table:
-    """The leaderboard, best first, cut to :data:`MAX_TABLE_MODELS` rows."""
+    """The leaderboard, best first, cut to :data:`MAX_TABLE_MODELS` rows.
+
+    With repeated runs it also shows the mean over runs ± 1.96 standard errors, the best-of-N
+    score and the inflation best-of-N adds to the mean.
+    """
     board = document["leaderboard"]
     tasks = list(board[0]["scores"]) if board else []
     shown = board[:MAX_TABLE_MODELS]
+    runs = has_runs(document)
     rows = tuple(
         (
             _opt(row["rank"]),
             row["model"],
             _opt(row["teamforge_score"]),
+            *((_plus_minus(row["teamforge_score_mean"], row["teamforge_score_se"]),
+               _opt(row["teamforge_score_best"]), _inflation(row), _opt(row["runs"]))
+              if runs else ()),
             *(_opt(row["scores"][t]) for t in tasks),
             str(row["tasks_passed"]),
         )
@@ -140,7 +261,17 @@ def leaderboard_table(document: dict[str, Any]) -> Table:
     if missing:
         extra = f"Score n/a: missing tasks for {fmt.names(missing)}."
         note = f"{note} {extra}" if note else extra
-    return Table("Leaderboard", ("Rank", "Model", "TeamForge score", *tasks, "Tasks passed"),
+    run_headers: tuple[str, ...] = ()
+    if runs:
+        aggregate = document["dataset"].get("aggregate", "mean")
+        run_headers = ("Mean ± 1.96 SE", "Best of N", "Inflation", "Runs")
+        extra = (f"TeamForge score and task scores: the {aggregate} of each cell's runs. Mean: "
+                 "the mean-of-runs score ± 1.96 standard errors "
+                 "(n/a when a cell has one run). Inflation: best of N minus mean. "
+                 "Runs: the fewest runs of any of the model's tasks.")
+        note = f"{note} {extra}" if note else extra
+    return Table("Leaderboard",
+                 ("Rank", "Model", "TeamForge score", *run_headers, *tasks, "Tasks passed"),
                  rows, note, label_columns=2)
 
 
@@ -272,9 +403,10 @@ def _boundary_tables(stats: dict[str, Any]) -> list[Table]:
     if flags:
         tables.append(Table(
             "Rows whose passed flag disagrees with score >= threshold",
-            ("Model", "Task", "Score", "Threshold", "Passed"),
-            tuple((f["model"], f["task"], _opt(f["score"]), _opt(f["pass_threshold"]),
-                   _opt(f["passed"])) for f in flags[:MAX_TABLE_MODELS]),
+            ("Model", "Task", "Run", "Score", "Threshold", "Passed"),
+            tuple((f["model"], f["task"], _opt(f.get("run")), _opt(f["score"]),
+                   _opt(f["pass_threshold"]), _opt(f["passed"]))
+                  for f in flags[:MAX_TABLE_MODELS]),
             _more_note(len(flags), min(len(flags), MAX_TABLE_MODELS)),
         ))
     return tables
@@ -292,6 +424,90 @@ def evidence_tables(finding: dict[str, Any]) -> list[Table]:
     """Formatted evidence tables for one finding (a dict from the JSON document)."""
     make = _EVIDENCE.get(finding["id"])
     return make(finding["statistics"]) if make else []
+
+
+def _score_components_tables(stats: dict[str, Any]) -> list[Table]:
+    by_model = stats.get("by_model")
+    if not by_model:
+        return []
+    weights = stats["weights"]
+    items = sorted(by_model.items(), key=lambda kv: (
+        kv[1]["teamforge_score"] is None, -(kv[1]["teamforge_score"] or 0.0), kv[0]))
+    shown = items[:MAX_TABLE_MODELS]
+    tables = [Table(
+        "TeamForge score by grader component (grader weight x sum over tasks of task weight x "
+        "component)",
+        ("Model", "TeamForge score", *(f"{c} ({w:.2f})" for c, w in weights.items()),
+         "Residual"),
+        tuple((m, _opt(v["teamforge_score"]), *(_opt(v[c]) for c in weights),
+               _opt(v["residual"])) for m, v in shown),
+        _more_note(len(items), len(shown)),
+    )]
+    mismatches = stats.get("mismatches") or []
+    if mismatches:
+        tables.append(Table(
+            f"Rows whose score is more than {fmt.short(stats['tolerance'])} from the formula",
+            ("Model", "Task", "Run", "Score", "Formula"),
+            tuple((m["model"], m["task"], str(m["run"]), _opt(m["score"], 4),
+                   _opt(m["recomputed"], 4)) for m in mismatches[:MAX_TABLE_MODELS]),
+            _more_note(len(mismatches), min(len(mismatches), MAX_TABLE_MODELS)),
+            label_columns=2,
+        ))
+    return tables
+
+
+def _planning_depth_tables(stats: dict[str, Any]) -> list[Table]:
+    if stats.get("depth_vs_score") is None:
+        return []
+    rows = [
+        _corr_row("depth vs score", stats["depth_vs_score"]),
+        _corr_row("depth vs passed (point-biserial)", stats["depth_vs_passed"]),
+        *(_corr_row(f"depth vs score, {task}", c) for task, c in stats["within_task"].items()),
+    ]
+    return [Table(f"Correlation of planning depth with success ({stats['episodes']} episodes)",
+                  _CORR_HEADERS, tuple(rows))]
+
+
+def _reward_tables(stats: dict[str, Any]) -> list[Table]:
+    levels = stats.get("by_difficulty") or {}
+    if not levels:
+        return []
+    rows = tuple(
+        (level, str(s["episodes"]), _opt(s["mean_total_reward"]), _opt(s["sd_total_reward"]),
+         _opt(s["mean_reward_slope"]),
+         "n/a" if s["declining_fraction"] is None
+         else f"{fmt.short(100 * s['declining_fraction'], 0)}% of {s['episodes_with_slope']}",
+         fmt.short(s["steps_to_first_full_pass"], 1) if s["steps_to_first_full_pass"] is not None
+         else "n/a",
+         str(s["episodes_with_full_pass"]))
+        for level, s in levels.items()
+    )
+    note = None if stats.get("has_test_counts") else \
+        "The step log has no test counts: first full pass unknown."
+    return [Table("Reward per episode by difficulty",
+                  ("Difficulty", "Episodes", "Mean total reward", "SD", "Mean slope",
+                   "Declining", "First full pass (median step)", "Episodes reaching it"),
+                  rows, note)]
+
+
+#: Evidence tables of the findings from run-level results and step logs.
+_EVIDENCE.update({
+    "score_components": _score_components_tables,
+    "planning_depth_vs_success": _planning_depth_tables,
+    "reward_trajectories": _reward_tables,
+})
+
+
+def _runs_phrase(document: dict[str, Any]) -> str:
+    """`` (9 cells, each the mean of its runs; 278 logged steps)`` when there are runs/steps."""
+    ds = document["dataset"]
+    parts = []
+    if has_runs(document):
+        parts.append(f"{ds['n_cells']} (model, task) cells, each the {ds['aggregate']} of its "
+                     "runs")
+    if ds.get("n_step_rows") is not None:
+        parts.append(f"{ds['n_step_rows']} logged steps")
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -312,6 +528,16 @@ def _md_table(table: Table) -> list[str]:
     return lines
 
 
+#: Findings that describe the data and test no claim (verdict descriptive or not_computable).
+DESCRIPTIVE_FINDINGS = frozenset({"score_components", "reward_trajectories"})
+
+
+def _claim_label(finding: dict[str, Any]) -> str:
+    if finding["verdict"] == "descriptive" or finding["id"] in DESCRIPTIVE_FINDINGS:
+        return "Described (no claim is tested)"
+    return "Claim tested (from the published analysis)"
+
+
 def to_markdown(document: dict[str, Any]) -> str:
     """``results/findings.md``: leaderboard, then each finding's claim, evidence and verdict."""
     ds = document["dataset"]
@@ -319,8 +545,8 @@ def to_markdown(document: dict[str, Any]) -> str:
         "# TeamForge: findings",
         "",
         f"Data set `{ds['name']}`: {ds['n_models']} models, {ds['n_tasks']} tasks, "
-        f"{ds['n_rows']} result rows. Generated by `teamforge-analysis`; every number below is "
-        "computed from the data files.",
+        f"{ds['n_rows']} result rows{_runs_phrase(document)}. Generated by "
+        "`teamforge-analysis`; every number below is computed from the data files.",
         "",
         "## Leaderboard",
         "",
@@ -330,7 +556,7 @@ def to_markdown(document: dict[str, Any]) -> str:
         lines += [
             f"## Finding {i}: {finding['title']}",
             "",
-            f"> Claim tested (from the published analysis): {finding['claim']}",
+            f"> {_claim_label(finding)}: {finding['claim']}",
             "",
         ]
         for table in evidence_tables(finding):
@@ -353,6 +579,7 @@ _VERDICT_STYLE = {
     "contradicted": "red",
     "inconclusive": "yellow",
     "not_computable": "dim",
+    "descriptive": "blue",
 }
 
 
@@ -384,12 +611,14 @@ def print_console(document: dict[str, Any], console: Console | None = None) -> N
     ds = document["dataset"]
     console.rule("[bold blue]TeamForge: findings[/bold blue]")
     console.print(f"Data set [bold]{ds['name']}[/bold]: {ds['n_models']} models, "
-                  f"{ds['n_tasks']} tasks, {ds['n_rows']} result rows", highlight=False)
+                  f"{ds['n_tasks']} tasks, {ds['n_rows']} result rows{_runs_phrase(document)}",
+                  highlight=False)
     show(leaderboard_table(document))
     for i, finding in enumerate(document["findings"], 1):
         style = _VERDICT_STYLE.get(finding["verdict"], "white")
         console.print(f"\n[bold]Finding {i}: {finding['title']}[/bold]")
-        console.print(f"[italic]Claim: {finding['claim']}[/italic]", highlight=False)
+        label = "Describes" if _claim_label(finding).startswith("Described") else "Claim"
+        console.print(f"[italic]{label}: {finding['claim']}[/italic]", highlight=False)
         for table in evidence_tables(finding):
             show(table)
         console.print(Panel(finding["text"], border_style=style,

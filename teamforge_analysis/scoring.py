@@ -1,4 +1,9 @@
-"""The TeamForge leaderboard: weighted score per model, rank, per-task scores, tasks passed."""
+"""The TeamForge leaderboard: weighted score per model, rank, per-task scores, tasks passed.
+
+With repeated runs the leaderboard also gives each model's score under both run protocols
+(mean over runs and best of N), the standard error of the mean-based score and the fewest runs
+of any of its cells.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 from .io import Dataset
+from .runs import cell_scores
 
-__all__ = ["RANK_DECIMALS", "leaderboard", "score_matrix"]
+__all__ = ["RANK_DECIMALS", "RUN_COLUMNS", "leaderboard", "score_matrix"]
 
 #: Scores are compared for ranking after rounding to this many decimals, so that two models
 #: whose weighted sums differ only by floating-point noise share a rank.
@@ -36,9 +42,14 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
     pandas.DataFrame
         One row per model, best first: ``rank`` (nullable Int64; ties share the lower rank and
         are listed by name; models with a null score get rank <NA> and come last),
-        ``model``, ``teamforge_score`` (NaN, shown as null, when any task is missing),
-        one column per task with that task's score, ``tasks_passed`` and ``missing_tasks``
-        (a list of task names).
+        ``model``, ``teamforge_score`` (NaN, shown as null, when any task is missing; the
+        score under the dataset's run protocol, ``dataset.aggregate``),
+        ``teamforge_score_mean`` and ``teamforge_score_best`` (Σ weight × the mean, or the
+        best, of the task's run scores), ``teamforge_score_se`` (standard error of
+        ``teamforge_score_mean``, √(Σ_t w_t² s_t² / n_t) with s_t the sample standard deviation
+        (ddof = 1) of the model's n_t runs on task t; NaN when any n_t is 1 or a task is
+        missing), ``runs`` (the fewest runs of any of the model's cells), one column per task
+        with that task's score, ``tasks_passed`` and ``missing_tasks`` (a list of task names).
 
     Examples
     --------
@@ -65,6 +76,7 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
         {
             "model": scores.index.to_numpy(dtype=object),
             "teamforge_score": weighted,
+            **_run_columns(dataset, scores.index, tasks, weights),
             **{task: values[:, i] for i, task in enumerate(tasks)},
             "tasks_passed": passed.to_numpy(dtype="int64"),
             "missing_tasks": [list(task_names[row]) for row in missing],
@@ -75,5 +87,40 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
     board["rank"] = rank_key.rank(method="min", ascending=False).astype("Int64")
     board = board.assign(_key=-rank_key.fillna(-np.inf))
     board = board.sort_values(["_key", "model"], kind="stable").drop(columns="_key")
-    columns = ["rank", "model", "teamforge_score", *tasks, "tasks_passed", "missing_tasks"]
+    columns = ["rank", "model", "teamforge_score", *RUN_COLUMNS, *tasks, "tasks_passed",
+               "missing_tasks"]
     return board[columns].reset_index(drop=True)
+
+
+#: Leaderboard columns about repeated runs, in order.
+RUN_COLUMNS = ("teamforge_score_mean", "teamforge_score_best", "teamforge_score_se", "runs")
+
+
+def _run_columns(dataset: Dataset, models: pd.Index, tasks: list[str], weights: np.ndarray
+                 ) -> dict[str, np.ndarray]:
+    """Mean-of-runs and best-of-runs TeamForge scores, the SE of the first, fewest runs."""
+    assert dataset.runs is not None
+    cells = cell_scores(dataset.runs).set_index(["model", "task"])
+
+    def wide(column: str) -> np.ndarray:
+        table = cells[column].unstack("task").reindex(index=models, columns=tasks)
+        return table.to_numpy(dtype=float)
+
+    mean, best, sd, n = wide("score_mean"), wide("score_best"), wide("score_sd"), wide("runs")
+    complete = ~np.isnan(mean).any(axis=1)
+
+    def weighted_sum(values: np.ndarray) -> np.ndarray:
+        # A model missing any task has no score (missing, reported as null).
+        return pd.Series(np.where(np.isnan(values), 0.0, values) @ weights).where(
+            complete).to_numpy()
+
+    with np.errstate(invalid="ignore"):
+        # A missing s_t (a cell with one run) or a missing task propagates to a missing SE.
+        se = np.sqrt((weights**2 * sd**2 / n).sum(axis=1))
+    fewest = np.where(np.isnan(n), np.inf, n).min(axis=1)
+    return {
+        "teamforge_score_mean": weighted_sum(mean),
+        "teamforge_score_best": weighted_sum(best),
+        "teamforge_score_se": pd.Series(se).where(complete).to_numpy(),
+        "runs": fewest.astype(np.int64),
+    }

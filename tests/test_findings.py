@@ -608,8 +608,10 @@ def test_boundary_inconsistent_flags(make_data: MakeData) -> None:
     f = hard_task_boundary(build(make_data, dict(zip(names, [1, 2, 3], strict=True)), score,
                                  passed=passed, tasks=tasks))
     assert f.statistics["inconsistent_flags"] == [
-        {"model": "m00", "task": "t_easy", "score": 0.8, "pass_threshold": 0.7, "passed": False},
-        {"model": "m01", "task": "t_hard", "score": 0.4, "pass_threshold": 0.7, "passed": True},
+        {"model": "m00", "task": "t_easy", "run": 1, "score": 0.8, "pass_threshold": 0.7,
+         "passed": False},
+        {"model": "m01", "task": "t_hard", "run": 1, "score": 0.4, "pass_threshold": 0.7,
+         "passed": True},
     ]
     assert "2 rows of results.csv disagree" in f.text
     assert f.statistics["passed"] == {"m00": False, "m01": True, "m02": True}  # `passed` rules
@@ -635,6 +637,10 @@ def test_bundled_verdicts(bundled: Dataset) -> None:
         "step_efficiency": "inconclusive",
         "test_pass_vs_score": "supported",
         "hard_task_boundary": "inconclusive",
+        # No component columns and no step log in the bundled data.
+        "score_components": "not_computable",
+        "planning_depth_vs_success": "not_computable",
+        "reward_trajectories": "not_computable",
     }
     assert [f.__name__ for f in FINDINGS] == list(verdicts)
 

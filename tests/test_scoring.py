@@ -35,8 +35,9 @@ def test_bundled_scores_by_hand(bundled: Dataset) -> None:
 
 def test_bundled_ranks_and_columns(bundled: Dataset) -> None:
     board = leaderboard(bundled)
-    assert list(board.columns) == ["rank", "model", "teamforge_score", EASY, HARD, MEDIUM,
-                                   "tasks_passed", "missing_tasks"]
+    assert list(board.columns) == ["rank", "model", "teamforge_score", "teamforge_score_mean",
+                                   "teamforge_score_best", "teamforge_score_se", "runs",
+                                   EASY, HARD, MEDIUM, "tasks_passed", "missing_tasks"]
     assert str(board["rank"].dtype) == "Int64"
     assert list(board["rank"]) == [1, 2, 3, 4]
     assert list(board["tasks_passed"]) == [2, 1, 1, 0]
