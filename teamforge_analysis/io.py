@@ -274,7 +274,8 @@ class _FileReader:
         self.raw = raw
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
-        self._text: str | None = None
+        self._text: str | None = None  # (used by the step-log reader)
+        self._decoded = False  # raw is valid UTF-8 (decoded again only to locate problems)
         self._records: list[tuple[int, list[str]]] | None = None
         self._n_rows: int | None = None  # data rows pandas read, to check the line scan agrees
 
@@ -292,7 +293,8 @@ class _FileReader:
         Worked out only when a problem is reported, so clean files never pay for it.
         """
         if self._records is None:
-            self._records = _records_with_lines(self._text or "")
+            text = self.raw.decode("utf-8-sig") if self._decoded else ""
+            self._records = _records_with_lines(text)
         return self._records
 
     def header_line(self) -> int | None:
@@ -316,11 +318,9 @@ class _FileReader:
     # -- reading ----------------------------------------------------------------------------
     def read(self) -> pd.DataFrame | None:
         """The known columns, converted and checked (``None`` when nothing could be read)."""
-        text = self._decode()
-        if text is None:
+        if not self._decode():
             return None
-        self._text = text
-        cells = self._parse(text)
+        cells = self._parse()
         if cells is None:
             return None
         columns = self._header([_cell_text(v) for v in cells.iloc[0].tolist()])
@@ -338,37 +338,42 @@ class _FileReader:
         self._check_keys(frame)
         return frame
 
-    def _decode(self) -> str | None:
+    def _decode(self) -> bool:
+        """Check that the file is UTF-8 text with some content (problems otherwise)."""
         name, raw = self.spec.name, self.raw
         if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
             self.problems.append(Problem(name, "is UTF-16 text; save it as UTF-8"))
-            return None
+            return False
         if b"\x00" in raw:
             line = _count_lines(raw[: raw.index(b"\x00")].decode("utf-8", "replace"))
             self.problems.append(Problem(name, "is not a text file (it contains NUL bytes)",
                                          line=line))
-            return None
+            return False
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             line = _count_lines(raw[: exc.start].decode("utf-8", "replace"))
             self.problems.append(
                 Problem(name, f"is not UTF-8 text (byte 0x{raw[exc.start]:02x})", line=line))
-            return None
-        if not text.strip():
+            return False
+        if not text or text.isspace():  # (not text.strip(), without copying the file)
             self.problems.append(Problem(name, "is empty (expected a header line and data rows)"))
-            return None
-        return text
+            return False
+        self._decoded = True
+        return True
 
-    def _parse(self, text: str) -> pd.DataFrame | None:
+    def _parse(self) -> pd.DataFrame | None:
         """Every cell as text (blank cells missing); row 0 is the header."""
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
+                # From the bytes (checked UTF-8 by _decode): parsing a StringIO makes pandas
+                # encode the whole text again, and holding the text doubles the peak memory.
                 return pd.read_csv(
-                    io.StringIO(text),
+                    io.BytesIO(self.raw),
+                    encoding="utf-8-sig",
                     header=None,  # the header is checked here; pandas would rename repeats
-                    dtype=str,
+                    dtype=object,  # every cell as its text: str dtype would cost a pass more
                     keep_default_na=False,  # "NA", "nan", "null" are values, not missing
                     na_values=[""],
                     skip_blank_lines=True,
@@ -751,7 +756,7 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
         unknown = results["task"].notna() & ~results["task"].isin(known_tasks)
         readers[RESULTS_SPEC.name].report_cells(
             _mask(unknown), results["task"], "task", "is not a task in tasks.csv")
-        without_results = tasks["task"].notna() & ~tasks["task"].isin(set(results["task"]))
+        without_results = tasks["task"].notna() & ~tasks["task"].isin(results["task"].unique())
         readers[TASKS_SPEC.name].report_cells(
             _mask(without_results), tasks["task"], "task", "has no rows in results.csv")
     if _has(results, "model") and _has(models, "model"):
@@ -760,7 +765,7 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
         unknown = results["model"].notna() & ~results["model"].isin(known_models)
         readers[RESULTS_SPEC.name].report_cells(
             _mask(unknown), results["model"], "model", "is not a model in models.csv")
-        unused = models["model"].notna() & ~models["model"].isin(set(results["model"]))
+        unused = models["model"].notna() & ~models["model"].isin(results["model"].unique())
         models_reader = readers[MODELS_SPEC.name]
         for row in np.flatnonzero(_mask(unused)):
             notes.append(Problem(MODELS_SPEC.name, "has no rows in results.csv (ignored)",
@@ -794,7 +799,7 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
         raise DataValidationError(_sorted_problems(problems), warning_lines)
 
     assert results is not None and models is not None and tasks is not None
-    used_models = models[models["model"].isin(set(results["model"]))]
+    used_models = models[models["model"].isin(results["model"].unique())]
     runs = _tidy_runs(results)
     return Dataset(
         name=folder.resolve().name,
