@@ -33,6 +33,7 @@ import hashlib
 import io
 import json
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -323,13 +324,31 @@ def tidy_steps(frame: pd.DataFrame) -> pd.DataFrame:
             columns[c.name] = np.full(n, None, dtype=object)
         else:
             columns[c.name] = pd.Series(index=range(n), dtype="float64").to_numpy()  # missing
+        if c.kind == "text":
+            # An object Series: from a bare array pandas would infer its str dtype, a pass over
+            # every cell, which astype(object) below would then undo with another.
+            columns[c.name] = pd.Series(columns[c.name], dtype=object, copy=False)
     tidy = pd.DataFrame(columns)
     for c in STEPS_SPEC.columns:
         if c.kind == "text":
             tidy[c.name] = tidy[c.name].astype(object)
     codes = [pd.factorize(tidy[k], sort=True)[0] for k in ("model", "task")]
-    order = np.lexsort((tidy["step"].to_numpy(), tidy[RUN_COLUMN].to_numpy(), codes[1], codes[0]))
+    keys = (codes[0], codes[1], tidy[RUN_COLUMN].to_numpy(), tidy["step"].to_numpy())
+    if _in_order(keys):  # logs are usually written in order: skip the sort and the copy
+        return tidy
+    order = np.lexsort(keys[::-1])
     return tidy.take(order).reset_index(drop=True)
+
+
+def _in_order(keys: Sequence[np.ndarray]) -> bool:
+    """Whether rows are already sorted by ``keys`` (first key first), in a few vector passes."""
+    undecided = np.ones(max(len(keys[0]) - 1, 0), dtype=bool)  # rows equal on keys so far
+    for key in keys:
+        before, after = key[:-1], key[1:]
+        if (undecided & (after < before)).any():
+            return False
+        undecided &= after == before
+    return True
 
 
 def load_step_log(path: str | Path, *, results: pd.DataFrame | None = None) -> pd.DataFrame:
