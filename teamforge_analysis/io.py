@@ -278,6 +278,9 @@ class _FileReader:
         self._decoded = False  # raw is valid UTF-8 (decoded again only to locate problems)
         self._records: list[tuple[int, list[str]]] | None = None
         self._n_rows: int | None = None  # data rows pandas read, to check the line scan agrees
+        # Key columns as integer codes of their converted values (-1: missing), made from the
+        # distinct values, for the duplicate check.
+        self._key_codes: dict[str, np.ndarray] = {}
 
     # -- locating problems ------------------------------------------------------------------
     def problem(self, message: str, *, row: int | None = None, line: int | None = None,
@@ -453,6 +456,7 @@ class _FileReader:
             bad = ~blank & ~_mask(text.isin(spec.choices))
             self.report(bad, column, spec, f"is not one of {', '.join(spec.choices)}")
         values = np.where(blank, None, text.to_numpy(dtype=object))
+        self._remember_key_codes(column, values, spec)
         return pd.Series(column.expand(values), dtype=object)
 
     def _convert_bool(self, column: _DistinctValues, text: pd.Series, blank: np.ndarray,
@@ -495,6 +499,7 @@ class _FileReader:
                 if spec.upper is not None:
                     above = values > spec.upper
             self.report(finite & (below | above), column, spec, _range_text(spec))
+        self._remember_key_codes(column, values, spec)
         numbers = pd.Series(column.expand(values))
         if spec.kind == "int" and whole.all():
             return numbers.astype("int64")
@@ -517,16 +522,28 @@ class _FileReader:
         for row in np.flatnonzero(mask):
             self.problem(message, row=int(row), column=column, value=values.iloc[row])
 
+    def _remember_key_codes(self, column: _DistinctValues, values: np.ndarray,
+                            spec: ColumnSpec) -> None:
+        if spec.name in self.spec.key or spec.name in self.spec.optional_key:
+            self._key_codes[spec.name] = pd.factorize(values)[0][column.codes]
+
     def _check_keys(self, frame: pd.DataFrame) -> None:
         key = list(self.spec.key) + [c for c in self.spec.optional_key if c in frame.columns]
         if not all(k in frame.columns for k in key):
             return
         keys = frame[key]
-        complete = keys.notna().all(axis=1)
-        keys = keys[complete]
-        duplicated = _mask(keys.duplicated(keep="first"))
+        if all(k in self._key_codes for k in key):
+            # Integer codes compare much faster than the strings (same equalities: pandas'
+            # duplicated factorizes each column the same way).
+            codes = pd.DataFrame({k: self._key_codes[k] for k in key}, index=frame.index)
+            complete = (codes >= 0).all(axis=1)
+            duplicated = _mask(codes[complete].duplicated(keep="first"))
+        else:
+            complete = keys.notna().all(axis=1)
+            duplicated = _mask(keys[complete].duplicated(keep="first"))
         if not duplicated.any():
             return
+        keys = keys[complete]
         first_row = pd.Series(keys.index, index=keys.index).groupby(
             [keys[k] for k in key], sort=False).transform("min")
         for position in np.flatnonzero(duplicated):
