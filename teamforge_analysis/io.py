@@ -337,7 +337,7 @@ class _FileReader:
         for spec in self.spec.columns:
             if spec.name in columns:
                 out[spec.name] = self._convert(data.iloc[:, columns[spec.name]], spec)
-        frame = pd.DataFrame(out, index=data.index)
+        frame = pd.DataFrame(out, index=data.index, copy=False)  # (columns are new already)
         self._check_keys(frame)
         return frame
 
@@ -457,7 +457,7 @@ class _FileReader:
             self.report(bad, column, spec, f"is not one of {', '.join(spec.choices)}")
         values = np.where(blank, None, text.to_numpy(dtype=object))
         self._remember_key_codes(column, values, spec)
-        return pd.Series(column.expand(values), dtype=object)
+        return pd.Series(column.expand(values), dtype=object, copy=False)
 
     def _convert_bool(self, column: _DistinctValues, text: pd.Series, blank: np.ndarray,
                       spec: ColumnSpec) -> pd.Series:
@@ -466,7 +466,7 @@ class _FileReader:
         is_false = _mask(words.isin(_FALSE_WORDS))
         self.report(~blank & ~is_true & ~is_false, column, spec,
                     "is not a boolean (true/false, 1/0)")
-        return pd.Series(column.expand(is_true))
+        return pd.Series(column.expand(is_true), copy=False)
 
     def _convert_number(self, column: _DistinctValues, spec: ColumnSpec) -> pd.Series:
         values = np.array(pd.to_numeric(column.values, errors="coerce"), dtype="float64")
@@ -500,7 +500,8 @@ class _FileReader:
                     above = values > spec.upper
             self.report(finite & (below | above), column, spec, _range_text(spec))
         self._remember_key_codes(column, values, spec)
-        numbers = pd.Series(column.expand(values))
+        # expand() makes a new array: no need for pandas 3's defensive copy of it.
+        numbers = pd.Series(column.expand(values), copy=False)
         if spec.kind == "int" and whole.all():
             return numbers.astype("int64")
         return numbers
@@ -535,9 +536,9 @@ class _FileReader:
         if all(k in self._key_codes for k in key):
             # Integer codes compare much faster than the strings (same equalities: pandas'
             # duplicated factorizes each column the same way).
-            codes = pd.DataFrame({k: self._key_codes[k] for k in key}, index=frame.index)
-            complete = (codes >= 0).all(axis=1)
-            duplicated = _mask(codes[complete].duplicated(keep="first"))
+            codes = [self._key_codes[k] for k in key]
+            complete = np.logical_and.reduce([c >= 0 for c in codes])
+            duplicated = _duplicated([c[complete] for c in codes])
         else:
             complete = keys.notna().all(axis=1)
             duplicated = _mask(keys[complete].duplicated(keep="first"))
@@ -555,6 +556,17 @@ class _FileReader:
                 row=row, column="/".join(key),
                 value=", ".join(str(keys.at[row, k]) for k in key),
             )
+
+
+def _duplicated(codes: list[np.ndarray]) -> np.ndarray:
+    """Rows whose codes (non-negative, one array per key column) repeat an earlier row's."""
+    sizes = [int(c.max()) + 1 if len(c) else 1 for c in codes]
+    if math.prod(sizes) >= 2**63:  # one int64 per row would overflow: compare the columns
+        return _mask(pd.DataFrame(dict(enumerate(codes))).duplicated(keep="first"))
+    combined = np.zeros(len(codes[0]), dtype=np.int64)
+    for column, size in zip(codes, sizes, strict=True):
+        combined = combined * size + column
+    return _mask(pd.Series(combined).duplicated(keep="first"))
 
 
 @dataclass(frozen=True)

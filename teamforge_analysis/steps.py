@@ -136,7 +136,7 @@ class _RecordReader(_FileReader):
                     # JSON numbers in a text column are read as their text, as CSV reads them.
                     column = column.astype(object).where(column.isna(), column.astype(str))
                 out[spec.name] = self._convert(column, spec)
-        result = pd.DataFrame(out)
+        result = pd.DataFrame(out, copy=False)  # (the converted columns are new already)
         self._check_keys(result)
         return result
 
