@@ -283,7 +283,9 @@ def probe_capabilities(workdir: Path) -> Capabilities:
     code = ("import sys; from teamforge_analysis import load_dataset\n"
             "try:\n    ds = load_dataset(sys.argv[1])\n"
             "except Exception:\n    print('no')\n"
-            "else:\n    print('yes' if 'run' in ds.results.columns else 'no')\n")
+            "else:\n    runs = getattr(ds, 'runs', None)\n"
+            "    frames = [ds.results] + ([runs] if runs is not None else [])\n"
+            "    print('yes' if any('run' in f.columns for f in frames) else 'no')\n")
     out = subprocess.run([PYTHON, "-c", code, str(runs_folder)], capture_output=True, text=True)
     runs = out.stdout.strip() == "yes"
     steps_folder = generate_in_child(workdir / "probe_steps",
