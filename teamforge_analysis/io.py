@@ -846,15 +846,17 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
 def _tidy_runs(results: pd.DataFrame) -> pd.DataFrame:
     """Run rows: model, task, run (1 when results.csv has none), the required columns, then
     the component columns results.csv has; sorted by model, task, run."""
-    runs = results.copy()
+    from .runs import sort_by_keys
+
+    # No copy: the columns are selected below, and sorting makes a new frame when needed.
+    runs = results
     if RUN_COLUMN not in runs:
-        runs[RUN_COLUMN] = np.ones(len(runs), dtype=np.int64)
+        runs = runs.assign(**{RUN_COLUMN: np.ones(len(runs), dtype=np.int64)})
     components = [c for c in COMPONENT_COLUMNS if c in runs]
     columns = ["model", "task", RUN_COLUMN, *RESULTS_COLUMNS[2:], *components]
     runs = runs[columns]
-    for column in ("model", "task"):
-        runs[column] = runs[column].astype(object)
-    return runs.sort_values(["model", "task", RUN_COLUMN], kind="stable").reset_index(drop=True)
+    runs = runs.astype({"model": object, "task": object})
+    return sort_by_keys(runs, ["model", "task", RUN_COLUMN])
 
 
 def _runs_without_steps(results: pd.DataFrame, steps: pd.DataFrame, file: str | None

@@ -17,10 +17,12 @@ standard error of each model's TeamForge score.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["AGGREGATES", "CELL_KEY", "aggregate_runs", "cell_scores"]
+__all__ = ["AGGREGATES", "CELL_KEY", "aggregate_runs", "cell_scores", "sort_by_keys"]
 
 #: The ways runs can be combined.
 AGGREGATES: tuple[str, ...] = ("mean", "best")
@@ -64,7 +66,7 @@ def aggregate_runs(runs: pd.DataFrame, *, how: str = "mean") -> pd.DataFrame:
     """
     _check_how(how)
     keys = list(CELL_KEY)
-    ordered = runs.sort_values([*keys, "run"], kind="stable").reset_index(drop=True)
+    ordered = sort_by_keys(runs, [*keys, "run"])
     values = [c for c in ordered.columns if c not in (*keys, "run")]
     if not ordered.duplicated(keys).any():
         return ordered[[*keys, *values]]
@@ -80,6 +82,40 @@ def aggregate_runs(runs: pd.DataFrame, *, how: str = "mean") -> pd.DataFrame:
         counts = grouped["passed"].agg(["sum", "count"])
         cells["passed"] = (2 * counts["sum"] > counts["count"]).to_numpy()
     return cells.reset_index()[[*keys, *[c for c in values if c in cells.columns]]]
+
+
+def sort_by_keys(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """``frame.sort_values(keys, kind="stable").reset_index(drop=True)``, faster on big frames.
+
+    Each key is compared through integer codes in its sorted order (missing values last, as
+    with sort_values) rather than value by value, and a frame already in order is returned
+    without being copied.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"model": ["b", "a", "a"], "run": [1, 2, 1]})
+    >>> sort_by_keys(frame, ["model", "run"]).to_dict("list")
+    {'model': ['a', 'a', 'b'], 'run': [1, 2, 1]}
+    """
+    ranks = []
+    for key in keys:
+        codes, uniques = pd.factorize(frame[key], sort=True)
+        ranks.append(np.where(codes < 0, len(uniques), codes))
+    if _in_order(ranks):
+        return frame.reset_index(drop=True)
+    order = np.lexsort(ranks[::-1])  # stable, like sort_values(kind="stable")
+    return frame.take(order).reset_index(drop=True)
+
+
+def _in_order(ranks: Sequence[np.ndarray]) -> bool:
+    """Whether rows are already sorted by ``ranks`` (first key first), in a few vector passes."""
+    undecided = np.ones(max(len(ranks[0]) - 1, 0), dtype=bool)  # rows equal on keys so far
+    for rank in ranks:
+        before, after = rank[:-1], rank[1:]
+        if (undecided & (after < before)).any():
+            return False
+        undecided &= after == before
+    return True
 
 
 def cell_scores(runs: pd.DataFrame) -> pd.DataFrame:

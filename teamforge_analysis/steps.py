@@ -33,7 +33,6 @@ import hashlib
 import io
 import json
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .io import RUN_COLUMN, ColumnSpec, DataValidationError, FileSpec, Problem, _FileReader
+from .runs import sort_by_keys
 
 __all__ = [
     "ACTIONS",
@@ -332,23 +332,8 @@ def tidy_steps(frame: pd.DataFrame) -> pd.DataFrame:
     for c in STEPS_SPEC.columns:
         if c.kind == "text":
             tidy[c.name] = tidy[c.name].astype(object)
-    codes = [pd.factorize(tidy[k], sort=True)[0] for k in ("model", "task")]
-    keys = (codes[0], codes[1], tidy[RUN_COLUMN].to_numpy(), tidy["step"].to_numpy())
-    if _in_order(keys):  # logs are usually written in order: skip the sort and the copy
-        return tidy
-    order = np.lexsort(keys[::-1])
-    return tidy.take(order).reset_index(drop=True)
-
-
-def _in_order(keys: Sequence[np.ndarray]) -> bool:
-    """Whether rows are already sorted by ``keys`` (first key first), in a few vector passes."""
-    undecided = np.ones(max(len(keys[0]) - 1, 0), dtype=bool)  # rows equal on keys so far
-    for key in keys:
-        before, after = key[:-1], key[1:]
-        if (undecided & (after < before)).any():
-            return False
-        undecided &= after == before
-    return True
+    # Logs are usually written in order: sort_by_keys then returns the frame uncopied.
+    return sort_by_keys(tidy, ["model", "task", RUN_COLUMN, "step"])
 
 
 def load_step_log(path: str | Path, *, results: pd.DataFrame | None = None) -> pd.DataFrame:
