@@ -488,7 +488,8 @@ def measure_rows(ctx: Context) -> list[Row]:
 
 
 def _frames_memory(folder: Path) -> tuple[float, float]:
-    """MB of memory_usage(deep=True): pandas.read_csv frames, and the library's loaded frames."""
+    """MB of memory_usage(deep=True): pandas.read_csv frames, and the library's loaded frames
+    (results, models, tasks and, when the library has them, runs and steps)."""
     code = (
         "import sys, json, pandas\n"
         "from pathlib import Path\n"
@@ -497,8 +498,9 @@ def _frames_memory(folder: Path) -> tuple[float, float]:
         "read = sum(int(pandas.read_csv(folder / f).memory_usage(deep=True).sum())\n"
         "           for f in ('results.csv', 'models.csv', 'tasks.csv'))\n"
         "ds = load_dataset(folder)\n"
-        "lib = sum(int(f.memory_usage(deep=True).sum()) for f in (ds.results, ds.models, "
-        "ds.tasks))\n"
+        "frames = [getattr(ds, a, None) for a in ('results', 'models', 'tasks', 'runs', "
+        "'steps')]\n"
+        "lib = sum(int(f.memory_usage(deep=True).sum()) for f in frames if f is not None)\n"
         "print(json.dumps([read, lib]))\n"
     )
     out = subprocess.run([PYTHON, "-c", code, str(folder)], capture_output=True, text=True,
