@@ -130,13 +130,10 @@ def _execute_all(data: Path, out: Path) -> dict[str, tuple]:
 def executions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict]]:
     """{data set: {notebook: (notebook, markdown, figure files, folder)}}, each data set
     executed (in its own temporary folder) when a test first asks for it."""
-    done: dict[str, dict[str, tuple]] = {}
-
     class Lazy(dict):
         def __missing__(self, data: str) -> dict[str, tuple]:
-            done[data] = _execute_all(DATA_SETS[data], tmp_path_factory.mktemp(data))
-            self[data] = done[data]
-            return done[data]
+            self[data] = _execute_all(DATA_SETS[data], tmp_path_factory.mktemp(data))
+            return self[data]
 
     yield Lazy()
 
