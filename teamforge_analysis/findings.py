@@ -371,6 +371,18 @@ def scale_vs_difficulty(dataset: Dataset, *, size_column: str = "params_b") -> F
                    " ".join(sentences))
 
 
+def _missing_steps_reason(entry: dict[str, Any], levels: list[str]) -> str | None:
+    """Why a model's step means or degradation are null (None when nothing is)."""
+    missing = [lvl for lvl in levels if entry[lvl] is None]
+    if missing:
+        return f"no mean steps for {fmt.names(missing)} (a task of that level has no result)"
+    if len(levels) < 2:
+        return "degradation_pct needs two difficulty levels"
+    if entry["degradation_pct"] is None:
+        return f"degradation_pct is undefined: mean steps at {levels[0]} level is 0"
+    return None
+
+
 # ----------------------------------------------------------------------------------------------
 # Finding 2
 # ----------------------------------------------------------------------------------------------
@@ -387,11 +399,14 @@ def step_efficiency(dataset: Dataset) -> Finding:
     means = difficulty_means(dataset, "steps")
     levels = list(means.columns)
     hardest, easiest = levels[-1], levels[0]
-    by_model: dict[str, dict[str, float | None]] = {}
+    by_model: dict[str, dict[str, Any]] = {}
     degradation = (means[hardest] - means[easiest]) / means[easiest] * 100
     for model, row in means.iterrows():
-        entry = {lvl: finite_or_none(row[lvl]) for lvl in levels}
+        entry: dict[str, Any] = {lvl: finite_or_none(row[lvl]) for lvl in levels}
         entry["degradation_pct"] = finite_or_none(degradation[model]) if len(levels) > 1 else None
+        reason = _missing_steps_reason(entry, levels)
+        if reason:
+            entry["reason"] = reason  # only where something is null
         by_model[str(model)] = entry
     statistics: dict[str, Any] = {
         "mean_steps": {lvl: finite_or_none(means[lvl].mean()) for lvl in levels},
@@ -568,6 +583,13 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
     flags = _inconsistent_flags(dataset)
     n_known_status = sum(v is not None for v in passed.values())
     n_passed = sum(bool(v) for v in passed.values())
+    if min_p is not None:
+        min_p_reason = None
+    elif len(judged) < 2:
+        min_p_reason = "needs at least two models of known size and pass status"
+    else:
+        min_p_reason = ("no model of known size passes" if not passing
+                        else "every model of known size passes")
     statistics: dict[str, Any] = {
         "hardest_level": hardest,
         "size_column": size_column,
@@ -578,6 +600,7 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
         "models_without_size": without_size,
         "n_known_size": len(judged),
         "min_attainable_p": min_p,
+        "min_attainable_p_reason": min_p_reason,
         "smallest_attainable_p": best_p,
         "inconsistent_flags": flags,
     }
