@@ -553,10 +553,12 @@ def runs_phrase(document: dict[str, Any]) -> str:
     ds = document["dataset"]
     parts = []
     if has_runs(document):
-        parts.append(f"{ds['n_cells']} (model, task) cells, each the {ds['aggregate']} of its "
-                     "runs")
+        n = ds["n_cells"]
+        cells = "1 (model, task) cell, the" if n == 1 else f"{n} (model, task) cells, each the"
+        parts.append(f"{cells} {ds['aggregate']} of its runs")
     if ds.get("n_step_rows") is not None:
-        parts.append(f"{ds['n_step_rows']} logged steps")
+        n = ds["n_step_rows"]
+        parts.append(f"{n} logged step{'' if n == 1 else 's'}")
     return f" ({'; '.join(parts)})" if parts else ""
 
 
