@@ -371,6 +371,18 @@ def scale_vs_difficulty(dataset: Dataset, *, size_column: str = "params_b") -> F
                    " ".join(sentences))
 
 
+def _missing_steps_reason(entry: dict[str, Any], levels: list[str]) -> str | None:
+    """Why a model's step means or degradation are null (None when nothing is)."""
+    missing = [lvl for lvl in levels if entry[lvl] is None]
+    if missing:
+        return f"no mean steps for {fmt.names(missing)} (a task of that level has no result)"
+    if len(levels) < 2:
+        return "degradation_pct needs two difficulty levels"
+    if entry["degradation_pct"] is None:
+        return f"degradation_pct is undefined: mean steps at {levels[0]} level is 0"
+    return None
+
+
 # ----------------------------------------------------------------------------------------------
 # Finding 2
 # ----------------------------------------------------------------------------------------------
@@ -387,11 +399,14 @@ def step_efficiency(dataset: Dataset) -> Finding:
     means = difficulty_means(dataset, "steps")
     levels = list(means.columns)
     hardest, easiest = levels[-1], levels[0]
-    by_model: dict[str, dict[str, float | None]] = {}
+    by_model: dict[str, dict[str, Any]] = {}
     degradation = (means[hardest] - means[easiest]) / means[easiest] * 100
     for model, row in means.iterrows():
-        entry = {lvl: finite_or_none(row[lvl]) for lvl in levels}
+        entry: dict[str, Any] = {lvl: finite_or_none(row[lvl]) for lvl in levels}
         entry["degradation_pct"] = finite_or_none(degradation[model]) if len(levels) > 1 else None
+        reason = _missing_steps_reason(entry, levels)
+        if reason:
+            entry["reason"] = reason  # only where something is null
         by_model[str(model)] = entry
     statistics: dict[str, Any] = {
         "mean_steps": {lvl: finite_or_none(means[lvl].mean()) for lvl in levels},
@@ -568,6 +583,13 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
     flags = _inconsistent_flags(dataset)
     n_known_status = sum(v is not None for v in passed.values())
     n_passed = sum(bool(v) for v in passed.values())
+    if min_p is not None:
+        min_p_reason = None
+    elif len(judged) < 2:
+        min_p_reason = "needs at least two models of known size and pass status"
+    else:
+        min_p_reason = ("no model of known size passes" if not passing
+                        else "every model of known size passes")
     statistics: dict[str, Any] = {
         "hardest_level": hardest,
         "size_column": size_column,
@@ -578,6 +600,7 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
         "models_without_size": without_size,
         "n_known_size": len(judged),
         "min_attainable_p": min_p,
+        "min_attainable_p_reason": min_p_reason,
         "smallest_attainable_p": best_p,
         "inconsistent_flags": flags,
     }
@@ -976,18 +999,59 @@ def all_findings(dataset: Dataset) -> list[Finding]:
 
 
 
-#: For each finding: the results.csv columns it reads, and whether it reads model sizes.
-_INPUTS: dict[str, tuple[tuple[str, ...], bool]] = {
+#: For each finding on (model, task) cells: the results.csv columns it reads, and whether it
+#: reads model sizes.
+_CELL_INPUTS: dict[str, tuple[tuple[str, ...], bool]] = {
     "scale_vs_difficulty": (("score",), True),
     "step_efficiency": (("steps",), False),
     "test_pass_vs_score": (("test_pass", "score"), False),
     "hard_task_boundary": (("score", "passed"), True),
 }
+#: For each step-log finding: the columns of :func:`.steps.episodes` it reads.
+_EPISODE_INPUTS: dict[str, tuple[str, ...]] = {
+    "planning_depth_vs_success": ("planning_depth", "n_steps", "score", "passed"),
+    "reward_trajectories": ("n_steps", "total_reward", "reward_slope", "first_full_pass_step"),
+}
+_INPUT_IDS: tuple[str, ...] = (*_CELL_INPUTS, "score_components", *_EPISODE_INPUTS)
+
+
+def _cell_inputs(dataset: Dataset, finding_id: str, size_column: str) -> pd.DataFrame:
+    columns, reads_size = _CELL_INPUTS[finding_id]
+    tasks = dataset.tasks.set_index("task")
+    rows = dataset.results[["model", "task", *columns]]
+    if finding_id == "hard_task_boundary":
+        hardest = rows["task"].map(tasks["difficulty"]) == levels_present(dataset)[-1]
+        rows = rows[hardest].assign(
+            pass_threshold=lambda frame: frame["task"].map(tasks["pass_threshold"])
+        )
+    if reads_size:
+        rows = rows.assign(**{size_column: rows["model"].map(_sizes(dataset, size_column))})
+    return rows
+
+
+def _component_inputs(dataset: Dataset) -> pd.DataFrame:
+    runs = dataset.runs
+    assert runs is not None
+    present = [c for c in GRADER_COLUMNS if c in runs.columns]
+    rows = runs[["model", "task", "run", "score", *present]]
+    if len(present) == len(GRADER_COLUMNS):
+        rows = rows.assign(recomputed=recomputed_scores(runs))
+        rows = rows[["model", "task", "run", "score", "recomputed", *present]]
+    return rows
+
+
+def _episode_inputs(dataset: Dataset, columns: tuple[str, ...]) -> pd.DataFrame:
+    from .steps import EPISODE_KEY, episodes
+
+    keys = list(EPISODE_KEY)
+    if dataset.steps is None:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in (*keys, *columns)})
+    return episodes(dataset.steps, dataset.runs)[[*keys, *columns]]
 
 
 def finding_inputs(dataset: Dataset, finding_id: str, *, size_column: str = "params_b"
                    ) -> pd.DataFrame:
-    """The result rows a finding reads, in long form (one row per model and task).
+    """The rows a finding reads, in long form.
 
     Parameters
     ----------
@@ -1001,10 +1065,20 @@ def finding_inputs(dataset: Dataset, finding_id: str, *, size_column: str = "par
     Returns
     -------
     pandas.DataFrame
-        Columns ``model, task, difficulty``, then the results.csv columns the finding reads,
-        then ``size_column`` for findings that correlate with size; ``hard_task_boundary`` reads
-        only the hardest level's rows and also gets ``pass_threshold``. Rows are ordered by model,
-        then difficulty (easiest first), then task.
+        Columns ``model, task, difficulty``, then what the finding reads:
+
+        - the first four findings read one row per (model, task) cell: the results columns
+          the finding reads, then ``size_column`` for findings that correlate with size;
+          ``hard_task_boundary`` reads only the hardest level's rows and also gets
+          ``pass_threshold``;
+        - ``score_components`` reads one row per run of results.csv: ``run, score``, then
+          ``recomputed`` (the grader's formula, :func:`recomputed_scores`) and the five
+          component columns when results.csv has them all (else only those it has);
+        - ``planning_depth_vs_success`` and ``reward_trajectories`` read one row per episode
+          of the step log (:func:`.steps.episodes`): ``run`` and the episode columns they use;
+          no rows when the data set has no step log.
+
+        Rows are ordered by model, then difficulty (easiest first), then task, then run.
 
     Examples
     --------
@@ -1014,22 +1088,25 @@ def finding_inputs(dataset: Dataset, finding_id: str, *, size_column: str = "par
     ['model', 'task', 'difficulty', 'score', 'passed', 'pass_threshold', 'params_b']
     >>> len(rows)
     4
+    >>> list(finding_inputs(load_dataset(), "score_components").columns)
+    ['model', 'task', 'difficulty', 'run', 'score', 'test_pass']
+    >>> len(finding_inputs(load_dataset(), "reward_trajectories"))  # no step log
+    0
     """
-    if finding_id not in _INPUTS:
-        raise ValueError(f"unknown finding {finding_id!r}; expected one of {', '.join(_INPUTS)}")
-    columns, reads_size = _INPUTS[finding_id]
-    tasks = dataset.tasks.set_index("task")
-    rows = dataset.results[["model", "task", *columns]].assign(
-        difficulty=lambda frame: frame["task"].map(tasks["difficulty"])
-    )
-    if finding_id == "hard_task_boundary":
-        rows = rows[rows["difficulty"] == levels_present(dataset)[-1]].assign(
-            pass_threshold=lambda frame: frame["task"].map(tasks["pass_threshold"])
-        )
-    if reads_size:
-        rows = rows.assign(**{size_column: rows["model"].map(_sizes(dataset, size_column))})
-    level_order = rows["difficulty"].map({lvl: i for i, lvl in enumerate(DIFFICULTY_LEVELS)})
-    rows = rows.assign(_level=level_order).sort_values(["model", "_level", "task"], kind="stable")
+    if finding_id not in _INPUT_IDS:
+        raise ValueError(f"unknown finding {finding_id!r}; expected one of "
+                         f"{', '.join(_INPUT_IDS)}")
+    if finding_id in _CELL_INPUTS:
+        rows = _cell_inputs(dataset, finding_id, size_column)
+    elif finding_id == "score_components":
+        rows = _component_inputs(dataset)
+    else:
+        rows = _episode_inputs(dataset, _EPISODE_INPUTS[finding_id])
+    difficulty = rows["task"].map(dataset.tasks.set_index("task")["difficulty"])
+    level_order = difficulty.map({lvl: i for i, lvl in enumerate(DIFFICULTY_LEVELS)})
+    order = ["model", "_level", "task", *(["run"] if "run" in rows else [])]
+    rows = rows.assign(difficulty=difficulty, _level=level_order).sort_values(order,
+                                                                               kind="stable")
     ordered = ["model", "task", "difficulty", *[c for c in rows if c not in
                                                 ("model", "task", "difficulty", "_level")]]
     return rows[ordered].reset_index(drop=True)

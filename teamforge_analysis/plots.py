@@ -329,8 +329,9 @@ def planning_depth_vs_success(dataset: Dataset, finding: Finding) -> Figure:
     ax.set_xlabel("planning depth (plan_step actions in the episode)")
     ax.set_ylabel("run score")
     ax.set_ylim(-0.02, 1.05)
-    ax.set_title(f"Planning depth vs success (depth vs passed: {_r_label(corr)}): verdict "
-                 f"{finding.verdict.replace('_', ' ')}", fontsize=10)
+    # Two lines: on one, the interval and verdict run past the figure's edge.
+    ax.set_title(f"Planning depth vs success: verdict {finding.verdict.replace('_', ' ')}\n"
+                 f"depth vs passed: {_r_label(corr)}", fontsize=10)
     ax.legend(fontsize=7, ncol=2)
     return figure
 

@@ -12,7 +12,14 @@ from matplotlib.figure import Figure
 
 from teamforge_analysis import load_dataset, plots
 from teamforge_analysis.findings import finding_inputs
-from teamforge_analysis.report import Table, frame_table, verdicts_table
+from teamforge_analysis.report import (
+    Note,
+    Table,
+    evidence_or_reason,
+    frame_table,
+    runs_phrase,
+    verdicts_table,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -71,6 +78,58 @@ def test_frame_table_cuts_long_frames_and_says_so() -> None:
     assert table.rows[-1] == ("24",)
     assert table.note == "Invented. 5 more rows not shown."
     assert frame_table(frame, "Long", max_rows=29).note == "1 more row not shown."
+
+
+def test_frame_table_of_no_rows_says_so() -> None:
+    frame = pd.DataFrame({"model": pd.Series(dtype=object), "score": pd.Series(dtype=float)})
+    table = frame_table(frame, "Empty")
+    assert table.headers == ("model", "score")
+    assert table.rows == ()
+    assert table.note == "No rows."
+    assert frame_table(frame, "Empty", note="Why.").note == "Why."
+
+
+def test_note_renders_as_markdown_in_jupyter() -> None:
+    assert Note("Said.").to_markdown() == "_Said._\n"
+    assert Note("Said.")._repr_markdown_() == "_Said._\n"
+
+
+def test_evidence_or_reason_says_why_there_are_no_tables() -> None:
+    finding = {"id": "planning_depth_vs_success", "verdict": "not_computable",
+               "verdict_reason": "the data folder has no step log",
+               "statistics": {"depth_vs_score": None}}
+    assert evidence_or_reason(finding) == [
+        Note("No statistics: not computable, because the data folder has no step log.")]
+    unknown = {"id": "no_tables", "verdict": "descriptive", "verdict_reason": "because",
+               "statistics": {}}
+    assert evidence_or_reason(unknown) == [Note("No statistics: descriptive, because because.")]
+
+
+def test_evidence_or_reason_passes_tables_through() -> None:
+    finding = {"id": "planning_depth_vs_success", "verdict": "inconclusive",
+               "verdict_reason": "p", "statistics": {
+                   "episodes": 3, "within_task": {},
+                   "depth_vs_score": {"n": 3, "r": 0.5},
+                   "depth_vs_passed": {"n": 3, "r": None}}}
+    (table,) = evidence_or_reason(finding)
+    assert isinstance(table, Table)
+    assert table.caption == "Correlation of planning depth with success (3 episodes)"
+    assert [row[:3] for row in table.rows] == [("depth vs score", "3", "0.500"),
+                                               ("depth vs passed (point-biserial)", "3", "n/a")]
+
+
+def test_runs_phrase_names_cells_and_steps_only_when_there_are_some() -> None:
+    def document(runs: list[int], aggregate: str, step_rows: int | None) -> dict:
+        return {"dataset": {"n_cells": len(runs), "aggregate": aggregate,
+                            "n_step_rows": step_rows},
+                "leaderboard": [{"runs": n} for n in runs]}
+
+    assert runs_phrase(document([1, 1], "mean", None)) == ""
+    assert runs_phrase(document([1, 3], "best", None)) == (
+        " (2 (model, task) cells, each the best of its runs)")
+    assert runs_phrase(document([1, 1], "mean", 40)) == " (40 logged steps)"
+    assert runs_phrase(document([2, 2, 3], "mean", 7)) == (
+        " (3 (model, task) cells, each the mean of its runs; 7 logged steps)")
 
 
 def test_verdicts_table_lists_each_finding() -> None:
@@ -175,3 +234,91 @@ def test_inputs_of_the_boundary_are_the_hardest_rows_with_thresholds(small_data:
 def test_inputs_of_an_unknown_finding_are_an_error(small_data: Path) -> None:
     with pytest.raises(ValueError, match="unknown finding 'nope'"):
         finding_inputs(load_dataset(small_data), "nope")
+
+
+@pytest.fixture
+def runs_data(tmp_path: Path) -> Path:
+    """Invented: two models, one easy and one hard task, runs with grader components, and a
+    step log for every run but (small, h1, 1)."""
+    _write(tmp_path, "models.csv", "model,params_b\nbig,70\nsmall,7\n")
+    _write(tmp_path, "tasks.csv",
+           "task,difficulty,weight,pass_threshold\nh1,hard,0.5,0.7\ne1,easy,0.5,0.6\n")
+    _write(tmp_path, "results.csv",
+           "model,task,run,score,steps,test_pass,passed,"
+           "lint_score,efficiency_score,review_quality,reflection_quality\n"
+           "small,h1,1,0.3,4,0.25,false,0.3,0.3,0.3,0.3\n"
+           "big,h1,2,0.001,3,0,false,0,0,0,0\n"
+           "small,e1,1,0.9,2,1,true,1,1,1,1\n"
+           "big,h1,1,0.725,2,1,true,0.5,0.5,1,0\n"
+           "big,e1,1,0.5,1,0.5,false,0.5,0.5,0.5,0.5\n")
+    _write(tmp_path, "steps.csv",
+           "model,task,run,step,action,reward,tests_passed,tests_total\n"
+           "big,h1,2,1,plan_step,0.2,1,4\n"
+           "big,h1,2,2,plan_step,0.1,2,4\n"
+           "big,h1,2,3,commit,-0.1,2,4\n"
+           "small,e1,1,1,run_tests,0.25,3,3\n"
+           "small,e1,1,2,commit,0.25,3,3\n"
+           "big,h1,1,1,plan_step,0,0,4\n"
+           "big,h1,1,2,edit_file,0.5,4,4\n"
+           "big,e1,1,1,edit_file,0.3,0,0\n")
+    return tmp_path
+
+
+def test_inputs_of_score_components_are_run_rows_with_the_formula(runs_data: Path) -> None:
+    rows = finding_inputs(load_dataset(runs_data), "score_components")
+    assert list(rows.columns) == [
+        "model", "task", "difficulty", "run", "score", "recomputed", "test_pass", "lint_score",
+        "efficiency_score", "review_quality", "reflection_quality"]
+    # by model, then difficulty easiest first, then task, then run
+    assert rows[["model", "task", "run"]].values.tolist() == [
+        ["big", "e1", 1], ["big", "h1", 1], ["big", "h1", 2], ["small", "e1", 1],
+        ["small", "h1", 1]]
+    assert rows["score"].tolist() == [0.5, 0.725, 0.001, 0.9, 0.3]
+    # 0.40 t + 0.25 l + 0.20 e + 0.10 r + 0.05 f, clamped to [0.001, 0.999]:
+    # all 0.5 -> 0.5; (1, .5, .5, 1, 0) -> .4 + .125 + .1 + .1 = .725; all 0 -> 0 -> 0.001;
+    # all 1 -> 1 -> 0.999; 0.25 test pass and 0.3 otherwise -> .1 + .6 x .3 = .28.
+    assert rows["recomputed"].tolist() == pytest.approx([0.5, 0.725, 0.001, 0.999, 0.28])
+
+
+def test_inputs_of_score_components_without_components(small_data: Path) -> None:
+    rows = finding_inputs(load_dataset(small_data), "score_components")
+    assert list(rows.columns) == ["model", "task", "difficulty", "run", "score", "test_pass"]
+    assert rows["run"].tolist() == [1] * 6
+    assert rows["score"].tolist() == [0.95, 0.65, 0.9, 0.5, 0.75, 0.7]
+
+
+def test_inputs_of_the_step_findings_are_episodes(runs_data: Path) -> None:
+    dataset = load_dataset(runs_data)
+    depth = finding_inputs(dataset, "planning_depth_vs_success")
+    assert list(depth.columns) == ["model", "task", "difficulty", "run", "planning_depth",
+                                   "n_steps", "score", "passed"]
+    # (small, h1, 1) has no steps, so it is no episode
+    assert depth[["model", "task", "run"]].values.tolist() == [
+        ["big", "e1", 1], ["big", "h1", 1], ["big", "h1", 2], ["small", "e1", 1]]
+    assert depth["planning_depth"].tolist() == [0, 1, 2, 0]
+    assert depth["n_steps"].tolist() == [1, 2, 3, 2]
+    assert depth["score"].tolist() == [0.5, 0.725, 0.001, 0.9]
+    assert depth["passed"].tolist() == [False, True, False, True]
+
+    reward = finding_inputs(dataset, "reward_trajectories")
+    assert list(reward.columns) == ["model", "task", "difficulty", "run", "n_steps",
+                                    "total_reward", "reward_slope", "first_full_pass_step"]
+    assert reward["difficulty"].tolist() == ["easy", "hard", "hard", "easy"]
+    assert reward["total_reward"].tolist() == pytest.approx([0.3, 0.5, 0.2, 0.5])
+    # Slopes of reward against (step - first) / (last - first): one step has none; rewards
+    # (0, 0.5) at (0, 1) -> 0.5; (0.2, 0.1, -0.1) at (0, 0.5, 1) -> Sxy / Sxx = -0.15 / 0.5;
+    # (0.25, 0.25) -> 0.
+    assert math.isnan(reward["reward_slope"][0])
+    assert reward["reward_slope"][1:].tolist() == pytest.approx([0.5, -0.3, 0.0])
+    # First step with tests_passed = tests_total > 0 (0 of 0 tests is no full pass).
+    first = reward["first_full_pass_step"].tolist()
+    assert math.isnan(first[0]) and first[1] == 2 and math.isnan(first[2]) and first[3] == 1
+
+
+def test_inputs_of_the_step_findings_without_a_step_log(small_data: Path) -> None:
+    dataset = load_dataset(small_data)
+    for finding_id in ("planning_depth_vs_success", "reward_trajectories"):
+        rows = finding_inputs(dataset, finding_id)
+        assert rows.empty
+        assert list(rows.columns)[:4] == ["model", "task", "difficulty", "run"]
+        assert frame_table(rows, "Episodes").note == "No rows."

@@ -1,8 +1,11 @@
-"""The notebooks: stored clean, and executed against the second (invented) test data set.
+"""The notebooks: stored clean, and executed against two invented test data sets.
 
 Executing them against ``tests/data/other_benchmark`` (other models, tasks and weights than the
 bundled data) catches a notebook that secretly depends on the bundled data or types a number
-into its text. The committed exports of the bundled data are checked by ``.ci/run``.
+into its text; like the bundled data it has no runs, grader components or step log, so there
+the last three notebooks must say their finding is not computable and what would enable it.
+``tests/data/runs_benchmark`` has all three, so there every notebook must show its finding
+computed. The committed exports of the bundled data are checked by ``.ci/run``.
 """
 
 from __future__ import annotations
@@ -24,13 +27,23 @@ NOTEBOOK_DIR = REPO / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 BUNDLED_DATA = REPO / "data"
 OTHER_DATA = REPO / "tests" / "data" / "other_benchmark"
+RUNS_DATA = REPO / "tests" / "data" / "runs_benchmark"
+#: The data sets every notebook is executed against, by folder name.
+DATA_SETS = {folder.name: folder for folder in (OTHER_DATA, RUNS_DATA)}
 EXPECTED = [
     "00_overview",
     "01_scale_vs_difficulty",
     "02_step_efficiency",
     "03_test_pass_vs_score",
     "04_hard_task_boundary",
+    "05_score_components",
+    "06_planning_depth_vs_success",
+    "07_reward_trajectories",
 ]
+#: The notebooks of the findings that need grader components or a step log.
+NEEDS_MORE_DATA = EXPECTED[5:]
+STEP_LOG_NOTEBOOKS = EXPECTED[6:]
+EXECUTIONS = [(data, name) for data in DATA_SETS for name in EXPECTED]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -79,7 +92,7 @@ def test_notebook_is_stored_clean_and_tagged(path: Path) -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_markdown_cells_hold_no_numbers_or_names_from_data(path: Path) -> None:
-    names = _names(BUNDLED_DATA) | _names(OTHER_DATA)
+    names = _names(BUNDLED_DATA) | _names(OTHER_DATA) | _names(RUNS_DATA)
     notebook = nbformat.read(path, as_version=4)
     for cell in notebook.cells:
         if cell.cell_type != "markdown":
@@ -89,17 +102,15 @@ def test_markdown_cells_hold_no_numbers_or_names_from_data(path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
-# Executed against the other data set
+# Executed against the invented data sets
 # ----------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def executed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple]]:
-    """Every notebook executed with TEAMFORGE_DATA = other_benchmark, run and exported in a
-    temporary folder: {name: (notebook, markdown, figure files, folder)}."""
-    assert (OTHER_DATA / "results.csv").is_file(), "the second test data set is missing"
-    out = tmp_path_factory.mktemp("notebooks")
+def _execute_all(data: Path, out: Path) -> dict[str, tuple]:
+    """Every notebook executed with TEAMFORGE_DATA = ``data``, run and exported in ``out``:
+    {name: (notebook, markdown, figure files, folder)}."""
+    assert (data / "results.csv").is_file(), f"the test data set {data.name} is missing"
     runs: dict[str, tuple] = {}
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TEAMFORGE_DATA", str(OTHER_DATA))
+        patch.setenv("TEAMFORGE_DATA", str(data))
         for path in NOTEBOOKS:
             notebook = nbformat.read(path, as_version=4)
             NotebookClient(notebook, kernel_name="python3", timeout=300,
@@ -108,44 +119,84 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tup
                 notebook, resources={"unique_key": path.stem,
                                      "output_files_dir": f"{path.stem}_files"})
             (out / f"{path.stem}.md").write_text(markdown, encoding="utf-8")
-            for name, data in resources["outputs"].items():
+            for name, data_bytes in resources["outputs"].items():
                 (out / name).parent.mkdir(parents=True, exist_ok=True)
-                (out / name).write_bytes(data)
+                (out / name).write_bytes(data_bytes)
             runs[path.stem] = (notebook, markdown, resources["outputs"], out)
-    yield runs
+    return runs
+
+
+@pytest.fixture(scope="module")
+def executions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict]]:
+    """{data set: {notebook: (notebook, markdown, figure files, folder)}}, each data set
+    executed (in its own temporary folder) when a test first asks for it."""
+    class Lazy(dict):
+        def __missing__(self, data: str) -> dict[str, tuple]:
+            self[data] = _execute_all(DATA_SETS[data], tmp_path_factory.mktemp(data))
+            return self[data]
+
+    yield Lazy()
+
+
+@pytest.fixture
+def executed(executions: dict[str, dict]) -> dict[str, tuple]:
+    return executions["other_benchmark"]
+
+
+@pytest.fixture
+def executed_runs(executions: dict[str, dict]) -> dict[str, tuple]:
+    return executions["runs_benchmark"]
+
+
+def _has_step_log(folder: Path) -> bool:
+    return any((folder / name).is_file()
+               for name in ("steps.jsonl", "steps.csv", "steps.parquet"))
 
 
 def _outputs(notebook: nbformat.NotebookNode) -> list[dict]:
     return [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
 
 
-@pytest.mark.parametrize("name", EXPECTED)
-def test_notebook_runs_on_other_data_without_noise(executed: dict, name: str) -> None:
-    notebook, markdown, _, out = executed[name]
+def _verdict(markdown: str) -> tuple[str, str]:
+    """The verdict shown by the notebook and the generated text after it."""
+    shown = markdown.split("**Verdict: ")[-1]  # the last one is the output, not the code
+    verdict, _, text = shown.partition("**")
+    return verdict, text.split("\n## ")[0].strip()
+
+
+@pytest.mark.parametrize(("data", "name"), EXECUTIONS)
+def test_notebook_runs_without_noise(executions: dict, data: str, name: str) -> None:
+    notebook, markdown, _, out = executions[data][name]
     outputs = _outputs(notebook)
     text = "\n".join(_output_text(o) for o in outputs)
     assert not [o for o in outputs if o["output_type"] == "error"]
     assert not [o for o in outputs if o.get("name") == "stderr"], "warnings reached the output"
-    assert "Data set: other_benchmark" in text
-    for absolute in (str(REPO), str(OTHER_DATA), str(out), os.path.expanduser("~")):
+    assert f"Data set: {data}" in text
+    for absolute in (str(REPO), str(DATA_SETS[data]), str(out), os.path.expanduser("~")):
         assert absolute not in markdown
     assert not re.search(r"0x[0-9a-fA-F]{6,}", markdown), "a memory address is in the output"
+    assert not re.search(r"\bnan\b", text, flags=re.IGNORECASE), "NaN reached the output"
     assert "Traceback" not in markdown
     assert "<Figure size" not in markdown, "a figure was shown as text, not as an image"
 
 
-@pytest.mark.parametrize("name", EXPECTED)
-def test_notebook_shows_the_other_data_not_the_bundled(executed: dict, name: str) -> None:
-    _, markdown, _, _ = executed[name]
+@pytest.mark.parametrize(("data", "name"), EXECUTIONS)
+def test_notebook_shows_its_data_not_the_bundled(executions: dict, data: str, name: str
+                                                 ) -> None:
+    _, markdown, _, _ = executions[data][name]
     bundled_models = _column(BUNDLED_DATA / "models.csv", "model")
     assert not [m for m in bundled_models if m in markdown]
-    other_models = _column(OTHER_DATA / "models.csv", "model")
-    assert [m for m in other_models if m in markdown]
+    models = _column(DATA_SETS[data] / "models.csv", "model")
+    shown = [m for m in models if m in markdown]
+    if name in STEP_LOG_NOTEBOOKS and not _has_step_log(DATA_SETS[data]):
+        assert not shown  # without a step log there are no episodes, so no model to name
+    else:
+        assert shown
 
 
-@pytest.mark.parametrize("name", EXPECTED)
-def test_notebook_exports_its_figure(executed: dict, name: str) -> None:
-    notebook, markdown, figures, out = executed[name]
+@pytest.mark.parametrize(("data", "name"), EXECUTIONS)
+def test_notebook_exports_its_figure(executions: dict, data: str, name: str) -> None:
+    notebook, markdown, figures, out = executions[data][name]
     pngs = [base64.b64decode(o["data"]["image/png"]) for o in _outputs(notebook)
             if "image/png" in o.get("data", {})]
     assert len(pngs) == 1
@@ -156,15 +207,81 @@ def test_notebook_exports_its_figure(executed: dict, name: str) -> None:
     assert pngs[0].startswith(PNG_SIGNATURE)
 
 
-def test_overview_lists_every_model_and_task_of_the_other_data(executed: dict) -> None:
-    _, markdown, _, _ = executed["00_overview"]
-    assert all(name in markdown for name in _names(OTHER_DATA))
+@pytest.mark.parametrize("data", DATA_SETS)
+def test_overview_lists_every_model_and_task(executions: dict, data: str) -> None:
+    _, markdown, _, _ = executions[data]["00_overview"]
+    assert all(name in markdown for name in _names(DATA_SETS[data]))
 
 
 def test_boundary_notebook_names_the_models_that_pass(executed: dict) -> None:
     # other_benchmark/README.md: ember-72b and fjord-141b-moe pass every hard task; grove-x has
     # no size, so the finding leaves it out and says so.
     _, markdown, _, _ = executed["04_hard_task_boundary"]
-    verdict = markdown.split("**Verdict:")[-1]  # the last one is the output
-    assert "ember-72b" in verdict and "fjord-141b-moe" in verdict
-    assert "grove-x" in verdict
+    _, text = _verdict(markdown)
+    assert "ember-72b" in text and "fjord-141b-moe" in text
+    assert "grove-x" in text
+
+
+# ----------------------------------------------------------------------------------------------
+# The findings that need grader components or a step log
+# ----------------------------------------------------------------------------------------------
+#: What each of those notebooks must name as the data that would enable it.
+_ENABLED_BY = {
+    "05_score_components": ("lint_score", "efficiency_score", "review_quality",
+                            "reflection_quality"),
+    "06_planning_depth_vs_success": ("steps.jsonl", "steps.csv", "steps.parquet"),
+    "07_reward_trajectories": ("steps.jsonl", "steps.csv", "steps.parquet"),
+}
+
+
+@pytest.mark.parametrize("name", NEEDS_MORE_DATA)
+def test_without_the_data_the_notebook_says_what_would_enable_it(executed: dict, name: str
+                                                                ) -> None:
+    # other_benchmark, like the bundled data, has no grader components and no step log.
+    _, markdown, _, _ = executed[name]
+    verdict, text = _verdict(markdown)
+    assert verdict == "not computable"
+    assert all(needed in text for needed in _ENABLED_BY[name]), text
+    assert "_No statistics: not computable, because " in markdown
+
+
+@pytest.mark.parametrize("name", NEEDS_MORE_DATA)
+def test_with_the_data_the_notebook_shows_the_analysis(executed_runs: dict, name: str) -> None:
+    _, markdown, _, _ = executed_runs[name]
+    verdict, text = _verdict(markdown)
+    assert verdict in {"descriptive", "supported", "contradicted", "inconclusive"}
+    assert "No statistics" not in markdown
+    assert "No rows." not in markdown
+    assert "Add " not in text  # the not-computable text asks for data
+
+
+def test_score_components_notebook_lists_the_row_off_the_formula(executed_runs: dict) -> None:
+    # runs_benchmark/README.md: basalt-20b, medium_split_module, run 2 scores 0.7925, 0.08
+    # above the formula (0.40 x 0.63 + 0.25 x 0.84 + 0.20 x 0.75 + 0.10 x 0.65 + 0.05 x 0.71
+    # = 0.7125); it is the only such row.
+    _, markdown, _, _ = executed_runs["05_score_components"]
+    table = markdown.split("**Rows whose score is more than 0.01 from the formula**")[1]
+    rows = [line for line in table.split("\n\n")[1].splitlines() if line.startswith("| ")]
+    assert rows[1:] == ["| basalt-20b | medium_split_module | 2 | 0.7925 | 0.7125 |"]
+    assert "**TeamForge score by grader component" in markdown
+
+
+def test_step_log_notebooks_count_every_episode(executed_runs: dict) -> None:
+    # runs_benchmark/README.md: one episode per row of results.csv, 27 rows (9 per level).
+    _, depth, _, _ = executed_runs["06_planning_depth_vs_success"]
+    assert "**Correlation of planning depth with success (27 episodes)**" in depth
+    _, reward, _, _ = executed_runs["07_reward_trajectories"]
+    for level in ("easy", "medium", "hard"):
+        assert f"| {level} | 9 | " in reward
+
+
+def test_overview_shows_the_run_level_leaderboard(executed_runs: dict, executed: dict) -> None:
+    # runs_benchmark/README.md: 27 rows, 3 runs per cell, 278 steps in the step log.
+    _, markdown, _, _ = executed_runs["00_overview"]
+    assert "27 result rows (9 (model, task) cells, each the mean of its runs; 278 logged " \
+           "steps)" in markdown
+    header = next(line for line in markdown.splitlines() if line.startswith("| Rank |"))
+    assert "| Mean ± 1.96 SE | Best of N | Inflation | Runs |" in header
+    _, other, _, _ = executed["00_overview"]
+    other_header = next(line for line in other.splitlines() if line.startswith("| Rank |"))
+    assert "Best of N" not in other_header  # one value per cell: no run columns

@@ -330,3 +330,25 @@ def test_json_carries_issue_four_fields(bundled) -> None:
     stats = by_id["test_pass_vs_score"]["statistics"]
     assert set(stats) >= {"pooled", "within_task", "repeated_measures", "rest_of_score"}
     assert set(stats["repeated_measures"]) >= {"r", "dof", "p_value", "ci95"}
+
+
+def test_null_step_statistics_say_why(make_data) -> None:
+    # INVENTED data: one model takes 0 steps on the easy task, so its degradation is undefined.
+    results = pd.DataFrame({
+        "model": ["a", "a", "a", "b", "b", "b"],
+        "task": ["e", "m", "h"] * 2,
+        "score": [0.5] * 6, "steps": [0, 4, 6, 2, 5, 7], "test_pass": [0.5] * 6,
+        "passed": [False] * 6,
+    })
+    models = pd.DataFrame({"model": ["a", "b"], "params_b": [1, 2]})
+    tasks = pd.DataFrame({"task": ["e", "m", "h"], "difficulty": ["easy", "medium", "hard"],
+                          "weight": [0.2, 0.3, 0.5], "pass_threshold": [0.7] * 3})
+    ds = load_dataset(make_data(results=results, models=models, tasks=tasks))
+    by_model = findings.step_efficiency(ds).statistics["by_model"]
+    assert by_model["a"]["degradation_pct"] is None
+    assert "easy level is 0" in by_model["a"]["reason"]
+    assert by_model["b"]["degradation_pct"] == pytest.approx((7 - 2) / 2 * 100)
+    assert "reason" not in by_model["b"]
+    boundary = findings.hard_task_boundary(ds).statistics
+    assert boundary["min_attainable_p"] is None
+    assert boundary["min_attainable_p_reason"] == "no model of known size passes"
