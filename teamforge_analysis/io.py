@@ -826,6 +826,10 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
     warning_lines = [str(n) for n in _sorted_problems(notes)]
     if problems:
         raise DataValidationError(_sorted_problems(problems), warning_lines)
+    # No problem left to locate: the files' bytes and codes are not needed any more, and
+    # freeing them before sorting and aggregating lowers the peak memory.
+    readers.clear()
+    frames.clear()
 
     assert results is not None and models is not None and tasks is not None
     used_models = models[models["model"].isin(results["model"].unique())]
