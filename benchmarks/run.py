@@ -56,6 +56,7 @@ class Sample:
     seconds: float  # wall clock
     cpu_seconds: float  # user + system time of the child (less sensitive to other load)
     max_rss_mb: float
+    reported: str = ""  # what the child printed, for commands that time themselves
 
 
 class CommandFailed(RuntimeError):
@@ -91,10 +92,12 @@ def run_once(command: Sequence[str], *, env: dict[str, str] | None = None,
 
 
 def alternate(commands: dict[str, Sequence[str]], repetitions: int, *, warmup: bool = True,
-              log: Callable[[str], None] = print) -> dict[str, list[Sample]]:
+              log: Callable[[str], None] = print,
+              capture: Sequence[str] = ()) -> dict[str, list[Sample]]:
     """Run every command ``repetitions`` times, alternating their order (ABC, CBA, ABC, ...).
 
-    One untimed warm-up run of each first (page cache, bytecode caches).
+    One untimed warm-up run of each first (page cache, bytecode caches). The stdout of the
+    commands named in ``capture`` is kept in their samples.
     """
     names = list(commands)
     if warmup:
@@ -104,7 +107,9 @@ def alternate(commands: dict[str, Sequence[str]], repetitions: int, *, warmup: b
     for rep in range(repetitions):
         order = names if rep % 2 == 0 else names[::-1]
         for name in order:
-            sample, _ = run_once(commands[name])
+            sample, out = run_once(commands[name], capture=name in capture)
+            if name in capture:
+                sample = dataclasses.replace(sample, reported=out.strip())
             samples[name].append(sample)
         log(f"    rep {rep + 1}/{repetitions}: "
             + ", ".join(f"{n} {samples[n][-1].seconds:.2f}s" for n in names))
@@ -395,13 +400,21 @@ def measure_cli_json(ctx: Context) -> list[Row]:
 
 
 def _read_code(folder: Path, steps: Path | None = None) -> str:
-    code = f"import pandas; pandas.read_csv({str(folder / 'results.csv')!r})"
+    """Read the files with pandas, printing the wall and CPU seconds the reads took."""
+    code = ("import time, pandas; t, c = time.perf_counter(), time.process_time(); "
+            f"pandas.read_csv({str(folder / 'results.csv')!r})")
     if steps is not None:
         reader = "read_parquet" if steps.suffix == ".parquet" else (
             "read_json" if steps.suffix == ".jsonl" else "read_csv")
         extra = ", lines=True" if steps.suffix == ".jsonl" else ""
         code += f"; pandas.{reader}({str(steps)!r}{extra})"
-    return code
+    return code + "; print(time.perf_counter() - t, time.process_time() - c)"
+
+
+def _inside(samples: list[Sample]) -> Times:
+    """Medians of the seconds a command reported timing itself (wall, CPU)."""
+    pairs = [tuple(map(float, s.reported.split())) for s in samples]
+    return Times(statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs))
 
 
 def _shape_note(size: Size, ctx: Context) -> str:
@@ -422,6 +435,7 @@ class Work:
 
     run: Times
     read: Times
+    read_inside: Times  # the reads timed inside their process: no start-up to subtract
     load: Times | None
     samples: dict[str, list[Sample]]
     folder: Path
@@ -441,10 +455,18 @@ def _work(ctx: Context, size: Size, label: str, repetitions: int, *, with_load: 
     if with_load:
         commands["load"] = [PYTHON, "-c", LOAD_CODE, str(folder)]
         commands["load_floor"] = python_c(FLOOR_LIBRARY)
-    samples = alternate(commands, repetitions, log=ctx.log, warmup=warmup)
+    samples = alternate(commands, repetitions, log=ctx.log, warmup=warmup, capture=("read",))
     m = {name: Times.of(s) for name, s in samples.items()}
     load = m["load"] - m["load_floor"] if with_load else None
-    return Work(m["run"] - m["run_floor"], m["read"] - m["read_floor"], load, samples, folder)
+    return Work(m["run"] - m["run_floor"], m["read"] - m["read_floor"],
+                _inside(samples["read"]), load, samples, folder)
+
+
+def _inside_note(work: Work) -> str:
+    inside = work.read_inside
+    ratio = work.run / inside
+    return (f"reads timed inside their process: {inside.wall:.3f} s wall, {inside.cpu:.3f} s "
+            f"CPU, which makes the ratio {ratio.wall:.1f} (wall), {ratio.cpu:.1f} (CPU)")
 
 
 def measure_rows(ctx: Context) -> list[Row]:
@@ -457,7 +479,8 @@ def measure_rows(ctx: Context) -> list[Row]:
         "rows_1m", f"{label_1m} result rows (CSV): work of the full JSON run above its import "
         "floor vs `pandas.read_csv` above `import pandas`",
         _fmt(work.run), _fmt(work.read), work.run / work.read, "≤ 2.5", 2.5,
-        note=_shape_note(size_1m, ctx), details=details, denominator=work.read,
+        note=f"{_shape_note(size_1m, ctx)}; {_inside_note(work)}", details=details,
+        denominator=work.read,
     )]
     assert work.load is not None
     rows.append(Row(
@@ -479,8 +502,9 @@ def measure_rows(ctx: Context) -> list[Row]:
         "rows_10m", f"{label_10m} vs {label_1m} rows: work of the full JSON run",
         _fmt(work_10.run), f"{_fmt(work.run)} ({label_1m})", work_10.run / work.run, "≤ 12",
         12.0,
-        note=f"{_shape_note(size_10m, ctx)}; reading scales "
-             f"{work_10.read.wall / work.read.wall:.1f}× (wall)",
+        note=f"{_shape_note(size_10m, ctx)}; pandas.read_csv's own work scales "
+             f"{work_10.read_inside.wall / work.read_inside.wall:.1f}× (wall, timed inside "
+             f"its process), {work_10.read_inside.cpu / work.read_inside.cpu:.1f}× (CPU)",
         details=[_samples_line(n, s) for n, s in work_10.samples.items()],
         denominator=work.run,
     ))
@@ -553,7 +577,8 @@ def measure_steps(ctx: Context) -> list[Row]:
         "steps_3m", f"{n_steps / 1e6:.2f}M step rows (Parquet) with their "
         f"{size.result_rows / 1e3:g}k results: work of the full JSON run vs reading both files",
         _fmt(work.run), _fmt(work.read), work.run / work.read, "≤ 2.5", 2.5, status,
-        note, details=[_samples_line(n, s) for n, s in work.samples.items()],
+        f"{note}; {_inside_note(work)}",
+        details=[_samples_line(n, s) for n, s in work.samples.items()],
         denominator=work.read,
     )]
 
