@@ -37,11 +37,13 @@ def ci(interval: Sequence[float] | None, digits: int = 2) -> str:
     return f"95% CI {num(interval[0], digits)} to {num(interval[1], digits)}"
 
 
-def names(items: Sequence[str], *, conjunction: str = "and") -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
+def names(items: Sequence[str], *, conjunction: str = "and", at_most: int | None = None) -> str:
+    """``a``, ``a and b``, ``a, b and c``; past ``at_most`` items, ``a, b and 118 others``."""
     items = list(items)
     if not items:
         return "none"
+    if at_most is not None and len(items) > at_most:
+        return f"{', '.join(items[:at_most])} {conjunction} {len(items) - at_most} others"
     if len(items) == 1:
         return items[0]
     return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"

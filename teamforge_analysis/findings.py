@@ -56,6 +56,9 @@ __all__ = [
 #: Significance level of every verdict rule.
 ALPHA = 0.05
 
+#: Finding texts name at most this many models in one list (the JSON lists them all).
+MAX_NAMED_MODELS = 8
+
 #: TeamForge's grader: score = Σ weight × component (then clamped); used in caveats.
 GRADER_WEIGHTS = {
     "test_pass_rate": 0.40,
@@ -365,7 +368,8 @@ def scale_vs_difficulty(dataset: Dataset, *, size_column: str = "params_b") -> F
         sentences.append("The verdict depends on how size is measured: " + "; ".join(
             f"{name}: {v.replace('_', ' ')}" for name, v in verdicts.items()) + ".")
     if without_size:
-        sentences.append(f"Left out for unknown size: {fmt.names(without_size)}.")
+        sentences.append("Left out for unknown size: "
+                         f"{fmt.names(without_size, at_most=MAX_NAMED_MODELS)}.")
     sentences.append(_verdict_sentence(verdict, reason))
     return Finding("scale_vs_difficulty", title, claim, statistics, verdict, reason,
                    " ".join(sentences))
@@ -636,11 +640,13 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
     ]
     if passing and failing:
         sentences.append(
-            f"Passing: {fmt.names(passing)}; failing: {fmt.names(failing)}; the most extreme "
+            f"Passing: {fmt.names(passing, at_most=MAX_NAMED_MODELS)}; failing: "
+            f"{fmt.names(failing, at_most=MAX_NAMED_MODELS)}; the most extreme "
             f"split by size has probability {fmt.short(min_p, 3)} under no relation to size."
         )
     if without_size:
-        sentences.append(f"Left out for unknown size: {fmt.names(without_size)}.")
+        sentences.append("Left out for unknown size: "
+                         f"{fmt.names(without_size, at_most=MAX_NAMED_MODELS)}.")
     if best_p is not None and best_p >= ALPHA:
         sentences.append(
             f"With {len(judged)} models of known size, even the most favourable split "

@@ -352,3 +352,24 @@ def test_null_step_statistics_say_why(make_data) -> None:
     boundary = findings.hard_task_boundary(ds).statistics
     assert boundary["min_attainable_p"] is None
     assert boundary["min_attainable_p_reason"] == "no model of known size passes"
+
+
+def test_boundary_text_names_at_most_eight_models_per_list(make_data) -> None:
+    # INVENTED data: 20 models, the 10 largest pass the single hard task.
+    n = 20
+    names = [f"m{i:02d}" for i in range(n)]
+    hard = [0.9 if i >= 10 else 0.3 for i in range(n)]
+    results = pd.DataFrame({
+        "model": names * 2, "task": ["e"] * n + ["h"] * n,
+        "score": [0.8] * n + hard, "steps": [5] * (2 * n),
+        "test_pass": [0.8] * n + hard, "passed": [True] * n + [s >= 0.7 for s in hard],
+    })
+    models = pd.DataFrame({"model": names, "params_b": [float(i + 1) for i in range(n)]})
+    tasks = pd.DataFrame({"task": ["e", "h"], "difficulty": ["easy", "hard"],
+                          "weight": [0.5, 0.5], "pass_threshold": [0.7, 0.7]})
+    finding = findings.hard_task_boundary(
+        load_dataset(make_data(results=results, models=models, tasks=tasks)))
+    assert "and 2 others" in finding.text
+    assert "m19" not in finding.text and "m09" not in finding.text
+    assert len(finding.statistics["passed"]) == n  # the JSON keeps every model
+    assert finding.verdict == "supported"  # 1 / C(20, 10) < 0.05
