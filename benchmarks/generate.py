@@ -231,6 +231,10 @@ def build(size: Size) -> GeneratedData:
     run_width = max(3, len(str(n_runs)))
     row_model = model_names[m]
     models = pd.DataFrame({"model": model_names, "params_b": params_b, "family": family})
+    def unfolded_tasks() -> pd.DataFrame:
+        return pd.DataFrame({"task": task_names, "difficulty": levels,
+                             "weight": _weights(raw_weight), "pass_threshold": threshold})
+
     if size.fold_runs == "tasks" and n_runs > 1:
         folded = np.array([f"{task}__r{r:0{run_width}d}" for task in task_names
                            for r in range(1, n_runs + 1)], dtype=object)
@@ -250,22 +254,12 @@ def build(size: Size) -> GeneratedData:
         models = pd.DataFrame({"model": folded, "params_b": np.repeat(params_b, n_runs),
                                "family": np.repeat(family, n_runs)})
         row_task = task_names[t]
-        tasks = pd.DataFrame({
-            "task": task_names,
-            "difficulty": levels,
-            "weight": _weights(raw_weight),
-            "pass_threshold": threshold,
-        })
+        tasks = unfolded_tasks()
         run_column = None
         step_run = np.ones(n_rows, dtype=np.int64)
     else:
         row_task = task_names[t]
-        tasks = pd.DataFrame({
-            "task": task_names,
-            "difficulty": levels,
-            "weight": _weights(raw_weight),
-            "pass_threshold": threshold,
-        })
+        tasks = unfolded_tasks()
         run_column = run if n_runs > 1 else None
         step_run = run.astype(np.int64)
 

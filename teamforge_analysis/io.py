@@ -781,20 +781,14 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
                 )
     if _has(results, "task") and _has(tasks, "task"):
         assert results is not None and tasks is not None
-        known_tasks = set(tasks["task"].dropna())
-        unknown = results["task"].notna() & ~results["task"].isin(known_tasks)
-        readers[RESULTS_SPEC.name].report_cells(
-            _mask(unknown), results["task"], "task", "is not a task in tasks.csv")
-        without_results = tasks["task"].notna() & ~tasks["task"].isin(results["task"].unique())
+        without_results = _cross_check(readers[RESULTS_SPEC.name], results, tasks, "task",
+                                       TASKS_SPEC.name)
         readers[TASKS_SPEC.name].report_cells(
-            _mask(without_results), tasks["task"], "task", "has no rows in results.csv")
+            without_results, tasks["task"], "task", "has no rows in results.csv")
     if _has(results, "model") and _has(models, "model"):
         assert results is not None and models is not None
-        known_models = set(models["model"].dropna())
-        unknown = results["model"].notna() & ~results["model"].isin(known_models)
-        readers[RESULTS_SPEC.name].report_cells(
-            _mask(unknown), results["model"], "model", "is not a model in models.csv")
-        unused = models["model"].notna() & ~models["model"].isin(results["model"].unique())
+        unused = _cross_check(readers[RESULTS_SPEC.name], results, models, "model",
+                              MODELS_SPEC.name)
         models_reader = readers[MODELS_SPEC.name]
         for row in np.flatnonzero(_mask(unused)):
             notes.append(Problem(MODELS_SPEC.name, "has no rows in results.csv (ignored)",
@@ -873,6 +867,16 @@ def _runs_without_steps(results: pd.DataFrame, steps: pd.DataFrame, file: str | 
         return []
     return [Problem(file or "steps", f"{missing} of {len(runs)} runs in results.csv have no "
                     "steps (left out of the step-log findings)")]
+
+
+def _cross_check(results_reader: _FileReader, results: pd.DataFrame, other: pd.DataFrame,
+                 column: str, other_file: str) -> np.ndarray:
+    """Report results.csv names missing from ``other_file``; return the mask of ``other``'s
+    rows that no result row names."""
+    unknown = results[column].notna() & ~results[column].isin(set(other[column].dropna()))
+    results_reader.report_cells(_mask(unknown), results[column], column,
+                                f"is not a {column} in {other_file}")
+    return _mask(other[column].notna() & ~other[column].isin(results[column].unique()))
 
 
 def _has(frame: pd.DataFrame | None, column: str) -> bool:
