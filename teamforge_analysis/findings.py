@@ -44,6 +44,7 @@ __all__ = [
     "difficulty_means",
     "finding_inputs",
     "hard_task_boundary",
+    "model_sizes",
     "planning_depth_vs_success",
     "recomputed_scores",
     "reward_trajectories",
@@ -158,7 +159,7 @@ def difficulty_means(dataset: Dataset, value: str = "score") -> pd.DataFrame:
     return wide.reindex(index=models, columns=levels).rename_axis(index="model", columns=None)
 
 
-def _sizes(dataset: Dataset, column: str = "params_b") -> pd.Series:
+def _column_sizes(dataset: Dataset, column: str) -> pd.Series:
     return dataset.models.set_index("model")[column].astype(float)
 
 
@@ -224,13 +225,20 @@ def size_measures(dataset: Dataset) -> dict[str, pd.Series]:
     ``params_b`` (total), ``active_params_b`` (active parameters where given, else the total)
     and ``log10_params_b``.
     """
-    total = _sizes(dataset, "params_b")
-    active = _sizes(dataset, "active_params_b").fillna(total)
+    total = _column_sizes(dataset, "params_b")
+    active = _column_sizes(dataset, "active_params_b").fillna(total)
     return {
         "params_b": total,
         "active_params_b": active,
         "log10_params_b": np.log10(total),
     }
+
+
+def model_sizes(dataset: Dataset, measure: str = "params_b") -> pd.Series:
+    """Model size by ``measure``, indexed by model: one of :func:`size_measures` (active
+    parameters fall back to the total), or any other numeric column of models.csv."""
+    measures = size_measures(dataset)
+    return measures[measure] if measure in measures else _column_sizes(dataset, measure)
 
 
 @dataclass(frozen=True)
@@ -300,7 +308,7 @@ def scale_vs_difficulty(dataset: Dataset, *, size_column: str = "params_b") -> F
     statistic the rule needs is null.
     """
     measures = size_measures(dataset)
-    sizes = measures[size_column] if size_column in measures else _sizes(dataset, size_column)
+    sizes = model_sizes(dataset, size_column)
     means = difficulty_means(dataset, "score")
     without_size = sorted(sizes.index[sizes.isna()])
     levels = list(means.columns)
@@ -575,7 +583,7 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
     passed_all = (counts["sum"] == counts["count"]).where(complete)
     passed = {m: (None if pd.isna(v) else bool(v)) for m, v in passed_all.items()}
 
-    sizes = _sizes(dataset, size_column).reindex(models)
+    sizes = model_sizes(dataset, size_column).reindex(models)
     without_size = sorted(sizes.index[sizes.isna()])
     judged = [m for m in models if passed[m] is not None and not math.isnan(sizes[m])]
     passing = [m for m in judged if passed[m]]
@@ -1035,7 +1043,7 @@ def _cell_inputs(dataset: Dataset, finding_id: str, size_column: str) -> pd.Data
             pass_threshold=lambda frame: frame["task"].map(tasks["pass_threshold"])
         )
     if reads_size:
-        rows = rows.assign(**{size_column: rows["model"].map(_sizes(dataset, size_column))})
+        rows = rows.assign(**{size_column: rows["model"].map(model_sizes(dataset, size_column))})
     return rows
 
 

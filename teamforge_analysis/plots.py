@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .findings import GRADER_WEIGHTS, Finding, difficulty_means, levels_present
+from .findings import GRADER_WEIGHTS, Finding, difficulty_means, levels_present, model_sizes
 from .io import DIFFICULTY_LEVELS, Dataset
 
 __all__ = [
@@ -176,7 +176,7 @@ def scale_vs_difficulty(dataset: Dataset, finding: Finding) -> Figure:
     """Mean score per difficulty level against model size (log scale), one colour per level."""
     stats = finding.statistics
     size_column = stats["size_column"]
-    sizes = dataset.models.set_index("model")[size_column].astype(float)
+    sizes = model_sizes(dataset, size_column)
     means = difficulty_means(dataset, "score")
     figure, ax = _new_figure()
     x = sizes.reindex(means.index).to_numpy()
@@ -241,7 +241,7 @@ def hard_task_boundary(dataset: Dataset, finding: Finding) -> Figure:
     """Hardest-level mean score against size; filled markers pass, the threshold dashed."""
     stats = finding.statistics
     hardest = stats["hardest_level"]
-    sizes = dataset.models.set_index("model")[stats["size_column"]].astype(float)
+    sizes = model_sizes(dataset, stats["size_column"])
     means = difficulty_means(dataset, "score")[hardest]
     x = sizes.reindex(means.index).to_numpy()
     passed = pd.Series(stats["passed"]).reindex(means.index)
