@@ -25,6 +25,7 @@ import pandas as pd
 
 from . import _fmt as fmt
 from .io import COMPONENT_COLUMNS, DIFFICULTY_LEVELS, Dataset
+from .scoring import score_matrix, task_weights, weighted_total
 from .stats import (
     CorrelationResult,
     DifferenceResult,
@@ -779,21 +780,19 @@ def score_components(dataset: Dataset) -> Finding:
         for r in bad.itertuples(index=False)
     ]
 
-    tasks = list(dataset.tasks["task"])
-    weights = dataset.tasks.set_index("task")["weight"].reindex(tasks).to_numpy(dtype=float)
-    cells = dataset.results.set_index(["model", "task"])
-    models = sorted(dataset.results["model"].unique())
+    weights = task_weights(dataset)
+    score_table = score_matrix(dataset, "score")
+    models = list(score_table.index)
     by_model: dict[str, dict[str, float | None]] = {}
-    wide = {c: cells[c].unstack("task").reindex(index=models, columns=tasks).to_numpy(dtype=float)
-            for c in ("score", *GRADER_COLUMNS)}
-    complete = ~np.isnan(wide["score"]).any(axis=1)
 
-    def weighted_sum(values: np.ndarray) -> pd.Series:
+    def weighted_sum(column: str) -> pd.Series:
         # A model missing any task has no TeamForge score, so no split either.
-        return pd.Series(np.where(np.isnan(values), 0.0, values) @ weights).where(complete)
+        values = score_matrix(dataset, column).to_numpy(dtype=float)
+        return pd.Series(weighted_total(values, weights))
 
-    total = weighted_sum(wide["score"])
-    parts = {c: g * weighted_sum(wide[c]) for c, g in GRADER_COLUMNS.items()}
+    total = weighted_sum("score")
+    complete = total.notna().to_numpy()
+    parts = {c: g * weighted_sum(c) for c, g in GRADER_COLUMNS.items()}
     residual = total - sum(parts.values())
     for i, model in enumerate(models):
         entry: dict[str, float | None] = {"teamforge_score": finite_or_none(total[i])}

@@ -13,7 +13,8 @@ import pandas as pd
 from .io import Dataset
 from .runs import cell_scores
 
-__all__ = ["RANK_DECIMALS", "RUN_COLUMNS", "leaderboard", "score_matrix"]
+__all__ = ["RANK_DECIMALS", "RUN_COLUMNS", "leaderboard", "score_matrix", "task_weights",
+           "weighted_total"]
 
 #: Scores are compared for ranking after rounding to this many decimals, so that two models
 #: whose weighted sums differ only by floating-point noise share a rank.
@@ -27,6 +28,26 @@ def score_matrix(dataset: Dataset, value: str = "score") -> pd.DataFrame:
     """
     wide = dataset.results.pivot(index="model", columns="task", values=value)
     return wide.reindex(columns=list(dataset.tasks["task"])).sort_index()
+
+
+def task_weights(dataset: Dataset) -> np.ndarray:
+    """Each task's weight, in the order of tasks.csv's (sorted) task column."""
+    return dataset.tasks["weight"].to_numpy(dtype=float)
+
+
+def weighted_total(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Σ_t weight_t × value_t for each row (model) of a models × tasks array.
+
+    A row missing any task's value has no total (NaN, reported as null): a TeamForge score
+    over some of the tasks would not be comparable with the others.
+
+    Examples
+    --------
+    >>> weighted_total(np.array([[1.0, 0.5], [1.0, np.nan]]), np.array([0.2, 0.8])).tolist()
+    [0.6000000000000001, nan]
+    """
+    complete = ~np.isnan(values).any(axis=1)
+    return pd.Series(np.where(np.isnan(values), 0.0, values) @ weights).where(complete).to_numpy()
 
 
 def leaderboard(dataset: Dataset) -> pd.DataFrame:
@@ -62,11 +83,9 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
     """
     tasks = list(dataset.tasks["task"])
     scores = score_matrix(dataset)
-    weights = dataset.tasks.set_index("task")["weight"].reindex(tasks).to_numpy()
+    weights = task_weights(dataset)
     values = scores.to_numpy(dtype=float)
-    complete = ~np.isnan(values).any(axis=1)
-    # A model missing any task has no TeamForge score (missing, reported as null).
-    weighted = pd.Series(scores.fillna(0.0).to_numpy() @ weights).where(complete).to_numpy()
+    weighted = weighted_total(values, weights)
 
     passed = dataset.results.groupby("model")["passed"].sum().reindex(scores.index)
     missing = scores.isna().to_numpy()
@@ -108,19 +127,13 @@ def _run_columns(dataset: Dataset, models: pd.Index, tasks: list[str], weights: 
 
     mean, best, sd, n = wide("score_mean"), wide("score_best"), wide("score_sd"), wide("runs")
     complete = ~np.isnan(mean).any(axis=1)
-
-    def weighted_sum(values: np.ndarray) -> np.ndarray:
-        # A model missing any task has no score (missing, reported as null).
-        return pd.Series(np.where(np.isnan(values), 0.0, values) @ weights).where(
-            complete).to_numpy()
-
     with np.errstate(invalid="ignore"):
         # A missing s_t (a cell with one run) or a missing task propagates to a missing SE.
         se = np.sqrt((weights**2 * sd**2 / n).sum(axis=1))
     fewest = np.where(np.isnan(n), np.inf, n).min(axis=1)
     return {
-        "teamforge_score_mean": weighted_sum(mean),
-        "teamforge_score_best": weighted_sum(best),
+        "teamforge_score_mean": weighted_total(mean, weights),
+        "teamforge_score_best": weighted_total(best, weights),
         "teamforge_score_se": pd.Series(se).where(complete).to_numpy(),
         "runs": fewest.astype(np.int64),
     }
