@@ -269,6 +269,9 @@ class _FileReader:
     numeric operations; Python loops run only over the cells being reported.
     """
 
+    #: What an empty file is told it lacks.
+    empty_message = "is empty (expected a header line and data rows)"
+
     def __init__(self, spec: FileSpec, raw: bytes) -> None:
         self.spec = spec
         self.raw = raw
@@ -360,7 +363,7 @@ class _FileReader:
                 Problem(name, f"is not UTF-8 text (byte 0x{raw[exc.start]:02x})", line=line))
             return False
         if not text or text.isspace():  # (not text.strip(), without copying the file)
-            self.problems.append(Problem(name, "is empty (expected a header line and data rows)"))
+            self.problems.append(Problem(name, self.empty_message))
             return False
         self._decoded = True
         return True

@@ -98,6 +98,7 @@ class _RecordReader(_FileReader):
     def __init__(self, spec: FileSpec, raw: bytes, file_format: str) -> None:
         super().__init__(spec, raw)
         self.format = file_format
+        self.empty_message = "is empty (expected one JSON object per line)"
         self._lines: np.ndarray | None = None
 
     def physical_line(self, row: int) -> int:
@@ -142,17 +143,10 @@ class _RecordReader(_FileReader):
 
     def _parse_jsonl(self) -> pd.DataFrame | None:
         name = self.spec.name
-        if not self.raw.strip():
-            self.problems.append(Problem(name, "is empty (expected one JSON object per line)"))
+        # The loader's own checks: UTF-16, NUL bytes, bytes that are not UTF-8, no content.
+        if not self._decode():
             return None
-        try:
-            self._text = self.raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = self.raw[: exc.start].count(b"\n") + 1
-            self.problems.append(
-                Problem(name, f"is not UTF-8 text (byte 0x{self.raw[exc.start]:02x})", line=line)
-            )
-            return None
+        self._text = self.raw.decode("utf-8-sig")  # checked by _decode
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
