@@ -43,8 +43,9 @@ def weighted_total(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
     Examples
     --------
-    >>> weighted_total(np.array([[1.0, 0.5], [1.0, np.nan]]), np.array([0.2, 0.8])).tolist()
-    [0.6000000000000001, nan]
+    >>> values = np.array([[1.0, 0.5], [1.0, None]], dtype=float)  # None: a missing task
+    >>> weighted_total(values, np.array([0.2, 0.8])).round(6).tolist()
+    [0.6, nan]
     """
     complete = ~np.isnan(values).any(axis=1)
     return pd.Series(np.where(np.isnan(values), 0.0, values) @ weights).where(complete).to_numpy()
