@@ -31,10 +31,14 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from types import ModuleType
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "COMPONENT_COLUMNS",
@@ -256,6 +260,9 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f]"
 #: Integers are read as float64 first; beyond 2**53 they are no longer exact.
 _MAX_EXACT_INTEGER = 2.0**53
+#: Read clean CSV files with pyarrow's multi-threaded reader when it is installed (see
+#: ``_FileReader._read_typed``). Switching it off changes speed only, never a result.
+USE_PYARROW = True
 #: Values longer than this are cut in messages, so that one bad cell cannot flood the terminal.
 _MAX_SHOWN_CHARACTERS = 60
 
@@ -281,9 +288,15 @@ class _FileReader:
         self._decoded = False  # raw is valid UTF-8 (decoded again only to locate problems)
         self._records: list[tuple[int, list[str]]] | None = None
         self._n_rows: int | None = None  # data rows pandas read, to check the line scan agrees
-        # Key columns as integer codes of their converted values (-1: missing), made from the
-        # distinct values, for the duplicate check.
+        # Key columns as integer codes of their converted values in sorted order (-1: missing),
+        # made from the distinct values, for the duplicate check and the key order.
         self._key_codes: dict[str, np.ndarray] = {}
+        # Text key columns as their distinct converted values and a code per row, for the
+        # cross-file checks (a few hundred names to compare, not a million cells).
+        self._key_values: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        # The key columns combined into one integer per row, in key order (set by
+        # _check_keys when every key cell is present).
+        self._combined_key: _CombinedKey | None = None
 
     # -- locating problems ------------------------------------------------------------------
     def problem(self, message: str, *, row: int | None = None, line: int | None = None,
@@ -324,6 +337,9 @@ class _FileReader:
     # -- reading ----------------------------------------------------------------------------
     def read(self) -> pd.DataFrame | None:
         """The known columns, converted and checked (``None`` when nothing could be read)."""
+        typed = self._read_typed()
+        if typed is not None:
+            return typed
         if not self._decode():
             return None
         cells = self._parse()
@@ -343,6 +359,104 @@ class _FileReader:
         frame = pd.DataFrame(out, index=data.index, copy=False)  # (columns are new already)
         self._check_keys(frame)
         return frame
+
+    def _read_typed(self) -> pd.DataFrame | None:
+        """The fast way to read a clean file: ``None`` when the file is not clean (or pyarrow is
+        not installed), and then :meth:`read` reads it again cell by cell as text, to name
+        each problem.
+
+        pyarrow's CSV reader parses the file on all cores, with the number columns typed and
+        the text columns dictionary-encoded (each distinct text once, with a code per row).
+        The text columns then go through the very checks and conversions of the text path,
+        on their distinct values; the number columns through the same checks on the typed
+        values. A file is clean when the header names every required column once and no
+        other, every cell passes, and no key repeats. Anything else pyarrow might read
+        differently from pandas (a quoted line break, a line of spaces, a short row, a
+        number written with spaces or a plus sign, "nan") makes pyarrow fail or a check
+        fail, so such files take the text path: both paths give the same frame for every
+        file the fast one accepts.
+        """
+        csv_reader = _arrow_csv()
+        if csv_reader is None or self.raw.startswith((b"\xff\xfe", b"\xfe\xff")) \
+                or b"\x00" in self.raw:
+            return None
+        import pyarrow as pa
+
+        code_type = pa.dictionary(pa.int32(), pa.string())
+        types = {c.name: pa.float64() if c.kind in ("float", "int") else code_type
+                 for c in self.spec.columns}
+        try:
+            table = csv_reader.read_csv(
+                pa.BufferReader(self.raw),
+                parse_options=csv_reader.ParseOptions(
+                    # Only a quoted field can hold a line break; without quotes the reader
+                    # splits the file into lines up front, which is faster.
+                    newlines_in_values=b'"' in self.raw),
+                convert_options=csv_reader.ConvertOptions(
+                    column_types=types, null_values=[""], strings_can_be_null=True,
+                    quoted_strings_can_be_null=True, check_utf8=True),
+            )
+            names = table.column_names  # (a header name that is not UTF-8 fails here)
+        except (pa.ArrowException, ValueError, OverflowError):
+            return None
+        present = set(names)
+        if (table.num_rows == 0 or len(present) != len(names) or not present <= set(types)
+                or any(c.required and c.name not in present for c in self.spec.columns)):
+            return None
+        out = {}
+        for spec in self.spec.columns:
+            if spec.name not in present:
+                continue
+            converted = self._convert_typed(table.column(spec.name), spec)
+            if converted is None or self.problems or self.warnings:
+                break
+            out[spec.name] = converted
+        else:
+            frame = pd.DataFrame(out, copy=False)  # (the converted columns are new already)
+            self._n_rows = len(frame)
+            self._check_keys(frame)
+            if not self.problems:
+                # Every cell was read as UTF-8 text or as an ASCII number, so the file is
+                # UTF-8: lines can be located later (a model with no results, ...).
+                self._decoded = True
+                return frame
+        # Start again from nothing (the problems are found again, with their lines, by the
+        # text path).
+        self.problems, self.warnings, self._records, self._n_rows = [], [], None, None
+        self._key_codes, self._key_values, self._combined_key = {}, {}, None
+        return None
+
+    def _convert_typed(self, cells: pa.ChunkedArray, spec: ColumnSpec) -> pd.Series | None:
+        """One column of pyarrow's typed table, converted; ``None`` if a cell fails."""
+        import pyarrow.compute as pc
+
+        if spec.kind in ("float", "int"):
+            if cells.null_count and not spec.nullable:
+                return None
+            values = cells.to_numpy()  # float64; missing cells are NaN
+            checks, whole = _number_checks(values, spec)
+            # A NaN that is not a missing cell was written "nan" (the text path's "is not a
+            # number").
+            if int(np.isnan(values).sum()) != cells.null_count or any(
+                    bad.any() for bad, _ in checks):
+                return None
+            if spec.name in self.spec.key or spec.name in self.spec.optional_key:
+                self._key_codes[spec.name] = _sorted_codes(values, whole)
+            numbers = pd.Series(values, copy=False)
+            if spec.kind == "int" and whole.all():
+                return numbers.astype("int64")
+            return numbers
+        cells = cells.unify_dictionaries()
+        dictionary = cells.chunks[0].dictionary if cells.num_chunks else None
+        texts = [] if dictionary is None else dictionary.to_pylist()
+        codes = np.concatenate(
+            [pc.fill_null(chunk.indices, -1).to_numpy() for chunk in cells.chunks]
+        ).astype(np.intp, copy=False) if cells.num_chunks else np.zeros(0, dtype=np.intp)
+        if cells.null_count:
+            codes = np.where(codes < 0, len(texts), codes)  # as _DistinctValues.of has it
+            texts.append("")
+        return self._convert_distinct(
+            _DistinctValues(pd.Series(texts, dtype=object), codes), spec)
 
     def _decode(self) -> bool:
         """Check that the file is UTF-8 text with some content (problems otherwise)."""
@@ -438,7 +552,9 @@ class _FileReader:
     # Each column is converted through its distinct values: keys, levels, flags and rounded
     # scores repeat a lot, and pandas string operations cost a Python call per value.
     def _convert(self, cells: pd.Series, spec: ColumnSpec) -> pd.Series:
-        column = _DistinctValues.of(cells)
+        return self._convert_distinct(_DistinctValues.of(cells), spec)
+
+    def _convert_distinct(self, column: _DistinctValues, spec: ColumnSpec) -> pd.Series:
         if spec.kind in ("float", "int"):
             return self._convert_number(column, spec)
         text = column.values.str.strip()
@@ -483,25 +599,9 @@ class _FileReader:
             self.report(blank, column, spec, "is blank", shown=None)
         missing = np.isnan(values)
         self.report(missing & ~blank, column, spec, _not_a_number(spec))
-        finite = np.isfinite(values)
-        self.report(~missing & ~finite, column, spec, "is not a finite number")
-        whole = finite
-        if spec.kind == "int":
-            with np.errstate(invalid="ignore"):
-                fractional = finite & (values != np.floor(values))
-                huge = finite & ~fractional & (np.abs(values) > _MAX_EXACT_INTEGER)
-            self.report(fractional, column, spec, "is not a whole number")
-            self.report(huge, column, spec, "is too large")
-            whole = finite & ~fractional & ~huge
-        if spec.lower is not None or spec.upper is not None:
-            with np.errstate(invalid="ignore"):
-                below = np.zeros(len(values), dtype=bool)
-                above = np.zeros(len(values), dtype=bool)
-                if spec.lower is not None:
-                    below = values <= spec.lower if spec.lower_open else values < spec.lower
-                if spec.upper is not None:
-                    above = values > spec.upper
-            self.report(finite & (below | above), column, spec, _range_text(spec))
+        checks, whole = _number_checks(values, spec)
+        for bad, message in checks:
+            self.report(bad, column, spec, message)
         self._remember_key_codes(column, values, spec)
         # expand() makes a new array: no need for pandas 3's defensive copy of it.
         numbers = pd.Series(column.expand(values), copy=False)
@@ -529,7 +629,22 @@ class _FileReader:
     def _remember_key_codes(self, column: _DistinctValues, values: np.ndarray,
                             spec: ColumnSpec) -> None:
         if spec.name in self.spec.key or spec.name in self.spec.optional_key:
-            self._key_codes[spec.name] = pd.factorize(values)[0][column.codes]
+            self._key_codes[spec.name] = pd.factorize(values, sort=True)[0][column.codes]
+            if spec.kind == "text":
+                self._key_values[spec.name] = (np.asarray(values, dtype=object), column.codes)
+
+    def key_values(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Text key column ``name`` as its distinct values (``None``: blank) and a code per row
+        indexing them; ``None`` if the column was not read."""
+        return self._key_values.get(name)
+
+    def key_order(self) -> np.ndarray | None:
+        """Row positions in key order, or ``None`` when the rows are in key order already.
+
+        Only for a file whose keys are complete and distinct (no problem found).
+        """
+        assert self._combined_key is not None, "the keys were not checked, or a key is missing"
+        return self._combined_key.order()
 
     def _check_keys(self, frame: pd.DataFrame) -> None:
         key = list(self.spec.key) + [c for c in self.spec.optional_key if c in frame.columns]
@@ -541,7 +656,11 @@ class _FileReader:
             # duplicated factorizes each column the same way).
             codes = [self._key_codes[k] for k in key]
             complete = np.logical_and.reduce([c >= 0 for c in codes])
-            duplicated = _duplicated([c[complete] for c in codes])
+            if complete.all():
+                self._combined_key = _CombinedKey.of(codes)
+                duplicated = self._combined_key.duplicated()
+            else:
+                duplicated = _CombinedKey.of([c[complete] for c in codes]).duplicated()
         else:
             complete = keys.notna().all(axis=1)
             duplicated = _mask(keys[complete].duplicated(keep="first"))
@@ -561,15 +680,97 @@ class _FileReader:
             )
 
 
-def _duplicated(codes: list[np.ndarray]) -> np.ndarray:
-    """Rows whose codes (non-negative, one array per key column) repeat an earlier row's."""
-    sizes = [int(c.max()) + 1 if len(c) else 1 for c in codes]
-    if math.prod(sizes) >= 2**63:  # one int64 per row would overflow: compare the columns
-        return _mask(pd.DataFrame(dict(enumerate(codes))).duplicated(keep="first"))
-    combined = np.zeros(len(codes[0]), dtype=np.int64)
-    for column, size in zip(codes, sizes, strict=True):
-        combined = combined * size + column
-    return _mask(pd.Series(combined).duplicated(keep="first"))
+def _number_checks(values: np.ndarray, spec: ColumnSpec
+                   ) -> tuple[list[tuple[np.ndarray, str]], np.ndarray]:
+    """The checks of a number column's present values (NaN: missing, not checked here).
+
+    Returns each check's mask of failing values with its message, and the mask of values
+    that are whole numbers within the exact range of float64 (all finite ones, for floats).
+    """
+    missing = np.isnan(values)
+    finite = np.isfinite(values)
+    checks = [(~missing & ~finite, "is not a finite number")]
+    whole = finite
+    if spec.kind == "int":
+        with np.errstate(invalid="ignore"):
+            fractional = finite & (values != np.floor(values))
+            huge = finite & ~fractional & (np.abs(values) > _MAX_EXACT_INTEGER)
+        checks += [(fractional, "is not a whole number"), (huge, "is too large")]
+        whole = finite & ~fractional & ~huge
+    if spec.lower is not None or spec.upper is not None:
+        with np.errstate(invalid="ignore"):
+            below = np.zeros(len(values), dtype=bool)
+            above = np.zeros(len(values), dtype=bool)
+            if spec.lower is not None:
+                below = values <= spec.lower if spec.lower_open else values < spec.lower
+            if spec.upper is not None:
+                above = values > spec.upper
+        checks.append((finite & (below | above), _range_text(spec)))
+    return checks, whole
+
+
+def _sorted_codes(values: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """Integer codes of numbers in their sorted order (-1: missing).
+
+    Whole numbers in a range no wider than the column is long are their own codes (minus the
+    smallest); anything else is factorized.
+    """
+    if len(values) and whole.all():
+        low, high = values.min(), values.max()
+        if high - low <= max(len(values), 1024):
+            return (values - low).astype(np.int64)
+    return pd.factorize(values, sort=True)[0]
+
+
+@dataclass(frozen=True)
+class _CombinedKey:
+    """Key columns (non-negative codes in sorted order, one array per column) combined into
+    one int64 per row whose order is the key order, when their sizes allow it."""
+
+    codes: list[np.ndarray]
+    combined: np.ndarray | None  # None: one int64 per row would overflow
+    size: int  # number of possible combined values
+
+    @classmethod
+    def of(cls, codes: list[np.ndarray]) -> _CombinedKey:
+        sizes = [int(c.max()) + 1 if len(c) else 1 for c in codes]
+        size = math.prod(sizes)
+        if size >= 2**63:
+            return cls(codes, None, size)
+        combined = np.zeros(len(codes[0]), dtype=np.int64)
+        for column, width in zip(codes, sizes, strict=True):
+            combined = combined * width + column
+        return cls(codes, combined, size)
+
+    @property
+    def _dense(self) -> bool:
+        # A table of one slot per possible key costs no more than a few passes over the rows.
+        return self.combined is not None and self.size <= 4 * len(self.combined) + 1024
+
+    def duplicated(self) -> np.ndarray:
+        """Rows whose key repeats an earlier row's."""
+        if self.combined is None:
+            return _mask(pd.DataFrame(dict(enumerate(self.codes))).duplicated(keep="first"))
+        if self._dense and np.bincount(self.combined, minlength=1).max(initial=0) <= 1:
+            return np.zeros(len(self.combined), dtype=bool)
+        return _mask(pd.Series(self.combined).duplicated(keep="first"))
+
+    def order(self) -> np.ndarray | None:
+        """Row positions in key order (stable), ``None`` when already in order; keys must be
+        distinct."""
+        if self.combined is None:
+            order = np.lexsort(self.codes[::-1])
+            return None if (order == np.arange(len(order))).all() else order
+        combined = self.combined
+        if (combined[1:] > combined[:-1]).all():
+            return None
+        if self._dense:
+            # Distinct keys in a small range: place each row at its key, then read the slots
+            # in order (linear time, where a sort is n log n).
+            slots = np.full(self.size, -1, dtype=np.intp)
+            slots[combined] = np.arange(len(combined))
+            return slots[slots >= 0]
+        return np.argsort(combined, kind="stable")
 
 
 @dataclass(frozen=True)
@@ -594,6 +795,17 @@ class _DistinctValues:
     def expand(self, per_value: np.ndarray) -> np.ndarray:
         """Per-row values from per-distinct-value ones."""
         return np.asarray(per_value)[self.codes]
+
+
+def _arrow_csv() -> ModuleType | None:
+    """pyarrow's CSV reader, or ``None`` when pyarrow is not installed (or is switched off)."""
+    if not USE_PYARROW:
+        return None
+    try:
+        import pyarrow.csv
+    except ImportError:
+        return None
+    return pyarrow.csv
 
 
 def _mask(values: pd.Series | np.ndarray) -> np.ndarray:
@@ -825,12 +1037,15 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
         raise DataValidationError(_sorted_problems(problems), warning_lines)
     # No problem left to locate: the files' bytes and codes are not needed any more, and
     # freeing them before sorting and aggregating lowers the peak memory.
+    results_reader = readers[RESULTS_SPEC.name]
+    used_models = models[models["model"].isin(
+        _distinct_names(results_reader, results, "model"))]
+    order = results_reader.key_order()
     readers.clear()
     frames.clear()
 
     assert results is not None and models is not None and tasks is not None
-    used_models = models[models["model"].isin(results["model"].unique())]
-    runs = _tidy_runs(results)
+    runs = _tidy_runs(results, order)
     return Dataset(
         name=folder.resolve().name,
         results=aggregate_runs(runs, how=aggregate),
@@ -844,20 +1059,23 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
     )
 
 
-def _tidy_runs(results: pd.DataFrame) -> pd.DataFrame:
+def _tidy_runs(results: pd.DataFrame, order: np.ndarray | None) -> pd.DataFrame:
     """Run rows: model, task, run (1 when results.csv has none), the required columns, then
-    the component columns results.csv has; sorted by model, task, run."""
-    from .runs import sort_by_keys
+    the component columns results.csv has; sorted by model, task, run.
 
-    # No copy: the columns are selected below, and sorting makes a new frame when needed.
+    ``order`` is the row order that sorts ``results`` by its key (``None``: sorted already),
+    which the reader worked out from the key codes.
+    """
+    # No copy: the columns are selected below, and taking rows makes a new frame when needed.
     runs = results
     if RUN_COLUMN not in runs:
         runs = runs.assign(**{RUN_COLUMN: np.ones(len(runs), dtype=np.int64)})
     components = [c for c in COMPONENT_COLUMNS if c in runs]
     columns = ["model", "task", RUN_COLUMN, *RESULTS_COLUMNS[2:], *components]
     runs = runs[columns]
-    runs = runs.astype({"model": object, "task": object})
-    return sort_by_keys(runs, ["model", "task", RUN_COLUMN])
+    if order is not None:
+        runs = runs.take(order)
+    return runs.reset_index(drop=True)
 
 
 def _runs_without_steps(results: pd.DataFrame, steps: pd.DataFrame, file: str | None
@@ -876,10 +1094,31 @@ def _cross_check(results_reader: _FileReader, results: pd.DataFrame, other: pd.D
                  column: str, other_file: str) -> np.ndarray:
     """Report results.csv names missing from ``other_file``; return the mask of ``other``'s
     rows that no result row names."""
-    unknown = results[column].notna() & ~results[column].isin(set(other[column].dropna()))
-    results_reader.report_cells(_mask(unknown), results[column], column,
+    known = set(other[column].dropna())
+    coded = results_reader.key_values(column)
+    if coded is not None:
+        # Compared once per distinct name, then spread to the rows by their codes.
+        values, codes = coded
+        distinct = pd.Series(values, dtype=object)
+        unknown = _mask(distinct.notna() & ~distinct.isin(known))[codes]
+    else:
+        unknown = _mask(results[column].notna() & ~results[column].isin(known))
+    results_reader.report_cells(unknown, results[column], column,
                                 f"is not a {column} in {other_file}")
-    return _mask(other[column].notna() & ~other[column].isin(results[column].unique()))
+    named = _distinct_names(results_reader, results, column)
+    return _mask(other[column].notna() & ~other[column].isin(named))
+
+
+def _distinct_names(reader: _FileReader | None, frame: pd.DataFrame, column: str
+                    ) -> np.ndarray:
+    """The distinct non-missing values of text key column ``column`` of ``frame`` (read by
+    ``reader``)."""
+    coded = None if reader is None else reader.key_values(column)
+    if coded is None:
+        return np.asarray(frame[column].dropna().unique(), dtype=object)
+    values, codes = coded
+    used = np.bincount(codes, minlength=len(values)) > 0
+    return np.asarray(pd.Series(values[used], dtype=object).dropna().unique(), dtype=object)
 
 
 def _has(frame: pd.DataFrame | None, column: str) -> bool:

@@ -68,20 +68,95 @@ def aggregate_runs(runs: pd.DataFrame, *, how: str = "mean") -> pd.DataFrame:
     keys = list(CELL_KEY)
     ordered = sort_by_keys(runs, [*keys, "run"])
     values = [c for c in ordered.columns if c not in (*keys, "run")]
+    cells = _cells_in_order(ordered, keys)
+    if cells is None:  # (missing or unorderable keys: pandas decides what a group is)
+        return _aggregate_by_groupby(ordered, keys, values, how)
+    cell, first = cells
+    if len(first) == len(ordered):
+        return ordered[[*keys, *values]]
+    # Grouped by the cell's integer id: the same groups, rows and order as grouping by the
+    # key columns, without hashing a million names again.
+    if how == "best":
+        # idxmax keeps the first maximum, and rows are sorted by run within a cell.
+        best = ordered["score"].groupby(cell).idxmax().to_numpy()
+        return ordered.loc[best, [*keys, *values]].reset_index(drop=True)
+    numeric = [c for c in values if c != "passed" and pd.api.types.is_numeric_dtype(ordered[c])]
+    out = {k: ordered[k].take(first).reset_index(drop=True) for k in keys}
+    means = ordered[numeric].groupby(cell).mean().reset_index(drop=True)
+    out.update({c: means[c] for c in numeric})
+    if "passed" in values:
+        counts = ordered["passed"].groupby(cell).agg(["sum", "count"])
+        out["passed"] = pd.Series(2 * counts["sum"].to_numpy() > counts["count"].to_numpy())
+    return pd.DataFrame(out)[[*keys, *[c for c in values if c in out]]]
+
+
+def _aggregate_by_groupby(ordered: pd.DataFrame, keys: list[str], values: list[str], how: str
+                          ) -> pd.DataFrame:
     if not ordered.duplicated(keys).any():
         return ordered[[*keys, *values]]
     grouped = ordered.groupby(keys, sort=True)
     if how == "best":
-        # idxmax keeps the first maximum, and rows are sorted by run within a cell.
         best = grouped["score"].idxmax().to_numpy()
         return ordered.loc[best, [*keys, *values]].reset_index(drop=True)
-
     numeric = [c for c in values if c != "passed" and pd.api.types.is_numeric_dtype(ordered[c])]
     cells = grouped[numeric].mean()
     if "passed" in values:
         counts = grouped["passed"].agg(["sum", "count"])
         cells["passed"] = (2 * counts["sum"] > counts["count"]).to_numpy()
-    return cells.reset_index()[[*keys, *[c for c in values if c in cells.columns]]]
+    out = cells.reset_index()[[*keys, *[c for c in values if c in cells.columns]]]
+    return _keys_as_in(out, ordered, keys)
+
+
+def _keys_as_in(out: pd.DataFrame, frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """``out`` with its key columns of ``frame``'s dtypes (groupby makes object keys str)."""
+    return out.astype({k: frame[k].dtype for k in keys})
+
+
+def _cells_in_order(frame: pd.DataFrame, keys: Sequence[str]
+                    ) -> tuple[np.ndarray, np.ndarray] | None:
+    """For rows sorted by ``keys``: each row's cell (0, 1, ... for each distinct key, in
+    order) and the first row of each cell. ``None`` when a key is missing or the rows are not
+    in key order."""
+    same = _same_as_next(frame, keys)
+    if same is None or not len(frame):
+        return None
+    starts = np.flatnonzero(~same) + 1
+    cell = np.zeros(len(frame), dtype=np.intp)
+    cell[starts] = 1
+    return np.cumsum(cell), np.concatenate([[0], starts])
+
+
+def _in_key_order(frame: pd.DataFrame, keys: Sequence[str]) -> bool:
+    """Whether rows are sorted by ``keys`` (first key first) and no key is missing."""
+    return _same_as_next(frame, keys) is not None
+
+
+def _same_as_next(frame: pd.DataFrame, keys: Sequence[str]) -> np.ndarray | None:
+    """For rows sorted by ``keys`` with no key missing: whether each row's keys equal the next
+    row's (one entry fewer than rows). ``None`` when a key is missing, or rows are out of order.
+
+    Values are ordered only where they change: within a run of equal names the comparison
+    is an identity check, so a million rows of a few hundred names cost a few vector passes.
+    """
+    same = np.ones(max(len(frame) - 1, 0), dtype=bool)  # pairs of rows equal on keys so far
+    for key in keys:
+        column = frame[key].to_numpy()
+        if not len(column):
+            continue
+        try:
+            changed = np.asarray(column[1:] != column[:-1], dtype=bool)
+            # A missing value differs from its neighbours (NaN even from NaN) unless they are
+            # missing too, so looking at the first row of each run of equal values finds it.
+            heads = np.concatenate([[0], np.flatnonzero(changed) + 1])
+            if pd.isna(column[heads]).any():
+                return None
+            check = np.flatnonzero(same & changed)  # the first key that differs
+            if np.asarray(column[check] > column[check + 1], dtype=bool).any():
+                return None
+        except TypeError:  # values of different kinds (or pd.NA): let pandas sort them
+            return None
+        same &= ~changed
+    return same
 
 
 def sort_by_keys(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
@@ -97,6 +172,8 @@ def sort_by_keys(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     >>> sort_by_keys(frame, ["model", "run"]).to_dict("list")
     {'model': ['a', 'a', 'b'], 'run': [1, 2, 1]}
     """
+    if _in_key_order(frame, keys):
+        return frame.reset_index(drop=True)
     ranks = []
     for key in keys:
         codes, uniques = pd.factorize(frame[key], sort=True)
@@ -131,7 +208,19 @@ def cell_scores(runs: pd.DataFrame) -> pd.DataFrame:
     >>> cell_scores(runs).round(6).to_dict("records")
     [{'model': 'm', 'task': 't', 'runs': 3, 'score_mean': 0.7, 'score_best': 0.9, 'score_sd': 0.2}]
     """
-    grouped = runs.groupby(list(CELL_KEY), sort=True)["score"]
-    out = grouped.agg(runs="size", score_mean="mean", score_best="max", score_sd="std")
+    keys = list(CELL_KEY)
+    cells = _cells_in_order(runs, keys)
+    if cells is None:
+        grouped = runs.groupby(keys, sort=True)["score"]
+        out = grouped.agg(runs="size", score_mean="mean", score_best="max", score_sd="std")
+        out["runs"] = out["runs"].astype(np.int64)
+        return _keys_as_in(out.reset_index(), runs, keys)
+    # Rows in key order (Dataset.runs always is): grouped by the cell's integer id, the same
+    # groups in the same order as by the key columns.
+    cell, first = cells
+    out = runs["score"].groupby(cell).agg(
+        runs="size", score_mean="mean", score_best="max", score_sd="std").reset_index(drop=True)
     out["runs"] = out["runs"].astype(np.int64)
-    return out.reset_index()
+    for position, key in enumerate(keys):
+        out.insert(position, key, runs[key].take(first).reset_index(drop=True))
+    return out

@@ -1,0 +1,137 @@
+"""The loader's two ways of reading a CSV file give the same result.
+
+A clean file is read by pyarrow's typed, multi-threaded reader; anything else (and every file
+when pyarrow is missing, or ``io.USE_PYARROW`` is off) cell by cell as text. These tests load
+the same folders both ways and require identical frames, warnings and problems; and check that
+the fast way is really taken for clean files, so that the comparison is not empty.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from _reliability import DATA_FILES
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_loader_properties import BUNDLED_TEXT, data_folder, mutated_table, valid_data
+
+import teamforge_analysis.io as tio
+from teamforge_analysis.io import Dataset, DataValidationError, _FileReader, load_dataset
+
+pytest.importorskip("pyarrow")
+
+HERE = Path(__file__).parent
+RUNS_BENCHMARK = HERE / "data" / "runs_benchmark"  # invented test data (see its README)
+SAME = settings(max_examples=120, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+
+
+def load_both_ways(folder: Path) -> tuple[object, object]:
+    """What load_dataset gives (a Dataset, or the problem and warning lines) with pyarrow's
+    reader switched on, then off."""
+    outcomes = []
+    for use_pyarrow in (True, False):
+        tio.USE_PYARROW = use_pyarrow
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                outcomes.append(load_dataset(folder))
+        except DataValidationError as error:
+            outcomes.append(([str(p) for p in error.problems], error.warnings))
+        finally:
+            tio.USE_PYARROW = True
+    return outcomes[0], outcomes[1]
+
+
+def assert_same(fast: object, text: object) -> None:
+    assert type(fast) is type(text)
+    if not isinstance(fast, Dataset):
+        assert fast == text
+        return
+    assert isinstance(text, Dataset)
+    for name in ("results", "runs", "models", "tasks"):
+        pd.testing.assert_frame_equal(getattr(fast, name), getattr(text, name),
+                                      check_exact=True, obj=name)
+    assert fast.warnings == text.warnings
+    assert fast.files == text.files
+
+
+def folder_with(tmp: Path, files: dict[str, bytes]) -> Path:
+    for name in DATA_FILES:
+        (tmp / name).write_bytes(files.get(name, BUNDLED_TEXT[name].encode("utf-8")))
+    return tmp
+
+
+
+@SAME
+@given(data=st.data())
+def test_mutated_tables_load_the_same_both_ways(data):
+    names = data.draw(st.sets(st.sampled_from(DATA_FILES), min_size=1))
+    files = {name: data.draw(mutated_table(name)) for name in sorted(names)}
+    with data_folder(files) as folder:
+        assert_same(*load_both_ways(folder))
+
+
+@SAME
+@given(files=valid_data())
+def test_valid_folders_load_the_same_both_ways(files):
+    with data_folder(files) as folder:
+        assert_same(*load_both_ways(folder))
+
+
+@SAME
+@given(name=st.sampled_from(DATA_FILES), data=st.data())
+def test_spliced_bytes_load_the_same_both_ways(name, data):
+    raw = bytearray(BUNDLED_TEXT[name].encode("utf-8"))
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(0, len(raw)))
+        raw[at:at + data.draw(st.integers(0, 3))] = data.draw(st.binary(max_size=4))
+    with data_folder({name: bytes(raw)}) as folder:
+        assert_same(*load_both_ways(folder))
+
+
+@pytest.mark.parametrize("cell", [
+    "0.5", " 0.5", "0.5 ", "+0.5", ".5", "5.", "5e-1", "5E-1", "0.50000000000000001",
+    "1e-400", "0x1p-1", "½", "0,5", "1_0", "٠.5", "nan", "inf", "-0", "0.1234567890123456789",
+])
+def test_number_spellings_read_the_same_both_ways(tmp_path, cell):
+    """Spellings pyarrow and pandas might read differently: the same value or the same error."""
+    lines = BUNDLED_TEXT["results.csv"].splitlines()
+    header, first, *rest = lines
+    fields = first.split(",")
+    fields[header.split(",").index("test_pass")] = cell
+    files = {"results.csv": "\n".join([header, ",".join(fields), *rest, ""]).encode()}
+    assert_same(*load_both_ways(folder_with(tmp_path, files)))
+
+
+def test_clean_files_take_the_fast_way(monkeypatch):
+    """The bundled data and an invented folder with runs never reach the text parser."""
+
+    def no_text_parse(self: _FileReader) -> None:
+        raise AssertionError(f"{self.spec.name} was parsed as text")
+
+    monkeypatch.setattr(_FileReader, "_parse", no_text_parse)
+    load_dataset()
+    load_dataset(RUNS_BENCHMARK)
+
+
+def test_rows_in_any_order_give_the_same_dataset(tmp_path):
+    """Run rows shuffled (and written with quotes and CRLF): the same sorted frames."""
+    shutil.copytree(RUNS_BENCHMARK, tmp_path / "shuffled")
+    folder = tmp_path / "shuffled"
+    header, *rows = (RUNS_BENCHMARK / "results.csv").read_text().splitlines()
+    random.Random(0).shuffle(rows)
+    quoted = ['"' + r.replace(",", '","') + '"' for r in rows]
+    (folder / "results.csv").write_bytes(("\r\n".join([header, *quoted]) + "\r\n").encode())
+    fast, text = load_both_ways(folder)
+    assert_same(fast, text)
+    assert isinstance(fast, Dataset)
+    original = load_dataset(RUNS_BENCHMARK)
+    pd.testing.assert_frame_equal(fast.runs, original.runs, check_exact=True)
+    pd.testing.assert_frame_equal(fast.results, original.results, check_exact=True)
+    expected = original.runs.sort_values(["model", "task", "run"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(fast.runs, expected, check_exact=True)

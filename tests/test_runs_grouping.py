@@ -1,0 +1,91 @@
+"""runs.py groups rows by integer cell ids when they are in key order, and lets pandas group
+them otherwise. These property tests compare both with pandas' own sort_values and groupby
+on random frames (invented values), including unsorted rows, repeated keys, missing keys
+(None and NaN) and keys of mixed kinds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from teamforge_analysis.runs import aggregate_runs, cell_scores, sort_by_keys
+
+SETTINGS = settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow],
+                    deadline=None)
+NAMES = st.sampled_from(["a", "b", "c", "bb", "é"])
+ODD_NAMES = st.one_of(NAMES, st.none(), st.just(float("nan")), st.just(3))
+
+
+@st.composite
+def run_frames(draw, names=NAMES, sort: bool | None = None) -> pd.DataFrame:
+    n = draw(st.integers(1, 25))
+    rows = [
+        {"model": draw(names), "task": draw(names), "run": draw(st.integers(1, 3)),
+         "score": draw(st.sampled_from([0.0, 0.1, 0.25, 0.7, 0.7, 1.0])),
+         "steps": draw(st.integers(0, 40)), "passed": draw(st.booleans())}
+        for _ in range(n)
+    ]
+    frame = pd.DataFrame(rows).astype({"model": object, "task": object})
+    if sort if sort is not None else draw(st.booleans()):
+        frame = frame.sort_values(["model", "task", "run"], kind="stable")
+    return frame.reset_index(drop=True)
+
+
+def with_object_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """pandas' groupby gives its key columns the str dtype; the library keeps text as object
+    (the Dataset contract)."""
+    return frame.astype({"model": object, "task": object})
+
+
+def reference_sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    return frame.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+@SETTINGS
+@given(frame=run_frames(names=ODD_NAMES), keys=st.sampled_from(
+    [["model"], ["model", "task"], ["model", "task", "run"], ["task", "run"]]))
+def test_sort_by_keys_is_sort_values(frame: pd.DataFrame, keys: list[str]) -> None:
+    try:
+        expected = reference_sorted(frame, keys)
+    except TypeError:  # pandas cannot order mixed kinds either
+        return
+    pd.testing.assert_frame_equal(sort_by_keys(frame, keys), expected, check_exact=True)
+
+
+@SETTINGS
+@given(frame=run_frames())
+def test_aggregate_mean_is_pandas_groupby(frame: pd.DataFrame) -> None:
+    ordered = reference_sorted(frame, ["model", "task", "run"])
+    grouped = ordered.groupby(["model", "task"], sort=True)
+    expected = grouped[["score", "steps"]].mean()
+    counts = grouped["passed"].agg(["sum", "count"])
+    expected["passed"] = (2 * counts["sum"] > counts["count"]).to_numpy()
+    expected = with_object_keys(expected.reset_index())
+    got = aggregate_runs(frame)
+    if not ordered.duplicated(["model", "task"]).any():  # single runs: the rows themselves
+        expected = ordered.drop(columns="run")
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+@SETTINGS
+@given(frame=run_frames())
+def test_aggregate_best_is_highest_score_then_lowest_run(frame: pd.DataFrame) -> None:
+    got = aggregate_runs(frame, how="best")
+    ordered = frame.sort_values(["model", "task", "score", "run"],
+                                ascending=[True, True, False, True], kind="stable")
+    expected = ordered.drop_duplicates(["model", "task"]).drop(columns="run")
+    pd.testing.assert_frame_equal(got, expected.reset_index(drop=True), check_exact=True)
+
+
+@SETTINGS
+@given(frame=run_frames(names=ODD_NAMES.filter(lambda v: not isinstance(v, int))))
+def test_cell_scores_is_pandas_groupby(frame: pd.DataFrame) -> None:
+    expected = frame.groupby(["model", "task"], sort=True)["score"].agg(
+        runs="size", score_mean="mean", score_best="max", score_sd="std")
+    expected["runs"] = expected["runs"].astype(np.int64)
+    expected = with_object_keys(expected.reset_index())
+    for rows in (frame, reference_sorted(frame, ["model", "task", "run"])):
+        got = cell_scores(rows)
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
