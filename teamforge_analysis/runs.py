@@ -143,6 +143,13 @@ def _same_as_next(frame: pd.DataFrame, keys: Sequence[str]) -> np.ndarray | None
         column = frame[key].to_numpy()
         if not len(column):
             continue
+        if column.dtype.kind in "biuf":  # numbers: whole-column masks, no index arrays
+            if column.dtype.kind == "f" and np.isnan(column).any():
+                return None
+            if (same & (column[:-1] > column[1:])).any():
+                return None
+            same &= column[1:] == column[:-1]
+            continue
         try:
             changed = np.asarray(column[1:] != column[:-1], dtype=bool)
             # A missing value differs from its neighbours (NaN even from NaN) unless they are

@@ -135,3 +135,20 @@ def test_rows_in_any_order_give_the_same_dataset(tmp_path):
     pd.testing.assert_frame_equal(fast.results, original.results, check_exact=True)
     expected = original.runs.sort_values(["model", "task", "run"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(fast.runs, expected, check_exact=True)
+
+
+@pytest.mark.parametrize("use_pyarrow", [True, False])
+@pytest.mark.parametrize("folder", [None, RUNS_BENCHMARK], ids=["bundled", "runs_benchmark"])
+def test_text_columns_are_object_dtype(folder: Path | None, use_pyarrow: bool) -> None:
+    """The Dataset contract: model, task and the other text columns hold Python strings in
+    object columns (pandas 3 would infer its str dtype from them)."""
+    tio.USE_PYARROW = use_pyarrow
+    try:
+        dataset = load_dataset(folder)
+    finally:
+        tio.USE_PYARROW = True
+    for name in ("results", "runs", "models", "tasks"):
+        frame = getattr(dataset, name)
+        for column in ("model", "task", "difficulty", "family", "source"):
+            if column in frame:
+                assert frame[column].dtype == object, (name, column, frame[column].dtype)
