@@ -413,10 +413,12 @@ def step_efficiency(dataset: Dataset) -> Finding:
     levels = list(means.columns)
     hardest, easiest = levels[-1], levels[0]
     by_model: dict[str, dict[str, Any]] = {}
-    degradation = (means[hardest] - means[easiest]) / means[easiest] * 100
-    for model, row in means.iterrows():
-        entry: dict[str, Any] = {lvl: finite_or_none(row[lvl]) for lvl in levels}
-        entry["degradation_pct"] = finite_or_none(degradation[model]) if len(levels) > 1 else None
+    degradation = ((means[hardest] - means[easiest]) / means[easiest] * 100).to_numpy()
+    # Plain arrays in the loop over models (iterrows builds a Series per model).
+    values = means.to_numpy(dtype=float)
+    for i, model in enumerate(means.index):
+        entry: dict[str, Any] = {lvl: finite_or_none(values[i, j]) for j, lvl in enumerate(levels)}
+        entry["degradation_pct"] = finite_or_none(degradation[i]) if len(levels) > 1 else None
         reason = _missing_steps_reason(entry, levels)
         if reason:
             entry["reason"] = reason  # only where something is null

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import special as spc
 from scipy import stats as sps
 
 __all__ = [
@@ -26,6 +27,15 @@ __all__ = [
     "paired_wilcoxon",
     "zou_difference",
 ]
+
+def _normal_quantile(q: float) -> float:
+    """The standard normal quantile: ``scipy.stats.norm.ppf(q)``, which is ``ndtri(q)``.
+
+    Called directly: norm.ppf's argument checking costs 0.1 ms a call, and a run on a large
+    data set asks for a few hundred quantiles.
+    """
+    return float(spc.ndtri(q))
+
 
 #: Two-sided 95% normal quantile, used by every Fisher-z interval here.
 Z_975 = float(sps.norm.ppf(0.975))
@@ -150,7 +160,7 @@ def fisher_ci(r: float, n: int, *, confidence: float = 0.95) -> tuple[float, flo
     """
     if n <= 3 or abs(r) >= 1 - _PERFECT_R_TOLERANCE:
         return None
-    z = float(sps.norm.ppf(0.5 + confidence / 2))
+    z = _normal_quantile(0.5 + confidence / 2)
     half = z / math.sqrt(n - 3)
     centre = math.atanh(r)
     return (math.tanh(centre - half), math.tanh(centre + half))
@@ -249,8 +259,8 @@ def min_detectable_r(n: int, *, alpha: float = 0.05, power: float = 0.80) -> flo
     """
     if n <= 3:
         return None
-    z_alpha = float(sps.norm.ppf(1 - alpha / 2))
-    z_power = float(sps.norm.ppf(power))
+    z_alpha = _normal_quantile(1 - alpha / 2)
+    z_power = _normal_quantile(power)
     return math.tanh((z_alpha + z_power) / math.sqrt(n - 3))
 
 

@@ -484,3 +484,13 @@ def test_property_matches_hand_formula(sample: tuple[list[int], list[int]]) -> N
     x, y = sample
     res = _usable(x, y)
     assert res.r == pytest.approx(pearson_by_hand(x, y), abs=1e-10)
+
+
+@pytest.mark.parametrize("q", [0.5, 0.8, 0.9, 0.95, 0.975, 0.995, 0.01])
+def test_normal_quantile_is_norm_ppf(q: float) -> None:
+    """The quantile used by Fisher intervals and min_detectable_r is scipy's norm.ppf."""
+    from scipy.stats import norm
+
+    from teamforge_analysis.stats import _normal_quantile
+
+    assert _normal_quantile(q) == float(norm.ppf(q))
