@@ -7,6 +7,7 @@ be made in scripts, tests and notebooks alike; :func:`png_bytes` renders one rep
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -345,8 +346,24 @@ def hard_task_boundary(dataset: Dataset, finding: Finding) -> Figure:
 def _not_computable(finding: Finding) -> Figure:
     """A placeholder saying why the finding has no figure (so no stale figure is left)."""
     figure = Figure(figsize=(7.0, 2.0))  # text only: no axes to build and draw
-    figure.text(0.5, 0.5, f"{finding.title}: not computable\n{finding.verdict_reason}",
-                ha="center", va="center", fontsize=10, wrap=True)
+    text = figure.text(0.5, 0.5, "", ha="center", va="center", fontsize=10)
+    renderer = _measuring_renderer(figure)
+    room = figure.bbox.width - 2 * _EDGE * figure.dpi
+
+    def width(line: str) -> float:
+        text.set_text(line)
+        return text.get_window_extent(renderer).width
+
+    # Lines too wide for the figure are wrapped here, measuring whole lines, rather than by
+    # matplotlib's wrap=True, which measures the text word by word each time it is drawn.
+    lines: list[str] = []
+    for line in (f"{finding.title}: not computable", finding.verdict_reason):
+        wrapped, columns = [line], len(line)
+        while columns > 20 and max(width(part) for part in wrapped) > room:
+            columns = int(columns * 0.9)
+            wrapped = textwrap.wrap(line, width=columns)
+        lines += wrapped
+    text.set_text("\n".join(lines))
     return figure
 
 
