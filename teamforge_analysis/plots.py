@@ -108,6 +108,18 @@ def _measuring_renderer(figure: Figure) -> Any:
     return FigureCanvasAgg(figure).get_renderer()
 
 
+def _tick_labels(axis: Any) -> list[Any]:
+    """The axis' major tick labels that are drawn: those of ticks inside the view limits.
+
+    (``Axis.get_ticklabels`` also returns labels of ticks the locator puts just outside.)
+    """
+    axis.get_ticklabels()  # updates the ticks and their labels
+    low, high = sorted(axis.get_view_interval())
+    tolerance = (high - low) * 1e-10
+    return [tick.label1 for tick in axis.get_major_ticks()
+            if low - tolerance <= tick.get_loc() <= high + tolerance]
+
+
 def _extent(texts: list[Any], renderer: Any) -> tuple[float, float]:
     """Largest width and height (pixels) of the visible, non-empty ``texts``."""
     boxes = [t.get_window_extent(renderer) for t in texts if t.get_visible() and t.get_text()]
@@ -129,8 +141,8 @@ def _fit_axes(figure: Figure, ax: Any, notes: Sequence[Any] = ()) -> None:
     edge = _EDGE * figure.dpi
     margins = (0.0, 0.0, 0.0, 0.0)
     for _ in range(3):
-        ytick_w, _h = _extent(ax.yaxis.get_ticklabels(), renderer)
-        xtick_w, xtick_h = _extent(ax.xaxis.get_ticklabels(), renderer)
+        ytick_w, _h = _extent(_tick_labels(ax.yaxis), renderer)
+        xtick_w, xtick_h = _extent(_tick_labels(ax.xaxis), renderer)
         ylabel_w, _h = _extent([ax.yaxis.label], renderer)
         _w, xlabel_h = _extent([ax.xaxis.label], renderer)
         _w, title_h = _extent([ax.title], renderer)
