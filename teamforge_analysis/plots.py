@@ -101,7 +101,7 @@ def _measuring_renderer(figure: Figure) -> Any:
     """The Agg renderer that :func:`png_bytes` will draw ``figure`` with, to measure text.
 
     The same renderer, not just the same kind: matplotlib caches text sizes per renderer, so
-    the texts measured here are not laid out again when the figure is drawn.
+    the texts measured here are not measured again when the figure is drawn.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -133,7 +133,7 @@ def _fit_axes(figure: Figure, ax: Any, notes: Sequence[Any] = ()) -> None:
     Call once everything is drawn on ``ax``. ``notes`` are texts in data coordinates that may
     stick out of the axes on the right (names beside points): the right margin makes room.
     The tick labels and where the notes end depend on the axes' size, so this measures again
-    until the margins settle (twice, or three times with notes).
+    until the margins move by less than half a pixel (at most three passes).
     """
     renderer = _measuring_renderer(figure)
     points = figure.dpi / 72  # pixels per point
