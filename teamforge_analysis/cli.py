@@ -7,13 +7,15 @@ nothing written).
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import errno
+import gc
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .io import DataValidationError
@@ -139,6 +141,26 @@ def _backup(target: Path) -> Path | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status."""
     args = build_parser().parse_args(argv)
+    if gc.get_freeze_count():  # the caller manages the garbage collector: leave it alone
+        return _run(args, freeze=lambda: None)
+    # The modules imported with the package (pandas, scipy) hold some 100,000 objects that
+    # live as long as the process. Frozen, they are skipped by the garbage collector's full
+    # collections instead of being scanned again (0.05-0.08 s of a run on the bundled data).
+    # Unfrozen at the end, for callers that run main in their own process.
+    gc.freeze()
+    try:
+        return _run(args, freeze=gc.freeze)
+    finally:
+        gc.unfreeze()
+        # When the process ends, Python's last collection frees every module's objects one by
+        # one: about 0.3 s of CPU after pandas, scipy and matplotlib (a third of the time of the
+        # import floor itself), for memory the operating system takes back anyway. Frozen at
+        # exit, they are left to it. Registered once however often main runs.
+        atexit.unregister(gc.freeze)
+        atexit.register(gc.freeze)
+
+
+def _run(args: argparse.Namespace, *, freeze: Callable[[], None]) -> int:
     # Imported here so that `--help` and argument errors stay fast.
     from .analysis import analyze
     from .report import to_json, to_markdown
@@ -165,6 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_figures:
         from . import plots  # matplotlib is imported only when figures are drawn
 
+        freeze()  # matplotlib's modules too
         outputs[args.figures / "leaderboard.png"] = plots.png_bytes(
             plots.leaderboard(analysis.leaderboard, analysis.dataset))
         for finding in analysis.findings:
