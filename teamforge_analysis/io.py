@@ -30,6 +30,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Literal
@@ -156,15 +157,42 @@ class Dataset:
         assert self.runs is not None
         return len(self.runs) > len(self.results)
 
+    @cached_property
+    def run_cells(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Where each (model, task) cell's runs are in ``runs``: per run row its cell's number
+        (0, 1, ... in key order, as the rows of ``results``), and each cell's first row.
+
+        ``None`` when ``runs`` is not sorted by model, task and run or has a missing key (a
+        Dataset made by hand); functions then group by the key columns instead. Worked out
+        once, for the aggregation, the leaderboard and the findings that look at run rows.
+        """
+        from .runs import CELL_KEY, _cells_in_order
+
+        assert self.runs is not None
+        if not _in_run_order(self.runs):
+            return None
+        return _cells_in_order(self.runs, list(CELL_KEY))
+
     def with_aggregate(self, aggregate: str) -> Dataset:
         """The same data with ``results`` re-made from ``runs`` by ``aggregate``."""
-        from .runs import aggregate_runs
+        from .runs import _aggregate, aggregate_runs
 
         if aggregate == self.aggregate:
             return self
         assert self.runs is not None
-        return replace(self, results=aggregate_runs(self.runs, how=aggregate),
-                       aggregate=aggregate)
+        cells = self.run_cells
+        results = (aggregate_runs(self.runs, how=aggregate) if cells is None
+                   else _aggregate(self.runs, cells, aggregate))
+        dataset = replace(self, results=results, aggregate=aggregate)
+        if cells is not None:
+            dataset.__dict__["run_cells"] = cells  # (same runs: same cells)
+        return dataset
+
+
+def _in_run_order(runs: pd.DataFrame) -> bool:
+    from .runs import _in_key_order
+
+    return RUN_COLUMN in runs and _in_key_order(runs, ["model", "task", RUN_COLUMN])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -966,7 +994,7 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
     >>> list(ds.tasks["difficulty"])
     ['easy', 'hard', 'medium']
     """
-    from .runs import AGGREGATES, aggregate_runs
+    from .runs import AGGREGATES, CELL_KEY, _aggregate, _cells_in_order
     from .steps import read_step_log, tidy_steps
 
     if aggregate not in AGGREGATES:
@@ -1066,9 +1094,10 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
     assert results is not None and models is not None and tasks is not None
     runs = _tidy_runs(results, order)
     del results  # (the rows in file order: not kept through the aggregation)
-    return Dataset(
+    cells = _cells_in_order(runs, list(CELL_KEY))  # (runs are in key order, keys complete)
+    dataset = Dataset(
         name=folder.resolve().name,
-        results=aggregate_runs(runs, how=aggregate),
+        results=_aggregate(runs, cells, aggregate),
         models=_tidy(used_models, MODELS_SPEC),
         tasks=_tidy(tasks, TASKS_SPEC),
         files=dict(sorted(hashes.items())),
@@ -1077,6 +1106,8 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
         steps=steps,
         aggregate=aggregate,
     )
+    dataset.__dict__["run_cells"] = cells  # (worked out above, for the same runs)
+    return dataset
 
 
 def _tidy_runs(results: pd.DataFrame, order: np.ndarray | None) -> pd.DataFrame:

@@ -67,8 +67,15 @@ def aggregate_runs(runs: pd.DataFrame, *, how: str = "mean") -> pd.DataFrame:
     _check_how(how)
     keys = list(CELL_KEY)
     ordered = sort_by_keys(runs, [*keys, "run"])
+    return _aggregate(ordered, _cells_in_order(ordered, keys), how)
+
+
+def _aggregate(ordered: pd.DataFrame, cells: tuple[np.ndarray, np.ndarray] | None, how: str
+               ) -> pd.DataFrame:
+    """aggregate_runs of run rows sorted by model, task, run, whose cells (see
+    ``_cells_in_order``) are known; ``None``: missing keys, grouped by pandas."""
+    keys = list(CELL_KEY)
     values = [c for c in ordered.columns if c not in (*keys, "run")]
-    cells = _cells_in_order(ordered, keys)
     if cells is None:  # (missing or unorderable keys: pandas decides what a group is)
         return _aggregate_by_groupby(ordered, keys, values, how)
     cell, first = cells
@@ -215,8 +222,13 @@ def cell_scores(runs: pd.DataFrame) -> pd.DataFrame:
     >>> cell_scores(runs).round(6).to_dict("records")
     [{'model': 'm', 'task': 't', 'runs': 3, 'score_mean': 0.7, 'score_best': 0.9, 'score_sd': 0.2}]
     """
+    return _cell_scores(runs, _cells_in_order(runs, list(CELL_KEY)))
+
+
+def _cell_scores(runs: pd.DataFrame, cells: tuple[np.ndarray, np.ndarray] | None
+                 ) -> pd.DataFrame:
+    """cell_scores of run rows whose cells are known (``None``: not in key order)."""
     keys = list(CELL_KEY)
-    cells = _cells_in_order(runs, keys)
     if cells is None:
         grouped = runs.groupby(keys, sort=True)["score"]
         out = grouped.agg(runs="size", score_mean="mean", score_best="max", score_sd="std")

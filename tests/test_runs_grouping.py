@@ -5,12 +5,18 @@ on random frames (invented values), including unsorted rows, repeated keys, miss
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from teamforge_analysis.runs import aggregate_runs, cell_scores, sort_by_keys
+from teamforge_analysis.io import Dataset, load_dataset
+from teamforge_analysis.runs import _cell_scores, aggregate_runs, cell_scores, sort_by_keys
+
+RUNS_BENCHMARK = Path(__file__).parent / "data" / "runs_benchmark"  # invented test data
 
 SETTINGS = settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow],
                     deadline=None)
@@ -89,3 +95,36 @@ def test_cell_scores_is_pandas_groupby(frame: pd.DataFrame) -> None:
     for rows in (frame, reference_sorted(frame, ["model", "task", "run"])):
         got = cell_scores(rows)
         pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+@pytest.mark.parametrize("folder", [None, RUNS_BENCHMARK], ids=["bundled", "runs_benchmark"])
+def test_run_cells_are_pandas_groups(folder: Path | None) -> None:
+    """Dataset.run_cells: each run row's group number and each group's first row, as pandas'
+    groupby numbers the (model, task) groups of the run rows."""
+    dataset = load_dataset(folder)
+    grouped = dataset.runs.groupby(["model", "task"], sort=True)
+    cells = dataset.run_cells
+    assert cells is not None
+    cell, first = cells
+    np.testing.assert_array_equal(cell, grouped.ngroup().to_numpy())
+    np.testing.assert_array_equal(first, grouped.head(1).index.to_numpy())
+    # The same cells as results' rows, and with_aggregate agrees with aggregate_runs.
+    assert len(first) == len(dataset.results)
+    other = "best" if dataset.aggregate == "mean" else "mean"
+    pd.testing.assert_frame_equal(dataset.with_aggregate(other).results,
+                                  aggregate_runs(dataset.runs, how=other), check_exact=True)
+
+
+@SETTINGS
+@given(frame=run_frames())
+def test_run_cells_of_a_hand_made_dataset(frame: pd.DataFrame) -> None:
+    """A Dataset made by hand with runs in any order: run_cells only when runs are sorted, and
+    the leaderboard's cell scores do not depend on it."""
+    results = aggregate_runs(frame)
+    dataset = Dataset("hand", results, pd.DataFrame({"model": []}), pd.DataFrame({"task": []}),
+                      {}, runs=frame)
+    in_order = frame.equals(reference_sorted(frame, ["model", "task", "run"]))
+    assert (dataset.run_cells is not None) == in_order
+    if dataset.run_cells is not None:
+        pd.testing.assert_frame_equal(_cell_scores(frame, dataset.run_cells),
+                                      cell_scores(frame), check_exact=True)
