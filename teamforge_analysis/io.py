@@ -307,9 +307,14 @@ class _FileReader:
     #: What an empty file is told it lacks.
     empty_message = "is empty (expected a header line and data rows)"
 
-    def __init__(self, spec: FileSpec, raw: bytes) -> None:
+    def __init__(self, spec: FileSpec, raw: bytes, *, path: Path | None = None,
+                 sha256: str | None = None) -> None:
         self.spec = spec
-        self.raw = raw
+        self._raw: bytes | None = raw
+        # With the file's path and the SHA-256 of ``raw``, the bytes may be let go once parsed
+        # and read again (and checked to be the same) only if a problem must be located.
+        self.path = path
+        self.sha256 = sha256
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
         self._text: str | None = None  # (used by the step-log reader)
@@ -325,6 +330,31 @@ class _FileReader:
         # The key columns combined into one integer per row, in key order (set by
         # _check_keys when every key cell is present).
         self._combined_key: _CombinedKey | None = None
+
+    @property
+    def raw(self) -> bytes:
+        """The file's bytes (read again after :meth:`_release_raw`)."""
+        if self._raw is None:
+            self._raw = self._read_again()
+        return self._raw
+
+    def _release_raw(self) -> None:
+        """Let the file's bytes go (a large file's bytes beside its parsed columns set the
+        peak of memory), when they can be read again."""
+        if self.path is not None and self.sha256 is not None:
+            self._raw = None
+
+    def _read_again(self) -> bytes:
+        assert self.path is not None
+        try:
+            raw = self.path.read_bytes()
+        except OSError as exc:
+            raise DataValidationError([Problem(
+                self.spec.name, f"cannot be read again ({exc.strerror or exc})")]) from None
+        if hashlib.sha256(raw).hexdigest() != self.sha256:
+            raise DataValidationError([Problem(
+                self.spec.name, "changed while it was being read; run the analysis again")])
+        return raw
 
     # -- locating problems ------------------------------------------------------------------
     def problem(self, message: str, *, row: int | None = None, line: int | None = None,
@@ -435,8 +465,9 @@ class _FileReader:
         if (table.num_rows == 0 or len(present) != len(names) or not present <= set(types)
                 or any(c.required and c.name not in present for c in self.spec.columns)):
             return None
-        # Each column is let go once converted, so that pyarrow's copy of the file does not
-        # sit beside all of the converted columns.
+        # The file's bytes, and each column once converted, are let go, so that neither sits
+        # beside all of the converted columns.
+        self._release_raw()
         columns = dict(zip(names, table.columns, strict=True))
         del table
         out = {}
@@ -1024,7 +1055,8 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
             problems.append(Problem(spec.name, f"cannot be read ({exc.strerror or exc})"))
             continue
         hashes[spec.name] = hashlib.sha256(raw).hexdigest()
-        readers[spec.name] = _FileReader(spec, raw)
+        readers[spec.name] = _FileReader(spec, raw, path=file, sha256=hashes[spec.name])
+        del raw  # (the reader holds the bytes as long as it needs them)
         # A frame with bad cells is still used for the cross-file checks below.
         frames[spec.name] = readers[spec.name].read()
 

@@ -152,3 +152,33 @@ def test_text_columns_are_object_dtype(folder: Path | None, use_pyarrow: bool) -
         for column in ("model", "task", "difficulty", "family", "source"):
             if column in frame:
                 assert frame[column].dtype == object, (name, column, frame[column].dtype)
+
+
+def test_bytes_read_again_must_be_the_ones_parsed(tmp_path, monkeypatch):
+    """A clean file's bytes are let go once parsed and read again only to locate a problem
+    found later (here a model missing from models.csv); if the file changed meanwhile, the
+    loader says so instead of pointing at lines of another file."""
+    import pyarrow.csv
+
+    folder = tmp_path / "data"
+    shutil.copytree(tio.bundled_data_dir(), folder)
+    results = folder / "results.csv"
+    results.write_text(results.read_text().replace("gemma2-9b-it", "gemma2-9b-renamed"))
+
+    class ChangingReader:
+        """pyarrow.csv, whose read_csv changes results.csv right after parsing it."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(pyarrow.csv, name)
+
+        def read_csv(self, *args: object, **kwargs: object) -> object:
+            table = pyarrow.csv.read_csv(*args, **kwargs)
+            if "model" in table.column_names and "score" in table.column_names:
+                results.write_text(results.read_text() + "\n")
+            return table
+
+    expected = "results.csv: changed while it was being read; run the analysis again"
+    monkeypatch.setattr(tio, "_arrow_csv", ChangingReader)
+    with pytest.raises(DataValidationError) as error:
+        load_dataset(folder)
+    assert [str(p) for p in error.value.problems] == [expected]
