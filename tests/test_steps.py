@@ -138,6 +138,78 @@ def test_load_step_log_alone_and_without_run(tmp_path: Path) -> None:
         load_step_log(tmp_path / "log.txt")
 
 
+@pytest.mark.parametrize("shuffle", ["episodes", "rows", "split_episode"])
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl", "csv"])
+def test_any_row_order_loads_the_same_frame(records: list[dict[str, Any]], tmp_path: Path,
+                                            shuffle: str, fmt: str) -> None:
+    # Whole episodes in another order (sorted a block at a time), rows in any order (sorted
+    # row by row), and one episode split in two places: all give the frame of the log as
+    # written (whose order the sorted() of the records below checks independently).
+    expected = load_dataset(RUNS_DIR).steps
+    frame = pd.DataFrame(records)
+    rng = np.random.default_rng(5)
+    if shuffle == "episodes":
+        episode = frame.groupby(["model", "task", "run"], sort=False).ngroup().to_numpy()
+        rank = rng.permutation(episode.max() + 1)[episode]
+        frame = frame.iloc[np.argsort(rank, kind="stable")]
+    elif shuffle == "rows":
+        frame = frame.iloc[rng.permutation(len(frame))]
+    else:
+        frame = pd.concat([frame.iloc[3:], frame.iloc[:3]])  # episode 1's first steps last
+    folder = copy_runs_benchmark(tmp_path, "shuffled")
+    if fmt == "parquet":
+        frame.to_parquet(folder / "steps.parquet", index=False)
+    elif fmt == "csv":
+        frame.to_csv(folder / "steps.csv", index=False, lineterminator="\n")
+    else:
+        frame.to_json(folder / "steps.jsonl", orient="records", lines=True)
+    steps = load_dataset(folder).steps
+    pd.testing.assert_frame_equal(steps, expected)
+    keys = list(zip(steps["model"], steps["task"], steps["run"], steps["step"], strict=True))
+    assert keys == sorted((r["model"], r["task"], r["run"], r["step"]) for r in records)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl", "csv"])
+def test_repeated_step_is_reported_with_or_without_run_column(make_data: MakeData,
+                                                              fmt: str) -> None:
+    base = {"model": "gemma2-9b-it", "task": "easy_bugfix_chunk_list"}
+    rows = [{**base, "step": 1, "action": "plan_step", "reward": 0.5},
+            {**base, "step": 2, "action": "edit_file", "reward": 0.5},
+            {**base, "step": 1, "action": "commit", "reward": 0.5}]
+    for with_run in (True, False):
+        folder = make_data()
+        frame = pd.DataFrame([{**r, "run": 1} if with_run else r for r in rows])
+        if fmt == "parquet":
+            frame.to_parquet(folder / "steps.parquet", index=False)
+        elif fmt == "csv":
+            frame.to_csv(folder / "steps.csv", index=False, lineterminator="\n")
+        else:
+            frame.to_json(folder / "steps.jsonl", orient="records", lines=True)
+        with pytest.raises(DataValidationError) as info:
+            load_dataset(folder)
+        line = 4 if fmt == "csv" else 3  # (CSV's header is line 1; Parquet counts rows)
+        first = 2 if fmt == "csv" else 1
+        assert str(info.value).splitlines() == [
+            f"steps.{fmt} line {line}, column model/task/run/step: gemma2-9b-it, "
+            f"easy_bugfix_chunk_list, 1, 1 repeats the model/task/run/step of line {first}"]
+
+
+def test_parquet_missing_text_and_numbers(records: list[dict[str, Any]], tmp_path: Path
+                                          ) -> None:
+    # Nulls in the optional columns (a dictionary-encoded text column, integer columns) read
+    # as missing values, as in JSON Lines.
+    frame = pd.DataFrame(records)
+    frame.loc[frame.index[:5], ["phase", "tests_passed", "tests_total"]] = None
+    folder = copy_runs_benchmark(tmp_path, "parquet")
+    frame.to_parquet(folder / "steps.parquet", index=False)
+    as_jsonl = copy_runs_benchmark(tmp_path, "jsonl")
+    frame.to_json(as_jsonl / "steps.jsonl", orient="records", lines=True)
+    steps = load_dataset(folder).steps
+    pd.testing.assert_frame_equal(steps, load_dataset(as_jsonl).steps)
+    assert steps["phase"].isna().sum() == 5 and steps["tests_total"].isna().sum() == 5
+    assert steps["phase"].dtype == object and steps["tests_total"].dtype == np.float64
+
+
 def test_bundled_step_log_without_run_column(make_data: MakeData) -> None:
     folder = make_data()
     (folder / "steps.jsonl").write_text(
