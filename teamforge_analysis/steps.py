@@ -644,11 +644,14 @@ class _Episodes:
 
 
 def _episodes_of(steps: pd.DataFrame) -> _Episodes:
-    # The frame is sorted by episode, so an episode starts wherever a key changes.
-    keys = steps[list(EPISODE_KEY)].to_numpy()
-    starts = np.ones(len(steps), dtype=bool)
+    # The frame is sorted by episode, so an episode starts wherever a key changes (compared
+    # column by column: one array of the three keys would be an object array).
+    starts = np.zeros(len(steps), dtype=bool)
+    starts[:1] = True
     if len(steps) > 1:
-        starts[1:] = (keys[1:] != keys[:-1]).any(axis=1)
+        for key in EPISODE_KEY:
+            values = steps[key].to_numpy()
+            starts[1:] |= values[1:] != values[:-1]
     code = np.cumsum(starts) - 1
     count = int(starts.sum())
     step = steps["step"].to_numpy(dtype=float)
@@ -708,8 +711,9 @@ def episodes(steps: pd.DataFrame, runs: pd.DataFrame | None = None,
         # One-step episodes have no slope (missing).
         slope = pd.Series(sxy / np.where(sxx > 0, sxx, 1)).where(n_steps >= 2).to_numpy()
 
-    planning = np.bincount(episode, (steps["action"] == "plan_step").to_numpy(dtype=float),
-                           n_episodes).astype(np.int64)
+    # (numpy's == on the object array: pandas' is several times slower on millions of rows)
+    is_plan = steps["action"].to_numpy() == "plan_step"
+    planning = np.bincount(episode, is_plan.astype(float), n_episodes).astype(np.int64)
     full_pass_step = np.full(n_episodes, np.inf)
     if "tests_passed" in steps and "tests_total" in steps:
         passed_tests = steps["tests_passed"].to_numpy(dtype=float)
