@@ -262,11 +262,18 @@ class _RecordReader(_FileReader):
     def _parse_parquet(self) -> pd.DataFrame | None:
         name = self.spec.name
         try:
+            import pyarrow as pa
             import pyarrow.parquet as pq
         except ImportError:
             self.problems.append(Problem(
                 name, "needs pyarrow to be read (pip install 'teamforge-analysis[parquet]')"))
             return None
+        # The system allocator while reading: pyarrow's default pool (mimalloc) keeps the
+        # memory it frees, so the file's decoding buffers could not be reused for the arrays
+        # made afterwards (the read's peak memory halves, and the later arrays need no fresh
+        # pages). Set for the read only and restored.
+        previous_pool = pa.default_memory_pool()
+        pa.set_memory_pool(pa.system_memory_pool())
         try:
             # Text columns as dictionaries (codes into their distinct values): no string is
             # made per row, and the conversion reads the codes.
@@ -277,6 +284,8 @@ class _RecordReader(_FileReader):
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             self.problems.append(Problem(name, f"cannot be read as Parquet ({message})"))
             return None
+        finally:
+            pa.set_memory_pool(previous_pool)
 
 
 def _flatten_nested(column: pd.Series) -> pd.Series:
@@ -396,26 +405,33 @@ class _StepKeys:
         """None when a key column is missing (reported by the loader's key check)."""
         if not all(k in columns for k in STEPS_SPEC.key):
             return None
-        # Ranks of model, task and run; the step's own values (whole numbers) sort as they are.
-        ranks = [*(_ranks(columns[k]) for k in EPISODE_KEY), columns["step"].rows()]
-        n_rows = len(ranks[0])
+        episode_keys = [columns[k] for k in EPISODE_KEY]
+        step = columns["step"].rows()  # (whole numbers: they sort as they are)
+        n_rows = len(step)
+        # A block starts where model, task or run differs from the row before, compared on
+        # codes (equal codes mean equal values; two codes of one value only add a boundary).
         new_episode = np.ones(n_rows, dtype=bool)
         if n_rows > 1:
-            new_episode[1:] = np.logical_or.reduce([r[1:] != r[:-1] for r in ranks[:3]])
+            new_episode[1:] = np.logical_or.reduce(
+                [c[1:] != c[:-1] for c in (k.values if k.codes is None else k.codes
+                                           for k in episode_keys)])
         starts = np.flatnonzero(new_episode)
-        step = ranks[3]
         steps_rise = new_episode[1:] | (step[1:] > step[:-1])
-        sizes = [int(r.max()) + 1 for r in ranks[:3]]
-        if steps_rise.all() and math.prod(sizes) < 2**63:
-            # Each block holds its steps in order, none twice: sort the blocks.
-            block_key = np.zeros(len(starts), dtype=np.int64)
-            for rank, size in zip(ranks[:3], sizes, strict=True):
-                block_key = block_key * size + rank[starts]
-            if (block_key[1:] > block_key[:-1]).all():
-                return cls(starts, None, False)
-            by_key = np.argsort(block_key, kind="stable")
-            if (np.diff(block_key[by_key]) > 0).all():  # (else an episode is split)
-                return cls(starts, _block_order(starts, by_key, n_rows), False)
+        if steps_rise.all():
+            # Each block holds its steps in order, none twice: sort the blocks by their keys'
+            # ranks (among the keys of the blocks).
+            block_ranks = [pd.factorize(k.at(starts), sort=True)[0] for k in episode_keys]
+            sizes = [int(r.max()) + 1 for r in block_ranks]
+            if math.prod(sizes) < 2**63:
+                block_key = np.zeros(len(starts), dtype=np.int64)
+                for rank, size in zip(block_ranks, sizes, strict=True):
+                    block_key = block_key * size + rank
+                if (block_key[1:] > block_key[:-1]).all():
+                    return cls(starts, None, False)
+                by_key = np.argsort(block_key, kind="stable")
+                if (np.diff(block_key[by_key]) > 0).all():  # (else an episode is split)
+                    return cls(starts, _block_order(starts, by_key, n_rows), False)
+        ranks = [*(_ranks(k) for k in episode_keys), step]
         order = np.lexsort(ranks[::-1])
         ordered = [r[order] for r in ranks]
         same = np.logical_and.reduce([r[1:] == r[:-1] for r in ordered])
