@@ -298,6 +298,20 @@ def test_episodes_by_hand(records: list[dict[str, Any]], raw_runs: dict) -> None
         assert row["passed"] == raw_runs[key]["passed"]
 
 
+def test_episodes_computes_only_the_summaries_asked_for() -> None:
+    ds = load_dataset(RUNS_DIR)
+    every = episodes(ds.steps, ds.runs)
+    depth = episodes(ds.steps, ds.runs, summaries=("planning_depth",))
+    assert list(depth.columns) == ["model", "task", "run", "n_steps", "first_step", "last_step",
+                                   "planning_depth", "score", "passed"]
+    pd.testing.assert_frame_equal(depth, every[depth.columns])
+    rewards = episodes(ds.steps, summaries=("reward_slope", "total_reward"))
+    assert list(rewards.columns)[-2:] == ["total_reward", "reward_slope"]  # (declared order)
+    pd.testing.assert_frame_equal(rewards, every[rewards.columns])
+    with pytest.raises(ValueError, match="unknown episode summaries"):
+        episodes(ds.steps, summaries=("depth",))
+
+
 def test_episodes_edge_cases() -> None:
     log = pd.DataFrame({
         "model": ["a", "a", "a", "b", "b", "b"], "task": "t", "run": 1,
