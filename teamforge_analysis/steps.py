@@ -656,9 +656,15 @@ class _Episodes:
 
     def position(self, step: np.ndarray, *, single: float) -> np.ndarray:
         """(step − first) / (last − first) per step; ``single`` for one-step episodes."""
-        span = (self.last - self.first)[self.code]
-        safe = np.where(span > 0, span, 1.0)
-        return np.where(span > 0, (step - self.first[self.code]) / safe, single)
+        span = self.last - self.first
+        spread = span > 0
+        # In place on one new array (millions of steps): the same operations, the same bits.
+        position = self.first[self.code]
+        np.subtract(step, position, out=position)
+        np.divide(position, np.where(spread, span, 1.0)[self.code], out=position)
+        if not spread.all():
+            position[~spread[self.code]] = single
+        return position
 
 
 def _episodes_of(steps: pd.DataFrame) -> _Episodes:
@@ -670,14 +676,16 @@ def _episodes_of(steps: pd.DataFrame) -> _Episodes:
         for key in EPISODE_KEY:
             values = steps[key].to_numpy()
             starts[1:] |= values[1:] != values[:-1]
-    code = np.cumsum(starts) - 1
-    count = int(starts.sum())
+    code = np.cumsum(starts, dtype=np.intp)
+    code -= 1
+    first_rows = np.flatnonzero(starts)
+    count = len(first_rows)
     step = steps["step"].to_numpy(dtype=float)
-    first = np.full(count, np.inf)
-    last = np.full(count, -np.inf)
-    np.minimum.at(first, code, step)
-    np.maximum.at(last, code, step)
-    return _Episodes(starts, code, count, np.bincount(code, minlength=count), first, last)
+    # Episodes are runs of rows (a new number at each key change): reduce each run.
+    first = np.minimum.reduceat(step, first_rows) if count else np.empty(0)
+    last = np.maximum.reduceat(step, first_rows) if count else np.empty(0)
+    n_steps = np.diff(np.append(first_rows, len(steps)))
+    return _Episodes(starts, code, count, n_steps, first, last)
 
 
 #: The per-episode summaries :func:`episodes` can compute.
@@ -762,10 +770,13 @@ def _reward_slope(steps: pd.DataFrame, ep: _Episodes) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_position = np.bincount(episode, position, n_episodes) / n_steps
         mean_reward = np.bincount(episode, reward, n_episodes) / n_steps
-        dx = position - mean_position[episode]
-        dy = reward - mean_reward[episode]
-        sxy = np.bincount(episode, dx * dy, n_episodes)
-        sxx = np.bincount(episode, dx * dx, n_episodes)
+        # dx = position - mean, dy = reward - mean, then dx * dy and dx * dx, each made in
+        # place over a step-long array (the same operations as new arrays, fewer pages).
+        dx = np.subtract(position, mean_position[episode], out=position)
+        dy = mean_reward[episode]
+        np.subtract(reward, dy, out=dy)
+        sxy = np.bincount(episode, np.multiply(dx, dy, out=dy), n_episodes)
+        sxx = np.bincount(episode, np.multiply(dx, dx, out=dy), n_episodes)
         # One-step episodes have no slope (missing).
         return pd.Series(sxy / np.where(sxx > 0, sxx, 1)).where(n_steps >= 2).to_numpy()
 
