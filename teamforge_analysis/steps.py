@@ -53,6 +53,7 @@ __all__ = [
     "STEP_COLUMNS",
     "STEP_LOG_NAMES",
     "StepLog",
+    "episode_keys",
     "episodes",
     "find_step_log",
     "load_step_log",
@@ -667,15 +668,38 @@ class _Episodes:
         return position
 
 
-def _episodes_of(steps: pd.DataFrame) -> _Episodes:
-    # The frame is sorted by episode, so an episode starts wherever a key changes (compared
-    # column by column: one array of the three keys would be an object array).
+def _episode_starts(steps: pd.DataFrame) -> np.ndarray:
+    """Per step, whether it is its episode's first (the frame is sorted by episode, so an
+    episode starts wherever a key changes)."""
     starts = np.zeros(len(steps), dtype=bool)
     starts[:1] = True
     if len(steps) > 1:
+        # Column by column: one array of the three keys would be an object array.
         for key in EPISODE_KEY:
             values = steps[key].to_numpy()
             starts[1:] |= values[1:] != values[:-1]
+    return starts
+
+
+def episode_keys(steps: pd.DataFrame) -> pd.DataFrame:
+    """The episodes of a tidy step frame: ``model, task, run``, one row each, in order.
+
+    The rows of ``steps[["model", "task", "run"]].drop_duplicates()`` for a frame sorted by
+    model, task, run, step (as ``Dataset.steps`` is), found by comparing neighbouring rows
+    rather than by hashing every step's keys.
+
+    Examples
+    --------
+    >>> log = pd.DataFrame({"model": "m", "task": ["t", "t", "u"], "run": 1,
+    ...                     "step": [1, 2, 1]})
+    >>> episode_keys(log).to_dict("records")
+    [{'model': 'm', 'task': 't', 'run': 1}, {'model': 'm', 'task': 'u', 'run': 1}]
+    """
+    return steps.loc[_episode_starts(steps), list(EPISODE_KEY)].reset_index(drop=True)
+
+
+def _episodes_of(steps: pd.DataFrame) -> _Episodes:
+    starts = _episode_starts(steps)
     code = np.cumsum(starts, dtype=np.intp)
     code -= 1
     first_rows = np.flatnonzero(starts)

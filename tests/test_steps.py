@@ -27,6 +27,7 @@ from teamforge_analysis.steps import (
     ACTIONS,
     PHASES,
     STEP_COLUMNS,
+    episode_keys,
     episodes,
     load_step_log,
     reward_curves,
@@ -310,6 +311,15 @@ def test_episodes_computes_only_the_summaries_asked_for() -> None:
     pd.testing.assert_frame_equal(rewards, every[rewards.columns])
     with pytest.raises(ValueError, match="unknown episode summaries"):
         episodes(ds.steps, summaries=("depth",))
+
+
+def test_episode_keys_are_the_distinct_keys_in_order(records: list[dict[str, Any]]) -> None:
+    steps = load_dataset(RUNS_DIR).steps
+    keys = episode_keys(steps)
+    expected = sorted({(r["model"], r["task"], r["run"]) for r in records})
+    assert list(keys.itertuples(index=False, name=None)) == expected
+    pd.testing.assert_frame_equal(
+        keys, steps[["model", "task", "run"]].drop_duplicates().reset_index(drop=True))
 
 
 def test_episodes_edge_cases() -> None:
