@@ -121,6 +121,13 @@ class _Coded:
         """The values of the given rows (file order)."""
         return self.values[rows if self.codes is None else self.codes[rows]]
 
+    def positions_in(self, index: pd.Index, rows: np.ndarray) -> np.ndarray:
+        """Per given row, the position of its value in ``index`` (-1: not there), looking up
+        each distinct value once."""
+        if self.codes is None:
+            return index.get_indexer(self.values[rows])
+        return index.get_indexer(self.values)[self.codes[rows]]
+
 
 class _CsvStepReader(_FileReader):
     """The loader's CSV reader; keys are checked by :func:`_checked_steps` instead (once the
@@ -484,9 +491,11 @@ def _check_episodes(reader: _FileReader, columns: dict[str, _Coded], keys: _Step
         # (run as float64, as results.csv's and the log's run may be read as either)
         values = known[k].astype("float64") if k == RUN_COLUMN else known[k]
         codes, distinct = pd.factorize(values)
-        at_starts = columns[k].at(keys.starts)
-        found = pd.Index(distinct).get_indexer(
-            at_starts.astype("float64") if k == RUN_COLUMN else at_starts)
+        if k == RUN_COLUMN:
+            found = pd.Index(distinct).get_indexer(
+                columns[k].at(keys.starts).astype("float64"))
+        else:
+            found = columns[k].positions_in(pd.Index(distinct), keys.starts)
         size = max(len(distinct), 1)
         known_ok &= codes >= 0
         matched &= found >= 0

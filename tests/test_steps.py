@@ -195,6 +195,33 @@ def test_repeated_step_is_reported_with_or_without_run_column(make_data: MakeDat
             f"easy_bugfix_chunk_list, 1, 1 repeats the model/task/run/step of line {first}"]
 
 
+@pytest.mark.parametrize("unknown", ["model", "run", "combination"])
+def test_episode_matching_no_result_is_reported_once(records: list[dict[str, Any]],
+                                                     tmp_path: Path, unknown: str) -> None:
+    # The first episode's steps match no row of results.csv: an unknown model, an unknown
+    # run, or known model, task and run whose combination results.csv lacks.
+    frame = pd.DataFrame(records)
+    key = ["model", "task", "run"]
+    first = (frame[key] == frame.loc[0, key]).all(axis=1)
+    folder = copy_runs_benchmark(tmp_path, "parquet")
+    if unknown == "model":
+        frame.loc[first, "model"] = "nobody"
+    elif unknown == "run":
+        frame.loc[first, "run"] = 7
+    else:
+        results = pd.read_csv(folder / "results.csv")
+        drop = (results[key] == frame.loc[0, key]).all(axis=1)
+        results[~drop].to_csv(folder / "results.csv", index=False, lineterminator="\n")
+    frame.to_parquet(folder / "steps.parquet", index=False)
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(folder)
+    row = frame.iloc[0]
+    assert str(info.value).splitlines() == [
+        f"steps.parquet line 1, column model/task/run: {row['model']}, {row['task']}, "
+        f"{row['run']} matches no model/task/run of results.csv (nor do its "
+        f"{int(first.sum()) - 1} other steps)"]
+
+
 def test_parquet_missing_text_and_numbers(records: list[dict[str, Any]], tmp_path: Path
                                           ) -> None:
     # Nulls in the optional columns (a dictionary-encoded text column, integer columns) read
