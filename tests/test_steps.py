@@ -326,6 +326,27 @@ def test_episodes_by_hand(records: list[dict[str, Any]], raw_runs: dict) -> None
         assert row["passed"] == raw_runs[key]["passed"]
 
 
+def test_tidy_steps_sorts_what_is_not_in_order() -> None:
+    from teamforge_analysis.steps import tidy_steps
+
+    log = pd.DataFrame({"model": ["a", "a", "b", "b"], "task": "t", "run": [1, 1, 1, 2],
+                        "step": [1, 2, 1, 1], "action": "commit", "reward": 0.0})
+    tidy = tidy_steps(log)
+    assert tuple(tidy.columns) == STEP_COLUMNS and tidy["step"].tolist() == [1, 2, 1, 1]
+    assert tidy_steps(tidy) is not tidy  # (a new frame over the same data)
+    pd.testing.assert_frame_equal(tidy_steps(tidy), tidy)
+    for column, values, expected in [
+        ("step", [2, 1, 1, 1], [1, 2, 1, 1]),  # a step goes back within an episode
+        ("run", [1, 1, 2, 1], [1, 1, 1, 2]),  # a run goes back within a model
+        ("model", ["b", "b", "a", "a"], ["a", "a", "b", "b"]),  # models out of order
+    ]:
+        shuffled = tidy.assign(**{column: values})
+        assert tidy_steps(shuffled)[column].tolist() == expected
+    # Missing values sort last, as with sort_values.
+    with_missing = tidy.assign(step=[np.nan, 1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(tidy_steps(with_missing)["step"], [1.0, np.nan, 1.0, 1.0])
+
+
 def test_episodes_computes_only_the_summaries_asked_for() -> None:
     ds = load_dataset(RUNS_DIR)
     every = episodes(ds.steps, ds.runs)
