@@ -289,7 +289,8 @@ class _RecordReader(_FileReader):
             # made per row, and the conversion reads the codes.
             text = [c.name for c in self.spec.columns if c.kind == "text"]
             table = pq.read_table(io.BytesIO(self.raw), read_dictionary=text)
-            return table.to_pandas()
+            # One block per column (no copy into shared blocks), each freed on its own.
+            return table.to_pandas(split_blocks=True)
         except Exception as exc:  # pyarrow raises several unrelated types for bad files
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             self.problems.append(Problem(name, f"cannot be read as Parquet ({message})"))
@@ -536,18 +537,23 @@ def _int_text(value: Any) -> str:
 def _tidy_frame(columns: dict[str, _Coded], order: np.ndarray | None) -> pd.DataFrame:
     """Declared columns in order (optional ones missing-filled), rows in ``order``.
 
-    Text columns are made once, from their distinct values, in their final order.
+    Text columns are made once, from their distinct values, in their final order. Takes the
+    columns out of ``columns`` one by one, so that each read column is freed once its tidy
+    one is made (the next one can reuse its memory).
     """
     n_rows = len(columns[RUN_COLUMN])
     out: dict[str, pd.Series] = {}
     for c in STEPS_SPEC.columns:
-        if c.name in columns:
-            values = columns[c.name].rows(order)
+        column = columns.pop(c.name, None)
+        if column is not None:
+            values = column.rows(order)
+            del column
         elif c.kind == "text":
             values = np.full(n_rows, None, dtype=object)
         else:
             values = pd.Series(index=range(n_rows), dtype="float64").to_numpy()  # missing
-        # copy=False: the arrays are new; dtype=object keeps pandas from inferring str.
+        # copy=False: the arrays are new or no longer used by anything else; dtype=object
+        # keeps pandas from inferring its str dtype.
         out[c.name] = pd.Series(values, dtype=object if c.kind == "text" else None, copy=False)
     return pd.DataFrame(out, copy=False)
 
