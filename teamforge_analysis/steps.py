@@ -793,10 +793,21 @@ def episodes(steps: pd.DataFrame, runs: pd.DataFrame | None = None,
         if name in summaries:
             out[name] = computed[name](steps, ep)
     if runs is not None:
-        out = out.merge(runs[[*keys, "score", "passed"]], on=keys, how="left", validate="1:1")
+        out = _with_run_results(out, runs[[*keys, "score", "passed"]])
     if tasks is not None:
         out["difficulty"] = out["task"].map(tasks.set_index("task")["difficulty"])
     return out
+
+
+def _with_run_results(table: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (one row per episode) with each episode's run's score and passed: a left
+    merge on the episode key, or, when every run has steps and both are in key order (as
+    Dataset.runs and a tidy step log are), the same columns side by side."""
+    keys = list(EPISODE_KEY)
+    if len(runs) == len(table) and all(
+            np.array_equal(table[k].to_numpy(), runs[k].to_numpy()) for k in keys):
+        return table.assign(score=runs["score"].to_numpy(), passed=runs["passed"].to_numpy())
+    return table.merge(runs, on=keys, how="left", validate="1:1")
 
 
 def _planning_depth(steps: pd.DataFrame, ep: _Episodes) -> np.ndarray:
