@@ -875,7 +875,7 @@ def planning_depth_vs_success(dataset: Dataset) -> Finding:
 
     runs = dataset.runs
     assert runs is not None
-    table = episodes(dataset.steps, runs)
+    table = episodes(dataset.steps, runs, summaries=("planning_depth",))
     depth = table["planning_depth"].astype(float)
     by_score = correlation(depth, table["score"])
     by_passed = correlation(depth, table["passed"].astype(float))
@@ -942,7 +942,8 @@ def reward_trajectories(dataset: Dataset) -> Finding:
         return _step_log_missing("reward_trajectories", title, claim, statistics)
 
     steps = dataset.steps
-    table = episodes(steps, tasks=dataset.tasks)
+    table = episodes(steps, tasks=dataset.tasks,
+                     summaries=("total_reward", "reward_slope", "first_full_pass_step"))
     has_tests = bool(steps["tests_total"].notna().any() and steps["tests_passed"].notna().any())
     grouped = table.groupby("difficulty", sort=False)
     summary = grouped.agg(

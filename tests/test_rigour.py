@@ -85,6 +85,41 @@ def test_monte_carlo_permutation_is_seeded_and_close_to_parametric() -> None:
     assert first.p_permutation == pytest.approx(first.p_value, abs=0.01)
 
 
+def _scipy_monte_carlo_p(x: np.ndarray, y: np.ndarray) -> float:
+    """scipy.stats.permutation_test itself, with the library's resamples and seed."""
+    from scipy import stats as sps
+
+    from teamforge_analysis.stats import PERMUTATION_RESAMPLES, PERMUTATION_SEED
+
+    def r(xs: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.apply_along_axis(lambda row: np.corrcoef(row, y)[0, 1], axis, xs)
+
+    with np.errstate(all="ignore"):
+        return float(sps.permutation_test(
+            (x,), r, permutation_type="pairings", vectorized=True, alternative="two-sided",
+            n_resamples=PERMUTATION_RESAMPLES,
+            rng=np.random.default_rng(PERMUTATION_SEED)).pvalue)
+
+
+@pytest.mark.parametrize(("n", "kind"), [(9, "normal"), (23, "ties"), (50, "binary"),
+                                         (64, "zero"), (100, "normal")])
+def test_monte_carlo_permutation_p_equals_scipy_permutation_test(n: int, kind: str) -> None:
+    # The library computes scipy's Monte Carlo test directly (same resamples, tie tolerance
+    # and p); scipy's own function, with its own statistic, must give the same p.
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=n)
+    y = 0.2 * x + rng.normal(size=n)
+    if kind == "ties":  # few distinct values on both sides (planning depths, rounded scores)
+        x, y = rng.integers(0, 4, n).astype(float), rng.integers(0, 3, n).astype(float)
+    elif kind == "binary":  # point-biserial: passed as 0/1
+        y = (y > 0).astype(float)
+    elif kind == "zero":  # r exactly 0, with many pairings tied with it
+        x, y = np.tile([0.0, 1.0], n // 2), np.tile([0.0, 0.0, 1.0, 1.0], n // 4)
+    res = correlation(x, y)
+    assert res.permutation_method == "Monte Carlo (9999 resamples, seed 20240601)"
+    assert res.p_permutation == _scipy_monte_carlo_p(x, y)
+
+
 def test_permutation_p_is_null_above_one_hundred_with_reason() -> None:
     x = np.arange(101.0)
     res = correlation(x, x**0.5)

@@ -27,6 +27,7 @@ from teamforge_analysis.steps import (
     ACTIONS,
     PHASES,
     STEP_COLUMNS,
+    episode_keys,
     episodes,
     load_step_log,
     reward_curves,
@@ -138,6 +139,105 @@ def test_load_step_log_alone_and_without_run(tmp_path: Path) -> None:
         load_step_log(tmp_path / "log.txt")
 
 
+@pytest.mark.parametrize("shuffle", ["episodes", "rows", "split_episode"])
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl", "csv"])
+def test_any_row_order_loads_the_same_frame(records: list[dict[str, Any]], tmp_path: Path,
+                                            shuffle: str, fmt: str) -> None:
+    # Whole episodes in another order (sorted a block at a time), rows in any order (sorted
+    # row by row), and one episode split in two places: all give the frame of the log as
+    # written (whose order the sorted() of the records below checks independently).
+    expected = load_dataset(RUNS_DIR).steps
+    frame = pd.DataFrame(records)
+    rng = np.random.default_rng(5)
+    if shuffle == "episodes":
+        episode = frame.groupby(["model", "task", "run"], sort=False).ngroup().to_numpy()
+        rank = rng.permutation(episode.max() + 1)[episode]
+        frame = frame.iloc[np.argsort(rank, kind="stable")]
+    elif shuffle == "rows":
+        frame = frame.iloc[rng.permutation(len(frame))]
+    else:
+        frame = pd.concat([frame.iloc[3:], frame.iloc[:3]])  # episode 1's first steps last
+    folder = copy_runs_benchmark(tmp_path, "shuffled")
+    if fmt == "parquet":
+        frame.to_parquet(folder / "steps.parquet", index=False)
+    elif fmt == "csv":
+        frame.to_csv(folder / "steps.csv", index=False, lineterminator="\n")
+    else:
+        frame.to_json(folder / "steps.jsonl", orient="records", lines=True)
+    steps = load_dataset(folder).steps
+    pd.testing.assert_frame_equal(steps, expected)
+    keys = list(zip(steps["model"], steps["task"], steps["run"], steps["step"], strict=True))
+    assert keys == sorted((r["model"], r["task"], r["run"], r["step"]) for r in records)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl", "csv"])
+def test_repeated_step_is_reported_with_or_without_run_column(make_data: MakeData,
+                                                              fmt: str) -> None:
+    base = {"model": "gemma2-9b-it", "task": "easy_bugfix_chunk_list"}
+    rows = [{**base, "step": 1, "action": "plan_step", "reward": 0.5},
+            {**base, "step": 2, "action": "edit_file", "reward": 0.5},
+            {**base, "step": 1, "action": "commit", "reward": 0.5}]
+    for with_run in (True, False):
+        folder = make_data()
+        frame = pd.DataFrame([{**r, "run": 1} if with_run else r for r in rows])
+        if fmt == "parquet":
+            frame.to_parquet(folder / "steps.parquet", index=False)
+        elif fmt == "csv":
+            frame.to_csv(folder / "steps.csv", index=False, lineterminator="\n")
+        else:
+            frame.to_json(folder / "steps.jsonl", orient="records", lines=True)
+        with pytest.raises(DataValidationError) as info:
+            load_dataset(folder)
+        line = 4 if fmt == "csv" else 3  # (CSV's header is line 1; Parquet counts rows)
+        first = 2 if fmt == "csv" else 1
+        assert str(info.value).splitlines() == [
+            f"steps.{fmt} line {line}, column model/task/run/step: gemma2-9b-it, "
+            f"easy_bugfix_chunk_list, 1, 1 repeats the model/task/run/step of line {first}"]
+
+
+@pytest.mark.parametrize("unknown", ["model", "run", "combination"])
+def test_episode_matching_no_result_is_reported_once(records: list[dict[str, Any]],
+                                                     tmp_path: Path, unknown: str) -> None:
+    # The first episode's steps match no row of results.csv: an unknown model, an unknown
+    # run, or known model, task and run whose combination results.csv lacks.
+    frame = pd.DataFrame(records)
+    key = ["model", "task", "run"]
+    first = (frame[key] == frame.loc[0, key]).all(axis=1)
+    folder = copy_runs_benchmark(tmp_path, "parquet")
+    if unknown == "model":
+        frame.loc[first, "model"] = "nobody"
+    elif unknown == "run":
+        frame.loc[first, "run"] = 7
+    else:
+        results = pd.read_csv(folder / "results.csv")
+        drop = (results[key] == frame.loc[0, key]).all(axis=1)
+        results[~drop].to_csv(folder / "results.csv", index=False, lineterminator="\n")
+    frame.to_parquet(folder / "steps.parquet", index=False)
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(folder)
+    row = frame.iloc[0]
+    assert str(info.value).splitlines() == [
+        f"steps.parquet line 1, column model/task/run: {row['model']}, {row['task']}, "
+        f"{row['run']} matches no model/task/run of results.csv (nor do its "
+        f"{int(first.sum()) - 1} other steps)"]
+
+
+def test_parquet_missing_text_and_numbers(records: list[dict[str, Any]], tmp_path: Path
+                                          ) -> None:
+    # Nulls in the optional columns (a dictionary-encoded text column, integer columns) read
+    # as missing values, as in JSON Lines.
+    frame = pd.DataFrame(records)
+    frame.loc[frame.index[:5], ["phase", "tests_passed", "tests_total"]] = None
+    folder = copy_runs_benchmark(tmp_path, "parquet")
+    frame.to_parquet(folder / "steps.parquet", index=False)
+    as_jsonl = copy_runs_benchmark(tmp_path, "jsonl")
+    frame.to_json(as_jsonl / "steps.jsonl", orient="records", lines=True)
+    steps = load_dataset(folder).steps
+    pd.testing.assert_frame_equal(steps, load_dataset(as_jsonl).steps)
+    assert steps["phase"].isna().sum() == 5 and steps["tests_total"].isna().sum() == 5
+    assert steps["phase"].dtype == object and steps["tests_total"].dtype == np.float64
+
+
 def test_bundled_step_log_without_run_column(make_data: MakeData) -> None:
     folder = make_data()
     (folder / "steps.jsonl").write_text(
@@ -224,6 +324,50 @@ def test_episodes_by_hand(records: list[dict[str, Any]], raw_runs: dict) -> None
             assert row["first_full_pass_step"] == want["full"]
         assert row["score"] == raw_runs[key]["score"]
         assert row["passed"] == raw_runs[key]["passed"]
+
+
+def test_tidy_steps_sorts_what_is_not_in_order() -> None:
+    from teamforge_analysis.steps import tidy_steps
+
+    log = pd.DataFrame({"model": ["a", "a", "b", "b"], "task": "t", "run": [1, 1, 1, 2],
+                        "step": [1, 2, 1, 1], "action": "commit", "reward": 0.0})
+    tidy = tidy_steps(log)
+    assert tuple(tidy.columns) == STEP_COLUMNS and tidy["step"].tolist() == [1, 2, 1, 1]
+    assert tidy_steps(tidy) is not tidy  # (a new frame over the same data)
+    pd.testing.assert_frame_equal(tidy_steps(tidy), tidy)
+    for column, values, expected in [
+        ("step", [2, 1, 1, 1], [1, 2, 1, 1]),  # a step goes back within an episode
+        ("run", [1, 1, 2, 1], [1, 1, 1, 2]),  # a run goes back within a model
+        ("model", ["b", "b", "a", "a"], ["a", "a", "b", "b"]),  # models out of order
+    ]:
+        shuffled = tidy.assign(**{column: values})
+        assert tidy_steps(shuffled)[column].tolist() == expected
+    # Missing values sort last, as with sort_values.
+    with_missing = tidy.assign(step=[np.nan, 1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(tidy_steps(with_missing)["step"], [1.0, np.nan, 1.0, 1.0])
+
+
+def test_episodes_computes_only_the_summaries_asked_for() -> None:
+    ds = load_dataset(RUNS_DIR)
+    every = episodes(ds.steps, ds.runs)
+    depth = episodes(ds.steps, ds.runs, summaries=("planning_depth",))
+    assert list(depth.columns) == ["model", "task", "run", "n_steps", "first_step", "last_step",
+                                   "planning_depth", "score", "passed"]
+    pd.testing.assert_frame_equal(depth, every[depth.columns])
+    rewards = episodes(ds.steps, summaries=("reward_slope", "total_reward"))
+    assert list(rewards.columns)[-2:] == ["total_reward", "reward_slope"]  # (declared order)
+    pd.testing.assert_frame_equal(rewards, every[rewards.columns])
+    with pytest.raises(ValueError, match="unknown episode summaries"):
+        episodes(ds.steps, summaries=("depth",))
+
+
+def test_episode_keys_are_the_distinct_keys_in_order(records: list[dict[str, Any]]) -> None:
+    steps = load_dataset(RUNS_DIR).steps
+    keys = episode_keys(steps)
+    expected = sorted({(r["model"], r["task"], r["run"]) for r in records})
+    assert list(keys.itertuples(index=False, name=None)) == expected
+    pd.testing.assert_frame_equal(
+        keys, steps[["model", "task", "run"]].drop_duplicates().reset_index(drop=True))
 
 
 def test_episodes_edge_cases() -> None:
