@@ -523,7 +523,7 @@ class _FileReader:
         if cells.null_count:
             codes = np.where(codes < 0, len(texts), codes)  # as _DistinctValues.of has it
             texts.append("")
-        return self._convert_distinct(
+        return self._convert_values(
             _DistinctValues(pd.Series(texts, dtype=object), codes), spec)
 
     def _decode(self) -> bool:
@@ -620,9 +620,9 @@ class _FileReader:
     # Each column is converted through its distinct values: keys, levels, flags and rounded
     # scores repeat a lot, and pandas string operations cost a Python call per value.
     def _convert(self, cells: pd.Series, spec: ColumnSpec) -> pd.Series:
-        return self._convert_distinct(_DistinctValues.of(cells), spec)
+        return self._convert_values(_DistinctValues.of(cells), spec)
 
-    def _convert_distinct(self, column: _DistinctValues, spec: ColumnSpec) -> pd.Series:
+    def _convert_values(self, column: _DistinctValues, spec: ColumnSpec) -> pd.Series:
         if spec.kind in ("float", "int"):
             return self._convert_number(column, spec)
         text = column.values.str.strip()
