@@ -1168,9 +1168,13 @@ def _tidy_runs(results: pd.DataFrame, order: np.ndarray | None) -> pd.DataFrame:
 
 def _runs_without_steps(results: pd.DataFrame, steps: pd.DataFrame, file: str | None
                         ) -> list[Problem]:
+    from .steps import episode_keys
+
     keys = ["model", "task", RUN_COLUMN]
     runs = results.assign(**({} if RUN_COLUMN in results else {RUN_COLUMN: 1}))[keys]
-    logged = pd.MultiIndex.from_frame(steps[keys].drop_duplicates())
+    # (steps is tidy, so its episodes are found by comparing neighbouring rows rather than
+    # by hashing the keys of millions of steps)
+    logged = pd.MultiIndex.from_frame(episode_keys(steps))
     missing = int((~pd.MultiIndex.from_frame(runs).isin(logged)).sum())
     if not missing:
         return []
