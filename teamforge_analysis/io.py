@@ -291,6 +291,8 @@ _MAX_EXACT_INTEGER = 2.0**53
 #: Read clean CSV files with pyarrow's multi-threaded reader when it is installed (see
 #: ``_FileReader._read_typed``). Switching it off changes speed only, never a result.
 USE_PYARROW = True
+#: Rows checked at a time by the fast reader (see ``_FileReader._convert_typed``).
+_CHECK_BLOCK = 1 << 16
 #: Values longer than this are cut in messages, so that one bad cell cannot flood the terminal.
 _MAX_SHOWN_CHARACTERS = 60
 
@@ -494,37 +496,70 @@ class _FileReader:
         return None
 
     def _convert_typed(self, cells: pa.ChunkedArray, spec: ColumnSpec) -> pd.Series | None:
-        """One column of pyarrow's typed table, converted; ``None`` if a cell fails."""
+        """One column of pyarrow's typed table, converted; ``None`` if a cell fails.
+
+        Read block by block (pyarrow's chunks) into one new array per column: on ten million
+        rows each column-sized temporary costs as much in page faults as the work itself.
+        """
+        if spec.kind in ("float", "int"):
+            return self._convert_typed_number(cells, spec)
         import pyarrow.compute as pc
 
-        if spec.kind in ("float", "int"):
-            if cells.null_count and not spec.nullable:
-                return None
-            values = cells.to_numpy()  # float64; missing cells are NaN
-            checks, whole = _number_checks(values, spec)
-            # A NaN that is not a missing cell was written "nan" (the text path's "is not a
-            # number").
-            if int(np.isnan(values).sum()) != cells.null_count or any(
-                    bad.any() for bad, _ in checks):
-                return None
-            if spec.name in self.spec.key or spec.name in self.spec.optional_key:
-                self._key_codes[spec.name] = _sorted_codes(values, whole)
-            numbers = pd.Series(values, copy=False)
-            if spec.kind == "int" and whole.all():
-                return numbers.astype("int64")
-            return numbers
-        cells = cells.unify_dictionaries()
-        dictionary = cells.chunks[0].dictionary if cells.num_chunks else None
-        texts = [] if dictionary is None else dictionary.to_pylist()
-        # int32 codes (pyarrow's own): half the memory of intp, and as good an index.
-        codes = np.concatenate(
-            [pc.fill_null(chunk.indices, -1).to_numpy() for chunk in cells.chunks]
-        ) if cells.num_chunks else np.zeros(0, dtype=np.int32)
+        # The blocks' dictionaries differ: each is mapped onto one list of distinct texts
+        # (a few hundred names), and its int32 codes (pyarrow's own, half the memory of intp)
+        # written through that map into one array.
+        texts: list[str] = []
+        position: dict[str, int] = {}
+        codes = np.empty(len(cells), dtype=np.int32)
+        start = 0
+        for chunk in cells.chunks:
+            local = chunk.dictionary.to_pylist()
+            mapping = np.array([position.setdefault(t, len(position)) for t in local] + [-1],
+                               dtype=np.int32)  # (the last entry: a missing cell)
+            indices = pc.fill_null(chunk.indices, len(local)) if chunk.null_count \
+                else chunk.indices
+            codes[start:start + len(chunk)] = mapping[indices.to_numpy()]
+            start += len(chunk)
+        texts = list(position)
         if cells.null_count:
-            codes = np.where(codes < 0, len(texts), codes)  # as _DistinctValues.of has it
+            codes[codes < 0] = len(texts)  # as _DistinctValues.of has it
             texts.append("")
         return self._convert_values(
             _DistinctValues(pd.Series(texts, dtype=object), codes), spec)
+
+    def _convert_typed_number(self, cells: pa.ChunkedArray, spec: ColumnSpec
+                              ) -> pd.Series | None:
+        if cells.null_count and not spec.nullable:
+            return None
+        # Whole numbers are the only ones an int column accepts without a problem, so an int
+        # column without missing cells is cast to int64 as it is copied.
+        as_int = spec.kind == "int" and not cells.null_count
+        values = np.empty(len(cells), dtype=np.int64 if as_int else np.float64)
+        all_whole = True
+        missing = 0
+        start = 0
+        for chunk in cells.chunks:
+            numbers = chunk.to_numpy(zero_copy_only=False)  # float64; missing cells are NaN
+            # Checked in blocks: the masks stay in the cache, and no column-sized temporary
+            # is made.
+            for offset in range(0, len(numbers), _CHECK_BLOCK):
+                block = numbers[offset:offset + _CHECK_BLOCK]
+                checks, whole = _number_checks(block, spec)
+                if any(bad.any() for bad, _ in checks):
+                    return None
+                all_whole = all_whole and bool(whole.all())
+                missing += int(np.count_nonzero(np.isnan(block)))
+            values[start:start + len(numbers)] = numbers
+            start += len(numbers)
+        # A NaN that is not a missing cell was written "nan" (the text path's "is not a
+        # number").
+        if missing != cells.null_count:
+            return None
+        if spec.name in self.spec.key or spec.name in self.spec.optional_key:
+            self._key_codes[spec.name] = _sorted_codes(values, np.array(all_whole))
+        if spec.kind == "int" and all_whole and not as_int:
+            return pd.Series(values.astype(np.int64), copy=False)
+        return pd.Series(values, copy=False)
 
     def _decode(self) -> bool:
         """Check that the file is UTF-8 text with some content (problems otherwise)."""
@@ -724,19 +759,21 @@ class _FileReader:
             # Integer codes compare much faster than the strings (same equalities: pandas'
             # duplicated factorizes each column the same way).
             codes = [self._key_codes[k] for k in key]
-            complete = np.logical_and.reduce([c >= 0 for c in codes])
-            if complete.all():
+            complete: np.ndarray | None = None  # rows with every key cell (None: all)
+            if all(c.min(initial=0) >= 0 for c in codes):
                 self._combined_key = _CombinedKey.of(codes)
                 self._key_codes = {}  # (held by the combined key when still needed)
                 duplicated = self._combined_key.duplicated()
             else:
+                complete = np.logical_and.reduce([c >= 0 for c in codes])
                 duplicated = _CombinedKey.of([c[complete] for c in codes]).duplicated()
         else:
-            complete = keys.notna().all(axis=1)
+            complete = _mask(keys.notna().all(axis=1))
             duplicated = _mask(keys[complete].duplicated(keep="first"))
         if not duplicated.any():
             return
-        keys = keys[complete]
+        if complete is not None:
+            keys = keys[complete]
         first_row = pd.Series(keys.index, index=keys.index).groupby(
             [keys[k] for k in key], sort=False).transform("min")
         for position in np.flatnonzero(duplicated):
@@ -790,12 +827,15 @@ def _sorted_codes(values: np.ndarray, whole: np.ndarray) -> np.ndarray:
     """Integer codes of numbers in their sorted order (-1: missing).
 
     Whole numbers in a range no wider than the column is long are their own codes (minus the
-    smallest); anything else is factorized.
+    smallest); anything else is factorized. ``whole`` says which values are whole (one
+    boolean for all of them will do).
     """
     if len(values) and whole.all():
         low, high = values.min(), values.max()
-        if high - low <= max(len(values), 1024):
-            return _small_codes(values - low)
+        if high - low <= max(len(values), 1024) and -(2**31) <= low and high < 2**31:
+            codes = values.astype(np.int32)  # (one new array: the codes themselves)
+            codes -= np.int32(low)
+            return codes
     return _small_codes(pd.factorize(values, sort=True)[0])
 
 
@@ -825,12 +865,33 @@ class _CombinedKey:
         # A table of one slot per possible key costs no more than a few passes over the rows.
         return self.combined is not None and self.size <= 4 * len(self.combined) + 1024
 
+    @cached_property
+    def _in_order(self) -> bool:
+        """Whether the keys strictly increase (so: distinct, and in key order)."""
+        combined = self.combined
+        return combined is not None and bool((combined[1:] > combined[:-1]).all())
+
+    @cached_property
+    def _slots(self) -> np.ndarray | None:
+        """Dense keys: per possible key, the last row holding it (-1: none)."""
+        if not self._dense:
+            return None
+        assert self.combined is not None
+        n = len(self.combined)
+        dtype = np.int32 if n < 2**31 else np.intp
+        slots = np.full(self.size, -1, dtype=dtype)
+        slots[self.combined] = np.arange(n, dtype=dtype)
+        return slots
+
     def duplicated(self) -> np.ndarray:
         """Rows whose key repeats an earlier row's."""
         if self.combined is None:
             return _mask(pd.DataFrame(dict(enumerate(self.codes))).duplicated(keep="first"))
-        if self._dense and np.bincount(self.combined, minlength=1).max(initial=0) <= 1:
+        if self._in_order:
             return np.zeros(len(self.combined), dtype=bool)
+        slots = self._slots
+        if slots is not None and np.count_nonzero(slots >= 0) == len(self.combined):
+            return np.zeros(len(self.combined), dtype=bool)  # as many keys as rows
         return _mask(pd.Series(self.combined).duplicated(keep="first"))
 
     def order(self) -> np.ndarray | None:
@@ -839,16 +900,14 @@ class _CombinedKey:
         if self.combined is None:
             order = np.lexsort(self.codes[::-1])
             return None if (order == np.arange(len(order))).all() else order
-        combined = self.combined
-        if (combined[1:] > combined[:-1]).all():
+        if self._in_order:
             return None
-        if self._dense:
-            # Distinct keys in a small range: place each row at its key, then read the slots
-            # in order (linear time, where a sort is n log n).
-            slots = np.full(self.size, -1, dtype=np.intp)
-            slots[combined] = np.arange(len(combined))
+        slots = self._slots
+        if slots is not None:
+            # Distinct keys in a small range: each row was placed at its key, and the slots
+            # read in order (linear time, where a sort is n log n).
             return slots[slots >= 0]
-        return np.argsort(combined, kind="stable")
+        return np.argsort(self.combined, kind="stable")
 
 
 @dataclass(frozen=True)
