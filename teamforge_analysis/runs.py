@@ -128,9 +128,12 @@ def _cells_in_order(frame: pd.DataFrame, keys: Sequence[str]
     if same is None or not len(frame):
         return None
     starts = np.flatnonzero(~same) + 1
-    cell = np.zeros(len(frame), dtype=np.intp)
+    # int32 and summed in place: one array of half the size (fresh memory is slow to touch)
+    dtype = np.int32 if len(frame) < 2**31 else np.intp
+    cell = np.zeros(len(frame), dtype=dtype)
     cell[starts] = 1
-    return np.cumsum(cell), np.concatenate([[0], starts])
+    np.cumsum(cell, out=cell)
+    return cell, np.concatenate([[0], starts])
 
 
 def _in_key_order(frame: pd.DataFrame, keys: Sequence[str]) -> bool:
