@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from .io import RUN_COLUMN, ColumnSpec, DataValidationError, FileSpec, Problem, _FileReader
-from .runs import sort_by_keys
+from .runs import _in_key_order, sort_by_keys
 
 __all__ = [
     "ACTIONS",
@@ -593,30 +593,7 @@ def _is_tidy(frame: pd.DataFrame) -> bool:
         return False
     if any(c.kind == "text" and frame[c.name].dtype != object for c in STEPS_SPEC.columns):
         return False
-    return _in_key_order([frame[k].to_numpy() for k in STEPS_SPEC.key])
-
-
-def _in_key_order(keys: list[np.ndarray]) -> bool:
-    """Whether rows are sorted by ``keys`` (first key first), comparing neighbouring rows: one
-    pass per key, and an order comparison only where the value changes."""
-    undecided = np.ones(max(len(keys[0]) - 1, 0), dtype=bool)  # rows equal on keys so far
-    try:
-        for values in keys:
-            if values.dtype.kind in "iu" or (values.dtype.kind == "f"
-                                             and not np.isnan(values).any()):
-                # Numbers: one vector comparison (a step changes at nearly every row).
-                if (undecided & (values[1:] < values[:-1])).any():
-                    return False
-                undecided &= values[1:] == values[:-1]
-                continue
-            changes = values[1:] != values[:-1]
-            where = np.flatnonzero(undecided & changes)
-            if not (values[where + 1] > values[where]).all():
-                return False  # (also for missing values: NaN > x is false)
-            undecided &= ~changes
-    except TypeError:  # None or values of different types: leave it to the sort
-        return False
-    return True
+    return _in_key_order(frame, list(STEPS_SPEC.key))
 
 
 def load_step_log(path: str | Path, *, results: pd.DataFrame | None = None) -> pd.DataFrame:
