@@ -18,7 +18,13 @@ import pytest
 from _reliability import DATA_FILES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_loader_properties import BUNDLED_TEXT, data_folder, mutated_table, valid_data
+from test_loader_properties import (
+    BUNDLED_TEXT,
+    data_folder,
+    mutated_table,
+    spliced_bundled_file,
+    valid_data,
+)
 
 import teamforge_analysis.io as tio
 from teamforge_analysis.io import Dataset, DataValidationError, _FileReader, load_dataset
@@ -86,11 +92,7 @@ def test_valid_folders_load_the_same_both_ways(files):
 @SAME
 @given(name=st.sampled_from(DATA_FILES), data=st.data())
 def test_spliced_bytes_load_the_same_both_ways(name, data):
-    raw = bytearray(BUNDLED_TEXT[name].encode("utf-8"))
-    for _ in range(data.draw(st.integers(1, 3))):
-        at = data.draw(st.integers(0, len(raw)))
-        raw[at:at + data.draw(st.integers(0, 3))] = data.draw(st.binary(max_size=4))
-    with data_folder({name: bytes(raw)}) as folder:
+    with data_folder({name: spliced_bundled_file(name, data, edits=3)}) as folder:
         assert_same(*load_both_ways(folder))
 
 

@@ -121,16 +121,21 @@ def test_arbitrary_bytes(name, raw):
         assert_valid(outcome)
 
 
+def spliced_bundled_file(name: str, data: st.DataObject, edits: int = 4) -> bytes:
+    """A bundled file with 1 to ``edits`` runs of arbitrary bytes inserted, replaced or cut."""
+    raw = bytearray(BUNDLED_TEXT[name].encode("utf-8"))
+    for _ in range(data.draw(st.integers(1, edits))):
+        at = data.draw(st.integers(0, len(raw)))
+        cut = data.draw(st.integers(0, 3))
+        raw[at:at + cut] = data.draw(st.binary(max_size=4))
+    return bytes(raw)
+
+
 @PROPERTY
 @given(name=st.sampled_from(DATA_FILES), data=st.data())
 def test_bundled_file_with_bytes_spliced_in(name, data):
     """Mostly valid files with a few arbitrary bytes inserted, replaced or cut."""
-    raw = bytearray(BUNDLED_TEXT[name].encode("utf-8"))
-    for _ in range(data.draw(st.integers(1, 4))):
-        at = data.draw(st.integers(0, len(raw)))
-        cut = data.draw(st.integers(0, 3))
-        raw[at:at + cut] = data.draw(st.binary(max_size=4))
-    outcome = load_or_error({name: bytes(raw)})
+    outcome = load_or_error({name: spliced_bundled_file(name, data)})
     if isinstance(outcome, Dataset):
         assert_valid(outcome)
 

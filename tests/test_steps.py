@@ -61,6 +61,16 @@ def difficulty() -> dict[str, str]:
         return {t["task"]: t["difficulty"] for t in csv.DictReader(handle)}
 
 
+def write_step_log(frame: pd.DataFrame, folder: Path, fmt: str) -> None:
+    """Write ``frame`` as the folder's step log in format ``fmt`` (parquet, csv or jsonl)."""
+    if fmt == "parquet":
+        frame.to_parquet(folder / "steps.parquet", index=False)
+    elif fmt == "csv":
+        frame.to_csv(folder / "steps.csv", index=False, lineterminator="\n")
+    else:
+        frame.to_json(folder / "steps.jsonl", orient="records", lines=True)
+
+
 def by_episode(records: list[dict[str, Any]]) -> dict[tuple[str, str, int], list[dict]]:
     out: dict[tuple[str, str, int], list[dict]] = defaultdict(list)
     for record in records:
@@ -158,12 +168,7 @@ def test_any_row_order_loads_the_same_frame(records: list[dict[str, Any]], tmp_p
     else:
         frame = pd.concat([frame.iloc[3:], frame.iloc[:3]])  # episode 1's first steps last
     folder = copy_runs_benchmark(tmp_path, "shuffled")
-    if fmt == "parquet":
-        frame.to_parquet(folder / "steps.parquet", index=False)
-    elif fmt == "csv":
-        frame.to_csv(folder / "steps.csv", index=False, lineterminator="\n")
-    else:
-        frame.to_json(folder / "steps.jsonl", orient="records", lines=True)
+    write_step_log(frame, folder, fmt)
     steps = load_dataset(folder).steps
     pd.testing.assert_frame_equal(steps, expected)
     keys = list(zip(steps["model"], steps["task"], steps["run"], steps["step"], strict=True))
@@ -180,12 +185,7 @@ def test_repeated_step_is_reported_with_or_without_run_column(make_data: MakeDat
     for with_run in (True, False):
         folder = make_data()
         frame = pd.DataFrame([{**r, "run": 1} if with_run else r for r in rows])
-        if fmt == "parquet":
-            frame.to_parquet(folder / "steps.parquet", index=False)
-        elif fmt == "csv":
-            frame.to_csv(folder / "steps.csv", index=False, lineterminator="\n")
-        else:
-            frame.to_json(folder / "steps.jsonl", orient="records", lines=True)
+        write_step_log(frame, folder, fmt)
         with pytest.raises(DataValidationError) as info:
             load_dataset(folder)
         line = 4 if fmt == "csv" else 3  # (CSV's header is line 1; Parquet counts rows)
