@@ -556,7 +556,7 @@ class _FileReader:
         if missing != cells.null_count:
             return None
         if spec.name in self.spec.key or spec.name in self.spec.optional_key:
-            self._key_codes[spec.name] = _sorted_codes(values, np.array(all_whole))
+            self._key_codes[spec.name] = _sorted_codes(values, all_whole=all_whole)
         if spec.kind == "int" and all_whole and not as_int:
             return pd.Series(values.astype(np.int64), copy=False)
         return pd.Series(values, copy=False)
@@ -823,14 +823,13 @@ def _small_codes(codes: np.ndarray) -> np.ndarray:
     return codes
 
 
-def _sorted_codes(values: np.ndarray, whole: np.ndarray) -> np.ndarray:
+def _sorted_codes(values: np.ndarray, *, all_whole: bool) -> np.ndarray:
     """Integer codes of numbers in their sorted order (-1: missing).
 
-    Whole numbers in a range no wider than the column is long are their own codes (minus the
-    smallest); anything else is factorized. ``whole`` says which values are whole (one
-    boolean for all of them will do).
+    Whole numbers (``all_whole``) in a range no wider than the column is long are their own
+    codes (minus the smallest); anything else is factorized.
     """
-    if len(values) and whole.all():
+    if len(values) and all_whole:
         low, high = values.min(), values.max()
         if high - low <= max(len(values), 1024) and -(2**31) <= low and high < 2**31:
             codes = values.astype(np.int32)  # (one new array: the codes themselves)
