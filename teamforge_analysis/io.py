@@ -309,14 +309,17 @@ class _FileReader:
     #: What an empty file is told it lacks.
     empty_message = "is empty (expected a header line and data rows)"
 
-    def __init__(self, spec: FileSpec, raw: bytes, *, path: Path | None = None,
-                 sha256: str | None = None) -> None:
+    def __init__(self, spec: FileSpec, raw: bytes | None, *, path: Path | None = None,
+                 sha256: str | None = None, scan: _FileScan | None = None) -> None:
         self.spec = spec
         self._raw: bytes | None = raw
-        # With the file's path and the SHA-256 of ``raw``, the bytes may be let go once parsed
-        # and read again (and checked to be the same) only if a problem must be located.
+        # With the file's path and the SHA-256 of its bytes, the bytes need not be held: the
+        # fast reader parses the file itself (``scan`` tells it what it needs to know first),
+        # and the bytes are read (and checked to be the same) only if a problem must be
+        # located or the file must be read as text.
         self.path = path
         self.sha256 = sha256
+        self._scan = scan
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
         self._text: str | None = None  # (used by the step-log reader)
@@ -335,7 +338,8 @@ class _FileReader:
 
     @property
     def raw(self) -> bytes:
-        """The file's bytes (read again after :meth:`_release_raw`)."""
+        """The file's bytes (read from the file when not held, and checked against the SHA-256
+        recorded when it was first read)."""
         if self._raw is None:
             self._raw = self._read_again()
         return self._raw
@@ -352,7 +356,7 @@ class _FileReader:
             raw = self.path.read_bytes()
         except OSError as exc:
             raise DataValidationError([Problem(
-                self.spec.name, f"cannot be read again ({exc.strerror or exc})")]) from None
+                self.spec.name, f"cannot be read ({exc.strerror or exc})")]) from None
         if hashlib.sha256(raw).hexdigest() != self.sha256:
             raise DataValidationError([Problem(
                 self.spec.name, "changed while it was being read; run the analysis again")])
@@ -437,17 +441,21 @@ class _FileReader:
         file the fast one accepts.
         """
         csv_reader = _arrow_csv()
-        if csv_reader is None or self.raw.startswith((b"\xff\xfe", b"\xfe\xff")) \
-                or b"\x00" in self.raw:
+        if csv_reader is None:
             return None
         import pyarrow as pa
 
+        scan = self._scan if self._raw is None else _FileScan.of_bytes(self._raw)
+        if scan is None or scan.head.startswith((b"\xff\xfe", b"\xfe\xff")) or scan.has_nul:
+            return None
         code_type = pa.dictionary(pa.int32(), pa.string())
         types = {c.name: pa.float64() if c.kind in ("float", "int") else code_type
                  for c in self.spec.columns}
         try:
             table = csv_reader.read_csv(
-                pa.BufferReader(self.raw),
+                # The file itself when its bytes are not held: pyarrow reads it block by
+                # block (ten million rows' bytes need not be in memory beside their columns).
+                pa.BufferReader(self._raw) if self._raw is not None else str(self.path),
                 # Blocks of 4 MB (not 1 MB): the same speed, and a lower peak of memory in
                 # the parse; the system allocator returns memory that numpy then reuses.
                 read_options=csv_reader.ReadOptions(block_size=4 << 20),
@@ -455,14 +463,17 @@ class _FileReader:
                 parse_options=csv_reader.ParseOptions(
                     # Only a quoted field can hold a line break; without quotes the reader
                     # splits the file into lines up front, which is faster.
-                    newlines_in_values=b'"' in self.raw),
+                    newlines_in_values=scan.has_quote),
                 convert_options=csv_reader.ConvertOptions(
                     column_types=types, null_values=[""], strings_can_be_null=True,
                     quoted_strings_can_be_null=True, check_utf8=True),
             )
             names = table.column_names  # (a header name that is not UTF-8 fails here)
-        except (pa.ArrowException, ValueError, OverflowError):
+        except (pa.ArrowException, ValueError, OverflowError, OSError):
             return None
+        if self._raw is None and scan.signature != _file_signature(self.path):
+            raise DataValidationError([Problem(
+                self.spec.name, "changed while it was being read; run the analysis again")])
         present = set(names)
         if (table.num_rows == 0 or len(present) != len(names) or not present <= set(types)
                 or any(c.required and c.name not in present for c in self.spec.columns)):
@@ -933,6 +944,51 @@ class _DistinctValues:
         return np.asarray(per_value)[self.codes]
 
 
+@dataclass(frozen=True)
+class _FileScan:
+    """What the fast reader must know of a file before parsing it, from one pass over its
+    bytes (which are not kept): their SHA-256, how they start, whether they hold a NUL byte or
+    a quote, and the file's size and modification time when scanned."""
+
+    sha256: str
+    head: bytes
+    has_nul: bool
+    has_quote: bool
+    signature: tuple[int, int] | None = None
+
+    @classmethod
+    def of_bytes(cls, raw: bytes) -> _FileScan:
+        return cls(hashlib.sha256(raw).hexdigest(), raw[:4], b"\x00" in raw, b'"' in raw)
+
+    @classmethod
+    def of_file(cls, path: Path) -> _FileScan:
+        """Scan ``path`` in blocks of 1 MB read into one buffer (raises OSError)."""
+        signature = _file_signature(path)
+        sha = hashlib.sha256()
+        buffer = bytearray(1 << 20)
+        view = memoryview(buffer)
+        head = b""
+        has_nul = has_quote = False
+        with path.open("rb", buffering=0) as file:
+            while n := file.readinto(buffer):
+                sha.update(view[:n])
+                head = head or bytes(buffer[:min(n, 4)])
+                has_nul = has_nul or buffer.find(b"\x00", 0, n) >= 0
+                has_quote = has_quote or buffer.find(b'"', 0, n) >= 0
+        return cls(sha.hexdigest(), head, has_nul, has_quote, signature)
+
+
+def _file_signature(path: Path | None) -> tuple[int, int] | None:
+    """Size and modification time (ns) of ``path``: what changes when the file is written."""
+    if path is None:
+        return None
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_size, status.st_mtime_ns
+
+
 def _arrow_csv() -> ModuleType | None:
     """pyarrow's CSV reader, or ``None`` when pyarrow is not installed (or is switched off)."""
     if not USE_PYARROW:
@@ -1108,13 +1164,12 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
             problems.append(Problem(spec.name, f"is missing from the data folder {folder.name!r}"))
             continue
         try:
-            raw = file.read_bytes()
+            scan = _FileScan.of_file(file)
         except OSError as exc:
             problems.append(Problem(spec.name, f"cannot be read ({exc.strerror or exc})"))
             continue
-        hashes[spec.name] = hashlib.sha256(raw).hexdigest()
-        readers[spec.name] = _FileReader(spec, raw, path=file, sha256=hashes[spec.name])
-        del raw  # (the reader holds the bytes as long as it needs them)
+        hashes[spec.name] = scan.sha256
+        readers[spec.name] = _FileReader(spec, None, path=file, sha256=scan.sha256, scan=scan)
         # A frame with bad cells is still used for the cross-file checks below.
         frames[spec.name] = readers[spec.name].read()
 

@@ -184,3 +184,21 @@ def test_bytes_read_again_must_be_the_ones_parsed(tmp_path, monkeypatch):
     with pytest.raises(DataValidationError) as error:
         load_dataset(folder)
     assert [str(p) for p in error.value.problems] == [expected]
+
+
+@pytest.mark.parametrize("content", [
+    b"", b"ab", b"model\n", b'a,"b"\n', b"a\x00b\n", b"\xff\xfeu\x00", b"x" * (3 << 20) + b'"',
+    b"y" * (1 << 20) + b"\x00",
+], ids=["empty", "two-bytes", "plain", "quote", "nul", "utf16", "quote-after-3MB", "nul-after-1MB"])
+def test_file_scan_in_blocks_equals_scan_of_bytes(tmp_path: Path, content: bytes) -> None:
+    """The loader scans a file in 1 MB blocks instead of holding its bytes: the same SHA-256
+    (hashlib on the whole bytes), start, NUL and quote flags as a scan of the bytes."""
+    import hashlib
+
+    file = tmp_path / "results.csv"
+    file.write_bytes(content)
+    scan = tio._FileScan.of_file(file)
+    assert scan.sha256 == hashlib.sha256(content).hexdigest()
+    assert (scan.head, scan.has_nul, scan.has_quote) == (content[:4], b"\x00" in content,
+                                                         b'"' in content)
+    assert scan.signature == (len(content), file.stat().st_mtime_ns)
