@@ -339,16 +339,10 @@ class _FileReader:
     @property
     def raw(self) -> bytes:
         """The file's bytes (read from the file when not held, and checked against the SHA-256
-        recorded when it was first read)."""
+        recorded when it was scanned)."""
         if self._raw is None:
             self._raw = self._read_again()
         return self._raw
-
-    def _release_raw(self) -> None:
-        """Let the file's bytes go (a large file's bytes beside its parsed columns set the
-        peak of memory), when they can be read again."""
-        if self.path is not None and self.sha256 is not None:
-            self._raw = None
 
     def _read_again(self) -> bytes:
         assert self.path is not None
@@ -478,9 +472,8 @@ class _FileReader:
         if (table.num_rows == 0 or len(present) != len(names) or not present <= set(types)
                 or any(c.required and c.name not in present for c in self.spec.columns)):
             return None
-        # The file's bytes, and each column once converted, are let go, so that neither sits
-        # beside all of the converted columns.
-        self._release_raw()
+        # Each column is let go once converted, so that pyarrow's columns do not sit beside
+        # all of the converted ones.
         columns = dict(zip(names, table.columns, strict=True))
         del table
         out = {}

@@ -157,9 +157,10 @@ def test_text_columns_are_object_dtype(folder: Path | None, use_pyarrow: bool) -
 
 
 def test_bytes_read_again_must_be_the_ones_parsed(tmp_path, monkeypatch):
-    """A clean file's bytes are let go once parsed and read again only to locate a problem
-    found later (here a model missing from models.csv); if the file changed meanwhile, the
-    loader says so instead of pointing at lines of another file."""
+    """A clean file is scanned, then parsed by pyarrow from the file, and its bytes are read
+    only to locate a problem found later (here a model missing from models.csv); if the file
+    changed after the scan, the loader says so instead of pointing at lines of another
+    file."""
     import pyarrow.csv
 
     folder = tmp_path / "data"
