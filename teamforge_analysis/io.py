@@ -310,15 +310,13 @@ class _FileReader:
     empty_message = "is empty (expected a header line and data rows)"
 
     def __init__(self, spec: FileSpec, raw: bytes | None, *, path: Path | None = None,
-                 sha256: str | None = None, scan: _FileScan | None = None) -> None:
+                 scan: _FileScan | None = None) -> None:
         self.spec = spec
         self._raw: bytes | None = raw
-        # With the file's path and the SHA-256 of its bytes, the bytes need not be held: the
-        # fast reader parses the file itself (``scan`` tells it what it needs to know first),
-        # and the bytes are read (and checked to be the same) only if a problem must be
-        # located or the file must be read as text.
+        # Given the file's path and its scan instead of its bytes, the bytes are not held: the
+        # fast reader parses the file itself, and the bytes are read (and checked against the
+        # scan's SHA-256) only if a problem must be located or the file read as text.
         self.path = path
-        self.sha256 = sha256
         self._scan = scan
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
@@ -345,16 +343,20 @@ class _FileReader:
         return self._raw
 
     def _read_again(self) -> bytes:
-        assert self.path is not None
+        assert self.path is not None and self._scan is not None
         try:
             raw = self.path.read_bytes()
         except OSError as exc:
             raise DataValidationError([Problem(
                 self.spec.name, f"cannot be read ({exc.strerror or exc})")]) from None
-        if hashlib.sha256(raw).hexdigest() != self.sha256:
-            raise DataValidationError([Problem(
-                self.spec.name, "changed while it was being read; run the analysis again")])
+        if hashlib.sha256(raw).hexdigest() != self._scan.sha256:
+            raise self._changed()
         return raw
+
+    def _changed(self) -> DataValidationError:
+        """The error for a file whose bytes are not those scanned any more."""
+        return DataValidationError([Problem(
+            self.spec.name, "changed while it was being read; run the analysis again")])
 
     # -- locating problems ------------------------------------------------------------------
     def problem(self, message: str, *, row: int | None = None, line: int | None = None,
@@ -466,8 +468,7 @@ class _FileReader:
         except (pa.ArrowException, ValueError, OverflowError, OSError):
             return None
         if self._raw is None and scan.signature != _file_signature(self.path):
-            raise DataValidationError([Problem(
-                self.spec.name, "changed while it was being read; run the analysis again")])
+            raise self._changed()
         present = set(names)
         if (table.num_rows == 0 or len(present) != len(names) or not present <= set(types)
                 or any(c.required and c.name not in present for c in self.spec.columns)):
@@ -940,18 +941,19 @@ class _DistinctValues:
 @dataclass(frozen=True)
 class _FileScan:
     """What the fast reader must know of a file before parsing it, from one pass over its
-    bytes (which are not kept): their SHA-256, how they start, whether they hold a NUL byte or
-    a quote, and the file's size and modification time when scanned."""
+    bytes (which are not kept): how they start, whether they hold a NUL byte or a quote, and,
+    for a file, their SHA-256 and the file's size and modification time when scanned."""
 
-    sha256: str
     head: bytes
     has_nul: bool
     has_quote: bool
+    sha256: str | None = None
     signature: tuple[int, int] | None = None
 
     @classmethod
     def of_bytes(cls, raw: bytes) -> _FileScan:
-        return cls(hashlib.sha256(raw).hexdigest(), raw[:4], b"\x00" in raw, b'"' in raw)
+        """Bytes already held (their owner hashes them if it needs to)."""
+        return cls(raw[:4], b"\x00" in raw, b'"' in raw)
 
     @classmethod
     def of_file(cls, path: Path) -> _FileScan:
@@ -968,7 +970,7 @@ class _FileScan:
                 head = head or bytes(buffer[:min(n, 4)])
                 has_nul = has_nul or buffer.find(b"\x00", 0, n) >= 0
                 has_quote = has_quote or buffer.find(b'"', 0, n) >= 0
-        return cls(sha.hexdigest(), head, has_nul, has_quote, signature)
+        return cls(head, has_nul, has_quote, sha.hexdigest(), signature)
 
 
 def _file_signature(path: Path | None) -> tuple[int, int] | None:
@@ -1161,8 +1163,9 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
         except OSError as exc:
             problems.append(Problem(spec.name, f"cannot be read ({exc.strerror or exc})"))
             continue
+        assert scan.sha256 is not None
         hashes[spec.name] = scan.sha256
-        readers[spec.name] = _FileReader(spec, None, path=file, sha256=scan.sha256, scan=scan)
+        readers[spec.name] = _FileReader(spec, None, path=file, scan=scan)
         # A frame with bad cells is still used for the cross-file checks below.
         frames[spec.name] = readers[spec.name].read()
 
@@ -1220,8 +1223,9 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
     warning_lines = [str(n) for n in _sorted_problems(notes)]
     if problems:
         raise DataValidationError(_sorted_problems(problems), warning_lines)
-    # No problem left to locate: the files' bytes and codes are not needed any more, and
-    # freeing them before sorting and aggregating lowers the peak memory.
+    # No problem left to locate: the readers' key codes are not needed any more (beyond the
+    # order and the names taken here), and freeing them before sorting and aggregating
+    # lowers the peak memory.
     results_reader = readers[RESULTS_SPEC.name]
     used_models = models[models["model"].isin(
         _distinct_names(results_reader, results, "model"))]
