@@ -76,42 +76,42 @@ def _aggregate(ordered: pd.DataFrame, cells: tuple[np.ndarray, np.ndarray] | Non
     ``_cells_in_order``) are known; ``None``: missing keys, grouped by pandas."""
     keys = list(CELL_KEY)
     values = [c for c in ordered.columns if c not in (*keys, "run")]
-    if cells is None:  # (missing or unorderable keys: pandas decides what a group is)
-        return _aggregate_by_groupby(ordered, keys, values, how)
-    cell, first = cells
-    if len(first) == len(ordered):
+    single = (len(cells[1]) == len(ordered)) if cells is not None \
+        else not ordered.duplicated(keys).any()
+    if single:
         return ordered[[*keys, *values]]
-    # Grouped by the cell's integer id: the same groups, rows and order as grouping by the
-    # key columns, without hashing a million names again.
+    grouped = ordered.groupby(_group_by(keys, cells), sort=True)
     if how == "best":
         # idxmax keeps the first maximum, and rows are sorted by run within a cell.
-        best = ordered["score"].groupby(cell).idxmax().to_numpy()
-        return ordered.loc[best, [*keys, *values]].reset_index(drop=True)
-    numeric = [c for c in values if c != "passed" and pd.api.types.is_numeric_dtype(ordered[c])]
-    out = {k: ordered[k].take(first).reset_index(drop=True) for k in keys}
-    means = ordered[numeric].groupby(cell).mean().reset_index(drop=True)
-    out.update({c: means[c] for c in numeric})
-    if "passed" in values:
-        counts = ordered["passed"].groupby(cell).agg(["sum", "count"])
-        out["passed"] = pd.Series(2 * counts["sum"].to_numpy() > counts["count"].to_numpy())
-    return pd.DataFrame(out)[[*keys, *[c for c in values if c in out]]]
-
-
-def _aggregate_by_groupby(ordered: pd.DataFrame, keys: list[str], values: list[str], how: str
-                          ) -> pd.DataFrame:
-    if not ordered.duplicated(keys).any():
-        return ordered[[*keys, *values]]
-    grouped = ordered.groupby(keys, sort=True)
-    if how == "best":
         best = grouped["score"].idxmax().to_numpy()
         return ordered.loc[best, [*keys, *values]].reset_index(drop=True)
     numeric = [c for c in values if c != "passed" and pd.api.types.is_numeric_dtype(ordered[c])]
-    cells = grouped[numeric].mean()
+    out = grouped[numeric].mean()
     if "passed" in values:
         counts = grouped["passed"].agg(["sum", "count"])
-        cells["passed"] = (2 * counts["sum"] > counts["count"]).to_numpy()
-    out = cells.reset_index()[[*keys, *[c for c in values if c in cells.columns]]]
-    return _keys_as_in(out, ordered, keys)
+        out["passed"] = 2 * counts["sum"].to_numpy() > counts["count"].to_numpy()
+    out = _with_keys(out, ordered, keys, cells)
+    return out[[*keys, *[c for c in values if c in out.columns]]]
+
+
+def _group_by(keys: list[str], cells: tuple[np.ndarray, np.ndarray] | None
+              ) -> list[str] | np.ndarray:
+    """What to group run rows by: each row's cell number when the cells are known (the same
+    groups, rows and order as the key columns, without hashing a million names again), else
+    the key columns."""
+    return keys if cells is None else cells[0]
+
+
+def _with_keys(out: pd.DataFrame, frame: pd.DataFrame, keys: list[str],
+               cells: tuple[np.ndarray, np.ndarray] | None) -> pd.DataFrame:
+    """A per-cell frame grouped by ``_group_by`` with its key columns first, of ``frame``'s
+    dtypes."""
+    if cells is None:
+        return _keys_as_in(out.reset_index(), frame, keys)
+    out = out.reset_index(drop=True)
+    for position, key in enumerate(keys):
+        out.insert(position, key, frame[key].take(cells[1]).reset_index(drop=True))
+    return out
 
 
 def _keys_as_in(out: pd.DataFrame, frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
@@ -195,21 +195,10 @@ def sort_by_keys(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     for key in keys:
         codes, uniques = pd.factorize(frame[key], sort=True)
         ranks.append(np.where(codes < 0, len(uniques), codes))
-    if _in_order(ranks):
-        return frame.reset_index(drop=True)
     order = np.lexsort(ranks[::-1])  # stable, like sort_values(kind="stable")
+    if (order == np.arange(len(order))).all():  # (in order, with missing keys last)
+        return frame.reset_index(drop=True)
     return frame.take(order).reset_index(drop=True)
-
-
-def _in_order(ranks: Sequence[np.ndarray]) -> bool:
-    """Whether rows are already sorted by ``ranks`` (first key first), in a few vector passes."""
-    undecided = np.ones(max(len(ranks[0]) - 1, 0), dtype=bool)  # rows equal on keys so far
-    for rank in ranks:
-        before, after = rank[:-1], rank[1:]
-        if (undecided & (after < before)).any():
-            return False
-        undecided &= after == before
-    return True
 
 
 def cell_scores(runs: pd.DataFrame) -> pd.DataFrame:
@@ -232,17 +221,7 @@ def _cell_scores(runs: pd.DataFrame, cells: tuple[np.ndarray, np.ndarray] | None
                  ) -> pd.DataFrame:
     """cell_scores of run rows whose cells are known (``None``: not in key order)."""
     keys = list(CELL_KEY)
-    if cells is None:
-        grouped = runs.groupby(keys, sort=True)["score"]
-        out = grouped.agg(runs="size", score_mean="mean", score_best="max", score_sd="std")
-        out["runs"] = out["runs"].astype(np.int64)
-        return _keys_as_in(out.reset_index(), runs, keys)
-    # Rows in key order (Dataset.runs always is): grouped by the cell's integer id, the same
-    # groups in the same order as by the key columns.
-    cell, first = cells
-    out = runs["score"].groupby(cell).agg(
-        runs="size", score_mean="mean", score_best="max", score_sd="std").reset_index(drop=True)
+    out = runs.groupby(_group_by(keys, cells), sort=True)["score"].agg(
+        runs="size", score_mean="mean", score_best="max", score_sd="std")
     out["runs"] = out["runs"].astype(np.int64)
-    for position, key in enumerate(keys):
-        out.insert(position, key, runs[key].take(first).reset_index(drop=True))
-    return out
+    return _with_keys(out, runs, keys, cells)
