@@ -310,7 +310,7 @@ class _FileReader:
     empty_message = "is empty (expected a header line and data rows)"
 
     def __init__(self, spec: FileSpec, raw: bytes | None, *, path: Path | None = None,
-                 scan: _FileScan | None = None) -> None:
+                 scan: _FileScan | None = None, in_key_order: bool = False) -> None:
         self.spec = spec
         self._raw: bytes | None = raw
         # Given the file's path and its scan instead of its bytes, the bytes are not held: the
@@ -333,6 +333,11 @@ class _FileReader:
         # The key columns combined into one integer per row, in key order (set by
         # _check_keys when every key cell is present).
         self._combined_key: _CombinedKey | None = None
+        # Whether the frame read is in key order (the fast reader of an ``in_key_order``
+        # reader), and if it was moved there, the file row of each of its rows.
+        self.in_key_order = in_key_order
+        self._rows_sorted = False
+        self._row_order: np.ndarray | None = None
 
     @property
     def raw(self) -> bytes:
@@ -362,7 +367,8 @@ class _FileReader:
     def problem(self, message: str, *, row: int | None = None, line: int | None = None,
                 column: str | None = None, value: object = None) -> None:
         if row is not None:
-            line = self.physical_line(row)
+            line = self.physical_line(row if self._row_order is None
+                                      else int(self._row_order[row]))
         shown = None if value is None else _show(value)
         self.problems.append(Problem(self.spec.name, message, line, column, shown))
 
@@ -477,43 +483,118 @@ class _FileReader:
         # all of the converted ones.
         columns = dict(zip(names, table.columns, strict=True))
         del table
-        out = {}
-        for spec in self.spec.columns:
-            if spec.name not in present:
-                continue
-            converted = self._convert_typed(columns.pop(spec.name), spec)
-            if converted is None or self.problems or self.warnings:
-                break
-            out[spec.name] = converted
-        else:
-            frame = pd.DataFrame(out, copy=False)  # (the converted columns are new already)
+        frame = self._typed_frame(columns)
+        if frame is not None and not self.problems and not self.warnings:
             self._n_rows = len(frame)
-            self._check_keys(frame)
-            if not self.problems:
-                # Every cell was read as UTF-8 text or as an ASCII number, so the file is
-                # UTF-8: lines can be located later (a model with no results, ...).
-                self._decoded = True
-                return frame
+            # Every cell was read as UTF-8 text or as an ASCII number, so the file is UTF-8:
+            # lines can be located later (a model with no results, ...).
+            self._decoded = True
+            return frame
         # Start again from nothing (the problems are found again, with their lines, by the
         # text path).
         self.problems, self.warnings, self._records, self._n_rows = [], [], None, None
         self._key_codes, self._key_values, self._combined_key = {}, {}, None
+        self._row_order, self._rows_sorted = None, False
         return None
 
-    def _convert_typed(self, cells: pa.ChunkedArray, spec: ColumnSpec) -> pd.Series | None:
-        """One column of pyarrow's typed table, converted; ``None`` if a cell fails.
+    def _typed_frame(self, columns: dict[str, pa.ChunkedArray]) -> pd.DataFrame | None:
+        """pyarrow's typed columns converted and checked; ``None`` at the first problem (the
+        text path then finds every problem), including a repeated key.
 
-        Read block by block (pyarrow's chunks) into one new array per column: on ten million
-        rows each column-sized temporary costs as much in page faults as the work itself.
+        The key columns are converted first, and their codes checked for repeats. A reader
+        made ``in_key_order`` then writes each column straight into key order: every column
+        is made once, where converting in file order and sorting afterwards would make it
+        twice (on ten million rows, touching that much new memory costs as much as the work).
         """
+        specs = [s for s in self.spec.columns if s.name in columns]
+        keys = [s.name for s in specs
+                if s.name in self.spec.key or s.name in self.spec.optional_key]
+        n_rows = len(next(iter(columns.values())))
+        # One buffer for each number column read in file order before it is moved into key
+        # order (only when the rows are sorted here).
+        buffer = np.empty(n_rows, dtype=np.float64) if self.in_key_order else None
+        scratch = buffer
+        converted: dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]] = {}
+        for name in keys:
+            column = self._typed_column(columns.pop(name), self.spec.by_name[name],
+                                        into=scratch)
+            if column is None or self.problems or self.warnings:
+                return None
+            converted[name] = column
+            if isinstance(column, np.ndarray) and scratch is not None \
+                    and np.shares_memory(column, scratch):
+                scratch = None  # (in use until the key order is known)
+        if not self._typed_keys_distinct(keys):
+            return None
+        order = self.key_order() if self.in_key_order else None
+        out = {name: self._in_order(name, converted.pop(name), order) for name in keys}
+        # Free again once the key columns are in key order. Rows already in order need no
+        # buffer: each column is converted into its own array (a key column may be in it).
+        scratch = buffer if order is not None else None
+        del buffer
+        for spec in specs:
+            if spec.name in out:
+                continue
+            column = self._typed_column(columns.pop(spec.name), spec, into=scratch)
+            if column is None or self.problems or self.warnings:
+                return None
+            out[spec.name] = self._in_order(spec.name, column, order)
+        if order is not None:
+            self._row_order = order
+        self._rows_sorted = self.in_key_order
+        # (the converted columns are new already)
+        return pd.DataFrame({s.name: out[s.name] for s in specs}, copy=False)
+
+    def _typed_column(self, cells: pa.ChunkedArray, spec: ColumnSpec, *,
+                      into: np.ndarray | None) -> np.ndarray | tuple[np.ndarray, np.ndarray] | None:
+        """One column of pyarrow's typed table, converted and checked, in file order:
+        numbers as one array (written into ``into`` when given), text and flags as their
+        distinct values' converted values with a code per row; ``None`` if a cell fails."""
         if spec.kind in ("float", "int"):
-            return self._convert_typed_number(cells, spec)
+            return self._convert_typed_number(cells, spec, into=into)
+        column = self._typed_distinct(cells)
+        return self._checked_distinct(column, spec), column.codes
+
+    def _in_order(self, name: str, converted: np.ndarray | tuple[np.ndarray, np.ndarray],
+                  order: np.ndarray | None) -> pd.Series:
+        """A converted column as a Series, its rows taken in ``order`` (``None``: as they are).
+
+        A text key column's codes are kept in the same order, for the cross-file checks.
+        """
+        if not isinstance(converted, tuple):
+            return pd.Series(converted if order is None else converted[order], copy=False)
+        per_value, codes = converted
+        if order is None:
+            return _expanded(per_value, codes)
+        if per_value.dtype.itemsize < codes.dtype.itemsize:  # (flags: move them, not codes)
+            return pd.Series(per_value[codes][order], copy=False)
+        codes = codes[order]
+        if name in self._key_values:
+            self._key_values[name] = (self._key_values[name][0], codes)
+        return _expanded(per_value, codes)
+
+    def _typed_keys_distinct(self, key: list[str]) -> bool:
+        """Whether the typed reader's key columns are complete and no key repeats (their
+        combined key is then kept for the key order)."""
+        codes = [self._key_codes[k] for k in key]
+        if any(c.min(initial=0) < 0 for c in codes):
+            return False
+        self._combined_key = _CombinedKey.of(codes)
+        self._key_codes = {}  # (held by the combined key when still needed)
+        return not self._combined_key.duplicated().any()
+
+    def _typed_distinct(self, cells: pa.ChunkedArray) -> _DistinctValues:
+        """A dictionary-encoded text column of pyarrow's table as its distinct texts and a
+        code per row.
+
+        Read block by block (pyarrow's chunks) into one new array: on ten million rows each
+        column-sized temporary costs as much in page faults as the work itself.
+        """
         import pyarrow.compute as pc
 
         # The blocks' dictionaries differ: each is mapped onto one list of distinct texts
         # (a few hundred names), and its int32 codes (pyarrow's own, half the memory of intp)
         # written through that map into one array.
-        texts: list[str] = []
         position: dict[str, int] = {}
         codes = np.empty(len(cells), dtype=np.int32)
         start = 0
@@ -529,17 +610,19 @@ class _FileReader:
         if cells.null_count:
             codes[codes < 0] = len(texts)  # as _DistinctValues.of has it
             texts.append("")
-        return self._convert_values(
-            _DistinctValues(pd.Series(texts, dtype=object), codes), spec)
+        return _DistinctValues(pd.Series(texts, dtype=object), codes)
 
-    def _convert_typed_number(self, cells: pa.ChunkedArray, spec: ColumnSpec
-                              ) -> pd.Series | None:
+    def _convert_typed_number(self, cells: pa.ChunkedArray, spec: ColumnSpec, *,
+                              into: np.ndarray | None = None) -> np.ndarray | None:
+        """A number column of pyarrow's table (float64), checked, as one array (written into
+        ``into``, a float64 buffer of its length, when given); ``None`` if a cell fails."""
         if cells.null_count and not spec.nullable:
             return None
         # Whole numbers are the only ones an int column accepts without a problem, so an int
         # column without missing cells is cast to int64 as it is copied.
         as_int = spec.kind == "int" and not cells.null_count
-        values = np.empty(len(cells), dtype=np.int64 if as_int else np.float64)
+        dtype = np.int64 if as_int else np.float64
+        values = np.empty(len(cells), dtype=dtype) if into is None else into.view(dtype)
         all_whole = True
         missing = 0
         start = 0
@@ -563,8 +646,8 @@ class _FileReader:
         if spec.name in self.spec.key or spec.name in self.spec.optional_key:
             self._key_codes[spec.name] = _sorted_codes(values, all_whole=all_whole)
         if spec.kind == "int" and all_whole and not as_int:
-            return pd.Series(values.astype(np.int64), copy=False)
-        return pd.Series(values, copy=False)
+            return values.astype(np.int64)
+        return values
 
     def _decode(self) -> bool:
         """Check that the file is UTF-8 text with some content (problems otherwise)."""
@@ -665,16 +748,22 @@ class _FileReader:
     def _convert_values(self, column: _DistinctValues, spec: ColumnSpec) -> pd.Series:
         if spec.kind in ("float", "int"):
             return self._convert_number(column, spec)
+        return _expanded(self._checked_distinct(column, spec), column.codes)
+
+    def _checked_distinct(self, column: _DistinctValues, spec: ColumnSpec) -> np.ndarray:
+        """A text or boolean column's distinct values, converted and checked: one value per
+        distinct text (``None`` for a blank text cell), to be spread over the rows by
+        :func:`_expanded`."""
         text = column.values.str.strip()
         blank = _mask(text == "")
         if not spec.nullable:
             self.report(blank, column, spec, "is blank", shown=None)
         if spec.kind == "text":
-            return self._convert_text(column, text, blank, spec)
-        return self._convert_bool(column, text, blank, spec)
+            return self._text_values(column, text, blank, spec)
+        return self._bool_values(column, text, blank, spec)
 
-    def _convert_text(self, column: _DistinctValues, text: pd.Series, blank: np.ndarray,
-                      spec: ColumnSpec) -> pd.Series:
+    def _text_values(self, column: _DistinctValues, text: pd.Series, blank: np.ndarray,
+                     spec: ColumnSpec) -> np.ndarray:
         if spec.name in self.spec.key:
             control = _mask(text.str.contains(_CONTROL_CHARACTERS, regex=True))
             self.report(control & ~blank, column, spec,
@@ -684,16 +773,16 @@ class _FileReader:
             self.report(bad, column, spec, f"is not one of {', '.join(spec.choices)}")
         values = np.where(blank, None, text.to_numpy(dtype=object))
         self._remember_key_codes(column, values, spec)
-        return pd.Series(column.expand(values), dtype=object, copy=False)
+        return values
 
-    def _convert_bool(self, column: _DistinctValues, text: pd.Series, blank: np.ndarray,
-                      spec: ColumnSpec) -> pd.Series:
+    def _bool_values(self, column: _DistinctValues, text: pd.Series, blank: np.ndarray,
+                     spec: ColumnSpec) -> np.ndarray:
         words = text.str.lower()
         is_true = _mask(words.isin(_TRUE_WORDS))
         is_false = _mask(words.isin(_FALSE_WORDS))
         self.report(~blank & ~is_true & ~is_false, column, spec,
                     "is not a boolean (true/false, 1/0)")
-        return pd.Series(column.expand(is_true), copy=False)
+        return is_true
 
     def _convert_number(self, column: _DistinctValues, spec: ColumnSpec) -> pd.Series:
         values = np.array(pd.to_numeric(column.values, errors="coerce"), dtype="float64")
@@ -752,6 +841,8 @@ class _FileReader:
 
         Only for a file whose keys are complete and distinct (no problem found).
         """
+        if self._rows_sorted:
+            return None
         assert self._combined_key is not None, "the keys were not checked, or a key is missing"
         return self._combined_key.order()
 
@@ -995,6 +1086,13 @@ def _arrow_csv() -> ModuleType | None:
     return pyarrow.csv
 
 
+def _expanded(per_value: np.ndarray, codes: np.ndarray) -> pd.Series:
+    """A column from its distinct values' converted values and a code per row (text stays
+    object dtype: the constructor would infer pandas' str dtype)."""
+    values = per_value[codes]
+    return pd.Series(values, dtype=object if values.dtype == object else None, copy=False)
+
+
 def _mask(values: pd.Series | np.ndarray) -> np.ndarray:
     """A plain numpy boolean mask (missing counts as false)."""
     if isinstance(values, pd.Series):
@@ -1165,7 +1263,9 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
             continue
         assert scan.sha256 is not None
         hashes[spec.name] = scan.sha256
-        readers[spec.name] = _FileReader(spec, None, path=file, scan=scan)
+        # The result rows are read straight into key order (when the fast reader can).
+        readers[spec.name] = _FileReader(spec, None, path=file, scan=scan,
+                                         in_key_order=spec is RESULTS_SPEC)
         # A frame with bad cells is still used for the cross-file checks below.
         frames[spec.name] = readers[spec.name].read()
 

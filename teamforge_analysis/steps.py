@@ -136,6 +136,9 @@ class _CsvStepReader(_FileReader):
     def _check_keys(self, frame: pd.DataFrame) -> None:
         pass
 
+    def _typed_keys_distinct(self, key: list[str]) -> bool:
+        return True
+
     def read_columns(self) -> dict[str, _Coded] | None:
         frame = self.read()
         if frame is None:

@@ -139,6 +139,27 @@ def test_rows_in_any_order_give_the_same_dataset(tmp_path):
     pd.testing.assert_frame_equal(fast.runs, expected, check_exact=True)
 
 
+def test_rows_read_into_key_order_keep_their_file_lines(tmp_path):
+    """The fast reader writes shuffled run rows straight into key order; a problem found
+    afterwards (a model missing from models.csv) still names the row's line in the file."""
+    shutil.copytree(RUNS_BENCHMARK, tmp_path / "shuffled")
+    folder = tmp_path / "shuffled"
+    header, *rows = (RUNS_BENCHMARK / "results.csv").read_text().splitlines()
+    random.Random(1).shuffle(rows)
+    renamed = {10: "zz-unknown-model", 3: "aa-unknown-model"}  # (0-based data rows)
+    for row, name in renamed.items():
+        rows[row] = ",".join([name, *rows[row].split(",")[1:]])
+    (folder / "results.csv").write_text("\n".join([header, *rows]) + "\n")
+    fast, text = load_both_ways(folder)
+    assert_same(fast, text)
+    assert isinstance(fast, tuple)
+    problems = fast[0]
+    assert "results.csv line 5, column model: aa-unknown-model is not a model in models.csv" \
+        in problems
+    assert "results.csv line 12, column model: zz-unknown-model is not a model in models.csv" \
+        in problems
+
+
 @pytest.mark.parametrize("use_pyarrow", [True, False])
 @pytest.mark.parametrize("folder", [None, RUNS_BENCHMARK], ids=["bundled", "runs_benchmark"])
 def test_text_columns_are_object_dtype(folder: Path | None, use_pyarrow: bool) -> None:
