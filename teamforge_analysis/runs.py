@@ -80,6 +80,10 @@ def _aggregate(ordered: pd.DataFrame, cells: tuple[np.ndarray, np.ndarray] | Non
         else not ordered.duplicated(keys).any()
     if single:
         return ordered[[*keys, *values]]
+    if how == "mean" and cells is not None:
+        means = _means_of_sorted_cells(ordered, cells[1], values)
+        if means is not None:
+            return _with_keys(means, ordered, keys, cells)[[*keys, *means.columns]]
     grouped = ordered.groupby(_group_by(keys, cells), sort=True)
     if how == "best":
         # idxmax keeps the first maximum, and rows are sorted by run within a cell.
@@ -92,6 +96,36 @@ def _aggregate(ordered: pd.DataFrame, cells: tuple[np.ndarray, np.ndarray] | Non
         out["passed"] = 2 * counts["sum"].to_numpy() > counts["count"].to_numpy()
     out = _with_keys(out, ordered, keys, cells)
     return out[[*keys, *[c for c in values if c in out.columns]]]
+
+
+def _means_of_sorted_cells(ordered: pd.DataFrame, starts: np.ndarray, values: list[str]
+                           ) -> pd.DataFrame | None:
+    """The "mean" protocol for run rows sorted by cell, each cell starting at ``starts``:
+    sums over each cell's contiguous rows (``ufunc.reduceat``), without grouping machinery.
+
+    The same numbers as pandas' grouped mean, which sums sorted groups the same way: float
+    columns are summed as they are, whole-number columns exactly as integers (pandas sums
+    them as floats, which is exact below 2**53). ``None`` when a number is missing (pandas
+    then skips it).
+    """
+    sizes = np.diff(starts, append=len(ordered))
+    out: dict[str, np.ndarray] = {}
+    for name in values:
+        column = ordered[name].to_numpy()
+        if name == "passed":
+            if column.dtype != bool:
+                return None
+            passed = np.add.reduceat(column, starts, dtype=np.int64)
+            out[name] = 2 * passed > sizes  # (more than half of the cell's runs)
+        elif column.dtype.kind in "iu":
+            out[name] = np.add.reduceat(column, starts).astype(np.float64) / sizes
+        elif column.dtype.kind == "f":
+            if np.isnan(column).any():
+                return None
+            out[name] = np.add.reduceat(column, starts) / sizes
+        elif pd.api.types.is_numeric_dtype(column.dtype):
+            return None  # (a numeric type pandas would average in its own way)
+    return pd.DataFrame(out)
 
 
 def _group_by(keys: list[str], cells: tuple[np.ndarray, np.ndarray] | None

@@ -76,6 +76,25 @@ def test_aggregate_mean_is_pandas_groupby(frame: pd.DataFrame) -> None:
 
 
 @SETTINGS
+@given(frame=run_frames(sort=True), data=st.data())
+def test_aggregate_mean_of_any_numbers_is_pandas_groupby(frame: pd.DataFrame, data) -> None:
+    """Cell means by sums over sorted rows: pandas' numbers, for scores of any digits,
+    missing scores (skipped, as pandas does) and large whole numbers."""
+    n = len(frame)
+    frame["score"] = data.draw(st.lists(
+        st.one_of(st.floats(0, 1), st.just(float("nan"))), min_size=n, max_size=n))
+    frame["steps"] = data.draw(st.lists(st.integers(0, 2**40), min_size=n, max_size=n))
+    grouped = frame.groupby(["model", "task"], sort=True)
+    expected = grouped[["score", "steps"]].mean()
+    counts = grouped["passed"].agg(["sum", "count"])
+    expected["passed"] = (2 * counts["sum"] > counts["count"]).to_numpy()
+    expected = with_object_keys(expected.reset_index())
+    if not frame.duplicated(["model", "task"]).any():  # single runs: the rows themselves
+        expected = frame.drop(columns="run")
+    pd.testing.assert_frame_equal(aggregate_runs(frame), expected, check_exact=True)
+
+
+@SETTINGS
 @given(frame=run_frames())
 def test_aggregate_best_is_highest_score_then_lowest_run(frame: pd.DataFrame) -> None:
     got = aggregate_runs(frame, how="best")
