@@ -148,9 +148,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # collections instead of being scanned again (0.05-0.08 s of a run on the bundled data).
     # Unfrozen at the end, for callers that run main in their own process.
     gc.freeze()
+    huge_pages = _use_huge_pages(False)
     try:
         return _run(args, freeze=gc.freeze)
     finally:
+        _use_huge_pages(huge_pages)
         gc.unfreeze()
         # When the process ends, Python's last collection frees every module's objects one by
         # one: about 0.3 s of CPU after pandas, scipy and matplotlib (a third of the time of the
@@ -158,6 +160,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         # exit, they are left to it. Registered once however often main runs.
         atexit.unregister(gc.freeze)
         atexit.register(gc.freeze)
+
+
+def _use_huge_pages(use: bool | None) -> bool | None:
+    """Whether numpy asks Linux for 2 MB pages for its large arrays; returns the previous
+    setting (``None``: left alone).
+
+    numpy asks for them by default. The command's large arrays are short-lived: they are made,
+    read once or twice and freed, and new memory is then made again. Each new 2 MB page must
+    be found and cleared whole, where freed 4 KB pages are reused: measured on a 2-core KVM
+    guest (transparent huge pages on request), 10 million result rows ran 0.3-0.5 s faster
+    (4.1-4.5 s -> 3.7-4.0 s), a million rows and the step log no slower. A user who sets
+    ``NUMPY_MADVISE_HUGEPAGE`` keeps their choice.
+    """
+    if use is None or "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        return None
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:  # (a numpy without the setting)
+        return None
+    return bool(_set_madvise_hugepage(use))
 
 
 def _run(args: argparse.Namespace, *, freeze: Callable[[], None]) -> int:

@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from teamforge_analysis import analyze, plots
+from teamforge_analysis import analyze, cli, plots
 from teamforge_analysis.cli import main
 
 RUNS_DIR = TESTS_DIR / "data" / "runs_benchmark"
@@ -149,3 +149,28 @@ def test_main_does_not_unfreeze_what_its_caller_froze(tmp_path: Path) -> None:
         assert 0 < gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_main_leaves_numpy_huge_pages_as_it_found_them(tmp_path: Path, before: bool,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command asks numpy for small pages while it runs (cli._use_huge_pages), then puts
+    back the caller's setting."""
+    multiarray = pytest.importorskip("numpy._core.multiarray")
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    seen = []
+    real_run = cli._run
+
+    def spying_run(*args: object, **kwargs: object) -> int:
+        seen.append(bool(multiarray._set_madvise_hugepage(False)))  # (unchanged: False)
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "_run", spying_run)
+    original = multiarray._set_madvise_hugepage(before)
+    try:
+        assert main(["--out", str(tmp_path / "results"), "--no-figures",
+                     "--format", "json"]) == 0
+        assert seen == [False]
+        assert bool(multiarray._set_madvise_hugepage(before)) is before
+    finally:
+        multiarray._set_madvise_hugepage(original)
