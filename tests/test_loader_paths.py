@@ -160,6 +160,53 @@ def test_rows_read_into_key_order_keep_their_file_lines(tmp_path):
         in problems
 
 
+def long_models(tmp: Path, last_row: str) -> Path:
+    """runs_benchmark with its models.csv grown past the first 64 KB the fast reader looks at
+    before parsing (rows of invented models without results, which are warnings), and
+    ``last_row`` as its last row."""
+    folder = tmp / "long"
+    shutil.copytree(RUNS_BENCHMARK, folder)
+    header, *rows = (RUNS_BENCHMARK / "models.csv").read_text().splitlines()
+    extra = [f"padding-model-{i:05d},{i % 70 + 1},Padding,INVENTED padding row"
+             for i in range((1 << 16) // 40)]
+    (folder / "models.csv").write_text("\n".join([header, *rows, *extra, last_row]) + "\n")
+    assert (folder / "models.csv").stat().st_size > 1 << 16
+    return folder
+
+
+@pytest.mark.parametrize("last_row", [
+    'zz-model,3,Zz,"quoted, with a comma"',  # a quote (no line break) after the first block
+    'zz-model,3,Zz,"a quoted\nline break"',  # a quoted line break after it
+    "zz-model,3,Zz,a NUL\x00byte",  # a NUL byte after it (in a column with no checks)
+], ids=["quote", "quoted-line-break", "nul"])
+def test_what_comes_after_the_first_block_is_read_the_same_both_ways(tmp_path, last_row):
+    """The fast reader parses while the file is hashed and scanned in a thread, guessing how
+    to parse from the first block; a quote or a NUL byte found later by the scan makes it
+    parse again or leave the file to the text path."""
+    fast, text = load_both_ways(long_models(tmp_path, last_row))
+    assert_same(fast, text)
+    if "NUL" in last_row:
+        assert fast[0] == ["models.csv line 1643: is not a text file (it contains NUL bytes)"]
+
+
+def test_a_file_that_cannot_be_read_is_a_located_problem(tmp_path, monkeypatch):
+    """An error reading the file (here: the scan of results.csv in its thread) is a problem
+    naming the file, on either path."""
+    folder = tmp_path / "data"
+    shutil.copytree(tio.bundled_data_dir(), folder)
+    real_scan = tio._FileScan.of_file
+
+    def failing_scan(path: Path) -> object:
+        if path.name == "results.csv":
+            raise PermissionError(13, "Permission denied")
+        return real_scan(path)
+
+    monkeypatch.setattr(tio._FileScan, "of_file", staticmethod(failing_scan))
+    fast, text = load_both_ways(folder)
+    assert fast == text
+    assert fast == (["results.csv: cannot be read (Permission denied)"], [])
+
+
 @pytest.mark.parametrize("use_pyarrow", [True, False])
 @pytest.mark.parametrize("folder", [None, RUNS_BENCHMARK], ids=["bundled", "runs_benchmark"])
 def test_text_columns_are_object_dtype(folder: Path | None, use_pyarrow: bool) -> None:
