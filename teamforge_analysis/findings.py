@@ -344,7 +344,18 @@ def scale_vs_difficulty(dataset: Dataset, *, size_column: str = "params_b") -> F
         **evidence.difference.to_dict(),
         "r_between_levels": evidence.r_between_levels,
     }
-    sensitivity = {name: _scale_evidence(means, measure) for name, measure in measures.items()}
+    # A measure equal to one already used (params_b itself; active_params_b when no model
+    # gives active parameters) has that measure's evidence: the same inputs.
+    done: list[tuple[pd.Series, _ScaleEvidence]] = [(sizes, evidence)]
+
+    def evidence_for(measure: pd.Series) -> _ScaleEvidence:
+        for used, found in done:
+            if measure.equals(used):
+                return found
+        done.append((measure, _scale_evidence(means, measure)))
+        return done[-1][1]
+
+    sensitivity = {name: evidence_for(measure) for name, measure in measures.items()}
     statistics["sensitivity"] = {
         name: {lvl: c.to_dict() for lvl, c in ev.by_difficulty.items()}
         for name, ev in sensitivity.items()
