@@ -116,6 +116,41 @@ def test_cell_scores_is_pandas_groupby(frame: pd.DataFrame) -> None:
         pd.testing.assert_frame_equal(got, expected, check_exact=True)
 
 
+@SETTINGS
+@given(frame=run_frames(sort=True), data=st.data())
+def test_cell_scores_of_any_scores_is_pandas_groupby(frame: pd.DataFrame, data) -> None:
+    """Sizes, means, bests and standard deviations by sums over sorted rows and Welford's
+    updates: pandas' numbers exactly, for scores of any digits and missing scores."""
+    n = len(frame)
+    frame["score"] = data.draw(st.lists(
+        st.one_of(st.floats(0, 1), st.floats(0, 1e-300), st.just(float("nan"))),
+        min_size=n, max_size=n))
+    expected = frame.groupby(["model", "task"], sort=True)["score"].agg(
+        runs="size", score_mean="mean", score_best="max", score_sd="std")
+    expected["runs"] = expected["runs"].astype(np.int64)
+    expected = with_object_keys(expected.reset_index())
+    pd.testing.assert_frame_equal(cell_scores(frame), expected, check_exact=True)
+
+
+@SETTINGS
+@given(sizes=st.lists(st.integers(1, 60), min_size=1, max_size=6), seed=st.integers(0, 2**32 - 1))
+def test_cell_scores_of_long_cells_is_pandas_groupby(sizes: list[int], seed: int) -> None:
+    """Cells of up to 60 runs each (Welford's updates over many steps, cells of unequal
+    length): pandas' numbers exactly."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "model": np.repeat([f"m{i}" for i in range(len(sizes))], sizes),
+        "task": "t",
+        "run": np.concatenate([np.arange(1, k + 1) for k in sizes]),
+        "score": rng.random(sum(sizes)) ** 3,
+    }).astype({"model": object, "task": object})
+    expected = frame.groupby(["model", "task"], sort=True)["score"].agg(
+        runs="size", score_mean="mean", score_best="max", score_sd="std")
+    expected["runs"] = expected["runs"].astype(np.int64)
+    expected = with_object_keys(expected.reset_index())
+    pd.testing.assert_frame_equal(cell_scores(frame), expected, check_exact=True)
+
+
 @pytest.mark.parametrize("folder", [None, RUNS_BENCHMARK], ids=["bundled", "runs_benchmark"])
 def test_run_cells_are_pandas_groups(folder: Path | None) -> None:
     """Dataset.run_cells: each run row's group number and each group's first row, as pandas'
