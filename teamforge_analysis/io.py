@@ -897,6 +897,27 @@ class _FileReader:
         indexing them; ``None`` if the column was not read."""
         return self._key_values.get(name)
 
+    def same_keys_as_next(self, key: Sequence[str]) -> np.ndarray | None:
+        """For a frame read into key order by the fast reader, whether each row's text keys
+        ``key`` equal the next row's (see ``runs._cells_of``), from the key codes instead of
+        the names; ``None`` when not known that way."""
+        if not self._rows_sorted or self._n_rows is None:
+            return None
+        same = np.ones(max(self._n_rows - 1, 0), dtype=bool)
+        for name in key:
+            coded = self._key_values.get(name)
+            if coded is None:
+                return None
+            values, codes = coded
+            # Codes of distinct texts: texts that differ only in spaces have the same value.
+            canonical, distinct = pd.factorize(values, use_na_sentinel=True)
+            if (canonical < 0).any():  # (a blank key: not for a frame read cleanly)
+                return None
+            if len(distinct) < len(values):
+                codes = canonical[codes]
+            same &= codes[1:] == codes[:-1]
+        return same
+
     def key_order(self) -> np.ndarray | None:
         """Row positions in key order, or ``None`` when the rows are in key order already.
 
@@ -1329,7 +1350,7 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
     >>> list(ds.tasks["difficulty"])
     ['easy', 'hard', 'medium']
     """
-    from .runs import AGGREGATES, CELL_KEY, _aggregate, _cells_in_order
+    from .runs import AGGREGATES, CELL_KEY, _aggregate, _cells_in_order, _cells_of
     from .steps import read_step_log, tidy_steps
 
     if aggregate not in AGGREGATES:
@@ -1422,13 +1443,18 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
     used_models = models[models["model"].isin(
         _distinct_names(results_reader, results, "model"))]
     order = results_reader.key_order()
+    # (rows read into key order: their cells from the key codes, not by comparing names)
+    same_cell = results_reader.same_keys_as_next(CELL_KEY)
     readers.clear()
     frames.clear()
 
     assert results is not None and models is not None and tasks is not None
     runs = _tidy_runs(results, order)
     del results  # (the rows in file order: not kept through the aggregation)
-    cells = _cells_in_order(runs, list(CELL_KEY))  # (runs are in key order, keys complete)
+    # (runs are in key order, keys complete)
+    cells = _cells_of(same_cell) if same_cell is not None and len(runs) \
+        else _cells_in_order(runs, list(CELL_KEY))
+    del same_cell
     dataset = Dataset(
         name=folder.resolve().name,
         results=_aggregate(runs, cells, aggregate),

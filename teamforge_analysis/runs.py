@@ -161,10 +161,16 @@ def _cells_in_order(frame: pd.DataFrame, keys: Sequence[str]
     same = _same_as_next(frame, keys)
     if same is None or not len(frame):
         return None
+    return _cells_of(same)
+
+
+def _cells_of(same: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``_cells_in_order`` from whether each row's keys equal the next row's."""
+    n_rows = len(same) + 1
     starts = np.flatnonzero(~same) + 1
     # int32 and summed in place: one array of half the size (fresh memory is slow to touch)
-    dtype = np.int32 if len(frame) < 2**31 else np.intp
-    cell = np.zeros(len(frame), dtype=dtype)
+    dtype = np.int32 if n_rows < 2**31 else np.intp
+    cell = np.zeros(n_rows, dtype=dtype)
     cell[starts] = 1
     np.cumsum(cell, out=cell)
     return cell, np.concatenate([[0], starts])

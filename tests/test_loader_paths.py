@@ -13,6 +13,7 @@ import shutil
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from _reliability import DATA_FILES
@@ -158,6 +159,24 @@ def test_rows_read_into_key_order_keep_their_file_lines(tmp_path):
         in problems
     assert "results.csv line 12, column model: zz-unknown-model is not a model in models.csv" \
         in problems
+
+
+def test_names_with_spaces_make_the_same_cells_both_ways(tmp_path):
+    """Shuffled rows whose model names are sometimes written with spaces around them (the
+    same model once stripped): the fast reader's cells, found from its codes, are pandas'
+    groups of the stripped names, as on the text path."""
+    shutil.copytree(RUNS_BENCHMARK, tmp_path / "spaced")
+    folder = tmp_path / "spaced"
+    header, *rows = (RUNS_BENCHMARK / "results.csv").read_text().splitlines()
+    random.Random(2).shuffle(rows)
+    rows = [f" {r}" if i % 3 == 0 else r for i, r in enumerate(rows)]
+    (folder / "results.csv").write_text("\n".join([header, *rows]) + "\n")
+    fast, text = load_both_ways(folder)
+    assert_same(fast, text)
+    assert isinstance(fast, Dataset) and fast.run_cells is not None
+    grouped = fast.runs.groupby(["model", "task"], sort=True)
+    np.testing.assert_array_equal(fast.run_cells[0], grouped.ngroup().to_numpy())
+    np.testing.assert_array_equal(fast.run_cells[1], grouped.head(1).index.to_numpy())
 
 
 def long_models(tmp: Path, last_row: str) -> Path:
