@@ -868,7 +868,7 @@ def planning_depth_vs_success(dataset: Dataset) -> Finding:
     p < 0.05; contradicted iff r < 0 with p < 0.05; else inconclusive; not_computable when r is
     undefined or there is no step log).
     """
-    from .steps import episodes
+    from .steps import dataset_episodes
 
     title = "Planning depth vs success"
     claim = ("Planning depth vs success rate (promised by the published analysis, never "
@@ -886,7 +886,7 @@ def planning_depth_vs_success(dataset: Dataset) -> Finding:
 
     runs = dataset.runs
     assert runs is not None
-    table = episodes(dataset.steps, runs, summaries=("planning_depth",))
+    table = dataset_episodes(dataset, with_runs=True, summaries=("planning_depth",))
     depth = table["planning_depth"].astype(float)
     by_score = correlation(depth, table["score"])
     by_passed = correlation(depth, table["passed"].astype(float))
@@ -942,7 +942,7 @@ def reward_trajectories(dataset: Dataset) -> Finding:
 
     Verdict: *descriptive*; *not_computable* without a step log.
     """
-    from .steps import episodes
+    from .steps import dataset_episodes
 
     title = "Reward trajectories"
     claim = ("Reward trajectory patterns (promised by the published analysis, never "
@@ -953,8 +953,8 @@ def reward_trajectories(dataset: Dataset) -> Finding:
         return _step_log_missing("reward_trajectories", title, claim, statistics)
 
     steps = dataset.steps
-    table = episodes(steps, tasks=dataset.tasks,
-                     summaries=("total_reward", "reward_slope", "first_full_pass_step"))
+    table = dataset_episodes(dataset, with_tasks=True, summaries=(
+        "total_reward", "reward_slope", "first_full_pass_step"))
     has_tests = bool(steps["tests_total"].notna().any() and steps["tests_passed"].notna().any())
     grouped = table.groupby("difficulty", sort=False)
     summary = grouped.agg(
@@ -1077,12 +1077,12 @@ def _component_inputs(dataset: Dataset) -> pd.DataFrame:
 
 
 def _episode_inputs(dataset: Dataset, columns: tuple[str, ...]) -> pd.DataFrame:
-    from .steps import EPISODE_KEY, episodes
+    from .steps import EPISODE_KEY, dataset_episodes
 
     keys = list(EPISODE_KEY)
     if dataset.steps is None:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in (*keys, *columns)})
-    return episodes(dataset.steps, dataset.runs)[[*keys, *columns]]
+    return dataset_episodes(dataset, with_runs=True)[[*keys, *columns]]
 
 
 def finding_inputs(dataset: Dataset, finding_id: str, *, size_column: str = "params_b"

@@ -42,6 +42,8 @@ import pandas as pd
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from .steps import _Episodes
+
 __all__ = [
     "COMPONENT_COLUMNS",
     "DIFFICULTY_LEVELS",
@@ -174,6 +176,15 @@ class Dataset:
             return None
         return _cells_in_order(self.runs, list(CELL_KEY))
 
+    @cached_property
+    def step_episodes(self) -> _Episodes:
+        """The episodes of ``steps`` (which must be present): where each starts and ends.
+        Found once, for the step-log findings (see :func:`.steps.dataset_episodes`)."""
+        from .steps import _episodes_of
+
+        assert self.steps is not None
+        return _episodes_of(self.steps)
+
     def with_aggregate(self, aggregate: str) -> Dataset:
         """The same data with ``results`` re-made from ``runs`` by ``aggregate``."""
         from .runs import _aggregate, aggregate_runs
@@ -187,6 +198,8 @@ class Dataset:
         dataset = replace(self, results=results, aggregate=aggregate)
         if cells is not None:
             dataset.__dict__["run_cells"] = cells  # (same runs: same cells)
+        if "step_episodes" in self.__dict__:
+            dataset.__dict__["step_episodes"] = self.step_episodes  # (same steps)
         return dataset
 
 
@@ -1351,7 +1364,7 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
     ['easy', 'hard', 'medium']
     """
     from .runs import AGGREGATES, CELL_KEY, _aggregate, _cells_in_order, _cells_of
-    from .steps import read_step_log, tidy_steps
+    from .steps import EPISODE_KEY, _episodes_of, read_step_log, tidy_steps
 
     if aggregate not in AGGREGATES:
         raise ValueError(f"aggregate must be one of {', '.join(AGGREGATES)}, not {aggregate!r}")
@@ -1427,9 +1440,12 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
     if step_log.file is not None and step_log.sha256 is not None:
         hashes[step_log.file] = step_log.sha256
     steps = None
+    step_episodes = None
     if step_log.frame is not None and results is not None:
         steps = tidy_steps(step_log.frame)
-        notes.extend(_runs_without_steps(results, steps, step_log.file))
+        step_episodes = _episodes_of(steps)  # (found once: for this check and the findings)
+        notes.extend(_runs_without_steps(
+            results, steps.loc[step_episodes.starts, list(EPISODE_KEY)], step_log.file))
     if strict:
         problems.extend(notes)
         notes = []
@@ -1467,6 +1483,8 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
         aggregate=aggregate,
     )
     dataset.__dict__["run_cells"] = cells  # (worked out above, for the same runs)
+    if step_episodes is not None:
+        dataset.__dict__["step_episodes"] = step_episodes  # (the same steps)
     return dataset
 
 
@@ -1494,15 +1512,13 @@ def _tidy_runs(results: pd.DataFrame, order: np.ndarray | None) -> pd.DataFrame:
     return pd.DataFrame(runs, copy=False)
 
 
-def _runs_without_steps(results: pd.DataFrame, steps: pd.DataFrame, file: str | None
+def _runs_without_steps(results: pd.DataFrame, logged_runs: pd.DataFrame, file: str | None
                         ) -> list[Problem]:
-    from .steps import episode_keys
-
+    """The warning for runs of results.csv that have no episode in ``logged_runs`` (the step
+    log's model, task and run, one row per episode)."""
     keys = ["model", "task", RUN_COLUMN]
     runs = results.assign(**({} if RUN_COLUMN in results else {RUN_COLUMN: 1}))[keys]
-    # (steps is tidy, so its episodes are found by comparing neighbouring rows rather than
-    # by hashing the keys of millions of steps)
-    logged = pd.MultiIndex.from_frame(episode_keys(steps))
+    logged = pd.MultiIndex.from_frame(logged_runs)
     missing = int((~pd.MultiIndex.from_frame(runs).isin(logged)).sum())
     if not missing:
         return []

@@ -414,11 +414,11 @@ def score_components(dataset: Dataset, finding: Finding) -> Figure:
 
 def planning_depth_vs_success(dataset: Dataset, finding: Finding) -> Figure:
     """Run score against planning depth per episode; filled markers passed, by difficulty."""
-    from .steps import episodes
+    from .steps import dataset_episodes
 
     if dataset.steps is None or finding.statistics.get("depth_vs_score") is None:
         return _not_computable(finding)
-    table = episodes(dataset.steps, dataset.runs, dataset.tasks)
+    table = dataset_episodes(dataset, with_runs=True, with_tasks=True)
     figure, ax = _new_figure()
     levels = [lvl for lvl in DIFFICULTY_LEVELS if lvl in set(table["difficulty"])]
     # A fixed sideways offset per level keeps equal depths of different levels apart.

@@ -42,7 +42,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .io import RUN_COLUMN, ColumnSpec, DataValidationError, FileSpec, Problem, _FileReader
+from .io import (
+    RUN_COLUMN,
+    ColumnSpec,
+    Dataset,
+    DataValidationError,
+    FileSpec,
+    Problem,
+    _FileReader,
+)
 from .runs import _in_key_order, sort_by_keys
 
 __all__ = [
@@ -53,6 +61,7 @@ __all__ = [
     "STEP_COLUMNS",
     "STEP_LOG_NAMES",
     "StepLog",
+    "dataset_episodes",
     "episode_keys",
     "episodes",
     "find_step_log",
@@ -701,6 +710,7 @@ def episode_keys(steps: pd.DataFrame) -> pd.DataFrame:
 
 
 def _episodes_of(steps: pd.DataFrame) -> _Episodes:
+    """The episodes of a tidy step frame."""
     starts = _episode_starts(steps)
     code = np.cumsum(starts, dtype=np.intp)
     code -= 1
@@ -757,12 +767,18 @@ def episodes(steps: pd.DataFrame, runs: pd.DataFrame | None = None,
     ...                "first_full_pass_step"]].to_dict("records")
     [{'planning_depth': 1, 'total_reward': 1.5, 'reward_slope': 1.0, 'first_full_pass_step': 3.0}]
     """
+    return _episode_table(steps, _episodes_of(steps), runs, tasks, summaries=summaries)
+
+
+def _episode_table(steps: pd.DataFrame, ep: _Episodes, runs: pd.DataFrame | None = None,
+                   tasks: pd.DataFrame | None = None, *,
+                   summaries: Sequence[str] = EPISODE_SUMMARIES) -> pd.DataFrame:
+    """:func:`episodes` with the episodes of ``steps`` already found (``_episodes_of``)."""
     unknown = sorted(set(summaries) - set(EPISODE_SUMMARIES))
     if unknown:
         raise ValueError(f"unknown episode summaries {unknown}; choose from "
                          f"{', '.join(EPISODE_SUMMARIES)}")
     keys = list(EPISODE_KEY)
-    ep = _episodes_of(steps)
     out = steps.loc[ep.starts, keys].reset_index(drop=True)
     out["n_steps"] = ep.n_steps.astype(np.int64)
     out["first_step"] = ep.first.astype(np.int64)
@@ -777,6 +793,17 @@ def episodes(steps: pd.DataFrame, runs: pd.DataFrame | None = None,
     if tasks is not None:
         out["difficulty"] = out["task"].map(tasks.set_index("task")["difficulty"])
     return out
+
+
+def dataset_episodes(dataset: Dataset, *, with_runs: bool = False, with_tasks: bool = False,
+                     summaries: Sequence[str] = EPISODE_SUMMARIES) -> pd.DataFrame:
+    """:func:`episodes` of ``dataset.steps`` (which must be present), with its runs' score
+    and passed (``with_runs``) and its tasks' difficulty (``with_tasks``); the episodes are
+    found once per Dataset (``Dataset.step_episodes``), for every finding and figure."""
+    assert dataset.steps is not None
+    return _episode_table(dataset.steps, dataset.step_episodes,
+                          dataset.runs if with_runs else None,
+                          dataset.tasks if with_tasks else None, summaries=summaries)
 
 
 def _with_run_results(table: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
