@@ -1364,7 +1364,7 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
     ['easy', 'hard', 'medium']
     """
     from .runs import AGGREGATES, CELL_KEY, _aggregate, _cells_in_order, _cells_of
-    from .steps import EPISODE_KEY, _episodes_of, read_step_log, tidy_steps
+    from .steps import EPISODE_KEY, _episodes_of, read_step_log
 
     if aggregate not in AGGREGATES:
         raise ValueError(f"aggregate must be one of {', '.join(AGGREGATES)}, not {aggregate!r}")
@@ -1442,7 +1442,7 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
     steps = None
     step_episodes = None
     if step_log.frame is not None and results is not None:
-        steps = tidy_steps(step_log.frame)
+        steps = step_log.frame  # (tidy as read: declared columns, sorted by key)
         step_episodes = _episodes_of(steps)  # (found once: for this check and the findings)
         notes.extend(_runs_without_steps(
             results, steps.loc[step_episodes.starts, list(EPISODE_KEY)], step_log.file))

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from .io import (
+    _CHECK_BLOCK,
     RUN_COLUMN,
     ColumnSpec,
     Dataset,
@@ -50,6 +51,7 @@ from .io import (
     FileSpec,
     Problem,
     _FileReader,
+    _number_checks,
 )
 from .runs import _in_key_order, sort_by_keys
 
@@ -213,6 +215,10 @@ class _RecordReader(_FileReader):
             # JSON numbers in a text column are read as their text, as CSV reads them.
             cells = cells.astype(object).where(cells.isna(), cells.astype(str))
         numbers = cells.dtype.kind in "iuf"
+        if numbers and spec.kind in ("float", "int"):
+            plain = _plain_numbers(cells.to_numpy(), spec)
+            if plain is not None:
+                return _Coded.of_rows(plain)
         if numbers:
             distinct = pd.unique(cells.to_numpy()).astype(object)
             codes = None
@@ -309,6 +315,27 @@ class _RecordReader(_FileReader):
             return None
         finally:
             pa.set_memory_pool(previous_pool)
+
+
+def _plain_numbers(values: np.ndarray, spec: ColumnSpec) -> np.ndarray | None:
+    """A number column read as numbers, converted as the loader converts its distinct values
+    (whole numbers of an int column as int64, anything else as float64) when no cell is
+    missing and every cell passes the column's checks; ``None`` otherwise (the distinct
+    values then find and locate each problem). Checked on the array itself: hashing
+    millions of numbers to find the distinct ones costs more than checking them all."""
+    all_whole = True
+    # Checked in blocks: the masks stay in the cache, and no column-sized temporary is made.
+    for start in range(0, len(values), _CHECK_BLOCK):
+        block = values[start:start + _CHECK_BLOCK].astype(np.float64, copy=False)
+        if np.isnan(block).any():
+            return None
+        checks, whole = _number_checks(block, spec)
+        if any(bad.any() for bad, _ in checks):
+            return None
+        all_whole = all_whole and bool(whole.all())
+    if spec.kind == "int" and all_whole:
+        return values.astype(np.int64, copy=False)
+    return values.astype(np.float64, copy=False)
 
 
 def _flatten_nested(column: pd.Series) -> pd.Series:
