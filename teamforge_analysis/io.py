@@ -333,6 +333,7 @@ class _FileReader:
         self.path = path
         self._scan = scan
         self._background_scan: _BackgroundScan | None = None
+        self._unreadable: Problem | None = None  # (the scan failed: the file cannot be read)
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
         self._text: str | None = None  # (used by the step-log reader)
@@ -472,37 +473,24 @@ class _FileReader:
         elif self._scan is not None:
             probe = scan = self._scan
         else:
-            # The file is hashed and scanned in a thread while pyarrow parses it (both let go
-            # of the GIL); its first block tells how to parse it meanwhile.
+            # The file's first block tells how to parse it; the whole file is hashed and
+            # scanned afterwards, in a thread, while the parsed columns are converted (the
+            # conversion uses one core; pyarrow's parse uses them all).
             assert self.path is not None
             try:
                 probe = _FileScan.of_head(self.path)
             except OSError:
                 return None  # (the text path's scan reports it)
-            self._background_scan = _BackgroundScan(self.path)
             scan = None
         if probe.head.startswith((b"\xff\xfe", b"\xfe\xff")) or probe.has_nul:
             return None
         table = self._arrow_table(csv_reader, quoted=probe.has_quote)
         if scan is None:
-            if not self._scanned():
-                return None
-            scan = self._scan
-            assert scan is not None
-            if scan.has_nul:
-                return None
-            if scan.has_quote and not probe.has_quote and table is not None:
-                # A quote after the first block: parsed again, allowing quoted line breaks.
-                table = self._arrow_table(csv_reader, quoted=True)
+            assert self.path is not None
+            self._background_scan = _BackgroundScan(self.path)
         if table is None:
             return None
         names = table.column_names
-        # The file must not have changed from the first look at it (the probe's signature,
-        # or the scan's) to the end of the parse: the scan and the parse must have read the
-        # same bytes.
-        if self._raw is None and not (probe.signature == scan.signature
-                                      == _file_signature(self.path)):
-            raise self._changed()
         present = set(names)
         known = {c.name for c in self.spec.columns}
         if (table.num_rows == 0 or len(present) != len(names) or not present <= known
@@ -513,7 +501,19 @@ class _FileReader:
         columns = dict(zip(names, table.columns, strict=True))
         del table
         frame = self._typed_frame(columns)
-        if frame is not None and not self.problems and not self.warnings:
+        clean = frame is not None and not self.problems and not self.warnings
+        if scan is None and self._scanned():
+            scan = self._scan  # (waited for)
+        if scan is None:  # (the file cannot be read: the text path says so)
+            self._forget_typed_read()
+            self.problems = [] if self._unreadable is None else [self._unreadable]
+            return None
+        # The file must not have changed from the first look at it (the probe's signature,
+        # or the scan's) to the end of the scan: the scan and the parse read the same bytes.
+        if self._raw is None and not (probe.signature == scan.signature
+                                      == _file_signature(self.path)):
+            raise self._changed()
+        if clean and not scan.has_nul and not (scan.has_quote and not probe.has_quote):
             self._n_rows = len(frame)
             # Every cell was read as UTF-8 text or as an ASCII number, so the file is UTF-8:
             # lines can be located later (a model with no results, ...).
@@ -521,10 +521,17 @@ class _FileReader:
             return frame
         # Start again from nothing (the problems are found again, with their lines, by the
         # text path).
+        self._forget_typed_read()
+        if clean and scan.has_quote and not probe.has_quote and not scan.has_nul:
+            # A quote after the first block: parsed again, allowing quoted line breaks.
+            return self._read_typed()
+        return None
+
+    def _forget_typed_read(self) -> None:
+        """Back to the state before the fast reader tried the file."""
         self.problems, self.warnings, self._records, self._n_rows = [], [], None, None
         self._key_codes, self._key_values, self._combined_key = {}, {}, None
         self._row_order, self._rows_sorted = None, False
-        return None
 
     def _arrow_table(self, csv_reader: ModuleType, *, quoted: bool) -> pa.Table | None:
         """The file parsed by pyarrow's CSV reader, ``None`` if it fails."""
@@ -556,18 +563,21 @@ class _FileReader:
         return table
 
     def _scanned(self) -> bool:
-        """Whether the file read by path has been scanned (hashed); scanned now if it was not
-        yet. False, with the problem, when it cannot be read."""
+        """Whether the file read by path has been scanned (hashed); scanned now (or its scan
+        in a thread waited for) if it was not yet. False, with the problem, when it cannot
+        be read."""
         if self._raw is not None or self._scan is not None:
             return True
+        if self._unreadable is not None:
+            return False
         assert self.path is not None
         pending, self._background_scan = self._background_scan, None
         try:
             self._scan = pending.result() if pending is not None \
                 else _FileScan.of_file(self.path)
         except OSError as exc:
-            self.problems.append(Problem(self.spec.name,
-                                         f"cannot be read ({exc.strerror or exc})"))
+            self._unreadable = Problem(self.spec.name, f"cannot be read ({exc.strerror or exc})")
+            self.problems.append(self._unreadable)
             return False
         return True
 
