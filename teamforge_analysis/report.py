@@ -159,6 +159,11 @@ def verdicts_table(document: dict[str, Any]) -> Table:
 # ----------------------------------------------------------------------------------------------
 def _clean(value: Any) -> Any:
     """Plain Python values for JSON: NaN/NA become None, numpy scalars become Python ones."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:  # (most values: nothing to do)
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
