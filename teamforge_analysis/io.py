@@ -910,8 +910,12 @@ class _FileReader:
     def _remember_key_codes(self, column: _DistinctValues, values: np.ndarray,
                             spec: ColumnSpec) -> None:
         if spec.name in self.spec.key or spec.name in self.spec.optional_key:
-            self._key_codes[spec.name] = _small_codes(
-                pd.factorize(values, sort=True)[0])[column.codes]
+            ranks = _small_codes(pd.factorize(values, sort=True)[0])
+            # Distinct values met in sorted order (names written model by model, say) are their
+            # own ranks: the codes are the key codes, without a second array.
+            in_order = bool((ranks == np.arange(len(ranks))).all()) \
+                and ranks.dtype == column.codes.dtype
+            self._key_codes[spec.name] = column.codes if in_order else ranks[column.codes]
             if spec.kind == "text":
                 self._key_values[spec.name] = (np.asarray(values, dtype=object), column.codes)
 
@@ -1106,8 +1110,9 @@ class _CombinedKey:
         slots = self._slots
         if slots is not None:
             # Distinct keys in a small range: each row was placed at its key, and the slots
-            # read in order (linear time, where a sort is n log n).
-            return slots[slots >= 0]
+            # read in order (linear time, where a sort is n log n). Every possible key
+            # present (a full grid of models, tasks and runs): the slots are the order.
+            return slots if len(slots) == len(self.combined) else slots[slots >= 0]
         return np.argsort(self.combined, kind="stable")
 
 
