@@ -300,8 +300,8 @@ def _score_summary_of_sorted_cells(score: np.ndarray, starts: np.ndarray
         running[:k] += (value - old) / (step + 1)
         squares[:k] += (value - running[:k]) * (value - old)
         rows[:k] += 1
-    sd = np.full(len(starts), np.nan)
-    several = descending > 1
-    sd[by_size[several]] = np.sqrt(squares[several] / (descending[several] - 1))
+    sd = np.empty(len(starts))
+    with np.errstate(invalid="ignore"):  # (a one-run cell: 0 / 0, undefined, as for pandas)
+        sd[by_size] = np.sqrt(squares / (descending - 1))
     return pd.DataFrame({"runs": sizes.astype(np.int64), "score_mean": mean,
                          "score_best": best, "score_sd": sd})
