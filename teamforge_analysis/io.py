@@ -71,6 +71,10 @@ WEIGHT_SUM_TOLERANCE = 1e-9
 
 _TRUE_WORDS = frozenset({"true", "1"})
 _FALSE_WORDS = frozenset({"false", "0"})
+#: What pyarrow's fast reader takes as true and false: some of the spellings the text path
+#: reads (which strips spaces and ignores case); any other sends the file to the text path.
+_ARROW_TRUE = ["true", "True", "TRUE", "1"]
+_ARROW_FALSE = ["false", "False", "FALSE", "0"]
 
 
 @dataclass(frozen=True)
@@ -537,9 +541,11 @@ class _FileReader:
         """The file parsed by pyarrow's CSV reader, ``None`` if it fails."""
         import pyarrow as pa
 
+        # Flags as booleans: less memory than text codes. (Whole numbers as float64, not as
+        # integers: pyarrow's integer parser takes "0x12", which the text path does not.)
         code_type = pa.dictionary(pa.int32(), pa.string())
-        types = {c.name: pa.float64() if c.kind in ("float", "int") else code_type
-                 for c in self.spec.columns}
+        kinds = {"float": pa.float64(), "int": pa.float64(), "bool": pa.bool_()}
+        types = {c.name: kinds.get(c.kind, code_type) for c in self.spec.columns}
         try:
             table = csv_reader.read_csv(
                 # The file itself when its bytes are not held: pyarrow reads it block by
@@ -555,7 +561,10 @@ class _FileReader:
                     newlines_in_values=quoted),
                 convert_options=csv_reader.ConvertOptions(
                     column_types=types, null_values=[""], strings_can_be_null=True,
-                    quoted_strings_can_be_null=True, check_utf8=True),
+                    quoted_strings_can_be_null=True, check_utf8=True,
+                    # The spellings the text path reads as true or false, less its stripping
+                    # of spaces and its ignoring of case beyond these (then the text path).
+                    true_values=_ARROW_TRUE, false_values=_ARROW_FALSE),
             )
             table.column_names  # noqa: B018 (a header name that is not UTF-8 fails here)
         except (pa.ArrowException, ValueError, OverflowError, OSError):
@@ -636,6 +645,8 @@ class _FileReader:
         distinct values' converted values with a code per row; ``None`` if a cell fails."""
         if spec.kind in ("float", "int"):
             return self._convert_typed_number(cells, spec, into=into)
+        if spec.kind == "bool":
+            return _typed_flags(cells)
         column = self._typed_distinct(cells)
         return self._checked_distinct(column, spec), column.codes
 
@@ -721,6 +732,8 @@ class _FileReader:
                     return None
                 all_whole = all_whole and bool(whole.all())
                 missing += int(np.count_nonzero(np.isnan(block)))
+                if as_int and missing:  # ("nan" written in a whole-number column)
+                    return None
             values[start:start + len(numbers)] = numbers
             start += len(numbers)
         # A NaN that is not a missing cell was written "nan" (the text path's "is not a
@@ -1231,6 +1244,19 @@ def _arrow_csv() -> ModuleType | None:
     except ImportError:
         return None
     return pyarrow.csv
+
+
+def _typed_flags(cells: pa.ChunkedArray) -> np.ndarray | None:
+    """A boolean column of pyarrow's table as one numpy array; ``None`` with a missing cell
+    (the text path reports or reads it)."""
+    if cells.null_count:
+        return None
+    flags = np.empty(len(cells), dtype=bool)
+    start = 0
+    for chunk in cells.chunks:
+        flags[start:start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+        start += len(chunk)
+    return flags
 
 
 def _expanded(per_value: np.ndarray, codes: np.ndarray) -> pd.Series:

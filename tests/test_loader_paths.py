@@ -111,6 +111,24 @@ def test_number_spellings_read_the_same_both_ways(tmp_path, cell):
     assert_same(*load_both_ways(folder_with(tmp_path, files)))
 
 
+@pytest.mark.parametrize(("column", "cell"), [
+    *(("steps", c) for c in ["18", " 18", "18 ", "+18", "018", "18.0", "1.8e1", "-0", "-3",
+                              "2147483647", "2147483648", "9007199254740993", "1e400", "18.5",
+                              "0x12", "nan", ""]),
+    *(("passed", c) for c in ["true", "True", "TRUE", "tRuE", " true", "1", "0", "false",
+                               "FALSE", "yes", "", "1.0"]),
+])
+def test_whole_number_and_flag_spellings_read_the_same_both_ways(tmp_path, column, cell):
+    """The fast reader takes whole numbers as int32 and flags as booleans; a spelling it
+    does not take leaves the file to the text path: the same value or the same error."""
+    lines = BUNDLED_TEXT["results.csv"].splitlines()
+    header, first, *rest = lines
+    fields = first.split(",")
+    fields[header.split(",").index(column)] = cell
+    files = {"results.csv": "\n".join([header, ",".join(fields), *rest, ""]).encode()}
+    assert_same(*load_both_ways(folder_with(tmp_path, files)))
+
+
 def test_clean_files_take_the_fast_way(monkeypatch):
     """The bundled data and an invented folder with runs never reach the text parser."""
 
