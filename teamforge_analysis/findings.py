@@ -599,7 +599,8 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
 
     sizes = model_sizes(dataset, size_column).reindex(models)
     without_size = sorted(sizes.index[sizes.isna()])
-    judged = [m for m in models if passed[m] is not None and not math.isnan(sizes[m])]
+    size_of = dict(zip(sizes.index, sizes.to_numpy(), strict=True))  # (one lookup per model)
+    judged = [m for m in models if passed[m] is not None and not math.isnan(size_of[m])]
     passing = [m for m in judged if passed[m]]
     failing = [m for m in judged if not passed[m]]
     min_p = (1 / math.comb(len(judged), len(passing))) if passing and failing else None
@@ -631,8 +632,8 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
         "inconsistent_flags": flags,
     }
 
-    largest_failing = max((sizes[m] for m in failing), default=-math.inf)
-    smallest_passing = min((sizes[m] for m in passing), default=math.inf)
+    largest_failing = max((size_of[m] for m in failing), default=-math.inf)
+    smallest_passing = min((size_of[m] for m in passing), default=math.inf)
     if not judged:
         verdict: Verdict = "not_computable"
         reason = "no model has both a known size and a known pass status"
@@ -706,9 +707,10 @@ def _inconsistent_flags(dataset: Dataset) -> list[dict[str, Any]]:
         codes, first = cells
         tasks = runs["task"].to_numpy()[first]
     per_task = dataset.tasks.set_index("task")["pass_threshold"].reindex(tasks).to_numpy()
-    threshold = pd.Series(per_task[codes], index=runs.index, name="task")
-    bad = runs["passed"].to_numpy() != (runs["score"] >= threshold).to_numpy()
-    rows = runs.loc[bad].assign(pass_threshold=threshold[bad])
+    threshold = per_task[codes]
+    # (a missing threshold compares false, as pandas compares it)
+    bad = np.flatnonzero(runs["passed"].to_numpy() != (runs["score"].to_numpy() >= threshold))
+    rows = runs.iloc[bad].assign(pass_threshold=threshold[bad])
     return [
         {"model": str(r.model), "task": str(r.task), "run": int(r.run), "score": float(r.score),
          "pass_threshold": float(r.pass_threshold), "passed": bool(r.passed)}
