@@ -103,10 +103,10 @@ def _means_of_sorted_cells(ordered: pd.DataFrame, starts: np.ndarray, values: li
     """The "mean" protocol for run rows sorted by cell, each cell starting at ``starts``:
     sums over each cell's contiguous rows (``ufunc.reduceat``), without grouping machinery.
 
-    The same numbers as pandas' grouped mean, which sums sorted groups the same way: float
-    columns are summed as they are, whole-number columns exactly as integers (pandas sums
-    them as floats, which is exact below 2**53). ``None`` when a number is missing (pandas
-    then skips it).
+    The numbers of pandas' grouped mean (pandas 3.1 sums sorted groups with ``reduceat``
+    too; the tests require them exactly): float columns are summed as they are,
+    whole-number columns exactly as integers (pandas sums them as floats, which is exact
+    below 2**53). ``None`` when a number is missing (pandas then skips it).
     """
     sizes = np.diff(starts, append=len(ordered))
     out: dict[str, np.ndarray] = {}
@@ -276,11 +276,11 @@ def _score_summary_of_sorted_cells(score: np.ndarray, starts: np.ndarray
     """cell_scores' columns for scores sorted by cell, each cell starting at ``starts``;
     ``None`` when a score is missing (pandas then skips it).
 
-    The numbers of pandas' grouped size, mean, max and std of sorted groups, computed the
-    same way without its grouping machinery: the mean and the best by ``ufunc.reduceat``
-    over each cell's rows, the standard deviation (ddof = 1) by Welford's updates in row
-    order, as pandas' ``group_var`` does, for every cell at once (step j updates the cells
-    with more than j runs).
+    The numbers of pandas' grouped size, mean, max and std of sorted groups (the tests
+    require them exactly), computed the same way without its grouping machinery: the mean
+    and the best by ``ufunc.reduceat`` over each cell's rows, the standard deviation
+    (ddof = 1) by Welford's updates in row order, as pandas' ``group_var`` does, for every
+    cell at once (step j updates the cells with more than j runs).
     """
     if score.dtype.kind != "f" or np.isnan(score).any():
         return None
