@@ -328,14 +328,14 @@ class _FileReader:
     empty_message = "is empty (expected a header line and data rows)"
 
     def __init__(self, spec: FileSpec, raw: bytes | None, *, path: Path | None = None,
-                 scan: _FileScan | None = None, in_key_order: bool = False) -> None:
+                 in_key_order: bool = False) -> None:
         self.spec = spec
         self._raw: bytes | None = raw
-        # Given the file's path and its scan instead of its bytes, the bytes are not held: the
-        # fast reader parses the file itself, and the bytes are read (and checked against the
-        # scan's SHA-256) only if a problem must be located or the file read as text.
+        # Given the file's path instead of its bytes, the bytes are not held: the fast reader
+        # parses the file itself, a scan hashes it, and the bytes are read (and checked against
+        # the scan's SHA-256) only if a problem must be located or the file read as text.
         self.path = path
-        self._scan = scan
+        self._scan: _FileScan | None = None
         self._background_scan: _BackgroundScan | None = None
         self._unreadable: Problem | None = None  # (the scan failed: the file cannot be read)
         self.problems: list[Problem] = []
