@@ -508,9 +508,10 @@ class _FileReader:
         clean = frame is not None and not self.problems and not self.warnings
         if scan is None and self._scanned():
             scan = self._scan  # (waited for)
-        if scan is None:  # (the file cannot be read: the text path says so)
+        if scan is None:  # (the file cannot be read)
+            assert self._unreadable is not None
             self._forget_typed_read()
-            self.problems = [] if self._unreadable is None else [self._unreadable]
+            self.problems = [self._unreadable]
             return None
         # The file must not have changed from the first look at it (the probe's signature,
         # or the scan's) to the end of the scan: the scan and the parse read the same bytes.
@@ -661,8 +662,6 @@ class _FileReader:
         per_value, codes = converted
         if order is None:
             return _expanded(per_value, codes)
-        if per_value.dtype.itemsize < codes.dtype.itemsize:  # (flags: move them, not codes)
-            return pd.Series(per_value[codes][order], copy=False)
         codes = codes[order]
         if name in self._key_values:
             self._key_values[name] = (self._key_values[name][0], codes)
@@ -674,9 +673,14 @@ class _FileReader:
         codes = [self._key_codes[k] for k in key]
         if any(c.min(initial=0) < 0 for c in codes):
             return False
+        return not self._combine_keys(codes).any()
+
+    def _combine_keys(self, codes: list[np.ndarray]) -> np.ndarray:
+        """Keep the complete key columns' codes as one combined key (for the key order), and
+        return which rows repeat an earlier row's key."""
         self._combined_key = _CombinedKey.of(codes)
         self._key_codes = {}  # (held by the combined key when still needed)
-        return not self._combined_key.duplicated().any()
+        return self._combined_key.duplicated()
 
     def _typed_distinct(self, cells: pa.ChunkedArray) -> _DistinctValues:
         """A dictionary-encoded text column of pyarrow's table as its distinct texts and a
@@ -979,9 +983,7 @@ class _FileReader:
             codes = [self._key_codes[k] for k in key]
             complete: np.ndarray | None = None  # rows with every key cell (None: all)
             if all(c.min(initial=0) >= 0 for c in codes):
-                self._combined_key = _CombinedKey.of(codes)
-                self._key_codes = {}  # (held by the combined key when still needed)
-                duplicated = self._combined_key.duplicated()
+                duplicated = self._combine_keys(codes)
             else:
                 complete = np.logical_and.reduce([c >= 0 for c in codes])
                 duplicated = _CombinedKey.of([c[complete] for c in codes]).duplicated()
@@ -1059,7 +1061,8 @@ def _sorted_codes(values: np.ndarray, *, all_whole: bool) -> np.ndarray:
 @dataclass(frozen=True)
 class _CombinedKey:
     """Key columns (non-negative codes in sorted order, one array per column) combined into
-    one int64 per row whose order is the key order, when their sizes allow it."""
+    one integer per row (int32 when it fits, else int64) whose order is the key order, when
+    their sizes allow it."""
 
     codes: list[np.ndarray]
     combined: np.ndarray | None  # None: one int64 per row would overflow
