@@ -309,7 +309,7 @@ _MAX_EXACT_INTEGER = 2.0**53
 #: Read clean CSV files with pyarrow's multi-threaded reader when it is installed (see
 #: ``_FileReader._read_typed``). Switching it off changes speed only, never a result.
 USE_PYARROW = True
-#: Rows checked at a time by the fast reader (see ``_FileReader._convert_typed``).
+#: Rows of a number column checked at a time (see ``_checked_numbers``).
 _CHECK_BLOCK = 1 << 16
 #: Values longer than this are cut in messages, so that one bad cell cannot flood the terminal.
 _MAX_SHOWN_CHARACTERS = 60
@@ -727,17 +727,12 @@ class _FileReader:
         start = 0
         for chunk in cells.chunks:
             numbers = chunk.to_numpy(zero_copy_only=False)  # float64; missing cells are NaN
-            # Checked in blocks: the masks stay in the cache, and no column-sized temporary
-            # is made.
-            for offset in range(0, len(numbers), _CHECK_BLOCK):
-                block = numbers[offset:offset + _CHECK_BLOCK]
-                checks, whole = _number_checks(block, spec)
-                if any(bad.any() for bad, _ in checks):
-                    return None
-                all_whole = all_whole and bool(whole.all())
-                missing += int(np.count_nonzero(np.isnan(block)))
-                if as_int and missing:  # ("nan" written in a whole-number column)
-                    return None
+            # (as_int: no cell is missing, so a NaN was written "nan"; not cast to int64)
+            checked = _checked_numbers(numbers, spec, allow_missing=not as_int)
+            if checked is None:
+                return None
+            all_whole = all_whole and checked[0]
+            missing += checked[1]
             values[start:start + len(numbers)] = numbers
             start += len(numbers)
         # A NaN that is not a missing cell was written "nan" (the text path's "is not a
@@ -1005,6 +1000,29 @@ class _FileReader:
                 row=row, column="/".join(key),
                 value=", ".join(str(keys.at[row, k]) for k in key),
             )
+
+
+def _checked_numbers(values: np.ndarray, spec: ColumnSpec, *, allow_missing: bool
+                     ) -> tuple[bool, int] | None:
+    """Check a number column's values (NaN: missing) in blocks of ``_CHECK_BLOCK`` rows, so
+    that the masks stay in the cache and no column-sized temporary is made.
+
+    ``None`` if a value fails a check of :func:`_number_checks`, or one is missing and
+    ``allow_missing`` is false; else whether every present value is whole, and how many
+    are missing.
+    """
+    all_whole, missing = True, 0
+    for offset in range(0, len(values), _CHECK_BLOCK):
+        block = values[offset:offset + _CHECK_BLOCK].astype(np.float64, copy=False)
+        checks, whole = _number_checks(block, spec)
+        if any(bad.any() for bad, _ in checks):
+            return None
+        block_missing = int(np.count_nonzero(np.isnan(block)))
+        if block_missing and not allow_missing:
+            return None
+        missing += block_missing
+        all_whole = all_whole and bool(whole.all())
+    return all_whole, missing
 
 
 def _number_checks(values: np.ndarray, spec: ColumnSpec

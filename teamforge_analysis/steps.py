@@ -43,15 +43,14 @@ import numpy as np
 import pandas as pd
 
 from .io import (
-    _CHECK_BLOCK,
     RUN_COLUMN,
     ColumnSpec,
     Dataset,
     DataValidationError,
     FileSpec,
     Problem,
+    _checked_numbers,
     _FileReader,
-    _number_checks,
 )
 from .runs import _in_key_order, sort_by_keys
 
@@ -323,17 +322,10 @@ def _plain_numbers(values: np.ndarray, spec: ColumnSpec) -> np.ndarray | None:
     missing and every cell passes the column's checks; ``None`` otherwise (the distinct
     values then find and locate each problem). Checked on the array itself: hashing
     millions of numbers to find the distinct ones costs more than checking them all."""
-    all_whole = True
-    # Checked in blocks: the masks stay in the cache, and no column-sized temporary is made.
-    for start in range(0, len(values), _CHECK_BLOCK):
-        block = values[start:start + _CHECK_BLOCK].astype(np.float64, copy=False)
-        if np.isnan(block).any():
-            return None
-        checks, whole = _number_checks(block, spec)
-        if any(bad.any() for bad, _ in checks):
-            return None
-        all_whole = all_whole and bool(whole.all())
-    if spec.kind == "int" and all_whole:
+    checked = _checked_numbers(values, spec, allow_missing=False)
+    if checked is None:
+        return None
+    if spec.kind == "int" and checked[0]:
         return values.astype(np.int64, copy=False)
     return values.astype(np.float64, copy=False)
 
