@@ -217,9 +217,9 @@ def long_models(tmp: Path, last_row: str) -> Path:
     "zz-model,3,Zz,a NUL\x00byte",  # a NUL byte after it (in a column with no checks)
 ], ids=["quote", "quoted-line-break", "nul"])
 def test_what_comes_after_the_first_block_is_read_the_same_both_ways(tmp_path, last_row):
-    """The fast reader parses while the file is hashed and scanned in a thread, guessing how
-    to parse from the first block; a quote or a NUL byte found later by the scan makes it
-    parse again or leave the file to the text path."""
+    """The fast reader guesses how to parse from the first block, and the whole file is
+    hashed and scanned in a thread while the parsed columns are converted; a quote or a NUL
+    byte found later by the scan makes it parse again or leave the file to the text path."""
     fast, text = load_both_ways(long_models(tmp_path, last_row))
     assert_same(fast, text)
     if "NUL" in last_row:
