@@ -1,4 +1,5 @@
-"""The findings of TeamForge's published analysis, each tested by a documented rule.
+"""The findings of TeamForge's published analysis, each tested by a documented rule, on any
+benchmark's results (claims and the grader formula come from the data's profile).
 
 The first four test the seed's claims; three more cover what its docstring promised and never
 computed, from run-level results and step logs: ``score_components``,
@@ -24,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from . import _fmt as fmt
-from .io import COMPONENT_COLUMNS, DIFFICULTY_LEVELS, Dataset
-from .scoring import score_matrix, task_weights, weighted_total
+from .io import COMPONENT_COLUMNS, Dataset
+from .scoring import cell_passes, level_scores, level_task_weights, score_matrix, task_weights, weighted_total
 from .stats import (
     CorrelationResult,
     DifferenceResult,
@@ -60,15 +61,6 @@ ALPHA = 0.05
 
 #: Finding texts name at most this many models in one list (the JSON lists them all).
 MAX_NAMED_MODELS = 8
-
-#: TeamForge's grader: score = Σ weight × component (then clamped); used in caveats.
-GRADER_WEIGHTS = {
-    "test_pass_rate": 0.40,
-    "lint_score": 0.25,
-    "efficiency_score": 0.20,
-    "review_quality": 0.10,
-    "reflection_quality": 0.05,
-}
 
 Verdict = Literal["supported", "contradicted", "inconclusive", "not_computable", "descriptive"]
 
@@ -117,22 +109,63 @@ class Finding:
 # ----------------------------------------------------------------------------------------------
 # Shared helpers
 # ----------------------------------------------------------------------------------------------
+#: Each finding's claim on a benchmark whose profile states none (no benchmark's own facts).
+GENERIC_CLAIMS: dict[str, str] = {
+    "scale_vs_difficulty": "Model size predicts scores on the hardest level more strongly than "
+                           "on the easiest level.",
+    "step_efficiency": "Step counts rise more between the two easiest levels than between the "
+                       "two hardest.",
+    "test_pass_vs_score": "The test pass rate is a near-perfect predictor of the score.",
+    "hard_task_boundary": "The hardest level is a capability boundary that separates larger "
+                          "models from smaller ones.",
+}
+
+#: What a measure is called when a text says which column would enable a finding.
+_MEASURE_FILES = {"steps": "results.csv", "test_pass": "results.csv", "passed": "results.csv",
+                  "pass_threshold": "tasks.csv"}
+
+
+def claim_text(dataset: Dataset, finding_id: str) -> str:
+    """The claim a finding tests: the data's profile's wording, else the generic one."""
+    profile = dataset.profile
+    claims = getattr(profile, "claims", None) or {}
+    return claims.get(finding_id, GENERIC_CLAIMS.get(finding_id, ""))
+
+
+def score_label(dataset: Dataset) -> str:
+    """What the weighted score is called: the profile's label, else "weighted score"."""
+    return getattr(dataset.profile, "score_label", None) or "weighted score"
+
+
+def grader_weights(dataset: Dataset) -> dict[str, float] | None:
+    """The grader formula's weight of each results column (``None`` when none is declared)."""
+    grader = getattr(dataset.profile, "grader", None)
+    return None if grader is None else dict(grader.weights)
+
+
+def missing_measure(dataset: Dataset, column: str) -> str | None:
+    """Why a finding needing ``column`` cannot be computed (``None`` when it has values)."""
+    frame = dataset.tasks if column == "pass_threshold" else dataset.results
+    if column in frame and frame[column].notna().any():
+        return None
+    return (f"it needs the {column} column of {_MEASURE_FILES.get(column, 'the data')}, "
+            "which the data do not have")
+
+
+def _not_computable(finding_id: str, title: str, claim: str, reason: str,
+                    statistics: dict[str, Any] | None = None) -> Finding:
+    return Finding(finding_id, title, claim, statistics or {}, "not_computable", reason,
+                   f"Not computable: {reason}.")
+
+
 def levels_present(dataset: Dataset) -> list[str]:
-    """Difficulty levels that have at least one task, easiest first."""
-    present = set(dataset.tasks["difficulty"])
-    return [level for level in DIFFICULTY_LEVELS if level in present]
+    """Difficulty levels, easiest first (by ``difficulty_rank``)."""
+    return list(dataset.levels)
 
 
 def difficulty_means(dataset: Dataset, value: str = "score") -> pd.DataFrame:
-    """Per model, the mean of ``value`` over the tasks of each difficulty level.
-
-    A model's mean for a level is missing (NaN) unless it has results for *every* task of that
-    level, so that all models' means at a level average the same tasks.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index ``model`` (sorted), one column per level present, easiest first.
+    """Per model, ``value`` on each level: :func:`.scoring.level_scores` (the weight-weighted
+    mean over the level's tasks; missing unless the model has every task of the level).
 
     Examples
     --------
@@ -140,24 +173,7 @@ def difficulty_means(dataset: Dataset, value: str = "score") -> pd.DataFrame:
     >>> difficulty_means(load_dataset(), "steps").loc["gemma2-9b-it"].tolist()
     [18.0, 30.0, 40.0]
     """
-    levels = levels_present(dataset)
-    difficulty = dataset.tasks.set_index("task")["difficulty"]
-    tasks_per_level = difficulty.value_counts()
-    cells = pd.DataFrame(
-        {
-            "model": dataset.results["model"],
-            "difficulty": dataset.results["task"].map(difficulty),
-            "value": dataset.results[value].astype(float),
-        }
-    )
-    grouped = cells.groupby(["model", "difficulty"], sort=True)["value"].agg(["mean", "count"])
-    complete = grouped["count"].to_numpy() == tasks_per_level.reindex(
-        grouped.index.get_level_values("difficulty")
-    ).to_numpy()
-    means = grouped["mean"].where(complete)
-    wide = means.unstack("difficulty")
-    models = sorted(dataset.results["model"].unique())
-    return wide.reindex(index=models, columns=levels).rename_axis(index="model", columns=None)
+    return level_scores(dataset, value)
 
 
 def _column_sizes(dataset: Dataset, column: str) -> pd.Series:
@@ -323,10 +339,7 @@ def scale_vs_difficulty(dataset: Dataset, *, size_column: str = "params_b") -> F
         "sensitivity": {},
         "sensitivity_verdicts": {},
     }
-    claim = (
-        "Scale strongly predicts performance on multi-step algorithm design tasks (Hard) but has "
-        "limited predictive power on single-file bug fixes (Easy)."
-    )
+    claim = claim_text(dataset, "scale_vs_difficulty")
     title = "Model scale vs task difficulty"
 
     if len(levels) < 2:
@@ -411,15 +424,20 @@ def _missing_steps_reason(entry: dict[str, Any], levels: list[str]) -> str | Non
 # Finding 2
 # ----------------------------------------------------------------------------------------------
 def step_efficiency(dataset: Dataset) -> Finding:
-    """Do steps jump more from easy to medium than from medium to hard?
+    """Do steps jump more between the two easiest levels than between the two hardest?
 
-    Per model, d = (medium − easy) − (hard − medium) of mean steps per level; the claim holds for
-    a model when d > 0. ``paired_test`` is ``scipy.stats.wilcoxon(d)`` with its defaults
+    Per model, d = (level 2 − level 1) − (last level − the one before it) of the level means of
+    steps (with easy, medium, hard: (medium − easy) − (hard − medium)); the claim holds for a
+    model when d > 0. ``paired_test`` is ``scipy.stats.wilcoxon(d)`` with its defaults
     (two-sided); its ``min_attainable_p`` = 2 / 2ⁿ for n non-zero differences. Rule:
     *supported* iff p < 0.05 and median d > 0; *contradicted* iff p < 0.05 and median d < 0;
-    *inconclusive* otherwise; *not_computable* without all three levels or when the test is
-    undefined.
+    *inconclusive* otherwise; *not_computable* with fewer than three levels, without step
+    counts, or when the test is undefined.
     """
+    title = "Step efficiency by difficulty"
+    claim = claim_text(dataset, "step_efficiency")
+    if (missing := missing_measure(dataset, "steps")) is not None:
+        return _not_computable("step_efficiency", title, claim, missing)
     means = difficulty_means(dataset, "steps")
     levels = list(means.columns)
     hardest, easiest = levels[-1], levels[0]
@@ -439,18 +457,15 @@ def step_efficiency(dataset: Dataset) -> Finding:
         "by_model": by_model,
         "paired_test": None,
     }
-    title = "Step efficiency by difficulty"
-    claim = (
-        "All models exhibit sharp step-count increases at Medium difficulty, not Hard: the "
-        "planning bottleneck is multi-file coordination more than algorithm complexity."
-    )
-    if levels != list(DIFFICULTY_LEVELS):
-        missing = [lvl for lvl in DIFFICULTY_LEVELS if lvl not in levels]
-        reason = f"the rule needs all three levels and {fmt.names(missing)} is absent"
+    if len(levels) < 3:
+        reason = (f"the rule compares the increases between three levels and the data have "
+                  f"{len(levels)} ({fmt.names(levels)})")
         return Finding("step_efficiency", title, claim, statistics, "not_computable", reason,
                        f"Not computable: {reason}.")
 
-    d = ((means["medium"] - means["easy"]) - (means["hard"] - means["medium"])).dropna()
+    first_jump = means[levels[1]] - means[levels[0]]
+    last_jump = means[levels[-1]] - means[levels[-2]]
+    d = (first_jump - last_jump).dropna()
     test = paired_wilcoxon(d.to_numpy())
     holds_for = sorted(d.index[d > 0])
     n_nonzero = int((d != 0).sum())
@@ -476,7 +491,8 @@ def step_efficiency(dataset: Dataset) -> Finding:
     sentences = [
         "Mean steps per model go from "
         + " to ".join(f"{fmt.short(mean_steps[lvl])} ({lvl})" for lvl in levels) + ".",
-        f"The easy-to-medium increase exceeds the medium-to-hard increase for {len(holds_for)} "
+        f"The {levels[0]}-to-{levels[1]} increase exceeds the {levels[-2]}-to-{levels[-1]} "
+        f"increase for {len(holds_for)} "
         f"of {test.n} models (median difference {fmt.short(test.median)} steps; Wilcoxon "
         f"signed-rank test, n = {test.n}, {fmt.pval(test.p_value)}).",
     ]
@@ -501,20 +517,26 @@ def test_pass_vs_score(dataset: Dataset) -> Finding:
     independent (they share models and tasks). ``within_task`` correlates them across models
     for each task; ``repeated_measures`` is the repeated-measures correlation with subject =
     task (Bakdash & Marusich 2017); ``rest_of_score`` correlates test_pass with
-    score − 0.40 · test_pass, the part of the score the grader does not build from test_pass.
+    score − w · test_pass, the part of the score the grader does not build from test_pass (w is
+    test_pass's weight in the data's grader formula; null without a declared formula).
 
     Rule, on ``repeated_measures``: *supported* iff r > 0 with p < 0.05; *contradicted* iff
     r < 0 with p < 0.05; *inconclusive* otherwise; *not_computable* when r is undefined.
     """
-    results = dataset.results
-    share = GRADER_WEIGHTS["test_pass_rate"]
+    title = "Test pass rate vs final score"
+    claim = claim_text(dataset, "test_pass_vs_score")
+    if (missing := missing_measure(dataset, "test_pass")) is not None:
+        return _not_computable("test_pass_vs_score", title, claim, missing)
+    results = dataset.results[dataset.results["test_pass"].notna()]
+    share = (grader_weights(dataset) or {}).get("test_pass")
     pooled = correlation(results["test_pass"], results["score"])
     within = {
         str(task): correlation(cells["test_pass"], cells["score"])
         for task, cells in results.groupby("task", sort=True)
     }
     repeated = repeated_measures_correlation(results, x="test_pass", y="score", subject="task")
-    rest = correlation(results["test_pass"], results["score"] - share * results["test_pass"])
+    rest = (None if share is None else
+            correlation(results["test_pass"], results["score"] - share * results["test_pass"]))
     verdict, reason = correlation_verdict(repeated)
     reason = f"the repeated-measures {reason}" if repeated.r is not None else reason
 
@@ -542,22 +564,25 @@ def test_pass_vs_score(dataset: Dataset) -> Finding:
         sentences.append(
             f"Across models within single tasks, r ranges from {fmt.num(min(rs))} to "
             f"{fmt.num(max(rs))} ({len(defined)} of {len(within)} tasks defined).")
-    sentences.append(
-        f"TeamForge's grader puts {share:.2f} x test_pass_rate into the score; the rest of the "
-        f"score (score - {share:.2f} x test_pass) correlates with test_pass at "
-        f"{_corr_phrase(rest)}."
-    )
+    if rest is not None:
+        sentences.append(
+            f"The grader formula puts {fmt.short(share)} x test_pass into the score; the rest "
+            f"of the score (score - {fmt.short(share)} x test_pass) correlates with test_pass "
+            f"at {_corr_phrase(rest)}."
+        )
+    if len(results) < len(dataset.results):
+        sentences.append(f"{len(dataset.results) - len(results)} cells without test_pass are "
+                         "left out.")
     sentences.append(_verdict_sentence(verdict, reason))
     return Finding(
         "test_pass_vs_score",
-        "Test pass rate vs final score",
-        "Test pass rate is a near-perfect predictor of final score, which validates the 40% "
-        "weight on test correctness.",
+        title,
+        claim,
         {
             "pooled": pooled.to_dict(),
             "within_task": {t: c.to_dict() for t, c in within.items()},
             "repeated_measures": repeated.to_dict(),
-            "rest_of_score": rest.to_dict(),
+            "rest_of_score": None if rest is None else rest.to_dict(),
         },
         verdict,
         reason,
@@ -571,30 +596,34 @@ def test_pass_vs_score(dataset: Dataset) -> Finding:
 def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Finding:
     """Does passing the hardest level separate larger models from smaller ones?
 
-    A model passes when it passed every task of the hardest level (``passed`` column); a model
-    missing a hardest-level task has ``passed`` null. Among models with known size,
+    A model passes the hardest level when its score on that level (the weight-weighted mean of
+    its task scores, :func:`.scoring.level_scores`) is at least the weighted mean of the level's
+    pass thresholds (with one task per level: score >= the task's threshold); a model missing a
+    hardest-level task has ``passed`` null. Among models with known size,
     ``min_attainable_p`` = 1 / C(n_known, n_passing): the chance that the passing models are
     exactly the largest ones if passing were unrelated to size (null unless some pass and some
     fail); ``smallest_attainable_p`` = 1 / C(n_known, ⌊n_known / 2⌋) is the best any split could
     reach. Rule: *supported* iff some pass, some fail, every passing model is larger than every
     failing one and min_attainable_p < 0.05; *contradicted* iff some failing model is larger
     than some passing model; *inconclusive* otherwise; *not_computable* when no model has both a
-    known size and a known pass status.
+    known size and a known pass status, or without pass thresholds.
     """
+    title = "Hardest level as a capability boundary"
+    claim = claim_text(dataset, "hard_task_boundary")
+    if (missing := missing_measure(dataset, "pass_threshold")) is not None:
+        return _not_computable("hard_task_boundary", title, claim, missing)
     tasks = dataset.tasks
-    levels = levels_present(dataset)
-    hardest = levels[-1]
+    hardest = dataset.levels[-1]
     hard_tasks = tasks.loc[tasks["difficulty"] == hardest, "task"]
     thresholds = dict(zip(hard_tasks, tasks.loc[hard_tasks.index, "pass_threshold"].astype(float),
                           strict=True))
+    within = level_task_weights(dataset)
+    level_threshold = float((within.loc[list(hard_tasks), "weight"]
+                             * pd.Series(thresholds)).sum())
 
-    results = dataset.results
-    on_hard = results[results["task"].isin(set(hard_tasks))]
-    counts = on_hard.groupby("model")["passed"].agg(["sum", "count"])
-    models = sorted(results["model"].unique())
-    counts = counts.reindex(models)
-    complete = counts["count"] == len(hard_tasks)
-    passed_all = (counts["sum"] == counts["count"]).where(complete)
+    models = sorted(dataset.results["model"].unique())
+    on_level = level_scores(dataset, "score")[hardest].reindex(models)
+    passed_all = (on_level >= level_threshold).where(on_level.notna())
     passed = {m: (None if pd.isna(v) else bool(v)) for m, v in passed_all.items()}
 
     sizes = model_sizes(dataset, size_column).reindex(models)
@@ -621,6 +650,8 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
         "hardest_level": hardest,
         "size_column": size_column,
         "thresholds": thresholds,
+        "level_threshold": level_threshold,
+        "level_scores": {m: finite_or_none(v) for m, v in on_level.items()},
         "passed": passed,
         "n_passed": n_passed,
         "n_models": n_known_status,
@@ -655,11 +686,13 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
                   if smallest_passing > largest_failing
                   else "passing and failing models overlap in size")
 
-    threshold_text = fmt.names(sorted({fmt.num(t) for t in thresholds.values()}))
+    n_hard = len(hard_tasks)
+    on_it = ("a score on it" if n_hard == 1 else
+             f"a score on it (the weighted mean over its {n_hard} tasks)")
+    bar = ("the pass threshold" if n_hard == 1 else "the weighted mean of their pass thresholds")
     sentences = [
-        f"{n_passed} of {n_known_status} models pass every {hardest}-level task "
-        f"(score threshold {threshold_text}; {len(hard_tasks)} task"
-        f"{'s' if len(hard_tasks) != 1 else ''}).",
+        f"{n_passed} of {n_known_status} models pass the {hardest} level ({on_it} of at least "
+        f"{fmt.num(level_threshold)}, {bar}).",
     ]
     if passing and failing:
         sentences.append(
@@ -684,9 +717,8 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
     sentences.append(_verdict_sentence(verdict, reason))
     return Finding(
         "hard_task_boundary",
-        "Hard task as a capability boundary",
-        "The Hard task (an O(1) LRU cache under a 200 ms constraint) is a genuine capability "
-        "boundary that separates frontier models from smaller ones.",
+        title,
+        claim,
         statistics,
         verdict,
         reason,
@@ -698,19 +730,12 @@ def _inconsistent_flags(dataset: Dataset) -> list[dict[str, Any]]:
     """Rows of results.csv (run rows) whose ``passed`` disagrees with score >= pass_threshold."""
     runs = dataset.runs
     assert runs is not None
-    # Looked up once per distinct task (or cell), then spread by code: Series.map over a
-    # million run rows took 5x the time and 44 MB more at the peak.
-    cells = dataset.run_cells
-    if cells is None:
-        codes, tasks = pd.factorize(runs["task"])
-    else:
-        codes, first = cells
-        tasks = runs["task"].to_numpy()[first]
-    per_task = dataset.tasks.set_index("task")["pass_threshold"].reindex(tasks).to_numpy()
-    threshold = per_task[codes]
-    # (a missing threshold compares false, as pandas compares it)
-    bad = np.flatnonzero(runs["passed"].to_numpy() != (runs["score"].to_numpy() >= threshold))
-    rows = runs.iloc[bad].assign(pass_threshold=threshold[bad])
+    if not runs["passed"].notna().any():
+        return []
+    threshold = runs["task"].map(dataset.tasks.set_index("task")["pass_threshold"])
+    known = runs["passed"].notna() & threshold.notna()
+    disagree = known & (runs["passed"].astype("boolean") != (runs["score"] >= threshold))
+    rows = runs[disagree.to_numpy(dtype=bool)].assign(pass_threshold=threshold[disagree])
     return [
         {"model": str(r.model), "task": str(r.task), "run": int(r.run), "score": float(r.score),
          "pass_threshold": float(r.pass_threshold), "passed": bool(r.passed)}
@@ -721,12 +746,6 @@ def _inconsistent_flags(dataset: Dataset) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------------------------------
 # Run-level results and step logs (issue 5)
 # ----------------------------------------------------------------------------------------------
-#: The grader's weights by results column (``test_pass`` is the test pass rate).
-GRADER_COLUMNS: dict[str, float] = dict(
-    zip(("test_pass", *COMPONENT_COLUMNS), GRADER_WEIGHTS.values(), strict=True)
-)
-#: The grader clamps the weighted sum into this interval.
-GRADER_CLAMP: tuple[float, float] = (0.001, 0.999)
 #: A run row's score "differs from the formula" when it is further than this from it.
 COMPONENT_TOLERANCE = 0.01
 #: Step log file names, as texts name them.
@@ -734,34 +753,38 @@ _STEP_LOG_FILES = "steps.jsonl, steps.csv or steps.parquet"
 _DESCRIPTIVE_REASON = "the finding describes the data and tests no claim"
 
 
-def recomputed_scores(runs: pd.DataFrame) -> pd.Series:
-    """The grader's score for every run row, from its components, clamped to [0.001, 0.999].
+def recomputed_scores(runs: pd.DataFrame, weights: dict[str, float],
+                      clamp: tuple[float, float] | None = None) -> pd.Series:
+    """A grader formula's score for every row: Σ weight × column, clamped to ``clamp``.
 
     Examples
     --------
-    >>> row = pd.DataFrame({"test_pass": [1.0], "lint_score": [0.5], "efficiency_score": [0.5],
-    ...                     "review_quality": [1.0], "reflection_quality": [0.0]})
-    >>> recomputed_scores(row).round(6).tolist()
-    [0.725]
+    >>> row = pd.DataFrame({"test_pass": [1.0], "lint_score": [0.5]})
+    >>> recomputed_scores(row, {"test_pass": 0.4, "lint_score": 0.6}).round(6).tolist()
+    [0.7]
+    >>> recomputed_scores(row, {"test_pass": 1.0, "lint_score": 0.6}, (0.0, 0.999)).tolist()
+    [0.999]
     """
-    weights = np.array(list(GRADER_COLUMNS.values()))
-    raw = runs[list(GRADER_COLUMNS)].to_numpy(dtype=float) @ weights
-    return pd.Series(np.clip(raw, *GRADER_CLAMP), index=runs.index, name="recomputed")
+    raw = runs[list(weights)].to_numpy(dtype=float) @ np.array(list(weights.values()))
+    if clamp is not None:
+        raw = np.clip(raw, *clamp)
+    return pd.Series(raw, index=runs.index, name="recomputed")
 
 
-def _grader_formula() -> str:
-    terms = " + ".join(f"{w:.2f} x {c}" for c, w in GRADER_COLUMNS.items())
-    return f"clamp({terms}, {GRADER_CLAMP[0]:g}, {GRADER_CLAMP[1]:g})"
+def grader_formula(weights: dict[str, float], clamp: tuple[float, float] | None) -> str:
+    """``clamp(0.40 x test_pass + ..., 0.001, 0.999)`` (no clamp: the sum alone)."""
+    terms = " + ".join(f"{w:.2f} x {c}" for c, w in weights.items())
+    return terms if clamp is None else f"clamp({terms}, {clamp[0]:g}, {clamp[1]:g})"
 
 
 def score_components(dataset: Dataset) -> Finding:
-    """How each model's TeamForge score splits into the grader's components.
+    """How each model's weighted score splits into the grader formula's components.
 
     With the component columns (``lint_score, efficiency_score, review_quality,
     reflection_quality``, and ``test_pass`` as the test component), ``by_model`` gives, per
-    model, each component's contribution to its TeamForge score, grader weight × Σ_t task
+    model, each component's contribution to its weighted score, grader weight × Σ_t task
     weight × component (cells combined by the data set's run protocol), and the ``residual``
-    (TeamForge score minus the contributions: clamping, and scores that do not follow the
+    (weighted score minus the contributions: clamping, and scores that do not follow the
     formula). ``mismatches`` lists every run row whose score differs from the clamped formula
     by more than 0.01.
 
@@ -769,29 +792,39 @@ def score_components(dataset: Dataset) -> Finding:
     """
     runs = dataset.runs
     assert runs is not None
-    missing = [c for c in GRADER_COLUMNS if c not in runs.columns]
+    title = "Score components"
+    label = score_label(dataset)
+    grader = getattr(dataset.profile, "grader", None)
+    if grader is None:
+        return _not_computable(
+            "score_components", title,
+            f"How each model's {label} splits into the grader's weighted components.",
+            "it needs the grader formula (the grader entry of the data's benchmark.json: "
+            "the component columns, their weights and the clamp)")
+    weights, clamp = dict(grader.weights), grader.clamp
+    missing = [c for c in weights if c not in runs.columns or not runs[c].notna().all()]
     statistics: dict[str, Any] = {
-        "weights": dict(GRADER_COLUMNS),
-        "clamp": list(GRADER_CLAMP),
+        "weights": weights,
+        "clamp": None if clamp is None else list(clamp),
         "tolerance": COMPONENT_TOLERANCE,
         "missing_columns": missing,
         "n_run_rows": len(runs),
         "by_model": None,
         "mismatches": None,
     }
-    title = "Score components"
-    claim = ("How each model's TeamForge score splits into the grader's five weighted "
-             f"components, {_grader_formula()}, and which rows' scores do not follow that "
-             "formula.")
+    claim = (f"How each model's {label} splits into the grader's {len(weights)} weighted "
+             f"components, {grader_formula(weights, clamp)}, and which rows' scores do not "
+             "follow that formula.")
     if missing:
-        reason = f"results.csv has no column {fmt.names(missing, conjunction='or')}"
-        text = (f"Add the grader component columns {fmt.names(list(COMPONENT_COLUMNS))} to "
-                "results.csv to split scores into components and check them against the "
-                f"formula. {_verdict_sentence('not_computable', reason)}")
+        reason = (f"results.csv has no values in column "
+                  f"{fmt.names(missing, conjunction='or')}")
+        text = (f"Add the grader component columns {fmt.names(list(weights))} to results.csv "
+                "to split scores into components and check them against the formula. "
+                f"{_verdict_sentence('not_computable', reason)}")
         return Finding("score_components", title, claim, statistics, "not_computable", reason,
                        text)
 
-    recomputed = recomputed_scores(runs)
+    recomputed = recomputed_scores(runs, weights, clamp)
     off = (runs["score"] - recomputed).abs() > COMPONENT_TOLERANCE
     bad = runs.loc[off].assign(recomputed=recomputed[off])
     mismatches = [
@@ -806,17 +839,17 @@ def score_components(dataset: Dataset) -> Finding:
     by_model: dict[str, dict[str, float | None]] = {}
 
     def weighted_sum(column: str) -> pd.Series:
-        # A model missing any task has no TeamForge score, so no split either.
+        # A model missing any task has no weighted score, so no split either.
         values = score_matrix(dataset, column).to_numpy(dtype=float)
         return pd.Series(weighted_total(values, weights))
 
     total = weighted_sum("score")
     complete = total.notna().to_numpy()
-    parts = {c: g * weighted_sum(c) for c, g in GRADER_COLUMNS.items()}
+    parts = {c: g * weighted_sum(c) for c, g in weights.items()}
     residual = total - sum(parts.values())
     for i, model in enumerate(models):
         entry: dict[str, float | None] = {"teamforge_score": finite_or_none(total[i])}
-        entry.update({c: finite_or_none(parts[c][i]) for c in GRADER_COLUMNS})
+        entry.update({c: finite_or_none(parts[c][i]) for c in weights})
         entry["residual"] = finite_or_none(residual[i])
         by_model[model] = entry
     statistics["by_model"] = by_model
@@ -835,11 +868,11 @@ def score_components(dataset: Dataset) -> Finding:
         + ".",
     ]
     if complete.any():
-        mean_parts = {c: float(parts[c].mean()) for c in GRADER_COLUMNS}
+        mean_parts = {c: float(parts[c].mean()) for c in weights}
         n_complete = int(complete.sum())
         sentences.append(
             f"Averaged over the {n_complete} model{'s' if n_complete != 1 else ''} with every "
-            f"task ({dataset.aggregate} over runs), the TeamForge score of "
+            f"task ({dataset.aggregate} over runs), the {label} of "
             f"{fmt.num(float(total.mean()))} is made of "
             + ", ".join(f"{c} {fmt.num(v)}" for c, v in mean_parts.items())
             + f" and a residual of {fmt.num(float(residual.mean()))}."
@@ -972,7 +1005,7 @@ def reward_trajectories(dataset: Dataset) -> Finding:
     declining = (table["reward_slope"] < 0).groupby(table["difficulty"]).sum()
     summary["declining_fraction"] = declining / summary["episodes_with_slope"].where(
         summary["episodes_with_slope"] > 0)
-    levels = [lvl for lvl in DIFFICULTY_LEVELS if lvl in summary.index]
+    levels = [lvl for lvl in dataset.levels if lvl in summary.index]
     by_difficulty: dict[str, dict[str, Any]] = {}
     for level in levels:
         row = summary.loc[level]
@@ -1070,10 +1103,13 @@ def _cell_inputs(dataset: Dataset, finding_id: str, size_column: str) -> pd.Data
 def _component_inputs(dataset: Dataset) -> pd.DataFrame:
     runs = dataset.runs
     assert runs is not None
-    present = [c for c in GRADER_COLUMNS if c in runs.columns]
+    grader = getattr(dataset.profile, "grader", None)
+    components = ("test_pass", *COMPONENT_COLUMNS) if grader is None else tuple(grader.weights)
+    present = [c for c in components if c in runs.columns]
     rows = runs[["model", "task", "run", "score", *present]]
-    if len(present) == len(GRADER_COLUMNS):
-        rows = rows.assign(recomputed=recomputed_scores(runs))
+    if grader is not None and len(present) == len(components):
+        rows = rows.assign(recomputed=recomputed_scores(runs, dict(grader.weights),
+                                                        grader.clamp))
         rows = rows[["model", "task", "run", "score", "recomputed", *present]]
     return rows
 
@@ -1141,7 +1177,7 @@ def finding_inputs(dataset: Dataset, finding_id: str, *, size_column: str = "par
     else:
         rows = _episode_inputs(dataset, _EPISODE_INPUTS[finding_id])
     difficulty = rows["task"].map(dataset.tasks.set_index("task")["difficulty"])
-    level_order = difficulty.map({lvl: i for i, lvl in enumerate(DIFFICULTY_LEVELS)})
+    level_order = difficulty.map({lvl: i for i, lvl in enumerate(dataset.levels)})
     order = ["model", "_level", "task", *(["run"] if "run" in rows else [])]
     rows = rows.assign(difficulty=difficulty, _level=level_order).sort_values(order,
                                                                                kind="stable")

@@ -151,6 +151,18 @@ class Dataset:
     runs: pd.DataFrame | None = None
     steps: pd.DataFrame | None = None
     aggregate: str = "mean"
+    # (interim, until the loader rewrite lands: the shared contract's fields)
+    profile: object = None
+    equal_weights: bool = False
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """Difficulty levels, easiest first."""
+        if "difficulty_rank" in self.tasks:
+            ranked = self.tasks.sort_values(["difficulty_rank", "difficulty"])
+            return tuple(dict.fromkeys(ranked["difficulty"]))
+        present = set(self.tasks["difficulty"])
+        return tuple(level for level in DIFFICULTY_LEVELS if level in present)
 
     def __post_init__(self) -> None:
         if self.runs is None:

@@ -7,7 +7,7 @@ This module is the single source of the methods text. ``docs/methods.md`` is gen
 
 from __future__ import annotations
 
-from .findings import ALPHA, COMPONENT_TOLERANCE, GRADER_CLAMP, GRADER_WEIGHTS
+from .findings import ALPHA, COMPONENT_TOLERANCE
 from .stats import (
     PERMUTATION_EXACT_MAX_N,
     PERMUTATION_MAX_N,
@@ -90,14 +90,16 @@ STATISTICS: dict[str, str] = {
         "repeated-measures correlation (Bakdash & Marusich 2017) with subject = task: the "
         "common within-task slope of the ANCOVA score ~ C(task) + test_pass, dof = N − k − 1, "
         "a t test on dof and the interval tanh(atanh r ± z₀.₉₇₅ / √(dof − 1)). `rest_of_score`: "
-        f"test_pass against score − {GRADER_WEIGHTS['test_pass_rate']:.2f} × test_pass, since "
-        "TeamForge's grader computes score = "
-        + " + ".join(f"{w:.2f}·{name}" for name, w in GRADER_WEIGHTS.items())
-        + " (clamped), so part of the pooled correlation holds by construction."
+        "test_pass against score − w × test_pass, where w is test_pass's weight in the grader "
+        "formula of the data's profile (benchmark.json; TeamForge's grader weighs it 0.40), "
+        "since part of the pooled correlation then holds by construction; null when the data "
+        "declare no formula."
     ),
     "hard_task_boundary": (
-        "A model passes when its `passed` flag is true on every task of the hardest level "
-        "(null when it lacks one). Among models of known size, `min_attainable_p` = "
+        "A model passes the hardest level when its score on that level (the weight-weighted "
+        "mean of its task scores there) is at least the weighted mean of the level's "
+        "`pass_threshold`s; with one task per level, when its score is at least that task's "
+        "threshold (null when it lacks a task of the level). Among models of known size, `min_attainable_p` = "
         "1 / C(n, k) for k passing of n: the probability, if passing were unrelated to size, "
         "that the passing models are exactly the k largest. `smallest_attainable_p` = "
         "1 / C(n, ⌊n/2⌋) is the best any split could reach. `inconsistent_flags` lists rows "
@@ -105,15 +107,14 @@ STATISTICS: dict[str, str] = {
         "checked on every run row and naming its `run`."
     ),
     "score_components": (
-        "With the component columns `lint_score, efficiency_score, review_quality, "
-        "reflection_quality` (and `test_pass` as the test component), `by_model` gives each "
-        "component's contribution to the model's TeamForge score, grader weight × Σ_t task "
+        "With a grader formula in the data's profile (`grader` in benchmark.json: component "
+        "columns, weights and a clamp; data with TeamForge's four component columns get "
+        "TeamForge's formula) and its columns in results.csv, `by_model` gives each "
+        "component's contribution to the model's weighted score, grader weight × Σ_t task "
         "weight × component (cells combined by the run protocol), and a `residual` (the score "
         "minus the contributions: clamping, and scores that do not follow the formula). "
         f"`mismatches` lists every row of results.csv whose score is more than "
-        f"{COMPONENT_TOLERANCE:g} from the clamped formula, clamp("
-        + " + ".join(f"{w:.2f}·{name}" for name, w in GRADER_WEIGHTS.items())
-        + f", {GRADER_CLAMP[0]:g}, {GRADER_CLAMP[1]:g})."
+        f"{COMPONENT_TOLERANCE:g} from the clamped formula."
     ),
     "planning_depth_vs_success": (
         "An episode is a row of results.csv (one run) with steps in the step log; its planning "

@@ -16,8 +16,8 @@ import pandas as pd
 from matplotlib import rcParams
 from matplotlib.figure import Figure
 
-from .findings import GRADER_WEIGHTS, Finding, difficulty_means, levels_present, model_sizes
-from .io import DIFFICULTY_LEVELS, Dataset
+from .findings import Finding, score_label, difficulty_means, levels_present, model_sizes
+from .io import Dataset
 
 __all__ = [
     "FIGURES",
@@ -210,7 +210,7 @@ def _label_points(ax: Any, xs: np.ndarray, ys: np.ndarray, labels: list[str]) ->
 
 
 def leaderboard(board: pd.DataFrame, dataset: Dataset) -> Figure:
-    """Stacked bars: each model's TeamForge score split into weight × score per task."""
+    """Stacked bars: each model's weighted score split into weight × score per task."""
     tasks = list(dataset.tasks["task"])
     weights = dataset.tasks.set_index("task")["weight"]
     shown = board.head(MAX_LABELLED_MODELS)
@@ -232,7 +232,7 @@ def leaderboard(board: pd.DataFrame, dataset: Dataset) -> Figure:
         ax.text(x + 0.01, yi, text, va="center", fontsize=8)
     ax.set_yticks(y, shown["model"].tolist(), fontsize=8)
     ax.set_xlim(0, 1.1)
-    ax.set_xlabel("TeamForge score (sum of weight x task score)")
+    ax.set_xlabel(f"{score_label(dataset)} (sum of weight x task score)")
     title = "Leaderboard"
     if len(board) > len(shown):
         title += f" (best {len(shown)} of {len(board)} models)"
@@ -311,10 +311,6 @@ def test_pass_vs_score(dataset: Dataset, finding: Finding) -> Figure:
         cells = results[difficulty == level]
         ax.scatter(cells["test_pass"], cells["score"], color=_LEVEL_COLOURS.get(level, "grey"),
                    label=level, s=30)
-    grid = np.linspace(0, 1, 2)
-    share = GRADER_WEIGHTS["test_pass_rate"]
-    ax.plot(grid, share * grid, color="grey", linestyle="--", linewidth=1,
-            label=f"{share:.2f} x test pass (grader's share)")
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("test pass rate")
@@ -380,7 +376,7 @@ def _not_computable(finding: Finding) -> Figure:
 
 
 def score_components(dataset: Dataset, finding: Finding) -> Figure:
-    """Stacked bars: each model's TeamForge score split into the grader's weighted components."""
+    """Stacked bars: each model's weighted score split into the grader's weighted components."""
     stats = finding.statistics
     if not stats.get("by_model"):
         return _not_computable(finding)
@@ -399,12 +395,12 @@ def score_components(dataset: Dataset, finding: Finding) -> Figure:
         left += part
     totals = np.array([v["teamforge_score"] for _, v in ranked], dtype=float)
     ax.scatter(totals, y, marker="|", color="black", s=150, linewidths=1.5,
-               label="TeamForge score")
+               label=score_label(dataset))
     for yi, total, end in zip(y, totals, left, strict=True):
         ax.text(max(total, end) + 0.01, yi, f"{total:.3f}", va="center", fontsize=8)
     ax.set_yticks(y, [m for m, _ in ranked], fontsize=8)
     ax.set_xlim(0, 1.1)
-    ax.set_xlabel("contribution to the TeamForge score")
+    ax.set_xlabel(f"contribution to the {score_label(dataset)}")
     n_bad = len(stats["mismatches"] or [])
     ax.set_title(f"Score components ({n_bad} row{'s' if n_bad != 1 else ''} off the formula)")
     ax.legend(fontsize=7, loc="lower right")
@@ -420,7 +416,7 @@ def planning_depth_vs_success(dataset: Dataset, finding: Finding) -> Figure:
         return _not_computable(finding)
     table = dataset_episodes(dataset, with_runs=True, with_tasks=True)
     figure, ax = _new_figure()
-    levels = [lvl for lvl in DIFFICULTY_LEVELS if lvl in set(table["difficulty"])]
+    levels = [lvl for lvl in dataset.levels if lvl in set(table["difficulty"])]
     # A fixed sideways offset per level keeps equal depths of different levels apart.
     offsets = dict(zip(levels, np.linspace(-0.15, 0.15, len(levels)), strict=True))
     for level in levels:
@@ -453,7 +449,7 @@ def reward_trajectories(dataset: Dataset, finding: Finding) -> Figure:
     curves = reward_curves(dataset.steps, dataset.tasks)
     by_level = finding.statistics["by_difficulty"]
     figure, ax = _new_figure()
-    for level in [lvl for lvl in DIFFICULTY_LEVELS if lvl in by_level]:
+    for level in [lvl for lvl in dataset.levels if lvl in by_level]:
         rows = curves[curves["difficulty"] == level]
         ax.plot(rows["position"], rows["mean_cumulative_reward"], marker="o", markersize=3,
                 color=_LEVEL_COLOURS.get(level, "grey"),

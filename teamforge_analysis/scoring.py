@@ -13,8 +13,8 @@ import pandas as pd
 from .io import Dataset
 from .runs import _cell_scores
 
-__all__ = ["RANK_DECIMALS", "RUN_COLUMNS", "leaderboard", "score_matrix", "task_weights",
-           "weighted_total"]
+__all__ = ["RANK_DECIMALS", "RUN_COLUMNS", "cell_passes", "leaderboard", "level_scores",
+           "level_task_weights", "score_matrix", "task_weights", "weighted_total"]
 
 #: Scores are compared for ranking after rounding to this many decimals, so that two models
 #: whose weighted sums differ only by floating-point noise share a rank.
@@ -49,6 +49,78 @@ def weighted_total(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """
     complete = ~np.isnan(values).any(axis=1)
     return pd.Series(np.where(np.isnan(values), 0.0, values) @ weights).where(complete).to_numpy()
+
+
+def level_task_weights(dataset: Dataset) -> pd.DataFrame:
+    """Each task's level and its weight within the level (the level's weights sum to 1).
+
+    A level whose weights are all zero weighs its tasks equally; ``equal_fallback`` marks its
+    tasks, so that the outputs can say so.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``task`` (in tasks order), columns ``level``, ``weight`` (within the level) and
+        ``equal_fallback`` (bool).
+    """
+    tasks = dataset.tasks
+    weight = tasks["weight"].astype(float)
+    level_total = weight.groupby(tasks["difficulty"]).transform("sum")
+    level_size = tasks.groupby("difficulty")["task"].transform("size")
+    fallback = (level_total <= 0).to_numpy()
+    within = np.where(fallback, 1.0 / level_size, weight / level_total.where(~fallback, 1.0))
+    return pd.DataFrame({"level": tasks["difficulty"].to_numpy(dtype=object),
+                         "weight": within, "equal_fallback": fallback},
+                        index=pd.Index(tasks["task"], name="task"))
+
+
+def level_scores(dataset: Dataset, value: str = "score") -> pd.DataFrame:
+    """Per model, the weight-weighted mean of ``value`` over each level's tasks.
+
+    Weighting by the task weights (equal weights when the data declare none) makes a level's
+    score independent of how its problems are grouped into tasks whenever task weights are
+    proportional to problem counts. A model missing ``value`` on any task of a level has no
+    score on that level (NaN), so that every model's level score averages the same tasks.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``model`` (sorted), one column per level of ``dataset.levels``, easiest first.
+
+    Examples
+    --------
+    >>> from teamforge_analysis import load_dataset
+    >>> level_scores(load_dataset(), "steps").loc["gemma2-9b-it"].tolist()
+    [18.0, 30.0, 40.0]
+    """
+    within = level_task_weights(dataset)
+    wide = dataset.results.pivot(index="model", columns="task", values=value)
+    wide = wide.reindex(columns=within.index).astype(float).sort_index()
+    out = {}
+    for level in dataset.levels:
+        columns = (within["level"] == level).to_numpy()
+        values = wide.loc[:, columns].to_numpy()
+        out[level] = weighted_total(values, within["weight"].to_numpy()[columns])
+    return pd.DataFrame(out, index=wide.index.rename("model"))
+
+
+def cell_passes(dataset: Dataset, frame: pd.DataFrame | None = None) -> pd.Series:
+    """Whether each row of ``frame`` (default: ``dataset.results``) passed its task.
+
+    The row's ``passed`` flag where given; otherwise score >= the task's ``pass_threshold``;
+    ``<NA>`` where neither is known.
+
+    Returns
+    -------
+    pandas.Series
+        Nullable booleans (``"boolean"`` dtype), aligned with ``frame``.
+    """
+    frame = dataset.results if frame is None else frame
+    threshold = frame["task"].map(dataset.tasks.set_index("task")["pass_threshold"])
+    by_score = (frame["score"] >= threshold).astype("boolean").mask(threshold.isna())
+    if "passed" not in frame:
+        return by_score
+    return frame["passed"].astype("boolean").fillna(by_score)
 
 
 def leaderboard(dataset: Dataset) -> pd.DataFrame:
@@ -88,7 +160,8 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
     values = scores.to_numpy(dtype=float)
     weighted = weighted_total(values, weights)
 
-    passed = dataset.results.groupby("model")["passed"].sum().reindex(scores.index)
+    passed = cell_passes(dataset).groupby(dataset.results["model"]).sum(min_count=1)
+    passed = passed.reindex(scores.index)
     missing = scores.isna().to_numpy()
     task_names = np.asarray(tasks, dtype=object)
     # Built in one go: adding one column per task would fragment the frame.
@@ -98,7 +171,7 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
             "teamforge_score": weighted,
             **_run_columns(dataset, scores.index, tasks, weights),
             **{task: values[:, i] for i, task in enumerate(tasks)},
-            "tasks_passed": passed.to_numpy(dtype="int64"),
+            "tasks_passed": passed.astype("Int64").array,
             "missing_tasks": [list(task_names[row]) for row in missing],
         }
     )

@@ -262,7 +262,8 @@ def test_scale_level_mean_needs_every_task_of_the_level(make_data: MakeData) -> 
     means = difficulty_means(ds)
     assert list(means.columns) == ["easy", "medium", "hard"]
     assert math.isnan(means.loc["m04", "easy"])
-    assert means.loc["m01", "easy"] == pytest.approx((0.3 + 0.4) / 2)
+    # the level's score is weighted by the task weights (0.1 and 0.2)
+    assert means.loc["m01", "easy"] == pytest.approx((0.1 * 0.3 + 0.2 * 0.4) / (0.1 + 0.2))
     f = scale_vs_difficulty(ds)
     assert f.statistics["by_difficulty"]["easy"]["n"] == 4
     assert f.statistics["by_difficulty"]["hard"]["n"] == 5
