@@ -155,7 +155,7 @@ def missing_measure(dataset: Dataset, column: str) -> str | None:
 def _not_computable(finding_id: str, title: str, claim: str, reason: str,
                     statistics: dict[str, Any] | None = None) -> Finding:
     return Finding(finding_id, title, claim, statistics or {}, "not_computable", reason,
-                   f"Not computable: {reason}.")
+                   _verdict_sentence("not_computable", reason))
 
 
 def levels_present(dataset: Dataset) -> list[str]:
