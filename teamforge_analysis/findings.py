@@ -26,7 +26,13 @@ import pandas as pd
 
 from . import _fmt as fmt
 from .io import COMPONENT_COLUMNS, Dataset
-from .scoring import cell_passes, level_scores, level_task_weights, score_matrix, task_weights, weighted_total
+from .scoring import (
+    level_scores,
+    level_task_weights,
+    score_matrix,
+    task_weights,
+    weighted_total,
+)
 from .stats import (
     CorrelationResult,
     DifferenceResult,

@@ -16,8 +16,9 @@ import pandas as pd
 from matplotlib import rcParams
 from matplotlib.figure import Figure
 
-from .findings import Finding, score_label, difficulty_means, levels_present, model_sizes
+from .findings import Finding, difficulty_means, levels_present, model_sizes, score_label
 from .io import Dataset
+from .scoring import MAX_TASK_COLUMNS, TASK_PREFIX
 
 __all__ = [
     "FIGURES",
@@ -36,7 +37,7 @@ __all__ = [
 
 #: Bar charts show at most this many models (the best by score); scatter plots label points
 #: with model names only up to this many models.
-MAX_LABELLED_MODELS = 25
+MAX_LABELLED_MODELS = 30
 _LEVEL_COLOURS = {"easy": "#4c9f70", "medium": "#e0a030", "hard": "#c8553d"}
 _DPI = 100
 
@@ -210,19 +211,15 @@ def _label_points(ax: Any, xs: np.ndarray, ys: np.ndarray, labels: list[str]) ->
 
 
 def leaderboard(board: pd.DataFrame, dataset: Dataset) -> Figure:
-    """Stacked bars: each model's weighted score split into weight × score per task."""
-    tasks = list(dataset.tasks["task"])
-    weights = dataset.tasks.set_index("task")["weight"]
+    """Stacked bars: each model's weighted score split into weight × score per task (per
+    level, with more than :data:`.scoring.MAX_TASK_COLUMNS` tasks)."""
     shown = board.head(MAX_LABELLED_MODELS)
     figure, ax = _new_figure(8.0, max(2.5, 0.45 * len(shown) + 1.5))
     y = np.arange(len(shown))[::-1]
     left = np.zeros(len(shown))
-    difficulty = dataset.tasks.set_index("task")["difficulty"]
-    cmap = {lvl: _LEVEL_COLOURS.get(lvl, "grey") for lvl in difficulty.unique()}
-    for i, task in enumerate(tasks):
-        part = (shown[task].astype(float) * weights[task]).fillna(0).to_numpy()
-        ax.barh(y, part, left=left, color=cmap[difficulty[task]], edgecolor="white",
-                alpha=0.55 + 0.45 * (i % 2), label=f"{task} (w={weights[task]:g})")
+    for i, (label, colour, part) in enumerate(_score_parts(shown, dataset)):
+        ax.barh(y, part, left=left, color=colour, edgecolor="white",
+                alpha=0.55 + 0.45 * (i % 2), label=label)
         left += part
     label_at = shown["teamforge_score"].fillna(0).to_numpy(dtype=float)
     if (shown["runs"] > 1).any():
@@ -233,6 +230,9 @@ def leaderboard(board: pd.DataFrame, dataset: Dataset) -> Figure:
     ax.set_yticks(y, shown["model"].tolist(), fontsize=8)
     ax.set_xlim(0, 1.1)
     ax.set_xlabel(f"{score_label(dataset)} (sum of weight x task score)")
+    if len(dataset.tasks) > MAX_TASK_COLUMNS:
+        ax.set_xlabel(f"{score_label(dataset)} (sum over levels of the level's weight x "
+                      "its score)")
     title = "Leaderboard"
     if len(board) > len(shown):
         title += f" (best {len(shown)} of {len(board)} models)"
@@ -240,6 +240,26 @@ def leaderboard(board: pd.DataFrame, dataset: Dataset) -> Figure:
     ax.legend(fontsize=7, loc="lower right")
     _fit_axes(figure, ax)
     return figure
+
+
+def _score_parts(shown: pd.DataFrame, dataset: Dataset
+                 ) -> list[tuple[str, str, np.ndarray]]:
+    """The leaderboard's stacked parts: (legend label, colour, weight x score per model), one
+    per task, or one per level (Σ weight x score over its tasks) when there are many tasks."""
+    tasks = dataset.tasks.set_index("task")
+    parts = {task: (shown[TASK_PREFIX + task].astype(float) * tasks.loc[task, "weight"])
+             .fillna(0).to_numpy() for task in tasks.index}
+    if len(tasks) <= MAX_TASK_COLUMNS:
+        return [(f"{task} (w={tasks.loc[task, 'weight']:g})",
+                 _LEVEL_COLOURS.get(tasks.loc[task, "difficulty"], "grey"), part)
+                for task, part in parts.items()]
+    out = []
+    for level in dataset.levels:
+        members = tasks.index[tasks["difficulty"] == level]
+        weight = tasks.loc[members, "weight"].sum()
+        out.append((f"{level} ({len(members)} tasks, w={weight:.3g})",
+                    _LEVEL_COLOURS.get(level, "grey"), sum(parts[t] for t in members)))
+    return out
 
 
 def _run_marks(ax: Any, shown: pd.DataFrame, y: np.ndarray, label_at: np.ndarray

@@ -20,12 +20,14 @@ from . import _fmt as fmt
 from .findings import Finding, score_label
 from .io import Dataset
 from .methods import methods_markdown
+from .scoring import LEVEL_PREFIX, MAX_TASK_COLUMNS, TASK_PREFIX
 
 if TYPE_CHECKING:  # rich is imported only when the console is used
     from rich.console import Console
 
 __all__ = [
     "MAX_TABLE_MODELS",
+    "MAX_TABLE_ROWS",
     "Note",
     "Table",
     "build_document",
@@ -41,9 +43,13 @@ __all__ = [
     "verdicts_table",
 ]
 
-#: Console and markdown tables show at most this many models (the best by score); the JSON
+#: Console and markdown tables list every model, up to this many (the best by score); the JSON
 #: document keeps every model.
-MAX_TABLE_MODELS = 25
+MAX_TABLE_MODELS = 1000
+#: Other long tables (runs, episodes, flagged rows) show this many rows, then say where the
+#: rest is.
+MAX_TABLE_ROWS = 60
+
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,8 @@ def _format_cells(column: pd.Series, digits: int) -> list[str]:
 
 
 def frame_table(frame: pd.DataFrame, caption: str, *, digits: int = 3,
-                max_rows: int = MAX_TABLE_MODELS, note: str | None = None) -> Table:
+                max_rows: int = MAX_TABLE_ROWS, note: str | None = None,
+                source: str | None = None) -> Table:
     """Show a DataFrame as a :class:`Table` (markdown in Jupyter, like the report's tables).
 
     Parameters
@@ -106,6 +113,8 @@ def frame_table(frame: pd.DataFrame, caption: str, *, digits: int = 3,
         Decimals kept for numbers (trailing zeros are dropped: ``0.62``, ``18``, ``46.7``).
     max_rows
         At most this many rows are shown; the note says how many more there are.
+    source
+        The call that returns the whole frame, named in the note when rows are left out.
     note
         Text shown under the table; for a frame with no rows it defaults to ``No rows.``
 
@@ -134,7 +143,8 @@ def frame_table(frame: pd.DataFrame, caption: str, *, digits: int = 3,
     rows = tuple(zip(*cells, strict=True)) if cells else ((),) * len(shown)
     left_out = len(frame) - len(shown)
     if left_out:
-        more = f"{left_out} more row{'s' if left_out != 1 else ''} not shown."
+        more = f"{left_out} more row{'s' if left_out != 1 else ''} not shown"
+        more += f"; {source} returns them all." if source else "."
         note = f"{note} {more}" if note else more
     if frame.empty and note is None:
         note = "No rows."
@@ -194,7 +204,8 @@ def build_document(dataset: Dataset, board: pd.DataFrame, findings: Sequence[Fin
             "teamforge_score_best": row["teamforge_score_best"],
             "teamforge_score_se": row["teamforge_score_se"],
             "runs": row["runs"],
-            "scores": {t: row[t] for t in tasks},
+            "scores": {t: row[TASK_PREFIX + t] for t in tasks},
+            "level_scores": {lvl: row[LEVEL_PREFIX + lvl] for lvl in dataset.levels},
             "tasks_passed": row["tasks_passed"],
             "missing_tasks": list(row["missing_tasks"]),
         }
@@ -331,7 +342,8 @@ def _inflation(row: dict[str, Any]) -> str:
 
 
 def leaderboard_table(document: dict[str, Any]) -> Table:
-    """The leaderboard, best first, cut to :data:`MAX_TABLE_MODELS` rows.
+    """The leaderboard, best first: every model (up to :data:`MAX_TABLE_MODELS`); with more
+    than :data:`.scoring.MAX_TASK_COLUMNS` tasks, one column per level instead of per task.
 
     With repeated runs it also shows the mean over runs ± 1.96 standard errors, the best-of-N
     score and the inflation best-of-N adds to the mean.
@@ -339,6 +351,10 @@ def leaderboard_table(document: dict[str, Any]) -> Table:
     board = document["leaderboard"]
     label = document["dataset"].get("score_label", "weighted score")
     tasks = list(board[0]["scores"]) if board else []
+    by_level = len(tasks) > MAX_TASK_COLUMNS
+    # (many tasks: one column per level, the model's weighted score on the level)
+    parts, key = ((list(board[0]["level_scores"]) if board else []), "level_scores") \
+        if by_level else (tasks, "scores")
     shown = board[:MAX_TABLE_MODELS]
     runs = has_runs(document)
     rows = tuple(
@@ -349,16 +365,20 @@ def leaderboard_table(document: dict[str, Any]) -> Table:
             *((_plus_minus(row["teamforge_score_mean"], row["teamforge_score_se"]),
                _opt(row["teamforge_score_best"]), _inflation(row), _opt(row["runs"]))
               if runs else ()),
-            *(_opt(row["scores"][t]) for t in tasks),
-            str(row["tasks_passed"]),
+            *(_opt(row[key][part]) for part in parts),
+            _opt(row["tasks_passed"]),
         )
         for row in shown
     )
     left_out = len(board) - len(shown)
     note = f"{left_out} more models are in findings.json." if left_out else None
+    if by_level:
+        extra = (f"{len(tasks)} tasks: one column per level, the model's score on the level "
+                 "(weighted mean over its tasks); task scores are in findings.json.")
+        note = f"{note} {extra}" if note else extra
     missing = [r["model"] for r in shown if r["missing_tasks"]]
     if missing:
-        extra = f"Score n/a: missing tasks for {fmt.names(missing)}."
+        extra = f"Score n/a: missing tasks for {fmt.names(missing, at_most=8)}."
         note = f"{note} {extra}" if note else extra
     run_headers: tuple[str, ...] = ()
     if runs:
@@ -370,7 +390,7 @@ def leaderboard_table(document: dict[str, Any]) -> Table:
                  "Runs: the fewest runs of any of the model's tasks.")
         note = f"{note} {extra}" if note else extra
     return Table("Leaderboard",
-                 ("Rank", "Model", label, *run_headers, *tasks, "Tasks passed"),
+                 ("Rank", "Model", label, *run_headers, *parts, "Tasks passed"),
                  rows, note, label_columns=2)
 
 
@@ -409,6 +429,13 @@ def _r_and_p(corr: dict[str, Any]) -> str:
 
 def _more_note(total: int, shown: int) -> str | None:
     return f"{total - shown} more models are in findings.json." if total > shown else None
+
+
+def _more_rows_note(total: int, statistic: str) -> str | None:
+    if total <= MAX_TABLE_ROWS:
+        return None
+    return (f"{total - MAX_TABLE_ROWS} more rows: all {total} are in findings.json "
+            f"(statistics.{statistic}).")
 
 
 def _scale_tables(stats: dict[str, Any]) -> list[Table]:
@@ -469,9 +496,9 @@ def _test_pass_tables(stats: dict[str, Any]) -> list[Table]:
     rows = [_corr_row("pooled over cells", stats["pooled"]),
             _corr_row("rest of score vs test_pass", stats.get("rest_of_score"))]
     within = list((stats.get("within_task") or {}).items())
-    rows += [_corr_row(f"within {task}", c) for task, c in within[:MAX_TABLE_MODELS]]
-    note = (f"{len(within) - MAX_TABLE_MODELS} more tasks are in findings.json."
-            if len(within) > MAX_TABLE_MODELS else None)
+    rows += [_corr_row(f"within {task}", c) for task, c in within[:MAX_TABLE_ROWS]]
+    note = (f"{len(within) - MAX_TABLE_ROWS} more tasks are in findings.json "
+            "(statistics.within_task)." if len(within) > MAX_TABLE_ROWS else None)
     tables = [Table("Correlation of test_pass with score", _CORR_HEADERS, tuple(rows), note)]
     rm = stats.get("repeated_measures")
     if rm:
@@ -505,8 +532,8 @@ def _boundary_tables(stats: dict[str, Any]) -> list[Table]:
             ("Model", "Task", "Run", "Score", "Threshold", "Passed"),
             tuple((f["model"], f["task"], _opt(f.get("run")), _opt(f["score"]),
                    _opt(f["pass_threshold"]), _opt(f["passed"]))
-                  for f in flags[:MAX_TABLE_MODELS]),
-            _more_note(len(flags), min(len(flags), MAX_TABLE_MODELS)),
+                  for f in flags[:MAX_TABLE_ROWS]),
+            _more_rows_note(len(flags), "inconsistent_flags"),
         ))
     return tables
 
@@ -570,8 +597,8 @@ def _score_components_tables(stats: dict[str, Any]) -> list[Table]:
             f"Rows whose score is more than {fmt.short(stats['tolerance'])} from the formula",
             ("Model", "Task", "Run", "Score", "Formula"),
             tuple((m["model"], m["task"], str(m["run"]), _opt(m["score"], 4),
-                   _opt(m["recomputed"], 4)) for m in mismatches[:MAX_TABLE_MODELS]),
-            _more_note(len(mismatches), min(len(mismatches), MAX_TABLE_MODELS)),
+                   _opt(m["recomputed"], 4)) for m in mismatches[:MAX_TABLE_ROWS]),
+            _more_rows_note(len(mismatches), "mismatches"),
             label_columns=2,
         ))
     return tables
@@ -720,8 +747,8 @@ def print_console(document: dict[str, Any], console: Console | None = None) -> N
     """Print the leaderboard and findings as rich tables and panels."""
     from rich import box
     from rich.console import Console
-    from rich.panel import Panel
     from rich.markup import escape
+    from rich.panel import Panel
     from rich.table import Table as RichTable
 
     if console is None:

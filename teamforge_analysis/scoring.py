@@ -13,8 +13,28 @@ import pandas as pd
 from .io import Dataset
 from .runs import _cell_scores
 
-__all__ = ["RANK_DECIMALS", "RUN_COLUMNS", "cell_passes", "leaderboard", "level_scores",
-           "level_task_weights", "score_matrix", "task_weights", "weighted_total"]
+__all__ = [
+    "LEVEL_PREFIX",
+    "MAX_TASK_COLUMNS",
+    "RANK_DECIMALS",
+    "RUN_COLUMNS",
+    "TASK_PREFIX",
+    "cell_passes",
+    "leaderboard",
+    "level_scores",
+    "level_task_weights",
+    "score_matrix",
+    "task_weights",
+    "weighted_total",
+]
+
+#: Per-task and per-level columns of the leaderboard frame carry these prefixes, so that no
+#: task or level name can collide with another column ("rank", "model", ...).
+TASK_PREFIX = "task:"
+LEVEL_PREFIX = "level:"
+#: With more tasks than this, leaderboards (tables and figure) show one column per level
+#: instead of one per task.
+MAX_TASK_COLUMNS = 8
 
 #: Scores are compared for ranking after rounding to this many decimals, so that two models
 #: whose weighted sums differ only by floating-point noise share a rank.
@@ -142,8 +162,11 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
         best, of the task's run scores), ``teamforge_score_se`` (standard error of
         ``teamforge_score_mean``, √(Σ_t w_t² s_t² / n_t) with s_t the sample standard deviation
         (ddof = 1) of the model's n_t runs on task t; NaN when any n_t is 1 or a task is
-        missing), ``runs`` (the fewest runs of any of the model's cells), one column per task
-        with that task's score, ``tasks_passed`` and ``missing_tasks`` (a list of task names).
+        missing), ``runs`` (the fewest runs of any of the model's cells), one column
+        ``task:<name>`` per task with that task's score, one column ``level:<name>`` per level
+        (easiest first) with the model's score on that level (:func:`level_scores`),
+        ``tasks_passed`` (nullable: see :func:`cell_passes`) and ``missing_tasks`` (a list of
+        task names).
 
     Examples
     --------
@@ -163,6 +186,7 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
     passed = cell_passes(dataset).groupby(dataset.results["model"]).sum(min_count=1)
     passed = passed.reindex(scores.index)
     missing = scores.isna().to_numpy()
+    on_levels = level_scores(dataset).reindex(scores.index)
     task_names = np.asarray(tasks, dtype=object)
     # Built in one go: adding one column per task would fragment the frame.
     board = pd.DataFrame(
@@ -170,7 +194,9 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
             "model": scores.index.to_numpy(dtype=object),
             "teamforge_score": weighted,
             **_run_columns(dataset, scores.index, tasks, weights),
-            **{task: values[:, i] for i, task in enumerate(tasks)},
+            **{TASK_PREFIX + task: values[:, i] for i, task in enumerate(tasks)},
+            **{LEVEL_PREFIX + level: on_levels[level].to_numpy()
+               for level in dataset.levels},
             "tasks_passed": passed.astype("Int64").array,
             "missing_tasks": [list(task_names[row]) for row in missing],
         }
@@ -178,9 +204,12 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
 
     rank_key = board["teamforge_score"].round(RANK_DECIMALS)
     board["rank"] = rank_key.rank(method="min", ascending=False).astype("Int64")
-    board = board.assign(_key=-rank_key.fillna(-np.inf))
-    board = board.sort_values(["_key", "model"], kind="stable").drop(columns="_key")
-    columns = ["rank", "model", "teamforge_score", *RUN_COLUMNS, *tasks, "tasks_passed",
+    order = np.lexsort((board["model"].to_numpy(dtype=str),
+                        -rank_key.fillna(-np.inf).to_numpy()))
+    board = board.iloc[order]
+    columns = ["rank", "model", "teamforge_score", *RUN_COLUMNS,
+               *(TASK_PREFIX + task for task in tasks),
+               *(LEVEL_PREFIX + level for level in dataset.levels), "tasks_passed",
                "missing_tasks"]
     return board[columns].reset_index(drop=True)
 

@@ -105,7 +105,7 @@ def test_leaderboard(raw: dict[str, Any], other: Dataset) -> None:
     assert list(board["tasks_passed"]) == [passed[m] for m in order]
     assert list(board["tasks_passed"]) == [7, 7, 4, 3, 2, 2, 1]
     assert all(missing == [] for missing in board["missing_tasks"])
-    assert list(board.columns[7:14]) == sorted(raw["difficulty"])
+    assert list(board.columns[7:14]) == ["task:" + t for t in sorted(raw["difficulty"])]
 
 
 def test_scale_vs_difficulty(raw: dict[str, Any], other: Dataset) -> None:

@@ -37,13 +37,18 @@ def test_bundled_ranks_and_columns(bundled: Dataset) -> None:
     board = leaderboard(bundled)
     assert list(board.columns) == ["rank", "model", "teamforge_score", "teamforge_score_mean",
                                    "teamforge_score_best", "teamforge_score_se", "runs",
-                                   EASY, HARD, MEDIUM, "tasks_passed", "missing_tasks"]
+                                   *(f"task:{t}" for t in (EASY, HARD, MEDIUM)),
+                                   "level:easy", "level:medium", "level:hard",
+                                   "tasks_passed", "missing_tasks"]
     assert str(board["rank"].dtype) == "Int64"
     assert list(board["rank"]) == [1, 2, 3, 4]
     assert list(board["tasks_passed"]) == [2, 1, 1, 0]
     assert list(board["missing_tasks"]) == [[], [], [], []]
     top = board.iloc[0]
-    assert (top[EASY], top[MEDIUM], top[HARD]) == (0.97, 0.762, 0.621)
+    assert (top[f"task:{EASY}"], top[f"task:{MEDIUM}"], top[f"task:{HARD}"]) == (0.97, 0.762,
+                                                                              0.621)
+    # one task per level: the level scores are the task scores
+    assert (top["level:easy"], top["level:medium"], top["level:hard"]) == (0.97, 0.762, 0.621)
 
 
 def test_score_matrix_layout(bundled: Dataset) -> None:
@@ -114,8 +119,8 @@ def test_model_missing_a_task_has_null_score_and_comes_last(
     assert missing == {"llama3-8b-8192": [], "mixtral-8x7b-32768": [],
                        "gemma2-9b-it": [HARD], "llama3-70b-8192": [MEDIUM]}
     row = board.set_index("model").loc["llama3-70b-8192"]
-    assert math.isnan(row[MEDIUM])
-    assert row[EASY] == 0.97
+    assert math.isnan(row[f"task:{MEDIUM}"])
+    assert row[f"task:{EASY}"] == 0.97
     assert row["tasks_passed"] == 1  # passed the easy task; the medium row is gone
 
 
