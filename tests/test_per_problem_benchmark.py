@@ -1,0 +1,128 @@
+"""Reuse on another benchmark's shape: the INVENTED per-problem data of tests/per_problem.py
+(32 models, 310 problems, results.csv with model, task and score only). Expected values are
+worked out here with pandas and numpy from the files, not with the package's functions."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from per_problem import FOUR_LEVELS, write_per_problem
+from rich.console import Console
+
+from teamforge_analysis import analyze
+from teamforge_analysis.cli import main
+from teamforge_analysis.report import print_console, to_markdown
+
+NOT_COMPUTABLE = {
+    "step_efficiency": "steps",
+    "test_pass_vs_score": "test_pass",
+    "score_components": "grader formula",
+    "planning_depth_vs_success": "step log",
+    "reward_trajectories": "step log",
+}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_per_problem(tmp_path_factory.mktemp("per_problem") / "per_problem")
+
+
+@pytest.fixture(scope="module")
+def four_levels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_per_problem(tmp_path_factory.mktemp("four") / "four_levels",
+                             levels=FOUR_LEVELS, declare_ranks=True)
+
+
+def by_hand_level_means(folder: Path) -> tuple[pd.DataFrame, pd.Series]:
+    """Mean score per model and level (equal weights: no weight column), and sizes."""
+    results = pd.read_csv(folder / "results.csv")
+    tasks = pd.read_csv(folder / "tasks.csv")
+    models = pd.read_csv(folder / "models.csv").set_index("model")["params_b"]
+    merged = results.merge(tasks, on="task")
+    return merged.pivot_table(index="model", columns="difficulty", values="score",
+                              aggfunc="mean"), models
+
+
+def test_shape_of_the_invented_data(folder: Path) -> None:
+    results = pd.read_csv(folder / "results.csv")
+    tasks = pd.read_csv(folder / "tasks.csv")
+    models = pd.read_csv(folder / "models.csv")
+    assert list(results.columns) == ["model", "task", "score"]
+    assert results["model"].nunique() >= 30 and len(tasks) >= 300
+    counts = tasks["difficulty"].value_counts()
+    assert counts.nunique() == 3  # three levels of unequal sizes
+    assert models["params_b"].isna().any() and models["params_b"].notna().sum() >= 20
+
+
+def test_command_runs_and_says_what_is_missing(folder: Path, tmp_path: Path) -> None:
+    status = main(["--data", str(folder), "--out", str(tmp_path / "out"),
+                   "--figures", str(tmp_path / "fig"), "--format", "json"])
+    assert status == 0
+    result = analyze(folder)
+    verdicts = {f.id: f for f in result.findings}
+    for finding_id, needed in NOT_COMPUTABLE.items():
+        assert verdicts[finding_id].verdict == "not_computable", finding_id
+        assert needed in verdicts[finding_id].text, finding_id
+    assert verdicts["scale_vs_difficulty"].verdict != "not_computable"
+    assert verdicts["hard_task_boundary"].verdict != "not_computable"
+
+
+def test_scale_uses_equal_weights_and_the_hardest_level(folder: Path) -> None:
+    means, sizes = by_hand_level_means(folder)
+    finding = analyze(folder).finding("scale_vs_difficulty")
+    known = sizes.dropna().index
+    expected = np.corrcoef(sizes[known], means.loc[known, "hard"])[0, 1]
+    hard = finding.statistics["by_difficulty"]["hard"]
+    assert hard["n"] == len(known)
+    assert hard["r"] == pytest.approx(expected, abs=1e-12)
+    assert finding.statistics["hardest"] == "hard" and finding.statistics["easiest"] == "easy"
+
+
+def test_boundary_some_but_not_all_pass(folder: Path) -> None:
+    means, sizes = by_hand_level_means(folder)
+    finding = analyze(folder).finding("hard_task_boundary")
+    expected = {m: bool(means.loc[m, "hard"] >= 0.5) for m in means.index}
+    assert finding.statistics["passed"] == expected
+    assert 0 < sum(expected.values()) < len(expected)
+    assert finding.statistics["models_without_size"] == sorted(sizes.index[sizes.isna()])
+
+
+def test_four_declared_levels(four_levels: Path) -> None:
+    result = analyze(four_levels)
+    assert result.dataset.levels == tuple(FOUR_LEVELS)
+    scale = result.finding("scale_vs_difficulty").statistics
+    assert (scale["easiest"], scale["hardest"]) == ("warmup", "expert")
+    assert list(scale["by_difficulty"]) == list(FOUR_LEVELS)
+    assert result.finding("hard_task_boundary").statistics["hardest_level"] == "expert"
+    means, _ = by_hand_level_means(four_levels)
+    assert result.finding("hard_task_boundary").statistics["passed"] == {
+        m: bool(means.loc[m, "expert"] >= 0.5) for m in means.index}
+
+
+def test_outputs_list_every_model_and_one_column_per_level(folder: Path) -> None:
+    result = analyze(folder)
+    markdown = to_markdown(result.document)
+    board = markdown[markdown.index("## Leaderboard"):markdown.index("## Finding 1")]
+    header = next(line for line in board.splitlines() if line.startswith("| Rank"))
+    assert [c.strip() for c in header.strip("|").split("|")][-4:] == [
+        "easy", "medium", "hard", "Tasks passed"]
+    rows = [line for line in board.splitlines() if line.startswith("| ") and "Rank" not in line]
+    assert len(rows) == 32
+    assert "more models" not in board
+
+
+def test_console_has_no_empty_or_cut_rows_at_120_columns(folder: Path) -> None:
+    buffer = io.StringIO()
+    print_console(analyze(folder).document,
+                  Console(file=buffer, width=120, color_system=None, force_terminal=False))
+    lines = buffer.getvalue().splitlines()
+    start = next(i for i, line in enumerate(lines) if "Leaderboard" in line)
+    table = lines[start:start + 40]
+    assert all(len(line) <= 120 for line in lines)
+    names = [f"model-{i:02d}" for i in range(32)]
+    body = "\n".join(table)
+    assert all(name in body for name in names[:30])
