@@ -119,7 +119,7 @@ def partial_correlation_fixed_effects(data: pd.DataFrame, *, x: str, y: str,
     >>> res.n, res.k, res.dof, round(res.r, 4)
     (6, 2, 2, 0.8433)
     >>> [round(v, 3) for v in res.ci95]
-    [-0.718, 0.998]
+    [-0.622, 0.997]
     """
     frame = data[[x, y, *factors]].dropna(subset=[x, y])
     n = len(frame)
