@@ -59,10 +59,6 @@ EXACT_MAX_ARRANGEMENTS = 20_000
 _CONSTANT_TOLERANCE = 1e-10
 
 
-def _ci_list(ci: tuple[float, float] | None) -> list[float] | None:
-    return None if ci is None else [ci[0], ci[1]]
-
-
 class _Result:
     """``to_dict()`` for the frozen results below: intervals as lists, None never NaN."""
 
@@ -105,7 +101,7 @@ def partial_correlation_fixed_effects(data: pd.DataFrame, *, x: str, y: str,
     Both are residualised by least squares on an intercept and one dummy per factor level (the
     first level of each factor dropped); r is the correlation of the residuals, p is two-sided
     from t = r √(dof / (1 − r²)) with dof = n − k − 2, and ``ci95`` is
-    tanh(atanh r ± z₀.₉₇₅ / √(n − k − 3)). Rows with a missing x or y are dropped. r and p need
+    tanh(atanh r ± z₀.₉₇₅ / √(n − k − 3)). Rows missing x, y or a factor are dropped. r and p need
     dof >= 1 and non-constant residuals; ``ci95`` needs n − k − 3 >= 1.
 
     Examples
@@ -121,7 +117,7 @@ def partial_correlation_fixed_effects(data: pd.DataFrame, *, x: str, y: str,
     >>> [round(v, 3) for v in res.ci95]
     [-0.622, 0.997]
     """
-    frame = data[[x, y, *factors]].dropna(subset=[x, y])
+    frame = data[[x, y, *factors]].dropna()
     n = len(frame)
     if n == 0:
         return PartialCorrelationResult(n=0, reason="no complete rows")
@@ -301,8 +297,9 @@ def leave_one_out_correlations(sizes: pd.Series, level_scores: pd.Series | pd.Da
                    "p_value": res.p_for_verdict, "p_method": method,
                    "reason": res.reason if res.p_for_verdict is None else None}
             rows.append(row)
+    # dtype object keeps None as None (pandas would turn it into NaN in float or str columns).
     out = pd.DataFrame(rows, columns=["level", "left_out", "n", "r", "p_value", "p_method",
-                                      "reason"]).astype({"r": object, "p_value": object})
+                                      "reason"], dtype=object).astype({"n": int})
     return out.drop(columns="level") if one_level else out
 
 

@@ -169,6 +169,10 @@ def test_partial_correlation_degenerate_cases() -> None:
     res = inf.partial_correlation_fixed_effects(six, x="x", y="y")
     assert res.dof == 1 and res.r is not None and res.ci95 is None and "n − k − 3" in res.reason
     assert res.r == pytest.approx(regression_partial_r(six, "x", "y")[0], abs=1e-9)
+    # A row with no model is dropped, not taken as a model called "None".
+    with_gap = pd.concat([six, pd.DataFrame({"model": [None], "task": ["s"], "x": [9.0],
+                                             "y": [9.0]})], ignore_index=True)
+    assert inf.partial_correlation_fixed_effects(with_gap, x="x", y="y").n == 6
     # Empty input.
     assert inf.partial_correlation_fixed_effects(six.iloc[:0], x="x", y="y").n == 0
 
@@ -246,6 +250,13 @@ def test_leave_one_out_too_few_models() -> None:
     assert list(out["left_out"]) == ["a", "b"]  # c has no size
     assert all(v is None for v in out["p_value"]) and all(out["reason"].str.contains("n = 1"))
     assert all(v is None for v in out["r"])  # None, not NaN
+    json.dumps(out.to_dict("records"), allow_nan=False)
+    # A level whose scores are constant once a model is left out: p null with its reason.
+    flat = inf.leave_one_out_correlations(pd.Series({"a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0}),
+                                          pd.Series({"a": 0.1, "b": 0.1, "c": 0.1, "d": 0.2}))
+    assert flat.loc[3, "p_value"] is None and "constant" in flat.loc[3, "reason"]
+    assert flat.loc[0, "reason"] is None
+    json.dumps(flat.to_dict("records"), allow_nan=False)
 
 
 def brute_force_w(values: np.ndarray) -> tuple[float, float]:
