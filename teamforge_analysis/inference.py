@@ -466,6 +466,14 @@ def _mann_whitney(a: np.ndarray, b: np.ndarray) -> tuple[float, float, str]:
     splits = math.comb(a.size + b.size, a.size)
     if np.unique(np.concatenate([a, b])).size == a.size + b.size:
         res, method = sps.mannwhitneyu(a, b, method="exact"), "exact"
+    elif min(a.size, b.size) == 1:
+        # scipy's permutation test refuses a one-model group, whose n splits are listed here:
+        # the lone model's U is its mid-rank − 1 among all n, and U of a is n_a n_b − U of b.
+        ranks = sps.rankdata(np.concatenate([a, b])) - 1
+        null = ranks if a.size == 1 else a.size - ranks
+        observed = float(null[0] if a.size == 1 else null[-1])
+        p = min(1.0, 2 * min(np.mean(null <= observed + 1e-9), np.mean(null >= observed - 1e-9)))
+        return observed, float(p), f"permutation (all {splits} splits; ties)"
     elif splits <= EXACT_MAX_ARRANGEMENTS:
         # n_resamples >= the number of distinct splits makes scipy enumerate them all.
         res = sps.mannwhitneyu(a, b, method=sps.PermutationMethod(n_resamples=splits))

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from teamforge_analysis import inference as inf
 
@@ -388,6 +390,9 @@ def enumerated_mwu(passing, failing) -> tuple[float, float, float]:
     ([70, 46.7, 30], [9, 8, 12, 2]),  # separated, no ties
     ([70, 8, 30], [9, 46.7, 12, 2]),  # overlapping
     ([70, 9, 30, 9], [9, 8, 12, 2, 2]),  # ties
+    ([9], [9, 8, 12, 2, 2]),  # ties, one passing model (scipy's permutation test refuses it)
+    ([9, 8, 12, 2, 2], [8]),  # ties, one failing model
+    ([9, 12, 8, 3], [5]),  # no ties, one failing model
 ])
 def test_size_test_against_enumeration(passing, failing) -> None:
     res = inf.size_test(passing, failing)
@@ -477,3 +482,63 @@ def test_settle_size_test() -> None:
     assert none.min_n_attainable is None and none.reason
     flat = inf.settle_size_test([1, 3], [2, 2])
     assert flat.n_for_80_power is None and flat.reason
+
+
+def test_settle_on_bundled_finding_3(cells) -> None:
+    res = inf.beyond_construction(cells, weight=0.40)
+    settle = inf.settle_fixed_effects_correlation(res.r, n_models=4, n_tasks=3,
+                                                  null_r=inf.NEAR_PERFECT_R)
+    # n − k − 3 = 4 with 4 models × 3 tasks: |atanh 0.004 − atanh 0.9| × √4 = 2.94 already
+    # exceeds z₀.₉₇₅ + z₀.₈ = 2.80, so the observed data have the power asked.
+    assert abs(math.atanh(res.r) - math.atanh(0.9)) * 2 > 1.959963985 + 0.841621234
+    assert settle.n_for_80_power == 4 and settle.unit == "models"
+
+
+# ----------------------------------------------------------------------------------------------
+# Options and robustness
+# ----------------------------------------------------------------------------------------------
+def test_min_attainable_p_with_another_test() -> None:
+    from scipy.stats import spearmanr
+    res = inf.min_attainable_correlation_p([3, 1, 2, 5, 4], [1, 2, 3, 4, 5],
+                                           test=lambda a, b: float(spearmanr(a, b).pvalue))
+    assert res.min_attainable_p == pytest.approx(0.0)  # rho = ±1: the t approximation's p is 0
+
+
+def test_kendalls_w_drops_models_with_a_missing_score() -> None:
+    frame = pd.DataFrame({"l1": [0.9, 0.5, 0.4, np.nan], "l2": [0.3, 0.6, 0.1, 0.2]},
+                         index=list("abcd"))
+    res = inf.kendalls_w(frame)
+    w, p = brute_force_w(frame.dropna().to_numpy().T)
+    assert res.n_items == 3 and res.w == pytest.approx(w) and res.p_value == pytest.approx(p)
+
+
+small_floats = st.lists(st.one_of(st.floats(-5, 5, allow_nan=False), st.just(1.0),
+                                  st.just(float("nan"))), min_size=0, max_size=7)
+
+
+@settings(max_examples=40)
+@given(x=small_floats, y=small_floats)
+def test_never_nan_never_raises(x, y) -> None:
+    """On any small input (empty, constant, tied, missing values) every result is JSON
+    without NaN, and a None statistic comes with a reason."""
+    n = min(len(x), len(y))
+    x, y = x[:n], y[:n]
+    results = [inf.min_attainable_correlation_p(x, y), inf.mean_difference_interval(x),
+               inf.size_test(x, y), inf.settle_paired(x), inf.settle_size_test(x, y)]
+    models = [f"m{i % 3}" for i in range(n)]
+    tasks = [f"t{i // 3}" for i in range(n)]
+    frame = pd.DataFrame({"model": models, "task": tasks, "test_pass": x, "score": y})
+    results.append(inf.beyond_construction(frame, weight=0.4))
+    if n:
+        grid = pd.DataFrame({"l1": x, "l2": y}, index=[f"m{i}" for i in range(n)])
+        results.append(inf.kendalls_w(grid))
+        out = inf.leave_one_out_correlations(grid["l1"], grid["l2"])
+        json.dumps(out.to_dict("records"), allow_nan=False)
+        assert all(row["reason"] for row in out.to_dict("records") if row["p_value"] is None)
+        json.dumps(inf.floor_ceiling_warning(grid), allow_nan=False)
+    for res in results:
+        assert_json_ready(res)
+        values = res.to_dict()
+        if any(values.get(key) is None for key in ("r", "p_value", "w", "ci95", "mean_d",
+                                                    "min_attainable_p") if key in values):
+            assert values["reason"]
