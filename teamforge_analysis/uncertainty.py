@@ -330,31 +330,38 @@ def _order(design: _Design, board_models: np.ndarray) -> tuple[list[int], str]:
     return list(np.lexsort((design.models.astype(str), -key))), "score_on_common_tasks"
 
 
-def _sign_flip_p(d: np.ndarray, seed: int, cache: dict[int, np.ndarray]) -> float:
-    """Two-sided p of Σ d under random sign flips (scipy's definitions throughout).
+def _sign_flip_ps(differences: list[np.ndarray], seed: int) -> list[float]:
+    """Two-sided p of each Σ d under random sign flips of the d_t (scipy's definitions).
 
-    The Monte Carlo flips depend only on the seed and n (kept in ``cache`` for the pairs with
-    the same n), so a pair's p does not depend on which other pairs are compared."""
-    n = len(d)
-    if n <= PERMUTATION_EXACT_MAX_TASKS:
-        # n_resamples ≥ 2^n makes scipy enumerate every sign flip: an exact p.
-        result = sps.permutation_test((d,), _sum, permutation_type="samples", vectorized=True,
-                                      n_resamples=2**n, alternative="two-sided")
-        return float(result.pvalue)
+    The Monte Carlo flips depend only on the seed and n, so a pair's p does not depend on
+    which other pairs are compared; pairs with the same n share them (one matrix product)."""
+    out = [math.nan] * len(differences)
+    by_n: dict[int, list[int]] = {}
+    for i, d in enumerate(differences):
+        if len(d) <= PERMUTATION_EXACT_MAX_TASKS:
+            # n_resamples ≥ 2^n makes scipy enumerate every sign flip: an exact p.
+            out[i] = float(sps.permutation_test(
+                (d,), _sum, permutation_type="samples", vectorized=True,
+                n_resamples=2 ** len(d), alternative="two-sided").pvalue)
+        else:
+            by_n.setdefault(len(d), []).append(i)
     # scipy's Monte Carlo path flips signs one observation at a time (0.2 s a pair at 500
-    # tasks); the same estimator by one matrix product, its adjustment and tolerance.
-    if n not in cache:
-        cache[n] = _seed(seed, 2, n).integers(0, 2, size=(PERMUTATION_RESAMPLES, n),
-                                              dtype=np.int8)
-    signs, step = cache[n], max(1, _BLOCK // n)
-    # Σ ±d_t = 2 Σ_{t flipped up} d_t − Σ d_t, in blocks to bound the float copies.
-    null = np.concatenate([2.0 * (signs[i:i + step] @ d) for i in range(0, len(signs), step)])
-    null -= d.sum()
-    observed = float(d.sum())
-    gamma = abs(observed) * np.finfo(float).eps * 100
-    less = (np.count_nonzero(null <= observed + gamma) + 1) / (PERMUTATION_RESAMPLES + 1)
-    greater = (np.count_nonzero(null >= observed - gamma) + 1) / (PERMUTATION_RESAMPLES + 1)
-    return min(1.0, 2 * min(less, greater))
+    # tasks); here the same estimator (its +1 adjustment and tie tolerance) by matrix products.
+    for n, members in by_n.items():
+        d = np.stack([differences[i] for i in members], axis=1)  # n × pairs
+        flips = _seed(seed, 2, n).integers(0, 2, size=(PERMUTATION_RESAMPLES, n), dtype=np.int8)
+        step = max(1, _BLOCK // n)
+        # Σ ±d_t = 2 Σ_{t flipped up} d_t − Σ d_t, in blocks to bound the float copies.
+        null = np.concatenate([2.0 * (flips[i:i + step].astype(float) @ d)
+                               for i in range(0, PERMUTATION_RESAMPLES, step)])
+        observed = d.sum(axis=0)
+        null -= observed
+        gamma = np.abs(observed) * np.finfo(float).eps * 100
+        less = ((null <= observed + gamma).sum(axis=0) + 1) / (PERMUTATION_RESAMPLES + 1)
+        greater = ((null >= observed - gamma).sum(axis=0) + 1) / (PERMUTATION_RESAMPLES + 1)
+        for i, p in zip(members, np.minimum(1.0, 2 * np.minimum(less, greater)), strict=True):
+            out[i] = float(p)
+    return out
 
 
 def _sum(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -436,8 +443,7 @@ def _pairs(design: _Design, board: pd.DataFrame, draws: np.ndarray | None, rows:
         raise ValueError(f'pairs must be "adjacent" or "all", not {pairs!r}')
     column = {int(row): k for k, row in enumerate(rows)}
     present = ~np.isnan(design.scores) & (design.weight > 0)
-    cache: dict[int, np.ndarray] = {}
-    records = []
+    records, differences = [], []
     for a, b in chosen:
         mask = present[a] & present[b]
         w = _renormalised(design, mask)
@@ -454,7 +460,7 @@ def _pairs(design: _Design, board: pd.DataFrame, draws: np.ndarray | None, rows:
             records.append(record)
             continue
         record["difference"] = float(d.sum())
-        record["p_value"] = _sign_flip_p(d, seed, cache)
+        differences.append(d)
         diffs = None
         if design.source is None:
             reasons.append(f"no interval: {design.reason}")
@@ -471,6 +477,9 @@ def _pairs(design: _Design, board: pd.DataFrame, draws: np.ndarray | None, rows:
             record["ci_low"], record["ci_high"] = _percentile(diffs, confidence)
         record["tasks_for_80_power"] = _tasks_for_power(d, reasons)
         records.append(record)
+    tested = [r for r in records if r["n_tasks"] > 0]
+    for record, p in zip(tested, _sign_flip_ps(differences, seed), strict=True):
+        record["p_value"] = p
     adjusted = holm([r["p_value"] for r in records])
     for record, p_holm in zip(records, adjusted, strict=True):
         record["p_holm"] = p_holm
@@ -511,6 +520,11 @@ def _verdict_reason(record: dict[str, Any], n_pairs: int, confidence: float) -> 
     if low > 0 or high < 0:
         text += (f"; the unadjusted {confidence:.0%} interval excludes 0, but the adjusted "
                  "test does not reject")
+    floor = 2 / (PERMUTATION_RESAMPLES + 1)
+    if record["p_value"] <= floor * (1 + 1e-9):
+        text += (f"; a Monte Carlo p cannot fall below {floor:.2g} ({PERMUTATION_RESAMPLES:,} "
+                 f"sign flips), so Holm over {n_pairs} pairs cannot fall below "
+                 f"{min(1.0, floor * n_pairs):.2g}")
     return [text]
 
 
