@@ -338,7 +338,9 @@ def _sign_flip_ps(differences: list[np.ndarray], seed: int) -> list[float]:
     out = [math.nan] * len(differences)
     by_n: dict[int, list[int]] = {}
     for i, d in enumerate(differences):
-        if len(d) <= PERMUTATION_EXACT_MAX_TASKS:
+        if len(d) == 1:
+            out[i] = 1.0  # (both flips of one difference are as extreme: scipy wants two)
+        elif len(d) <= PERMUTATION_EXACT_MAX_TASKS:
             # n_resamples ≥ 2^n makes scipy enumerate every sign flip: an exact p.
             out[i] = float(sps.permutation_test(
                 (d,), _sum, permutation_type="samples", vectorized=True,
