@@ -78,7 +78,7 @@ def _design(dataset: Dataset) -> _Design:
     wide = wide.reindex(columns=tasks).sort_index()
     models = wide.index.to_numpy(dtype=object)
     weight = task_weights(dataset)
-    level = pd.factorize(level_task_weights(dataset)["level"])[0]
+    level, level_names = pd.factorize(level_task_weights(dataset)["level"])
     weight = np.where(weight > 0, weight, 0.0)
     runs = dataset.runs if dataset.runs is not None else dataset.results
     runs = runs.dropna(subset=["score"])
@@ -101,8 +101,7 @@ def _design(dataset: Dataset) -> _Design:
             groups[int(n)] = (mi[first], ti[first], block)
     used = weight > 0
     per_level = np.bincount(level[used], minlength=level.max(initial=-1) + 1)
-    fixed = [name for code, name in enumerate(pd.unique(level_task_weights(dataset)["level"]))
-             if per_level[code] == 1]
+    fixed = [str(name) for code, name in enumerate(level_names) if per_level[code] == 1]
     source, reason = None, None
     if dataset.aggregate == "best":
         reason = ("scores are best-of-N over runs, and the bootstrap is not defined for a "
@@ -110,7 +109,7 @@ def _design(dataset: Dataset) -> _Design:
     elif (per_level >= 2).any():
         source = "tasks"
         if fixed:
-            reason = f"levels with one task held fixed: {', '.join(map(str, fixed))}"
+            reason = f"levels with one task held fixed: {', '.join(fixed)}"
     elif groups:
         source = "runs"
         reason = "no level has two or more tasks, so runs are resampled within each cell"
@@ -146,11 +145,11 @@ def _draws(design: _Design, rows: np.ndarray, weight: np.ndarray, resamples: int
     out = np.zeros((resamples, len(rows)))
     if design.source == "runs":
         cells = np.broadcast_to(values, (resamples, *values.shape)).copy()
-        lookup = {m: k for k, m in enumerate(rows)}
+        column = np.full(len(design.models), -1)
+        column[rows] = np.arange(len(rows))
         for n, (mi, ti, block) in design.runs.items():
-            keep = np.array([m in lookup for m in mi]) & used[ti]
-            k = np.array([lookup.get(m, 0) for m in mi])[keep]
-            t, block = ti[keep], block[keep]
+            keep = (column[mi] >= 0) & used[ti]
+            k, t, block = column[mi][keep], ti[keep], block[keep]
             step = max(1, _BLOCK // max(1, block.size))
             for start in range(0, resamples, step):
                 stop = min(resamples, start + step)
@@ -284,35 +283,27 @@ def _score_intervals(dataset: Dataset, design: _Design, resamples: int, seed: in
 
 def _run_noise(dataset: Dataset, design: _Design, out: pd.DataFrame, position: np.ndarray,
                confidence: float) -> list[str | None]:
-    """Fill the run-based columns of ``out``; return per row why they are missing."""
+    """Fill the run-based columns of ``out`` (rows: ``position``); say per row why not."""
     used = design.weight > 0
     w = design.weight[used]
-    reasons: list[str | None] = []
-    for i, p in enumerate(position):
-        n, sd = design.run_n[p, used], design.run_sd[p, used]
-        if (n == 0).any():
-            reasons.append(None)  # (a missing task: said already)
-            continue
-        if dataset.aggregate == "best":
-            reasons.append("the run-based standard error is of the mean of runs, and scores "
-                           "are best-of-N")
-            continue
-        if (n < 2).all():
-            reasons.append("one run per cell")
-            continue
-        if (n < 2).any():
-            reasons.append("some cells have one run")
-            continue
+    n, sd = design.run_n[position][:, used], design.run_sd[position][:, used]
+    with quiet():
         v = w**2 * sd**2 / n
-        se = math.sqrt(v.sum())
-        mean_score = float(np.nan_to_num(design.scores[p, used]) @ w)
-        half, df = 0.0, math.nan
-        if se > 0:  # (identical runs everywhere: no spread, a zero-width interval, no df)
-            df = v.sum() ** 2 / (v**2 / (n - 1)).sum()
-            half = float(sps.t.ppf(0.5 + confidence / 2, df)) * se
-        out.loc[i, ["run_se", "run_se_ci_low", "run_se_ci_high", "run_se_df"]] = [
-            se, mean_score - half, mean_score + half, df]
-        reasons.append(None)
+        se = np.sqrt(v.sum(axis=1))
+        df = v.sum(axis=1) ** 2 / (v**2 / (n - 1)).sum(axis=1)
+        # Identical runs everywhere: no spread, a zero-width interval and no df.
+        half = np.where(se > 0, sps.t.ppf(0.5 + confidence / 2, df) * se, 0.0)
+    mean = np.nan_to_num(design.scores[position][:, used]) @ w
+    reasons = [None if (row == 0).any() else  # (a missing task: said already)
+               "the run-based standard error is of the mean of runs, and scores are "
+               "best-of-N" if dataset.aggregate == "best" else
+               "one run per cell" if (row < 2).all() else
+               "some cells have one run" if (row < 2).any() else None for row in n]
+    ok = np.array([r is None for r in reasons]) & (n > 0).all(axis=1)
+    out.loc[ok, "run_se"] = se[ok]
+    out.loc[ok, "run_se_ci_low"] = (mean - half)[ok]
+    out.loc[ok, "run_se_ci_high"] = (mean + half)[ok]
+    out.loc[ok, "run_se_df"] = np.where(se > 0, df, np.nan)[ok]
     return reasons
 
 
@@ -321,7 +312,7 @@ def _order(design: _Design, board_models: np.ndarray) -> tuple[list[int], str]:
     present = ~np.isnan(design.scores)
     common = present.all(axis=0) & (design.weight > 0)
     position = pd.Index(design.models).get_indexer(board_models)
-    if present[:, design.weight > 0].all():
+    if present.all():
         return list(position), "score"  # (the leaderboard's order)
     if not common.any():
         return list(range(len(design.models))), "name"
@@ -450,7 +441,7 @@ def _pairs(design: _Design, board: pd.DataFrame, draws: np.ndarray | None, rows:
         mask = present[a] & present[b]
         w = _renormalised(design, mask)
         d = w[mask] * (design.scores[a, mask] - design.scores[b, mask])
-        if d.sum() < 0:  # model_a is the one ahead on the shared tasks
+        if round(d.sum(), RANK_DECIMALS) < 0:  # model_a: the one ahead on the shared tasks
             a, b, d = b, a, -d
         record: dict[str, Any] = {"model_a": design.models[a], "model_b": design.models[b],
                                   "n_tasks": int(mask.sum()), "difference": np.nan,
@@ -550,35 +541,39 @@ class LeaderboardUncertainty:
     def to_dict(self) -> dict[str, Any]:
         """The ``leaderboard_uncertainty`` section: intervals as two-element lists, ``None``
         (with a ``reason``) where undefined, never NaN."""
-        return {
-            "method": self.method, "ci_method": self.ci_method, "resamples": self.resamples,
-            "seed": self.seed, "reason": self.reason, "pair_order": self.pair_order,
-            "models": [{
-                "model": row["model"], "score": finite_or_none(row["score"]),
-                "n_tasks": int(row["n_tasks"]), "ci95": _interval(row, "ci95"),
-                "rank": _integer(row["rank"]), "rank_ci95": _interval(row, "rank_ci95", int),
-                "run_se": finite_or_none(row["run_se"]),
-                "run_se_ci95": _interval(row, "run_se_ci95"), "reason": row["reason"],
-            } for row in self.models.to_dict("records")],
-            "pairs": [{
-                "model_a": row["model_a"], "model_b": row["model_b"],
-                "n_tasks": int(row["n_tasks"]), "difference": finite_or_none(row["difference"]),
-                "ci95": _interval(row, "ci95"), "p_value": finite_or_none(row["p_value"]),
-                "p_holm": finite_or_none(row["p_holm"]), "verdict": row["verdict"],
-                "tasks_for_80_power": _integer(row["tasks_for_80_power"]),
-                "reason": row["reason"],
-            } for row in self.pairs.to_dict("records")],
-        }
+        return {"method": self.method, "ci_method": self.ci_method,
+                "resamples": self.resamples, "seed": self.seed, "reason": self.reason,
+                "pair_order": self.pair_order,
+                "models": [_record(row, MODEL_KEYS) for row in self.models.to_dict("records")],
+                "pairs": [_record(row, PAIR_KEYS) for row in self.pairs.to_dict("records")]}
 
 
-def _integer(value: Any) -> int | None:
-    return None if value is None or pd.isna(value) else int(value)
+#: Keys of to_dict's model and pair records, in order.
+MODEL_KEYS = ("model", "score", "n_tasks", "ci95", "rank", "rank_ci95", "run_se",
+              "run_se_ci95", "reason")
+PAIR_KEYS = ("model_a", "model_b", "n_tasks", "difference", "ci95", "p_value", "p_holm",
+             "verdict", "tasks_for_80_power", "reason")
+_INTEGERS = frozenset({"n_tasks", "rank", "rank_ci95", "tasks_for_80_power"})
+_TEXTS = frozenset({"model", "model_a", "model_b", "verdict", "reason"})
 
 
-def _interval(row: dict[str, Any], name: str, kind: type = float) -> list[Any] | None:
-    low, high = (finite_or_none(None if pd.isna(row[c]) else row[c])
-                 for c in JSON_INTERVALS[name])
-    return None if low is None or high is None else [kind(low), kind(high)]
+def _record(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """One JSON record of a frame row: None for any missing value, ints, finite floats."""
+    def plain(value: Any, key: str) -> Any:
+        if value is None or pd.isna(value):
+            return None
+        return int(value) if key in _INTEGERS else finite_or_none(value)
+
+    out: dict[str, Any] = {}
+    for key in keys:
+        if key in _TEXTS:
+            out[key] = row[key]
+        elif key in JSON_INTERVALS:
+            bounds = [plain(row[column], key) for column in JSON_INTERVALS[key]]
+            out[key] = None if None in bounds else bounds
+        else:
+            out[key] = plain(row[key], key)
+    return out
 
 
 def leaderboard_uncertainty(dataset: Dataset, *, pairs: str = "adjacent",
