@@ -116,8 +116,8 @@ def _design(dataset: Dataset) -> _Design:
         if (run_n[:, used] == 1).any():
             reason += "; cells with one run held fixed"
     else:
-        reason = ("no source of variation to resample: every level has one task and every "
-                  "cell one run, so no interval can be estimated")
+        reason = ("no source of variation to resample (every level has one task and every "
+                  "cell one run), so no interval can be estimated")
     return _Design(models, wide.to_numpy(dtype=float), weight, level, groups, run_sd, run_n,
                    source, reason)
 
@@ -228,8 +228,8 @@ def score_intervals(dataset: Dataset, *, resamples: int = DEFAULT_RESAMPLES,
                  model    score  rank  ci_low  rank_low
     0  llama3-70b-8192  0.74015     1     NaN      <NA>
     1   llama3-8b-8192  0.55275     2     NaN      <NA>
-    >>> table.attrs["reason"].split(": ")[1]
-    'every level has one task and every cell one run, so no interval can be estimated'
+    >>> table.attrs["reason"].split(", ")[-1]
+    'so no interval can be estimated'
     """
     return _score_intervals(dataset, _design(dataset), resamples, seed, confidence)[0]
 
@@ -271,9 +271,9 @@ def _score_intervals(dataset: Dataset, design: _Design, resamples: int, seed: in
             parts.append(f"missing {len(missing)} task(s) ({', '.join(missing[:3])}"
                          f"{', ...' if len(missing) > 3 else ''}): no weighted score")
         elif design.source is None:
-            parts.append(f"no interval: {design.reason}")
+            parts.append(str(design.reason))
         if row_complete and run_reason[i]:
-            parts.append(f"no run-based interval: {run_reason[i]}")
+            parts.append(f"no run-based interval ({run_reason[i]})")
         reasons.append("; ".join(parts) or None)
     out["reason"] = pd.Series(reasons, dtype=object)
     out.attrs.update(method=METHOD, ci_method=design.source, resamples=resamples, seed=seed,
@@ -456,7 +456,7 @@ def _pairs(design: _Design, board: pd.DataFrame, draws: np.ndarray | None, rows:
         differences.append(d)
         diffs = None
         if design.source is None:
-            reasons.append(f"no interval: {design.reason}")
+            reasons.append(str(design.reason))
         elif draws is not None and a in column and b in column and mask.all(
                 where=design.weight > 0):
             diffs = draws[:, column[a]] - draws[:, column[b]]
@@ -478,7 +478,7 @@ def _pairs(design: _Design, board: pd.DataFrame, draws: np.ndarray | None, rows:
         record["p_holm"] = p_holm
         record["verdict"] = None if p_holm is None else (
             "ahead" if p_holm < ALPHA else "indistinguishable")
-        record["reason"] = "; ".join(_verdict_reason(record, len(records), confidence)
+        record["reason"] = "; ".join(_verdict_reason(record, len(tested), confidence)
                                      + record["reason"]) or None
     out = pd.DataFrame(records, columns=list(PAIR_COLUMNS))
     for name in ("p_value", "p_holm"):
@@ -509,15 +509,16 @@ def _verdict_reason(record: dict[str, Any], n_pairs: int, confidence: float) -> 
     if record["verdict"] == "ahead":
         return [f"p = {p:.3g} < 0.05 ({family})"]
     text = f"p = {p:.3g}, not below 0.05 ({family})"
-    low, high = record["ci_low"], record["ci_high"]
-    if low > 0 or high < 0:
+    if record["ci_low"] > 0 or record["ci_high"] < 0:
         text += (f"; the unadjusted {confidence:.0%} interval excludes 0, but the adjusted "
                  "test does not reject")
-    floor = 2 / (PERMUTATION_RESAMPLES + 1)
-    if record["p_value"] <= floor * (1 + 1e-9):
-        text += (f"; a Monte Carlo p cannot fall below {floor:.2g} ({PERMUTATION_RESAMPLES:,} "
-                 f"sign flips), so Holm over {n_pairs} pairs cannot fall below "
-                 f"{min(1.0, floor * n_pairs):.2g}")
+    # The test's smallest possible p: 2 of all 2^n flips, or 2 of the Monte Carlo flips + 1.
+    n = record["n_tasks"]
+    smallest = 2 / (2**n if n <= PERMUTATION_EXACT_MAX_TASKS else PERMUTATION_RESAMPLES + 1)
+    if smallest * n_pairs >= ALPHA:  # (Holm's smallest: n_pairs × the smallest p)
+        text += (f"; with {n} tasks the smallest p this test can give is {min(1, smallest):.2g}"
+                 f", {min(1, smallest * n_pairs):.2g} after Holm over {n_pairs} pair(s), so "
+                 "'ahead' was out of reach")
     return [text]
 
 

@@ -176,7 +176,8 @@ def test_bundled_data_has_no_interval_and_says_why() -> None:
         assert "no source of variation" in model["reason"]
     for pair in section["pairs"]:
         assert pair["ci95"] is None and "no interval" in pair["reason"]
-        assert pair["n_tasks"] == 3
+        assert pair["n_tasks"] == 3 and pair["p_value"] == 0.25  # (2 of 2^3 flips)
+        assert pair["verdict"] == "indistinguishable" and "out of reach" in pair["reason"]
 
 
 def test_best_of_n_has_no_bootstrap(make_data: MakeData, rng: np.random.Generator) -> None:
