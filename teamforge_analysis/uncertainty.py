@@ -252,7 +252,7 @@ def _score_intervals(dataset: Dataset, design: _Design, resamples: int, seed: in
         if column not in out:
             out[column] = np.nan
     draws = None
-    if design.source is not None:
+    if design.source is not None and len(rows):
         draws = _draws(design, rows, design.weight, resamples, _seed(seed, 0))
         out.loc[complete, ["ci_low", "ci_high"]] = _percentile(draws, confidence).T
         ranks = sps.rankdata(-_rank_key(draws), method="min", axis=1)
@@ -294,12 +294,14 @@ def _run_noise(dataset: Dataset, design: _Design, out: pd.DataFrame, position: n
         # Identical runs everywhere: no spread, a zero-width interval and no df.
         half = np.where(se > 0, sps.t.ppf(0.5 + confidence / 2, df) * se, 0.0)
     mean = np.nan_to_num(design.scores[position][:, used]) @ w
-    reasons = [None if (row == 0).any() else  # (a missing task: said already)
+    complete = ~np.isnan(design.scores[position]).any(axis=1)
+    reasons = [None if not whole else  # (a missing task: said already)
                "the run-based standard error is of the mean of runs, and scores are "
                "best-of-N" if dataset.aggregate == "best" else
                "one run per cell" if (row < 2).all() else
-               "some cells have one run" if (row < 2).any() else None for row in n]
-    ok = np.array([r is None for r in reasons]) & (n > 0).all(axis=1)
+               "some cells have one run" if (row < 2).any() else None
+               for row, whole in zip(n, complete, strict=True)]
+    ok = np.array([r is None for r in reasons], dtype=bool) & complete
     out.loc[ok, "run_se"] = se[ok]
     out.loc[ok, "run_se_ci_low"] = (mean - half)[ok]
     out.loc[ok, "run_se_ci_high"] = (mean + half)[ok]
