@@ -386,7 +386,8 @@ def pairwise_comparisons(dataset: Dataset, *, pairs: str = "adjacent",
     """Paired comparisons of models adjacent in the ranking (or of all pairs).
 
     Each pair is compared on the tasks both models have (weights renormalised within levels
-    over those tasks; tasks of weight 0 left out). ``difference`` is model_a's weighted score
+    over those tasks; a level with no shared task gives its share to the others in
+    proportion; tasks of weight 0 left out). ``difference`` is model_a's weighted score
     minus model_b's (model_a is the one ahead, so it is ≥ 0); ``ci_low, ci_high`` its paired
     percentile bootstrap interval (the same resampled tasks, unadjusted); ``p_value`` a
     two-sided sign-flip permutation p of the per-task weighted differences (exact up to 16
