@@ -725,6 +725,44 @@ def measure_report_tables(ctx: Context) -> list[Row]:
     )]
 
 
+UNCERTAINTY_CODE = (
+    "import sys, time\n"
+    "from teamforge_analysis import load_dataset\n"
+    "from teamforge_analysis.uncertainty import leaderboard_uncertainty\n"
+    "ds = load_dataset(sys.argv[1])\n"
+    "t, c = time.perf_counter(), time.process_time()\n"
+    "leaderboard_uncertainty(ds).to_dict()\n"
+    "print(time.perf_counter() - t, time.process_time() - c)\n"
+)
+#: Issue 14's budget for the uncertainty part of a run over 50 models × 500 tasks × 3 runs.
+UNCERTAINTY_BUDGET = 5.0
+
+
+def measure_uncertainty(ctx: Context) -> list[Row]:
+    """Issue 14: score/rank intervals and adjacent-pair comparisons, timed inside the process
+    (the load is not part of it), against a fixed budget of 5 s: ratio = seconds / 5."""
+    size = ctx.size(50, 500, 3)
+    folder = data_folder(size, ctx.log)
+    probe = subprocess.run([PYTHON, "-c", "import teamforge_analysis.uncertainty"],
+                           capture_output=True)
+    if probe.returncode != 0:
+        return [Row("uncertainty_50x500", "leaderboard uncertainty (issue 14)", target="< 5 s",
+                    status="pending", note="no teamforge_analysis.uncertainty on this branch")]
+    command = [PYTHON, "-c", UNCERTAINTY_CODE, str(folder)]
+    samples = alternate({"uncertainty": command}, ctx.repetitions, log=ctx.log,
+                        capture=("uncertainty",))
+    inside = _inside(samples["uncertainty"])
+    budget = Times(UNCERTAINTY_BUDGET, UNCERTAINTY_BUDGET)
+    return [Row(
+        "uncertainty_50x500", f"`leaderboard_uncertainty(ds).to_dict()` on {size.models} "
+        f"models × {size.tasks} tasks × {size.runs} runs (B = 2,000, adjacent pairs), timed "
+        "inside its process after the load, vs a 5 s budget",
+        _fmt(inside), "5 s budget", inside / budget, "≤ 1 (under 5 s)", 1.0,
+        note=f"{_shape_note(size, ctx)}; CPU {inside.cpu:.2f} s",
+        details=[_samples_line(n, s) for n, s in samples.items()],
+    )]
+
+
 MEASUREMENTS: dict[str, Callable[[Context], list[Row]]] = {
     "cli_full": measure_cli_full,
     "cli_json": measure_cli_json,
@@ -733,9 +771,11 @@ MEASUREMENTS: dict[str, Callable[[Context], list[Row]]] = {
     "steps": measure_steps,
     "notebooks": measure_notebooks,
     "report_tables": measure_report_tables,
+    "uncertainty": measure_uncertainty,
 }
 ALIASES = {"rows_1m": "rows", "rows_10m": "rows", "load_1m": "rows", "memory_1m": "memory",
-           "steps_3m": "steps", "json_no_matplotlib": "cli_json"}
+           "steps_3m": "steps", "json_no_matplotlib": "cli_json",
+           "uncertainty_50x500": "uncertainty"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
