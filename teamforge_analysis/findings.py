@@ -700,7 +700,7 @@ def _inconsistent_flags(dataset: Dataset) -> list[dict[str, Any]]:
     assert runs is not None
     # Looked up once per distinct task (or cell), then spread by code: Series.map over a
     # million run rows took 5x the time and 44 MB more at the peak.
-    cells = dataset.run_cells
+    cells = None
     if cells is None:
         codes, tasks = pd.factorize(runs["task"])
     else:
