@@ -25,13 +25,27 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .schema import COMPONENT_COLUMNS, DIFFICULTY_LEVELS, RUN_COLUMN, Table
+from .schema import (
+    COMPONENT_COLUMNS,
+    DIFFICULTY_LEVELS,
+    MEASURES,
+    RUN_COLUMN,
+    WEIGHT_SUM_TOLERANCE,
+    Table,
+)
 from .validate import Cells, DataValidationError, Input, Problem, Rows
 
 __all__ = [
-    "COMPONENT_COLUMNS", "DIFFICULTY_LEVELS", "RUN_COLUMN", "STEP_LOG_NAMES",
+    "COMPONENT_COLUMNS", "DIFFICULTY_LEVELS", "MODELS_COLUMNS", "RESULTS_COLUMNS", "RUN_COLUMN",
+    "STEP_LOG_NAMES", "TASKS_COLUMNS", "WEIGHT_SUM_TOLERANCE",
     "DataValidationError", "Problem", "find_step_log", "read_input",
 ]
+
+#: Column names of the Dataset's frames, in order (``results`` also has the component
+#: columns its input has; ``runs`` also ``run``).
+RESULTS_COLUMNS: tuple[str, ...] = ("model", "task", "score", *MEASURES)
+MODELS_COLUMNS: tuple[str, ...] = tuple(c.name for c in schema.MODELS.columns)
+TASKS_COLUMNS: tuple[str, ...] = tuple(c.name for c in schema.TASKS.columns)
 
 #: File names a step log may have, in the order they are looked for.
 STEP_LOG_NAMES: tuple[str, ...] = ("steps.jsonl", "steps.csv", "steps.parquet")

@@ -216,13 +216,13 @@ def _convert(cells: Cells, col: Column, key: bool) -> tuple[np.ndarray, np.ndarr
             checks.append((fraction, "is not a whole number"))
             huge = finite & ~fraction & (np.abs(values) >= _MAX_EXACT)
             checks.append((huge, "is too large"))
-            finite &= ~fraction & ~huge
         low = np.zeros(len(values), bool) if col.lower is None else (
             values <= col.lower if col.lower_open else values < col.lower)
         high = np.zeros(len(values), bool) if col.upper is None else values > col.upper
     if col.lower is not None or col.upper is not None:
         checks.append((finite & (low | high), _range_text(col)))
-    return np.where(finite & ~low & ~high, values, np.nan), blank, checks
+    bad = np.logical_or.reduce([m for m, _ in checks])
+    return np.where(bad | blank, np.nan, values), blank, checks
 
 
 def _not_a_number(col: Column) -> Message:
@@ -310,6 +310,9 @@ def _check_table(inp: Input, report: _Report) -> pd.DataFrame | None:
         columns[col.name] = pd.Series(typed, dtype=object if col.kind == "text" else None,
                                       copy=False)
     frame = pd.DataFrame(columns, index=pd.RangeIndex(inp.n_rows))
+    if inp.table is schema.STEPS and RUN_COLUMN not in frame and "task" in frame:
+        frame.insert(frame.columns.get_loc("task") + 1, RUN_COLUMN, 1)  # (checked in check())
+        frame.attrs["run_absent"] = True
     _check_keys(inp.table, frame, report)
     return frame
 
@@ -432,11 +435,9 @@ def _check_steps(frames: dict[str, pd.DataFrame], reports: dict[str, _Report],
             for row in np.flatnonzero(passed > total):
                 report.add(f"is more than tests_total ({_int_text(total[row])})", int(row),
                            "tests_passed", _int_text(passed[row]))
-    if RUN_COLUMN not in steps:
-        if results is not None and RUN_COLUMN in results:
-            report.add(f"missing column 'run' ({files['results']} has a run column)")
-            return
-        steps.insert(2, RUN_COLUMN, 1)
+    if steps.attrs.get("run_absent") and results is not None and RUN_COLUMN in results:
+        report.add(f"missing column 'run' ({files['results']} has a run column)")
+        return
     if results is None or reports["results"].problems or report.problems \
             or "results" not in files:
         return
