@@ -294,6 +294,7 @@ def _check_table(inp: Input, report: _Report) -> pd.DataFrame | None:
         return None
     at = _header(inp, report)
     columns: dict[str, object] = {}
+    codes: dict[str, np.ndarray] = {}
     for col in inp.table.columns:
         if col.name not in at:
             continue
@@ -306,6 +307,9 @@ def _check_table(inp: Input, report: _Report) -> pd.DataFrame | None:
             if mask.any():
                 raw = cells.rows(cells.values) if raw is None else raw
                 report.cells(cells.rows(mask), col.name, message, raw)
+        if col.name in inp.table.key:  # (integer codes: the key check compares them)
+            canonical = pd.factorize(values if col.kind == "text" else values.astype(float))[0]
+            codes[col.name] = cells.rows(canonical)
         typed = _typed(cells.rows(values), col)
         columns[col.name] = pd.Series(typed, dtype=object if col.kind == "text" else None,
                                       copy=False)
@@ -313,19 +317,29 @@ def _check_table(inp: Input, report: _Report) -> pd.DataFrame | None:
     if inp.table is schema.STEPS and RUN_COLUMN not in frame and "task" in frame:
         frame.insert(frame.columns.get_loc("task") + 1, RUN_COLUMN, 1)  # (checked in check())
         frame.attrs["run_absent"] = True
-    _check_keys(inp.table, frame, report)
+    _check_keys(inp.table, frame, codes, report)
     return frame
 
 
-def _check_keys(table: Table, frame: pd.DataFrame, report: _Report) -> None:
+def _check_keys(table: Table, frame: pd.DataFrame, codes: dict[str, np.ndarray],
+                report: _Report) -> None:
     key = [k for k in table.key if k in frame]
     if len(key) < len([k for k in table.key if k != RUN_COLUMN]):
         return
-    keys = frame[key]
-    keys = keys[keys.notna().all(axis=1)]
-    repeated = keys.duplicated()
-    if not repeated.any():
+    coded = [np.asarray(codes.get(k, np.zeros(len(frame), np.intp))) for k in key]
+    complete = np.logical_and.reduce([c >= 0 for c in coded])  # (-1: missing)
+    sizes = [int(c.max(initial=0)) + 1 for c in coded]
+    if math.prod(sizes) < 2**62:  # (one integer per key: fast to hash)
+        combined = np.zeros(int(complete.sum()), np.int64)
+        for c, size in zip(coded, sizes, strict=True):
+            combined = combined * size + c[complete]
+        repeats = pd.Series(combined).duplicated().any()
+    else:
+        repeats = pd.DataFrame({i: c[complete] for i, c in enumerate(coded)}).duplicated().any()
+    if not repeats:
         return
+    keys = frame.loc[complete, key]
+    repeated = keys.duplicated()
     first = pd.Series(keys.index, index=keys.index).groupby(
         [keys[k] for k in key], sort=False).transform("min")
     for row in keys.index[repeated.to_numpy()]:
@@ -414,10 +428,12 @@ def _ordered(found: list[tuple[int | None, Problem]], table: Table) -> list[Prob
 def _cross(results: pd.DataFrame, other: pd.DataFrame, column: str, report: _Report,
            other_report: _Report) -> None:
     names = results[column]
-    unknown = names.notna() & ~names.isin(set(other[column].dropna()))
-    report.cells(unknown.to_numpy(), column, f"is not a {column} in {other_report.inp.file}",
-                 names.to_numpy())
-    unused = other[column].notna() & ~other[column].isin(set(names.dropna()))
+    used = pd.unique(names.dropna().to_numpy())  # (compared once per name, not per row)
+    unknown = used[~pd.Series(used).isin(set(other[column].dropna())).to_numpy()]
+    if len(unknown):
+        report.cells(names.isin(set(unknown)).to_numpy(), column,
+                     f"is not a {column} in {other_report.inp.file}", names.to_numpy())
+    unused = other[column].notna() & ~other[column].isin(set(used))
     message = ("has no rows in {} (ignored)" if column == "model" else "has no rows in {}")
     for row in np.flatnonzero(unused.to_numpy()):
         other_report.add(message.format(report.inp.file), int(row), column,
