@@ -244,7 +244,7 @@ def _dataset(checked: Checked, problems: list[Problem], notes: list[Problem], na
         score=results["score"])
     for measure in MEASURES:
         runs[measure] = results[measure] if measure in results else pd.Series(
-            pd.array([None] * n, dtype="boolean") if measure == "passed" else np.full(n, np.nan))
+            pd.array([None] * n, dtype="boolean" if measure == "passed" else "float64"))
     for column in COMPONENT_COLUMNS:
         if column in results:
             runs[column] = results[column]
@@ -271,7 +271,8 @@ def _tidy(frame: pd.DataFrame, table: Table, **defaults: object) -> pd.DataFrame
     for col in table.columns:
         values = frame[col.name] if col.name in frame else defaults.get(col.name)
         if values is None:
-            values = None if col.kind == "text" else np.nan
+            values = (pd.Series(None, index=frame.index, dtype=object) if col.kind == "text"
+                      else pd.Series(index=frame.index, dtype="float64"))  # (all missing)
         columns[col.name] = pd.Series(values, index=frame.index,
                                       dtype=object if col.kind == "text" else None)
     tidy = pd.DataFrame(columns)

@@ -161,8 +161,8 @@ def tidy_steps(frame: pd.DataFrame) -> pd.DataFrame:
         if c.name in frame:
             values = frame[c.name].to_numpy()
         else:
-            values = np.full(n, None if c.kind == "text" else (1 if c.name == RUN_COLUMN
-                                                               else np.nan))
+            values = np.full(n, 1) if c.name == RUN_COLUMN else pd.array(
+                [None] * n, dtype=object if c.kind == "text" else "float64").to_numpy()
         columns[c.name] = pd.Series(values, dtype=object if c.kind == "text" else None)
     return pd.DataFrame(columns).sort_values(
         [*EPISODE_KEY, "step"], kind="stable", ignore_index=True)

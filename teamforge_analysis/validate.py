@@ -189,7 +189,7 @@ def _convert(cells: Cells, col: Column, key: bool) -> tuple[np.ndarray, np.ndarr
         blank = (words == "").to_numpy()
         true, false = words.isin(_TRUE).to_numpy(), words.isin(_FALSE).to_numpy()
         checks.append((~blank & ~true & ~false, "is not a boolean (true/false, 1/0)"))
-        return np.where(true, 1.0, np.where(false, 0.0, np.nan)), blank, checks
+        return _where(true | false, true.astype(float)), blank, checks
     # numbers
     if raw.dtype.kind in "iu":
         values = raw.astype(float)
@@ -199,7 +199,7 @@ def _convert(cells: Cells, col: Column, key: bool) -> tuple[np.ndarray, np.ndarr
     elif raw.dtype.kind == "f":
         values, blank = raw, np.isnan(raw)
     elif raw.dtype.kind == "b":
-        values, blank = np.full(len(raw), np.nan), np.zeros(len(raw), bool)
+        values, blank = _where(np.zeros(len(raw), bool), raw), np.zeros(len(raw), bool)
         checks.append((np.ones(len(raw), bool), "is not a number"))
     else:
         text = _text(raw)
@@ -207,7 +207,7 @@ def _convert(cells: Cells, col: Column, key: bool) -> tuple[np.ndarray, np.ndarr
         values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
         checks.append((~blank & np.isnan(values), _not_a_number(col)))
     ok = ~blank & ~np.logical_or.reduce([m for m, _ in checks]) if checks else ~blank
-    values = np.where(ok, values, np.nan)
+    values = _where(ok, values)
     finite = np.isfinite(values)
     checks.append((ok & ~finite, "is not a finite number"))
     with np.errstate(invalid="ignore"):
@@ -222,7 +222,12 @@ def _convert(cells: Cells, col: Column, key: bool) -> tuple[np.ndarray, np.ndarr
     if col.lower is not None or col.upper is not None:
         checks.append((finite & (low | high), _range_text(col)))
     bad = np.logical_or.reduce([m for m, _ in checks])
-    return np.where(bad | blank, np.nan, values), blank, checks
+    return _where(~bad & ~blank, values), blank, checks
+
+
+def _where(keep: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``values`` as float64, missing where ``keep`` is false."""
+    return pd.Series(values, dtype="float64").where(keep).to_numpy()
 
 
 def _not_a_number(col: Column) -> Message:
