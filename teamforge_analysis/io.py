@@ -158,8 +158,17 @@ class _LazyLines(Lines):
         self.raw = raw
 
     def label(self, position: int) -> int | None:
-        if self.records is None:
+        if self.records is None and self.lines is None:
             self.text = self.raw.decode("utf-8-sig")
+            if '"' not in self.text:  # (no quoted field: a record is a line that is not blank)
+                kept = [i for i, line in enumerate(_LINE_BREAK.split(self.text), 1)
+                        if line.strip(" \t")]
+                self.lines = np.array(kept[1:] if len(kept) == self.n_rows + 1 else [])
+                self.header = kept[0] if kept else None
+        if self.lines is not None:
+            if position < 0:
+                return self.header
+            return None if position >= len(self.lines) else super().label(position)
         return super().label(position)
 
 
