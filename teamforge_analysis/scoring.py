@@ -222,7 +222,7 @@ def _run_columns(dataset: Dataset, models: pd.Index, tasks: list[str], weights: 
                  ) -> dict[str, np.ndarray]:
     """Mean-of-runs and best-of-runs TeamForge scores, the SE of the first, fewest runs."""
     assert dataset.runs is not None
-    cells = _cell_scores(dataset.runs, dataset.run_cells).set_index(["model", "task"])
+    cells = _cell_scores(dataset.runs, None).set_index(["model", "task"])
 
     def wide(column: str) -> np.ndarray:
         table = cells[column].unstack("task").reindex(index=models, columns=tasks)

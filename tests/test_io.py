@@ -57,7 +57,8 @@ def test_bundled_shapes_and_columns(bundled: Dataset) -> None:
     assert len(bundled.models) == 4
     assert len(bundled.tasks) == 3
     assert bundled.warnings == ()
-    assert bundled.name == "data"
+    assert bundled.name == "TeamForge (published results)"  # (benchmark.json, not the folder)
+    assert bundled.profile is not None and bundled.profile.is_teamforge
 
 
 def test_bundled_types(bundled: Dataset) -> None:
@@ -74,7 +75,7 @@ def test_bundled_types(bundled: Dataset) -> None:
 def test_bundled_hashes_are_sha256_of_the_files(bundled: Dataset, bundled_dir: Path) -> None:
     expected = {
         name: hashlib.sha256((bundled_dir / name).read_bytes()).hexdigest()
-        for name in ("models.csv", "results.csv", "tasks.csv")
+        for name in ("benchmark.json", "models.csv", "results.csv", "tasks.csv")
     }
     assert bundled.files == expected
     assert list(bundled.files) == sorted(expected)
@@ -165,7 +166,8 @@ def test_every_problem_is_reported_at_once(make_data: MakeData, bundled_dir: Pat
         "results.csv line 13, column score: is blank",
         "models.csv line 3, column params_b: zero is not a number",
         "tasks.csv column weight: weights sum to 1.05, not 1",
-        "tasks.csv line 4, column difficulty: tricky is not one of easy, medium, hard",
+        "tasks.csv line 4, column difficulty: tricky is not easy, medium or hard; add a "
+        "difficulty_rank column to declare other levels",
     ]
 
 
@@ -236,9 +238,9 @@ def test_task_without_results(make_data: MakeData, bundled_dir: Path) -> None:
 
 
 def test_missing_and_unknown_columns(make_data: MakeData, bundled_dir: Path) -> None:
-    tasks = [line.rsplit(",", 1)[0] for line in bundled_lines(bundled_dir, "tasks.csv")]
+    tasks = edit(bundled_lines(bundled_dir, "tasks.csv"), 1, "difficulty", "level")
     assert problems_of(make_data(None, None, text(tasks))) == [
-        "tasks.csv line 1: missing column 'pass_threshold'"
+        "tasks.csv line 1: missing column 'difficulty'"
     ]
     models = [f"{line},{'note' if i == 0 else 'x'}"
               for i, line in enumerate(bundled_lines(bundled_dir, "models.csv"))]
@@ -344,8 +346,7 @@ def test_weights_may_differ_from_1_by_rounding(make_data: MakeData) -> None:
     assert list(ds.tasks["weight"]) == [0.1, 0.7, 0.2]
 
 
-def test_blank_boolean_reports_only_that_cell(make_data: MakeData, bundled_dir: Path) -> None:
+def test_blank_boolean_is_a_missing_value(make_data: MakeData, bundled_dir: Path) -> None:
     lines = edit(bundled_lines(bundled_dir, "results.csv"), 4, ",false", ",")
-    assert problems_of(make_data(text(lines))) == [
-        "results.csv line 4, column passed: is blank"
-    ]
+    passed = load_dataset(make_data(text(lines))).results["passed"]
+    assert passed.dtype == "boolean" and passed.isna().sum() == 1 and passed.sum() == 4

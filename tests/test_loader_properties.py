@@ -274,7 +274,7 @@ def valid_data(draw) -> dict[str, bytes]:
     for task in tasks:
         task[2] = repr(float(task[2]) / total)
     header = {"results.csv": list(RESULTS_COLUMNS), "models.csv": ["model", "params_b"],
-              "tasks.csv": list(TASKS_COLUMNS)}
+              "tasks.csv": ["task", "difficulty", "weight", "pass_threshold"]}
     tables = {
         "results.csv": rows,
         "models.csv": [[m, "" if s is None else str(s)] for m, s in models.items()

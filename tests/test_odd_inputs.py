@@ -186,6 +186,7 @@ def write_variant(tmp_path, variant: str) -> object:
     folder.mkdir(parents=True)
     for name, text in VARIANTS[variant](bundled_files()).items():
         (folder / name).write_bytes(text.encode("utf-8"))
+    (folder / "benchmark.json").write_bytes((BUNDLED / "benchmark.json").read_bytes())
     return folder
 
 

@@ -19,8 +19,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import TESTS_DIR, MakeData
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from reference import fisher_ci_by_hand, pearson_by_hand, t_test_p_by_hand
 
 from teamforge_analysis import analyze
@@ -551,35 +549,3 @@ def test_json_numbers_in_text_columns_read_as_text(make_data: MakeData) -> None:
         encoding="utf-8")
     steps = load_dataset(folder).steps  # model 5 (a JSON number) matches results.csv's "5"
     assert steps["model"].tolist() == ["5"]
-
-
-@settings(max_examples=150, deadline=None)
-@given(column=st.sampled_from(["step", "reward", "tests_passed", "tests_total"]),
-       numbers=st.one_of(
-           st.lists(st.integers(-3, 2**60), min_size=1, max_size=30),
-           st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=30),
-           st.lists(st.sampled_from([0.0, 1.0, 2.0, 2.5, -1.0, float("nan")]), min_size=1,
-                    max_size=30)))
-def test_number_columns_convert_the_same_without_their_distinct_values(
-        column: str, numbers: list[float]) -> None:
-    """A Parquet or JSON number column is checked on the array itself when no cell is missing
-    (steps._plain_numbers): the loader's conversion of its distinct values gives the same
-    values and dtype, or finds the problem the array check leaves to it."""
-    from teamforge_analysis import steps as steps_module
-    from teamforge_analysis.steps import STEPS_SPEC, _RecordReader
-
-    spec = STEPS_SPEC.by_name[column]
-    cells = pd.Series(numbers)
-    fast_reader = _RecordReader(STEPS_SPEC, b"", "parquet")
-    fast = fast_reader._convert_distinct(cells, spec)
-    plain = steps_module._plain_numbers
-    steps_module._plain_numbers = lambda values, spec: None
-    try:
-        slow_reader = _RecordReader(STEPS_SPEC, b"", "parquet")
-        slow = slow_reader._convert_distinct(cells, spec)
-    finally:
-        steps_module._plain_numbers = plain
-    assert [str(p) for p in fast_reader.problems] == [str(p) for p in slow_reader.problems]
-    if not slow_reader.problems:
-        assert fast.rows().dtype == slow.rows().dtype
-        np.testing.assert_array_equal(fast.rows(), slow.rows())

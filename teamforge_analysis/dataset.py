@@ -1,0 +1,282 @@
+"""The Dataset, and its two ways in: a data folder (:func:`load_dataset`) and DataFrames
+(:meth:`Dataset.from_frames`). Both run the same checks (:mod:`.validate`)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import io, schema
+from .profile import Profile, read_profile, teamforge_profile
+from .runs import AGGREGATES, aggregate_runs
+from .schema import COMPONENT_COLUMNS, MEASURES, RUN_COLUMN, Table
+from .validate import Cells, Checked, DataValidationError, Input, Problem, Rows, check
+
+__all__ = ["Dataset", "bundled_data_dir", "load_dataset"]
+
+_FILES = (schema.RESULTS, schema.MODELS, schema.TASKS)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Validated benchmark results.
+
+    Attributes
+    ----------
+    name
+        The profile's name (``benchmark.json``), else the folder's name (never a path).
+    results
+        One row per (model, task), sorted: ``model, task, score, steps, test_pass, passed``,
+        then the grader component columns the input has. ``steps``, ``test_pass`` and
+        ``passed`` are always there (missing values where the input had none).
+    models, tasks
+        ``model, params_b, active_params_b, family, source`` (models with results only) and
+        ``task, difficulty, difficulty_rank, weight, pass_threshold``, sorted by key.
+    files
+        SHA-256 of every input file, by file name (empty for frames).
+    warnings
+        Non-fatal remarks (ignored columns, models with no results, ...).
+    runs
+        One row per run, sorted by model, task, run (``run`` 1 without a run column).
+    steps
+        The step log, sorted by model, task, run, step, or ``None``.
+    aggregate
+        ``"mean"`` or ``"best"``: how ``results`` was made from ``runs``.
+    profile
+        The benchmark's profile, or ``None`` (generic texts).
+    equal_weights
+        Whether the input had no weight column (every task weighs 1 / number of tasks).
+    """
+
+    name: str
+    results: pd.DataFrame
+    models: pd.DataFrame
+    tasks: pd.DataFrame
+    files: dict[str, str]
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+    runs: pd.DataFrame | None = None
+    steps: pd.DataFrame | None = None
+    aggregate: str = "mean"
+    profile: Profile | None = None
+    equal_weights: bool = False
+
+    def __post_init__(self) -> None:
+        if self.runs is None:
+            runs = self.results.copy()
+            runs.insert(runs.columns.get_loc("task") + 1, RUN_COLUMN, 1)
+            object.__setattr__(self, "runs", runs)
+
+    @property
+    def has_runs(self) -> bool:
+        """Whether some (model, task) cell has more than one run."""
+        return len(self.runs) > len(self.results)
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """The difficulty levels, easiest first (by ``difficulty_rank``)."""
+        tasks = self.tasks
+        if "difficulty_rank" not in tasks:
+            return tuple(lv for lv in schema.DIFFICULTY_LEVELS if lv in set(tasks["difficulty"]))
+        ordered = tasks.sort_values(["difficulty_rank", "difficulty"], kind="stable")
+        return tuple(ordered["difficulty"].drop_duplicates())
+
+    def with_aggregate(self, aggregate: str) -> Dataset:
+        """The same data with ``results`` re-made from ``runs`` by ``aggregate``."""
+        _check_aggregate(aggregate)
+        if aggregate == self.aggregate:
+            return self
+        return replace(self, results=aggregate_runs(self.runs, how=aggregate),
+                       aggregate=aggregate)
+
+    @classmethod
+    def from_frames(cls, results: pd.DataFrame, models: pd.DataFrame, tasks: pd.DataFrame,
+                    steps: pd.DataFrame | None = None, *, name: str | None = None,
+                    profile: Profile | None = None, aggregate: str = "mean",
+                    strict: bool = False) -> Dataset:
+        """A Dataset from DataFrames, checked exactly as a data folder's files are.
+
+        Parameters
+        ----------
+        results, models, tasks, steps
+            The tables of ``data/README.md``, one column per field. Cells may be numbers,
+            booleans or text (``"0.5"``, ``"true"``); missing values are blank. ``steps``
+            (a step log) is optional.
+        name
+            The data set's name (default: the profile's name, else ``"dataset"``).
+        profile
+            The benchmark's profile; ``None``: TeamForge's when ``results`` has the four
+            grader component columns, else generic texts.
+        aggregate
+            How a cell's runs become its result: ``"mean"`` or ``"best"``.
+        strict
+            If true, warnings (ignored columns, models without results) are errors too.
+
+        Returns
+        -------
+        Dataset
+
+        Raises
+        ------
+        DataValidationError
+            Listing every problem, located by the frames' index labels, e.g.
+            ``results row 7, column score: 1.7 is not between 0 and 1``.
+
+        Examples
+        --------
+        >>> results = pd.DataFrame({"model": ["m1", "m1", "m2", "m2"],
+        ...                         "task": ["t1", "t2", "t1", "t2"],
+        ...                         "score": [0.9, 0.4, 0.7, 0.2]})
+        >>> models = pd.DataFrame({"model": ["m1", "m2"], "params_b": [70, 8]})
+        >>> tasks = pd.DataFrame({"task": ["t1", "t2"], "difficulty": ["easy", "hard"]})
+        >>> ds = Dataset.from_frames(results, models, tasks, name="demo")
+        >>> ds.levels, list(ds.tasks["weight"]), ds.equal_weights
+        (('easy', 'hard'), [0.5, 0.5], True)
+        >>> Dataset.from_frames(  # doctest: +ELLIPSIS
+        ...     results.assign(score=[0.9, 1.7, 0.7, 0.2]), models, tasks)
+        Traceback (most recent call last):
+        ...
+        teamforge_analysis.validate.DataValidationError: results row 1, column score: 1.7 ...
+        """
+        _check_aggregate(aggregate)
+        given = [(schema.RESULTS, results), (schema.MODELS, models), (schema.TASKS, tasks)]
+        if steps is not None:
+            given.append((schema.STEPS, steps))
+        inputs = []
+        for table, frame in given:
+            if not isinstance(frame, pd.DataFrame):
+                raise ValueError(f"{table.name} must be a pandas DataFrame, not "
+                                 f"{type(frame).__name__}")
+            inputs.append(Input(table, table.name, [str(c) for c in frame.columns],
+                                [Cells.of(frame.iloc[:, i]) for i in range(frame.shape[1])],
+                                len(frame), Rows(frame.index)))
+        name = name or (profile.name if profile is not None else "dataset")
+        return _dataset(check(inputs), [], [], name, profile, aggregate, {}, strict)
+
+
+def _check_aggregate(aggregate: object) -> None:
+    if aggregate not in AGGREGATES:
+        raise ValueError(f"aggregate must be one of {', '.join(AGGREGATES)}, not {aggregate!r}")
+
+
+def bundled_data_dir() -> Path:
+    """The data folder shipped with the package (TeamForge's published results): inside the
+    package in a wheel, the repository's ``data/`` in a source checkout."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "_bundled_data"
+    return packaged if (packaged / "results.csv").is_file() else here.parent / "data"
+
+
+def load_dataset(path: str | Path | None = None, *, strict: bool = False,
+                 aggregate: str = "mean") -> Dataset:
+    """Load and validate a data folder (``None``: the bundled TeamForge data).
+
+    The folder holds ``results.csv``, ``models.csv``, ``tasks.csv``, optionally a step log
+    (``steps.jsonl``, ``steps.csv`` or ``steps.parquet``) and ``benchmark.json``. Problems
+    are raised together as one :class:`DataValidationError` naming file, physical line
+    (the header is line 1), column and value. ``strict`` and ``aggregate`` are as for
+    :meth:`Dataset.from_frames`.
+
+    Examples
+    --------
+    >>> ds = load_dataset()
+    >>> ds.name, ds.results.shape, ds.levels
+    ('TeamForge (published results)', (12, 6), ('easy', 'medium', 'hard'))
+    """
+    _check_aggregate(aggregate)
+    folder = bundled_data_dir() if path is None else Path(path)
+    if not folder.exists():
+        raise DataValidationError([Problem(str(folder), "data folder does not exist")])
+    if not folder.is_dir():
+        raise DataValidationError([Problem(str(folder), "is a file, not a data folder")])
+    inputs, problems, hashes = [], [], {}
+    step_log, extra = io.find_step_log(folder)
+    files: list[tuple[Table, Path]] = [(t, folder / t.file) for t in _FILES]
+    if step_log is not None:
+        files.append((schema.STEPS, step_log))
+    for table, file in files:
+        if not file.exists() and not file.is_symlink():
+            problems.append(Problem(file.name, f"is missing from the data folder "
+                                    f"{folder.name!r}"))
+            continue
+        inp, found, sha = io.read_input(file, table)
+        problems += found
+        if inp is not None:
+            inputs.append(inp)
+        if sha is not None:
+            hashes[file.name] = sha
+    problems += extra
+    profile, notes = None, []
+    if (folder / "benchmark.json").exists():
+        profile, found, notes = read_profile(folder / "benchmark.json", folder.resolve().name)
+        problems += found
+        if not found:
+            hashes["benchmark.json"] = hashlib.sha256(
+                (folder / "benchmark.json").read_bytes()).hexdigest()
+    name = profile.name if profile is not None else folder.resolve().name
+    return _dataset(check(inputs), problems, notes, name, profile, aggregate,
+                    dict(sorted(hashes.items())), strict)
+
+
+def _rank(problem: Problem) -> int:
+    stem = problem.file.split(".")[0]
+    return next((i for i, t in enumerate(schema.TABLES) if t.name == stem), len(schema.TABLES))
+
+
+def _dataset(checked: Checked, problems: list[Problem], notes: list[Problem], name: str,
+             profile: Profile | None, aggregate: str, files: dict[str, str], strict: bool
+             ) -> Dataset:
+    problems = problems + checked.problems
+    notes = notes + checked.warnings
+    if strict:
+        problems, notes = problems + notes, []
+    warnings = [str(w) for w in sorted(notes, key=_rank)]
+    if problems:
+        raise DataValidationError(sorted(problems, key=_rank), warnings)
+    frames = checked.frames
+    results = frames["results"]
+    n = len(results)
+    runs = results[["model", "task"]].assign(
+        run=results[RUN_COLUMN] if RUN_COLUMN in results else np.ones(n, np.int64),
+        score=results["score"])
+    for measure in MEASURES:
+        runs[measure] = results[measure] if measure in results else pd.Series(
+            pd.array([None] * n, dtype="boolean" if measure == "passed" else "float64"))
+    for column in COMPONENT_COLUMNS:
+        if column in results:
+            runs[column] = results[column]
+    runs = runs.sort_values(["model", "task", RUN_COLUMN], kind="stable", ignore_index=True)
+    tasks = frames["tasks"]
+    equal_weights = "weight" not in tasks
+    tasks = _tidy(tasks, schema.TASKS, weight=1.0 / len(tasks),
+                  difficulty_rank=tasks["difficulty"].map(schema.DEFAULT_LEVEL_RANKS))
+    models = frames["models"]
+    models = _tidy(models[models["model"].isin(set(runs["model"]))], schema.MODELS)
+    steps = frames.get("steps")
+    if steps is not None:
+        steps = _tidy(steps, schema.STEPS)
+    if profile is None and all(c in results for c in COMPONENT_COLUMNS):
+        profile = teamforge_profile(name)
+    return Dataset(name, aggregate_runs(runs, how=aggregate), models, tasks, files,
+                   tuple(warnings), runs, steps, aggregate, profile, equal_weights)
+
+
+def _tidy(frame: pd.DataFrame, table: Table, **defaults: object) -> pd.DataFrame:
+    """The table's columns in order (absent ones from ``defaults``, else missing), sorted by
+    the table's key."""
+    columns = {}
+    for col in table.columns:
+        values = frame[col.name] if col.name in frame else defaults.get(col.name)
+        if values is None:
+            values = (pd.Series(None, index=frame.index, dtype=object) if col.kind == "text"
+                      else pd.Series(index=frame.index, dtype="float64"))  # (all missing)
+        columns[col.name] = pd.Series(values, index=frame.index,
+                                      dtype=object if col.kind == "text" else None)
+    tidy = pd.DataFrame(columns)
+    if table is schema.TASKS:
+        tidy["difficulty_rank"] = tidy["difficulty_rank"].astype(np.int64)
+    key = [k for k in table.key if k in tidy]
+    return tidy.sort_values(key, kind="stable", ignore_index=True)

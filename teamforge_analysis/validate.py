@@ -1,0 +1,482 @@
+"""Check input frames against :mod:`.schema`: cells, keys, and the rules across files.
+
+The one validation behind both ways in (files read by :mod:`.io`, and DataFrames given to
+:meth:`.Dataset.from_frames`). A column is checked through its distinct values (vectorised
+masks; a name or a rounded score repeats a lot), then spread to the rows by their codes.
+Problems are located by row *position*; a :class:`Rows` turns positions into what the user
+sees: a file's physical line, or a frame's index label.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import schema
+from .schema import RUN_COLUMN, Column, Table
+
+__all__ = ["Cells", "Checked", "DataValidationError", "Input", "Problem", "Rows", "check", "show"]
+
+_TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
+_CONTROL = r"[\x00-\x1f\x7f-\x9f]"
+#: Whole numbers from here on are not exact in float64: rejected.
+_MAX_EXACT = 2.0**53
+#: Values (and header names) longer than this are cut in messages.
+MAX_SHOWN = 60
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, located as precisely as it can be: ``line`` is a
+    file's physical line (``unit`` "line") or a frame's index label (``unit`` "row")."""
+
+    file: str
+    message: str
+    line: int | str | None = None
+    column: str | None = None
+    value: str | None = None
+    unit: str = "line"
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file} {self.unit} {self.line}"
+        if self.column is not None:
+            where += f"{', ' if self.line is not None else ' '}column {show(self.column)}"
+        if self.value is not None:
+            shown = self.value if self.value.strip() else repr(self.value)
+            return f"{where}: {shown} {self.message}"
+        return f"{where}: {self.message}"
+
+
+class DataValidationError(ValueError):
+    """The input is not valid. ``problems`` lists every problem found, one per line;
+    ``warnings`` the non-fatal remarks, which often explain the errors (a renamed model)."""
+
+    def __init__(self, problems: Iterable[Problem], warnings: Iterable[str] = ()) -> None:
+        self.problems: list[Problem] = list(problems)
+        self.warnings: list[str] = list(warnings)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def show(value: object) -> str:
+    """A value for a one-line message: control characters escaped, long values cut."""
+    text = str(value)
+    if not text.isprintable():
+        text = repr(text)[1:-1]
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
+
+
+class Rows:
+    """Names row positions: a frame's index labels (``unit`` "row"); :mod:`.io` subclasses it
+    to give physical lines. Position -1 is the header (no label for a frame)."""
+
+    unit = "row"
+
+    def __init__(self, index: pd.Index | None = None) -> None:
+        self.index = index
+
+    def label(self, position: int) -> int | str | None:
+        if position < 0 or self.index is None:
+            return None
+        label = self.index[position]
+        return label.item() if isinstance(label, np.generic) else label
+
+
+@dataclass(frozen=True)
+class Cells:
+    """A column as distinct ``values`` and, per row, its value's position (``codes`` None:
+    one value per row). Text and mixed cells are factorized; number columns kept as they are."""
+
+    values: np.ndarray
+    codes: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, cells: pd.Series | np.ndarray) -> Cells:
+        series = cells if isinstance(cells, pd.Series) else pd.Series(cells, copy=False)
+        if series.dtype.kind in "iufb":
+            return cls(series.to_numpy())
+        series = series.astype(object)
+        if pd.api.types.infer_dtype(series, skipna=False) not in ("string", "empty"):
+            # Missing (None, NaN, NA) is blank; anything else its text (a boolean "True").
+            series = series.astype(str).where(series.notna(), "")
+        codes, uniques = pd.factorize(series)
+        return cls(np.asarray(uniques, dtype=object), codes)
+
+    def rows(self, per_value: np.ndarray) -> np.ndarray:
+        return per_value if self.codes is None else per_value[self.codes]
+
+
+@dataclass
+class Input:
+    """One table to check: its header names and cells in header order, and how rows are named."""
+
+    table: Table
+    file: str
+    names: list[str]
+    cells: list[Cells]
+    n_rows: int
+    rows: Rows = field(default_factory=Rows)
+    no_rows: str = "has a header but no data rows"
+
+
+@dataclass
+class Checked:
+    """What :func:`check` found: typed frames (by table name), problems and warnings."""
+
+    frames: dict[str, pd.DataFrame]
+    problems: list[Problem]
+    warnings: list[Problem]
+    files: dict[str, str]  # table name -> file name shown
+
+
+Message = str | Callable[[str], str]
+
+
+class _Report:
+    def __init__(self, inp: Input) -> None:
+        self.inp, self.problems, self.warnings = inp, [], []
+
+    def add(self, message: str, position: int | None = None, column: str | None = None,
+            value: object = None, *, warn: bool = False) -> None:
+        line = None if position is None else self.inp.rows.label(position)
+        shown = None if value is None else show(str(value).strip())
+        problem = Problem(self.inp.file, message, line, column, shown, self.inp.rows.unit)
+        (self.warnings if warn else self.problems).append((position, problem))
+
+    def cells(self, mask: np.ndarray, column: str, message: Message, values: Sequence) -> None:
+        for row in np.flatnonzero(mask):
+            value = values[row]
+            text = None if value is None else str(value).strip()
+            said = message(text or "") if callable(message) else message
+            self.add(said, int(row), column, text)
+
+
+# -- one column --------------------------------------------------------------------------------
+def _text(values: np.ndarray) -> pd.Series:
+    series = pd.Series(values, dtype=object)
+    return series.astype(str).str.strip().where(series.notna(), "")
+
+
+def _convert(cells: Cells, col: Column, key: bool) -> tuple[np.ndarray, np.ndarray,
+                                                               list[tuple[np.ndarray, Message]]]:
+    """Per distinct value: the converted value (NaN/None: missing), whether blank, and the
+    masks of values failing each check with its message."""
+    raw = cells.values
+    checks: list[tuple[np.ndarray, Message]] = []
+    if col.kind == "text":
+        text = _text(raw)
+        blank = (text == "").to_numpy()
+        if key:
+            checks.append(((text.str.contains(_CONTROL) & ~blank).to_numpy(),
+                           "contains a line break or another control character"))
+        if col.choices is not None:
+            checks.append((~blank & ~text.isin(col.choices).to_numpy(),
+                           f"is not one of {', '.join(col.choices)}"))
+        return np.where(blank, None, text.to_numpy(dtype=object)), blank, checks
+    if raw.dtype.kind in "iuf" and col.kind == "bool":
+        values = raw.astype(float)
+        blank = np.isnan(values)
+        checks.append((~blank & (values != 0) & (values != 1),
+                       "is not a boolean (true/false, 1/0)"))
+        return values, blank, checks
+    if col.kind == "bool":
+        if raw.dtype.kind == "b":
+            return raw.astype(float), np.zeros(len(raw), bool), checks
+        words = _text(raw).str.lower()
+        blank = (words == "").to_numpy()
+        true, false = words.isin(_TRUE).to_numpy(), words.isin(_FALSE).to_numpy()
+        checks.append((~blank & ~true & ~false, "is not a boolean (true/false, 1/0)"))
+        return _where(true | false, true.astype(float)), blank, checks
+    # numbers
+    if raw.dtype.kind in "iu":
+        values = raw.astype(float)
+        blank = np.zeros(len(raw), bool)
+        if col.kind == "int":  # (before float64 rounds them)
+            checks.append(((raw >= 2**53) | (raw <= -(2**53)), "is too large"))
+    elif raw.dtype.kind == "f":
+        values, blank = raw, np.isnan(raw)
+    elif raw.dtype.kind == "b":
+        values, blank = _where(np.zeros(len(raw), bool), raw), np.zeros(len(raw), bool)
+        checks.append((np.ones(len(raw), bool), "is not a number"))
+    else:
+        text = _text(raw)
+        blank = (text == "").to_numpy()
+        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+        checks.append((~blank & np.isnan(values), _not_a_number(col)))
+    ok = ~blank & ~np.logical_or.reduce([m for m, _ in checks]) if checks else ~blank
+    values = _where(ok, values)
+    finite = np.isfinite(values)
+    checks.append((ok & ~finite, "is not a finite number"))
+    with np.errstate(invalid="ignore"):
+        if col.kind == "int":
+            fraction = finite & (values != np.floor(values))
+            checks.append((fraction, "is not a whole number"))
+            huge = finite & ~fraction & (np.abs(values) >= _MAX_EXACT)
+            checks.append((huge, "is too large"))
+        low = np.zeros(len(values), bool) if col.lower is None else (
+            values <= col.lower if col.lower_open else values < col.lower)
+        high = np.zeros(len(values), bool) if col.upper is None else values > col.upper
+    if col.lower is not None or col.upper is not None:
+        checks.append((finite & (low | high), _range_text(col)))
+    bad = np.logical_or.reduce([m for m, _ in checks])
+    return _where(~bad & ~blank, values), blank, checks
+
+
+def _where(keep: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``values`` as float64, missing where ``keep`` is false."""
+    return pd.Series(values, dtype="float64").where(keep).to_numpy()
+
+
+def _not_a_number(col: Column) -> Message:
+    if col.upper != 1.0:
+        return "is not a number"
+
+    def message(value: str) -> str:
+        number = pd.to_numeric(value.removesuffix("%").strip(), errors="coerce")
+        if value.endswith("%") and not pd.isna(number):
+            return f"is a percentage; write it as a number between 0 and 1 ({number / 100:g})"
+        return "is not a number"
+
+    return message
+
+
+def _range_text(col: Column) -> str:
+    if col.lower is not None and col.upper is not None:
+        return f"is not between {col.lower:g} and {col.upper:g}"
+    if col.lower is not None:
+        return f"is not {'greater than' if col.lower_open else 'at least'} {col.lower:g}"
+    return f"is not at most {col.upper:g}"
+
+
+def _typed(values: np.ndarray, col: Column) -> np.ndarray | pd.api.extensions.ExtensionArray:
+    """Row values as the Dataset holds them (int64/bool when nothing is missing)."""
+    if col.kind == "text":
+        return values
+    missing = np.isnan(values)
+    if col.kind == "int" and not missing.any():
+        return values.astype(np.int64)
+    if col.kind == "bool":
+        return values == 1 if not missing.any() else pd.array(
+            np.where(missing, None, values == 1), dtype="boolean")
+    return values
+
+
+# -- one table ---------------------------------------------------------------------------------
+def _header(inp: Input, report: _Report) -> dict[str, int]:
+    """Position of every known column named once; problems for the others."""
+    known = inp.table.by_name
+    names = [str(n).strip() for n in inp.names]
+    if len(names) == 1 and names[0] not in known and (";" in names[0] or "\t" in names[0]):
+        separator = "';'" if ";" in names[0] else "tabs"
+        report.add(f"the header looks separated by {separator}; columns must be separated "
+                   "by commas", -1)
+        return {}
+    where: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        where.setdefault(name, []).append(i)
+    for i in where.pop("", []):
+        report.add(f"column {i + 1} of the header has no name", -1)
+    for name, at in where.items():
+        if name not in known:
+            report.add("unknown column, ignored", -1, name, warn=True)
+        elif len(at) > 1:
+            report.add(f"appears {len(at)} times in the header", -1, name)
+    lowered = {n.lower(): n for n in where}
+    for col in inp.table.columns:
+        if col.required and col.name not in where:
+            near = lowered.get(col.name.lower())
+            hint = f" (found {show(near)!r}; names are case-sensitive)" if near else ""
+            report.add(f"missing column {col.name!r}{hint}", -1)
+    return {n: at[0] for n, at in where.items() if n in known and len(at) == 1}
+
+
+def _check_table(inp: Input, report: _Report) -> pd.DataFrame | None:
+    if inp.n_rows == 0:
+        report.add(inp.no_rows)
+        return None
+    at = _header(inp, report)
+    columns: dict[str, object] = {}
+    codes: dict[str, np.ndarray] = {}
+    for col in inp.table.columns:
+        if col.name not in at:
+            continue
+        cells = inp.cells[at[col.name]]
+        values, blank, checks = _convert(cells, col, col.name in inp.table.key)
+        if not col.blank_ok and blank.any():
+            report.cells(cells.rows(blank), col.name, "is blank", [None] * inp.n_rows)
+        raw = None
+        for mask, message in checks:
+            if mask.any():
+                raw = cells.rows(cells.values) if raw is None else raw
+                report.cells(cells.rows(mask), col.name, message, raw)
+        if col.name in inp.table.key:  # (integer codes: the key check compares them)
+            canonical = pd.factorize(values if col.kind == "text" else values.astype(float))[0]
+            codes[col.name] = cells.rows(canonical)
+        typed = _typed(cells.rows(values), col)
+        columns[col.name] = pd.Series(typed, dtype=object if col.kind == "text" else None,
+                                      copy=False)
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(inp.n_rows))
+    if inp.table is schema.STEPS and RUN_COLUMN not in frame and "task" in frame:
+        frame.insert(frame.columns.get_loc("task") + 1, RUN_COLUMN, 1)  # (checked in check())
+        frame.attrs["run_absent"] = True
+    _check_keys(inp.table, frame, codes, report)
+    return frame
+
+
+def _check_keys(table: Table, frame: pd.DataFrame, codes: dict[str, np.ndarray],
+                report: _Report) -> None:
+    key = [k for k in table.key if k in frame]
+    if len(key) < len([k for k in table.key if k != RUN_COLUMN]):
+        return
+    coded = [np.asarray(codes.get(k, np.zeros(len(frame), np.intp))) for k in key]
+    complete = np.logical_and.reduce([c >= 0 for c in coded])  # (-1: missing)
+    sizes = [int(c.max(initial=0)) + 1 for c in coded]
+    if math.prod(sizes) < 2**62:  # (one integer per key: fast to hash)
+        combined = np.zeros(int(complete.sum()), np.int64)
+        for c, size in zip(coded, sizes, strict=True):
+            combined = combined * size + c[complete]
+        repeats = pd.Series(combined).duplicated().any()
+    else:
+        repeats = pd.DataFrame({i: c[complete] for i, c in enumerate(coded)}).duplicated().any()
+    if not repeats:
+        return
+    keys = frame.loc[complete, key]
+    repeated = keys.duplicated()
+    first = pd.Series(keys.index, index=keys.index).groupby(
+        [keys[k] for k in key], sort=False).transform("min")
+    for row in keys.index[repeated.to_numpy()]:
+        line = report.inp.rows.label(int(first[row]))
+        report.add(f"repeats the {'/'.join(key)} of {report.inp.rows.unit} {line}", int(row),
+                   "/".join(key), ", ".join(_int_text(keys.at[row, k]) for k in key))
+
+
+def _int_text(value: object) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _check_tasks(frame: pd.DataFrame, report: _Report) -> None:
+    if "weight" in frame and not any(p.column == "weight" for _, p in report.problems):
+        weights = frame["weight"].to_numpy(dtype=float)
+        total = math.fsum(weights)
+        if abs(total - 1.0) > schema.WEIGHT_SUM_TOLERANCE:
+            report.add(f"weights sum to {total:.12g}, not 1", None, "weight")
+    if "difficulty" not in frame:
+        return
+    level = frame["difficulty"]
+    if "difficulty_rank" not in frame:
+        unknown = level.notna() & ~level.isin(schema.DIFFICULTY_LEVELS)
+        report.cells(unknown.to_numpy(), "difficulty", "is not easy, medium or hard; add a "
+                     "difficulty_rank column to declare other levels", level.to_numpy())
+        return
+    rank = frame["difficulty_rank"]
+    known = level.notna() & rank.notna()
+    first = frame[known].drop_duplicates("difficulty")
+    unit = report.inp.rows.unit
+    for row in frame.index[known]:
+        f = first.index[first["difficulty"] == level[row]][0]
+        if rank[row] != rank[f]:
+            report.add(f"is not the rank of {show(level[row])} on {unit} "
+                       f"{report.inp.rows.label(int(f))} ({_int_text(rank[f])})", int(row),
+                       "difficulty_rank", _int_text(rank[row]))
+    for row, shared in zip(first.index, first["difficulty_rank"].duplicated(), strict=True):
+        if shared:
+            f = first.index[first["difficulty_rank"] == rank[row]][0]
+            report.add(f"is also the rank of {show(level[f])} ({unit} "
+                       f"{report.inp.rows.label(int(f))}); levels need different ranks",
+                       int(row), "difficulty_rank", _int_text(rank[row]))
+
+
+# -- across tables -----------------------------------------------------------------------------
+def check(inputs: Sequence[Input], missing: Sequence[str] = ()) -> Checked:
+    """Check every table, then the rules across them (only between tables that were read).
+
+    ``missing`` names tables that could not be read at all: rules that need them are skipped.
+    """
+    frames: dict[str, pd.DataFrame] = {}
+    reports: dict[str, _Report] = {}
+    for inp in inputs:
+        reports[inp.table.name] = report = _Report(inp)
+        frame = _check_table(inp, report)
+        if frame is not None:
+            frames[inp.table.name] = frame
+            if inp.table is schema.TASKS:
+                _check_tasks(frame, report)
+    files = {inp.table.name: inp.file for inp in inputs}
+    results, models, tasks = (frames.get(t) for t in ("results", "models", "tasks"))
+    if results is not None:
+        for other, rule in ((tasks, "task"), (models, "model")):
+            if other is not None and rule in results and rule in other:
+                _cross(results, other, rule, reports["results"], reports[f"{rule}s"])
+        present = [c for c in schema.COMPONENT_COLUMNS if c in results]
+        if 0 < len(present) < len(schema.COMPONENT_COLUMNS):
+            absent = [c for c in schema.COMPONENT_COLUMNS if c not in present]
+            reports["results"].add(
+                f"has the grader component column(s) {', '.join(present)} but not "
+                f"{', '.join(absent)}; score components need all four", -1, warn=True)
+    if "steps" in reports:
+        _check_steps(frames, reports, files)
+    problems = [p for r in reports.values() for p in _ordered(r.problems, r.inp.table)]
+    warnings = [p for r in reports.values() for p in _ordered(r.warnings, r.inp.table)]
+    return Checked(frames, problems, warnings, files)
+
+
+def _ordered(found: list[tuple[int | None, Problem]], table: Table) -> list[Problem]:
+    order = {c.name: i for i, c in enumerate(table.columns)}
+    ranked = sorted(found, key=lambda f: (-2 if f[0] is None else f[0],
+                                          order.get(f[1].column or "", len(order))))
+    return list(dict.fromkeys(p for _, p in ranked))
+
+
+def _cross(results: pd.DataFrame, other: pd.DataFrame, column: str, report: _Report,
+           other_report: _Report) -> None:
+    names = results[column]
+    used = pd.unique(names.dropna().to_numpy())  # (compared once per name, not per row)
+    unknown = used[~pd.Series(used).isin(set(other[column].dropna())).to_numpy()]
+    if len(unknown):
+        report.cells(names.isin(set(unknown)).to_numpy(), column,
+                     f"is not a {column} in {other_report.inp.file}", names.to_numpy())
+    unused = other[column].notna() & ~other[column].isin(set(used))
+    message = ("has no rows in {} (ignored)" if column == "model" else "has no rows in {}")
+    for row in np.flatnonzero(unused.to_numpy()):
+        other_report.add(message.format(report.inp.file), int(row), column,
+                         other[column].iloc[row], warn=column == "model")
+
+
+def _check_steps(frames: dict[str, pd.DataFrame], reports: dict[str, _Report],
+                 files: dict[str, str]) -> None:
+    report, steps, results = reports["steps"], frames.get("steps"), frames.get("results")
+    if steps is None:
+        return
+    if "tests_passed" in steps and "tests_total" in steps:
+        passed, total = (steps[c].to_numpy(dtype=float) for c in ("tests_passed", "tests_total"))
+        with np.errstate(invalid="ignore"):
+            for row in np.flatnonzero(passed > total):
+                report.add(f"is more than tests_total ({_int_text(total[row])})", int(row),
+                           "tests_passed", _int_text(passed[row]))
+    if steps.attrs.get("run_absent") and results is not None and RUN_COLUMN in results:
+        report.add(f"missing column 'run' ({files['results']} has a run column)")
+        return
+    if results is None or reports["results"].problems or report.problems \
+            or "results" not in files:
+        return
+    key = list(schema.EPISODE_KEY)
+    known = results.assign(**{} if RUN_COLUMN in results else {RUN_COLUMN: 1})[key]
+    known_runs = pd.MultiIndex.from_frame(known.astype({RUN_COLUMN: float}))
+    episode = pd.MultiIndex.from_frame(steps[key].astype({RUN_COLUMN: float}))
+    unmatched = ~episode.isin(known_runs)
+    bad = steps.loc[unmatched, key]
+    counts = bad.groupby(key, sort=False).size()
+    for row, record in bad.drop_duplicates(key).iterrows():
+        n = int(counts.loc[tuple(record)])
+        others = ("" if n == 1 else " (nor does its other step)" if n == 2
+                  else f" (nor do its {n - 1} other steps)")
+        report.add(f"matches no model/task/run of {files['results']}{others}", int(row),
+                   "model/task/run", ", ".join(_int_text(v) for v in record))
+    if not unmatched.any():
+        lacking = int((~known_runs.isin(episode)).sum())
+        if lacking:
+            report.add(f"{lacking} of {len(known)} runs in {files['results']} have no steps "
+                       "(left out of the step-log findings)", warn=True)

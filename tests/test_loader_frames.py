@@ -1,0 +1,292 @@
+"""Dataset.from_frames runs the folder loader's checks on DataFrames; declared levels, optional
+measures and benchmark.json; input robustness of the reader (issue 15)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from _reliability import BAD_CORPUS, BUNDLED, TESTS, bad_case
+
+from teamforge_analysis import DataValidationError, load_dataset
+from teamforge_analysis.dataset import Dataset
+from teamforge_analysis.profile import parse_profile
+
+#: Cases about the file itself (bytes, quoting, field counts, separators, header names pandas
+#: would rename, missing or empty files): they have no frame equivalent.
+FILE_LEVEL = {
+    "all_files_missing", "data_path_does_not_exist", "data_path_is_a_file",
+    "models_file_is_binary", "models_file_missing", "models_file_whitespace_only",
+    "results_column_repeated", "results_file_empty", "results_file_missing",
+    "results_header_only_no_newline", "results_not_utf8", "results_row_too_short",
+    "results_rows_too_long", "results_semicolon_separated", "results_unclosed_quote",
+    "results_unnamed_column", "tasks_column_repeated", "tasks_file_missing", "tasks_file_utf16",
+    "tasks_header_only", "steps_two_step_logs", "steps_json_line_not_an_object",
+    "steps_json_line_truncated",
+}
+FRAME_CASES = sorted(set(os.listdir(BAD_CORPUS)) - FILE_LEVEL - {"README.md"})
+_FILE = re.compile(r"\b(results|models|tasks|steps)\.(csv|jsonl|parquet)\b")
+
+
+def read_frame(path: Path) -> tuple[pd.DataFrame, dict[int, int]]:
+    """The file as a frame, as a user would read it, and the row position of each physical line
+    (the header: -1)."""
+    if path.suffix == ".parquet":
+        frame = pd.read_parquet(path)
+        return frame, {n + 1: n for n in range(len(frame))}
+    if path.suffix == ".jsonl":
+        lines = [n for n, line in enumerate(path.read_text().split("\n"), 1) if line.strip()]
+        return pd.read_json(path, lines=True, dtype=False), {n: i for i, n in enumerate(lines)}
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    reader = csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"), newline=None))
+    positions, end = {}, 0
+    for record in reader:
+        start, end = end + 1, reader.line_num
+        if record and not (len(record) == 1 and not record[0].strip()):  # (pandas skips it)
+            positions[start] = len(positions) - 1
+    return frame, positions
+
+
+def label(position: int) -> str:
+    return f"id{position}"
+
+
+def as_frame_message(line: str, positions: dict[str, dict[int, int]]) -> str:
+    """An expected stderr line of the folder loader, as from_frames words it."""
+    match = re.match(r"(error|warning): (\w+)\.\w+( line (\d+))?(.*)", line, re.S)
+    assert match, line
+    kind, stem, _, number, rest = match.groups()
+    where = ""
+    if number is not None and positions[stem][int(number)] >= 0:
+        where = f" row {label(positions[stem][int(number)])}"
+    rest = re.sub(r"of line (\d+)",
+                  lambda m: f"of row {label(positions[stem][int(m.group(1))])}", rest)
+    if not where and rest.startswith(", "):
+        rest = " " + rest[2:]
+    return f"{kind}: {stem}{where}{_FILE.sub(lambda m: m.group(1), rest)}"
+
+
+@pytest.mark.parametrize("case", FRAME_CASES)
+def test_bad_case_through_frames_gives_the_same_problems(case: str, tmp_path: Path) -> None:
+    expected = bad_case(case)
+    frames, positions = {}, {}
+    for path in sorted((BAD_CORPUS / case).iterdir()):
+        if path.name != "expected.json":
+            frame, positions[path.stem] = read_frame(path)
+            frame.index = [label(i) for i in range(len(frame))]
+            frames[path.stem] = frame
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(DataValidationError) as info:
+        Dataset.from_frames(frames["results"], frames["models"], frames["tasks"],
+                            frames.get("steps"))
+    got = [f"error: {p}" for p in info.value.problems] + [
+        f"warning: {w}" for w in info.value.warnings]
+    assert got == [as_frame_message(line, positions) for line in expected["stderr"]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # (nothing written)
+
+
+def bundled_frames() -> dict[str, pd.DataFrame]:
+    return {name: pd.read_csv(BUNDLED / f"{name}.csv") for name in ("results", "models", "tasks")}
+
+
+def test_frames_of_numbers_and_booleans_validate() -> None:
+    frames = bundled_frames()
+    results = frames["results"]
+    assert results["passed"].dtype == bool and results["steps"].dtype.kind == "i"
+    ds = Dataset.from_frames(**frames, name="TeamForge (published results)")
+    folder = load_dataset()
+    for column in ("results", "models", "tasks", "runs"):
+        pd.testing.assert_frame_equal(getattr(ds, column), getattr(folder, column))
+    bad = frames["results"].assign(score=frames["results"]["score"].where(
+        frames["results"].index != 3, 1.5), passed=frames["results"]["passed"].astype(object))
+    bad.loc[5, "passed"] = "maybe"
+    bad.loc[7, "steps"] = 2**53 + 1
+    with pytest.raises(DataValidationError) as info:
+        Dataset.from_frames(bad, frames["models"], frames["tasks"])
+    assert [str(p) for p in info.value.problems] == [
+        "results row 3, column score: 1.5 is not between 0 and 1",
+        "results row 5, column passed: maybe is not a boolean (true/false, 1/0)",
+        "results row 7, column steps: 9007199254740993 is too large",
+    ]
+
+
+@pytest.mark.parametrize("folder", [BUNDLED, TESTS / "data" / "other_benchmark",
+                                    TESTS / "data" / "runs_benchmark"], ids=lambda p: p.name)
+def test_valid_folders_give_equal_datasets_both_ways(folder: Path) -> None:
+    loaded = load_dataset(folder)
+    frames = {p.stem: read_frame(p)[0] for p in folder.iterdir()
+              if p.stem in ("results", "models", "tasks", "steps") and p.suffix != ".py"}
+    made = Dataset.from_frames(frames.pop("results"), frames.pop("models"), frames.pop("tasks"),
+                               frames.pop("steps", None), name=loaded.name,
+                               profile=loaded.profile)
+    for column in ("results", "models", "tasks", "runs", "steps"):
+        left, right = getattr(made, column), getattr(loaded, column)
+        if left is None or right is None:
+            assert left is right
+        else:
+            pd.testing.assert_frame_equal(left, right)
+    assert (made.name, made.profile, made.levels) == (loaded.name, loaded.profile, loaded.levels)
+    assert made.files == {}
+
+
+def test_optional_measures_and_weights_may_be_absent() -> None:
+    frames = bundled_frames()
+    results = frames["results"][["model", "task", "score"]]
+    tasks = frames["tasks"][["task", "difficulty"]]
+    models = frames["models"][["model", "params_b"]]
+    ds = Dataset.from_frames(results, models, tasks)
+    assert list(ds.results.columns) == ["model", "task", "score", "steps", "test_pass", "passed"]
+    assert ds.results[["steps", "test_pass", "passed"]].isna().all().all()
+    assert ds.equal_weights and list(ds.tasks["weight"]) == [1 / 3] * 3
+    assert ds.tasks["pass_threshold"].isna().all()
+    assert list(ds.models.columns) == ["model", "params_b", "active_params_b", "family", "source"]
+    assert not load_dataset().equal_weights
+
+
+def test_odd_corpus_cases_load() -> None:
+    odd = TESTS / "data" / "odd"
+    weightless = load_dataset(odd / "tasks_without_weight_and_threshold")
+    assert weightless.equal_weights and weightless.tasks["pass_threshold"].isna().all()
+    blanks = load_dataset(odd / "results_blank_optional_cells")
+    assert blanks.warnings == ()
+    assert blanks.results[["steps", "test_pass", "passed"]].isna().sum().tolist() == [1, 1, 1]
+    assert blanks.results["steps"].dtype == np.float64
+    assert blanks.results["passed"].dtype == "boolean"
+
+
+def four_levels(ranks: list[object]) -> pd.DataFrame:
+    return pd.DataFrame({"task": ["a", "b", "c", "d", "e"],
+                         "difficulty": ["warmup", "easy", "easy", "expert", "hard"],
+                         "difficulty_rank": ranks})
+
+
+def level_frames(tasks: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    results = pd.DataFrame([(m, t, 0.5) for m in ("m1", "m2") for t in tasks["task"]],
+                           columns=["model", "task", "score"])
+    return results, pd.DataFrame({"model": ["m1", "m2"], "params_b": [1, None]}), tasks
+
+
+def test_declared_levels_in_rank_order() -> None:
+    ds = Dataset.from_frames(*level_frames(four_levels([1, 2, 2, 4, 3])))
+    assert ds.levels == ("warmup", "easy", "hard", "expert")
+    assert ds.tasks["difficulty_rank"].dtype == np.int64
+    one = Dataset.from_frames(*level_frames(pd.DataFrame({"task": ["a"], "difficulty": ["x"],
+                                                          "difficulty_rank": [1]})))
+    assert one.levels == ("x",)
+    with pytest.raises(DataValidationError) as info:
+        Dataset.from_frames(*level_frames(four_levels([1, 2, 3, 2, 0])))
+    assert [str(p) for p in info.value.problems] == [
+        "tasks row 2, column difficulty_rank: 3 is not the rank of easy on row 1 (2)",
+        "tasks row 3, column difficulty_rank: 2 is also the rank of easy (row 1); levels need "
+        "different ranks",
+        "tasks row 4, column difficulty_rank: 0 is not at least 1",
+    ]
+
+
+def test_benchmark_json_is_validated_with_located_messages(tmp_path: Path) -> None:
+    profile, problems, warnings = parse_profile(
+        {"name": "X", "protocol": {"runs_per_cell": 0, "aggregate": "median"},
+         "grader": {"weights": {"lint_score": -1, "speed": 0.5}, "clamp": [0.9, 0.1]},
+         "claims": {"f": 3}, "colour": "red"}, "folder")
+    assert profile is None
+    assert [str(p) for p in problems] == [
+        "benchmark.json key protocol.runs_per_cell: 0 is not a whole number at least 1",
+        'benchmark.json key protocol.aggregate: "median" is not "best" or "mean"',
+        "benchmark.json key grader.weights.lint_score: -1 is not a number at least 0",
+        'benchmark.json key grader.weights.speed: "speed" is not a grader column (test_pass, '
+        "lint_score, efficiency_score, review_quality, reflection_quality)",
+        "benchmark.json key grader.clamp: [0.9, 0.1] is not [low, high] with 0 <= low < high <= 1",
+        'benchmark.json key claims.f: 3 is not a string',
+    ]
+    assert [str(w) for w in warnings] == ["benchmark.json key colour: unknown key, ignored"]
+    folder = shutil.copytree(BUNDLED, tmp_path / "mine")
+    (folder / "benchmark.json").write_text('{"name": "Mine", "grader": {"weights": {"x": 1}}}')
+    with pytest.raises(DataValidationError, match=r"grader\.weights\.x"):
+        load_dataset(folder)
+    (folder / "benchmark.json").unlink()
+    ds = load_dataset(folder)
+    assert ds.name == "mine" and ds.profile is None
+
+
+def test_teamforge_profile_is_inferred_from_component_columns(tmp_path: Path) -> None:
+    frames = bundled_frames()
+    results = frames["results"].assign(lint_score=0.5, efficiency_score=0.5, review_quality=0.5,
+                                       reflection_quality=0.5)
+    ds = Dataset.from_frames(results, frames["models"], frames["tasks"], name="team")
+    assert ds.profile is not None and ds.profile.is_teamforge and ds.profile.name == "team"
+    bundled = load_dataset().profile
+    assert bundled.grader == ds.profile.grader and bundled.protocol.aggregate == "best"
+    assert set(bundled.claims) == {"scale_vs_difficulty", "step_efficiency",
+                                   "test_pass_vs_score", "hard_task_boundary"}
+
+
+# -- the reader's robustness (issue 15) --------------------------------------------------------
+def bundled_copy(tmp_path: Path) -> Path:
+    return shutil.copytree(BUNDLED, tmp_path / "data")
+
+
+def test_a_field_beyond_the_csv_limit_keeps_line_numbers(tmp_path: Path) -> None:
+    folder = bundled_copy(tmp_path)
+    lines = (folder / "results.csv").read_text().splitlines()
+    lines[1] = lines[1].replace("gemma2-9b-it", "g" * 200_000, 1)
+    lines[6] = lines[6].replace(",true", ",yes", 1).replace(",false", ",yes", 1)
+    (folder / "results.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(folder)
+    assert [p.line for p in info.value.problems] == [2, 7]
+    assert len(str(info.value).splitlines()[0]) < 200
+
+
+def test_json_booleans_and_huge_integers_are_not_numbers(tmp_path: Path) -> None:
+    folder = shutil.copytree(TESTS / "data" / "runs_benchmark", tmp_path / "data")
+    lines = (folder / "steps.jsonl").read_text().splitlines()
+    first, second = json.loads(lines[0]), json.loads(lines[1])
+    first["reward"], second["step"] = True, 2**53 + 1
+    lines[0], lines[1] = json.dumps(first), json.dumps(second)
+    (folder / "steps.jsonl").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(folder)
+    assert [str(p) for p in info.value.problems] == [
+        "steps.jsonl line 1, column reward: True is not a number",
+        "steps.jsonl line 2, column step: 9007199254740993 is too large",
+    ]
+
+
+def test_long_and_control_character_headers_are_cut_and_escaped(tmp_path: Path) -> None:
+    folder = bundled_copy(tmp_path)
+    text = (folder / "models.csv").read_text().splitlines()
+    text = [f"{line},{'x' * 500 if i == 0 else ''}" for i, line in enumerate(text)]
+    text = [f"{line},{chr(27) + '[31mred' if i == 0 else ''}" for i, line in enumerate(text)]
+    (folder / "models.csv").write_text("\n".join(text) + "\n")
+    warnings = load_dataset(folder).warnings
+    assert warnings == (
+        f"models.csv line 1, column {'x' * 57}...: unknown column, ignored",
+        "models.csv line 1, column \\x1b[31mred: unknown column, ignored",
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+def test_an_unreadable_file_is_a_located_problem(tmp_path: Path) -> None:
+    folder = bundled_copy(tmp_path)
+    (folder / "tasks.csv").chmod(0)
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(folder)
+    assert [str(p) for p in info.value.problems] == [
+        "tasks.csv: cannot be read (Permission denied)"]
+
+
+def test_a_folder_where_a_file_belongs(tmp_path: Path) -> None:
+    folder = bundled_copy(tmp_path)
+    (folder / "tasks.csv").unlink()
+    (folder / "tasks.csv").mkdir()
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(folder)
+    assert [str(p) for p in info.value.problems] == ["tasks.csv: is a folder, not a file"]
