@@ -549,7 +549,8 @@ _EVIDENCE = {
 def evidence_tables(finding: dict[str, Any]) -> list[Table]:
     """Formatted evidence tables for one finding (a dict from the JSON document)."""
     make = _EVIDENCE.get(finding["id"])
-    return make(finding["statistics"]) if make else []
+    # (a finding not computable for want of a measure has no statistics at all)
+    return make(finding["statistics"]) if make and finding["statistics"] else []
 
 
 def evidence_or_reason(finding: dict[str, Any]) -> list[Table | Note]:
