@@ -698,14 +698,9 @@ def _inconsistent_flags(dataset: Dataset) -> list[dict[str, Any]]:
     """Rows of results.csv (run rows) whose ``passed`` disagrees with score >= pass_threshold."""
     runs = dataset.runs
     assert runs is not None
-    # Looked up once per distinct task (or cell), then spread by code: Series.map over a
-    # million run rows took 5x the time and 44 MB more at the peak.
-    cells = dataset.run_cells
-    if cells is None:
-        codes, tasks = pd.factorize(runs["task"])
-    else:
-        codes, first = cells
-        tasks = runs["task"].to_numpy()[first]
+    # Looked up once per distinct task, then spread by code: Series.map over a million run
+    # rows took 5x the time and 44 MB more at the peak.
+    codes, tasks = pd.factorize(runs["task"])
     per_task = dataset.tasks.set_index("task")["pass_threshold"].reindex(tasks).to_numpy()
     threshold = per_task[codes]
     # (a missing threshold compares false, as pandas compares it)
