@@ -1,10 +1,9 @@
-"""Figure layout (every text inside the figure, labels outside the plotting area) and the
-command's handling of the garbage collector. No timing here: speed lives in benchmarks/."""
+"""Figure layout (every text inside the figure, labels outside the plotting area). No timing
+here: speed lives in benchmarks/."""
 
 from __future__ import annotations
 
 import dataclasses
-import gc
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from teamforge_analysis import analyze, cli, plots
-from teamforge_analysis.cli import main
+from teamforge_analysis import analyze, plots
 
 RUNS_DIR = TESTS_DIR / "data" / "runs_benchmark"
 #: Half a pixel: text extents are fractional, the canvas is whole pixels.
@@ -130,47 +128,3 @@ def test_placeholder_keeps_a_short_reason_on_one_line() -> None:
     assert text.get_text() == f"{finding.title}: not computable\n{finding.verdict_reason}"
 
 
-def test_main_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> None:
-    assert gc.get_freeze_count() == 0
-    status = main(["--out", str(tmp_path / "results"), "--figures", str(tmp_path / "figures"),
-                   "--format", "json"])
-    assert status == 0
-    assert gc.get_freeze_count() == 0
-    assert gc.isenabled()
-
-
-def test_main_does_not_unfreeze_what_its_caller_froze(tmp_path: Path) -> None:
-    gc.freeze()
-    try:
-        frozen = gc.get_freeze_count()
-        assert main(["--out", str(tmp_path / "results"), "--no-figures",
-                     "--format", "json"]) == 0
-        # Frozen objects can still be freed (their count drops), but none are unfrozen.
-        assert 0 < gc.get_freeze_count() <= frozen
-    finally:
-        gc.unfreeze()
-
-
-@pytest.mark.parametrize("before", [True, False])
-def test_main_leaves_numpy_huge_pages_as_it_found_them(tmp_path: Path, before: bool,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """The command asks numpy for small pages while it runs (cli._use_huge_pages), then puts
-    back the caller's setting."""
-    multiarray = pytest.importorskip("numpy._core.multiarray")
-    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
-    seen = []
-    real_run = cli._run
-
-    def spying_run(*args: object, **kwargs: object) -> int:
-        seen.append(bool(multiarray._set_madvise_hugepage(False)))  # (unchanged: False)
-        return real_run(*args, **kwargs)
-
-    monkeypatch.setattr(cli, "_run", spying_run)
-    original = multiarray._set_madvise_hugepage(before)
-    try:
-        assert main(["--out", str(tmp_path / "results"), "--no-figures",
-                     "--format", "json"]) == 0
-        assert seen == [False]
-        assert bool(multiarray._set_madvise_hugepage(before)) is before
-    finally:
-        multiarray._set_madvise_hugepage(original)
