@@ -128,3 +128,24 @@ def test_placeholder_keeps_a_short_reason_on_one_line() -> None:
     assert text.get_text() == f"{finding.title}: not computable\n{finding.verdict_reason}"
 
 
+
+
+@pytest.mark.filterwarnings("ignore:constrained_layout not applied")
+def test_a_300_character_model_name_draws(tmp_path: Path) -> None:
+    """INVENTED data: one bundled model renamed to 300 characters. The old margin fitter
+    raised ("left cannot be >= right"); constrained layout draws every figure (a name this
+    long does not fit beside the axes: shortening names is issue 15's)."""
+    data = TESTS_DIR.parent / "data"
+    results = pd.read_csv(data / "results.csv")
+    models = pd.read_csv(data / "models.csv")
+    long = "m" * 300
+    for frame in (results, models):
+        frame["model"] = frame["model"].where(frame["model"] != frame["model"].iloc[0], long)
+    results.to_csv(tmp_path / "results.csv", index=False, lineterminator="\n")
+    models.to_csv(tmp_path / "models.csv", index=False, lineterminator="\n")
+    (tmp_path / "tasks.csv").write_bytes((data / "tasks.csv").read_bytes())
+    figures = _figures(tmp_path)
+    for name, figure in figures.items():
+        assert plots.png_bytes(figure).startswith(b"\x89PNG"), name
+    ticks = [t.get_text() for t in figures["leaderboard"].axes[0].get_yticklabels()]
+    assert long in ticks
