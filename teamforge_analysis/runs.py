@@ -70,17 +70,17 @@ def aggregate_runs(runs: pd.DataFrame, *, how: str = "mean") -> pd.DataFrame:
     # Sorted by run within a cell, so that "best" ties go to the lowest run (idxmax keeps the
     # first maximum).
     ordered = sort_by_keys(runs, [*keys, "run"] if "run" in runs else keys)
-    if not ordered.duplicated(keys).any():
-        return ordered[[*keys, *values]]
     grouped = ordered.groupby(keys, sort=True)
+    if grouped.ngroups == len(ordered):  # one run per cell: the runs are the cells
+        return ordered[[*keys, *values]]
     if how == "best":
         best = grouped["score"].idxmax().to_numpy()
         return ordered.loc[best, [*keys, *values]].reset_index(drop=True)
-    numeric = [c for c in values if c != "passed" and pd.api.types.is_numeric_dtype(ordered[c])]
-    out = grouped[numeric].mean()
-    if "passed" in values:
-        counts = grouped["passed"].agg(["sum", "count"])
-        out["passed"] = 2 * counts["sum"].to_numpy() > counts["count"].to_numpy()
+    # (passed too: the mean of a pass flag is the share of the cell's runs that passed)
+    out = grouped[[c for c in values if pd.api.types.is_numeric_dtype(ordered[c])]].mean()
+    if "passed" in out:
+        # More than half of the runs (with a flag) passed; no flag at all: not passed.
+        out["passed"] = (out["passed"] > 0.5).fillna(False).to_numpy(dtype=bool)
     out = _keys_as_in(out.reset_index(), ordered, keys)
     return out[[*keys, *[c for c in values if c in out.columns]]]
 
