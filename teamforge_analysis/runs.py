@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["AGGREGATES", "CELL_KEY", "aggregate_runs", "cell_scores", "sort_by_keys"]
+__all__ = ["AGGREGATES", "CELL_KEY", "aggregate_runs", "cell_scores"]
 
 #: The ways runs can be combined.
 AGGREGATES: tuple[str, ...] = ("mean", "best")
@@ -67,21 +67,26 @@ def aggregate_runs(runs: pd.DataFrame, *, how: str = "mean") -> pd.DataFrame:
     _check_how(how)
     keys = list(CELL_KEY)
     values = [c for c in runs.columns if c not in (*keys, "run")]
-    # Sorted by run within a cell, so that "best" ties go to the lowest run (idxmax keeps the
-    # first maximum).
-    ordered = sort_by_keys(runs, [*keys, "run"] if "run" in runs else keys)
-    grouped = ordered.groupby(keys, sort=True)
-    if grouped.ngroups == len(ordered):  # one run per cell: the runs are the cells
-        return ordered[[*keys, *values]]
+    grouped = runs.groupby(keys, sort=True)
+    if grouped.ngroups == len(runs):  # one run per cell: the runs are the cells
+        # (in key order: a stable sort of the group numbers, which are in key order)
+        order = np.argsort(grouped.ngroup().to_numpy(), kind="stable")
+        return runs[[*keys, *values]].take(order).reset_index(drop=True)
     if how == "best":
-        best = grouped["score"].idxmax().to_numpy()
-        return ordered.loc[best, [*keys, *values]].reset_index(drop=True)
-    # (passed too: the mean of a pass flag is the share of the cell's runs that passed)
-    out = grouped[[c for c in values if pd.api.types.is_numeric_dtype(ordered[c])]].mean()
+        score = runs["score"]
+        best_score = grouped["score"].transform("max")
+        # The runs with their cell's highest score (every run of a cell without scores), and
+        # of those the lowest run: the same whatever order the rows come in.
+        top = runs.loc[(score == best_score) | best_score.isna(), [*keys, "run"]]
+        best = top.groupby(keys, sort=True)["run"].idxmin().to_numpy()
+        return runs.loc[best, [*keys, *values]].reset_index(drop=True)
+    # A cell's runs are summed in row order (Dataset.runs: run order), so the same rows give
+    # the same means. The pass flag is averaged too: its mean is the share of runs passed.
+    out = grouped[[c for c in values if pd.api.types.is_numeric_dtype(runs[c])]].mean()
     if "passed" in out:
         # More than half of the runs (with a flag) passed; no flag at all: not passed.
         out["passed"] = (out["passed"] > 0.5).fillna(False).to_numpy(dtype=bool)
-    out = _keys_as_in(out.reset_index(), ordered, keys)
+    out = _keys_as_in(out.reset_index(), runs, keys)
     return out[[*keys, *[c for c in values if c in out.columns]]]
 
 
@@ -111,6 +116,7 @@ def _keys_as_in(out: pd.DataFrame, frame: pd.DataFrame, keys: Sequence[str]) -> 
     return out.astype({k: frame[k].dtype for k in keys})
 
 
+# kept only for io.py/steps.py until the loader rewrite lands
 def sort_by_keys(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     """``frame`` sorted by ``keys`` (stable; missing keys last), with a fresh 0..n-1 index.
 
