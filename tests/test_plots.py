@@ -4,6 +4,7 @@ here: speed lives in benchmarks/."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ def _figures(data: Path | None) -> dict[str, Figure]:
     return figures
 
 
+@functools.cache  # (the layout tests look at the same figures: each is drawn once for them)
 def _drawn(figure: Figure) -> Any:
     """Draw ``figure`` as png_bytes does and return the renderer, to read where texts went."""
     plots.png_bytes(figure)
