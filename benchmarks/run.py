@@ -371,34 +371,17 @@ def _samples_line(name: str, samples: list[Sample]) -> str:
             f"{times.cpu:.3f} s CPU [{cpu}]")
 
 
-def frozen(code: str) -> str:
-    """``code``, then the collector frozen: the process skips the final collection of the
-    imported modules' objects at exit, as ``teamforge-analysis`` does (cli.py)."""
-    return f"{code}; import gc; gc.freeze()"
-
-
-def _frozen_note(run: Times, floor: Times, frozen_floor: Times) -> str:
-    """The ratio against a floor that skips the exit-time collection too."""
-    ratio = run / frozen_floor
-    return (f"the command skips Python's final collection at exit and the floor does not "
-            f"({floor.wall - frozen_floor.wall:+.2f} s wall of the floor); against a floor "
-            f"that skips it too ({_fmt(frozen_floor)}) the ratio is {ratio.wall:.2f} (wall), "
-            f"{ratio.cpu:.2f} (CPU)")
-
-
 def measure_cli_full(ctx: Context) -> list[Row]:
     out = ctx.workdir / "cli_full"
     commands = {
         "run": [*tool_command(), "--out", str(out / "results"), "--figures",
                 str(out / "figures")],
         "floor": python_c(FLOOR_FULL),
-        "floor_frozen": python_c(frozen(FLOOR_FULL)),
     }
     samples = alternate(commands, ctx.repetitions, log=ctx.log)
     run, floor = Times.of(samples["run"]), Times.of(samples["floor"])
     return [Row("cli_full", "`teamforge-analysis` on the bundled data (files, figures, console)",
                 _fmt(run), f"{_fmt(floor)} (`{FLOOR_FULL}`)", run / floor, "≤ 1.5", 1.5,
-                note=_frozen_note(run, floor, Times.of(samples["floor_frozen"])),
                 details=[_samples_line(n, s) for n, s in samples.items()])]
 
 
@@ -417,13 +400,11 @@ def imported_top_modules(command: Sequence[str]) -> set[str]:
 def measure_cli_json(ctx: Context) -> list[Row]:
     out = ctx.workdir / "cli_json"
     run_command = [*tool_command(), "--format", "json", "--no-figures", "--out", str(out)]
-    samples = alternate({"run": run_command, "floor": python_c(FLOOR_JSON),
-                         "floor_frozen": python_c(frozen(FLOOR_JSON))}, ctx.repetitions,
+    samples = alternate({"run": run_command, "floor": python_c(FLOOR_JSON)}, ctx.repetitions,
                         log=ctx.log)
     run, floor = Times.of(samples["run"]), Times.of(samples["floor"])
     rows = [Row("cli_json", "`--format json --no-figures` on the bundled data", _fmt(run),
                 f"{_fmt(floor)} (`{FLOOR_JSON}`)", run / floor, "≤ 1.3", 1.3,
-                note=_frozen_note(run, floor, Times.of(samples["floor_frozen"])),
                 details=[_samples_line(n, s) for n, s in samples.items()])]
     modules = imported_top_modules(run_command)
     heavy = [m for m in ("matplotlib", "rich", "PIL") if m in modules]
@@ -474,7 +455,6 @@ class Work:
     run: Times
     read: Times
     read_inside: Times  # the reads timed inside their process: no start-up to subtract
-    run_frozen: Times  # the run above a floor that skips the exit-time collection too
     load: Times | None
     samples: dict[str, list[Sample]]
     folder: Path
@@ -488,7 +468,6 @@ def _work(ctx: Context, size: Size, label: str, repetitions: int, *, with_load: 
         "run": [*tool_command(), "--data", str(folder), "--format", "json", "--no-figures",
                 "--out", str(ctx.workdir / label)],
         "run_floor": python_c(FLOOR_JSON),
-        "run_floor_frozen": python_c(frozen(FLOOR_JSON)),
         "read": python_c(_read_code(folder, steps)),
         "read_floor": python_c(FLOOR_PANDAS),
     }
@@ -499,19 +478,14 @@ def _work(ctx: Context, size: Size, label: str, repetitions: int, *, with_load: 
     m = {name: Times.of(s) for name, s in samples.items()}
     load = m["load"] - m["load_floor"] if with_load else None
     return Work(m["run"] - m["run_floor"], m["read"] - m["read_floor"],
-                _inside(samples["read"]), m["run"] - m["run_floor_frozen"], load, samples,
-                folder)
+                _inside(samples["read"]), load, samples, folder)
 
 
 def _inside_note(work: Work) -> str:
     inside = work.read_inside
     ratio = work.run / inside
-    frozen_ratio = work.run_frozen / work.read
     return (f"reads timed inside their process: {inside.wall:.3f} s wall, {inside.cpu:.3f} s "
-            f"CPU, which makes the ratio {ratio.wall:.1f} (wall), {ratio.cpu:.1f} (CPU); the "
-            f"command skips Python's final collection at exit, its import floor does not: "
-            f"above a floor that skips it too, the work is {_fmt(work.run_frozen)} and the "
-            f"ratio {frozen_ratio.wall:.2f} (wall), {frozen_ratio.cpu:.2f} (CPU)")
+            f"CPU, which makes the ratio {ratio.wall:.1f} (wall), {ratio.cpu:.1f} (CPU)")
 
 
 def measure_rows(ctx: Context) -> list[Row]:

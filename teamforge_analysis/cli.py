@@ -7,15 +7,13 @@ nothing written).
 from __future__ import annotations
 
 import argparse
-import atexit
 import contextlib
 import errno
-import gc
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from .io import DataValidationError
@@ -140,49 +138,10 @@ def _backup(target: Path) -> Path | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status."""
-    args = build_parser().parse_args(argv)
-    if gc.get_freeze_count():  # the caller manages the garbage collector: leave it alone
-        return _run(args, freeze=lambda: None)
-    # The modules imported with the package (pandas, scipy) hold some 100,000 objects that
-    # live as long as the process. Frozen, they are skipped by the garbage collector's full
-    # collections instead of being scanned again (0.05-0.08 s of a run on the bundled data).
-    # Unfrozen at the end, for callers that run main in their own process.
-    gc.freeze()
-    huge_pages = _use_huge_pages(False)
-    try:
-        return _run(args, freeze=gc.freeze)
-    finally:
-        _use_huge_pages(huge_pages)
-        gc.unfreeze()
-        # When the process ends, Python's last collection frees every module's objects one by
-        # one: about 0.3 s of CPU after pandas, scipy and matplotlib (a third of the time of the
-        # import floor itself), for memory the operating system takes back anyway. Frozen at
-        # exit, they are left to it. Registered once however often main runs.
-        atexit.unregister(gc.freeze)
-        atexit.register(gc.freeze)
+    return _run(build_parser().parse_args(argv))
 
 
-def _use_huge_pages(use: bool | None) -> bool | None:
-    """Whether numpy asks Linux for 2 MB pages for its large arrays; returns the previous
-    setting (``None``: left alone).
-
-    numpy asks for them by default. The command's large arrays are short-lived: they are made,
-    read once or twice and freed, and new memory is then made again. Each new 2 MB page must
-    be found and cleared whole, where freed 4 KB pages are reused: measured on a 2-core KVM
-    guest (transparent huge pages on request), 10 million result rows ran 0.3-0.5 s faster
-    (4.1-4.5 s -> 3.7-4.0 s), a million rows and the step log no slower. A user who sets
-    ``NUMPY_MADVISE_HUGEPAGE`` keeps their choice.
-    """
-    if use is None or "NUMPY_MADVISE_HUGEPAGE" in os.environ:
-        return None
-    try:
-        from numpy._core.multiarray import _set_madvise_hugepage
-    except ImportError:  # (a numpy without the setting)
-        return None
-    return bool(_set_madvise_hugepage(use))
-
-
-def _run(args: argparse.Namespace, *, freeze: Callable[[], None]) -> int:
+def _run(args: argparse.Namespace) -> int:
     # Imported here so that `--help` and argument errors stay fast.
     from .analysis import analyze
     from .report import to_json, to_markdown
@@ -209,7 +168,6 @@ def _run(args: argparse.Namespace, *, freeze: Callable[[], None]) -> int:
     if not args.no_figures:
         from . import plots  # matplotlib is imported only when figures are drawn
 
-        freeze()  # matplotlib's modules too
         outputs[args.figures / "leaderboard.png"] = plots.png_bytes(
             plots.leaderboard(analysis.leaderboard, analysis.dataset))
         for finding in analysis.findings:

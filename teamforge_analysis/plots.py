@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import io
 import textwrap
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib import rcParams
 from matplotlib.figure import Figure
 
 from .findings import Finding, difficulty_means, levels_present, model_sizes, score_label
@@ -44,6 +43,12 @@ _DPI = 100
 
 def png_bytes(figure: Figure) -> bytes:
     """The figure as PNG bytes, with no varying metadata (same input, same bytes)."""
+    # Constrained layout measures the texts where the previous draw put the axes (names
+    # beside points move with them), so a second draw can shift the axes by a pixel. Each
+    # draw starts from the axes' unfitted place instead: the same bytes however often drawn.
+    for ax in figure.axes:
+        ax.set_position(ax.get_subplotspec().get_position(figure))
+        ax.set_in_layout(True)  # (set_position takes the axes out of the layout)
     buffer = io.BytesIO()
     # zlib level 3 instead of Pillow's 6: a third less time to encode, files 3% larger.
     figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None},
@@ -88,13 +93,13 @@ def register_notebook_display(formatter: Any | None = None) -> bool:
 
 
 def _new_figure(width: float = 7.0, height: float = 4.5) -> tuple[Figure, Any]:
-    # No layout engine: matplotlib's constrained layout measures every artist and makes savefig
-    # draw each figure twice. Margins are set by _fit_axes from the few texts that need them.
-    figure = Figure(figsize=(width, height))
+    # Constrained layout makes room for the tick labels, axis labels, title and the names
+    # beside points, however long, whenever the figure is drawn.
+    figure = Figure(figsize=(width, height), layout="constrained")
     return figure, figure.add_subplot()
 
 
-#: White space (inches) between the outermost text and the figure's edge.
+#: White space (inches) between a placeholder's text and the figure's edge.
 _EDGE = 0.1
 
 
@@ -107,70 +112,6 @@ def _measuring_renderer(figure: Figure) -> Any:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     return FigureCanvasAgg(figure).get_renderer()
-
-
-def _tick_labels(axis: Any) -> list[Any]:
-    """The axis' major tick labels that are drawn: those of ticks inside the view limits.
-
-    (``Axis.get_ticklabels`` also returns labels of ticks the locator puts just outside.)
-    """
-    axis.get_ticklabels()  # updates the ticks and their labels
-    low, high = sorted(axis.get_view_interval())
-    tolerance = (high - low) * 1e-10
-    return [tick.label1 for tick in axis.get_major_ticks()
-            if low - tolerance <= tick.get_loc() <= high + tolerance]
-
-
-def _extent(texts: list[Any], renderer: Any) -> tuple[float, float]:
-    """Largest width and height (pixels) of the visible, non-empty ``texts``."""
-    boxes = [t.get_window_extent(renderer) for t in texts if t.get_visible() and t.get_text()]
-    return (max((b.width for b in boxes), default=0.0),
-            max((b.height for b in boxes), default=0.0))
-
-
-def _fit_axes(figure: Figure, ax: Any, notes: Sequence[Any] = ()) -> None:
-    """Place ``ax`` so that its tick labels, axis labels, title and ``notes`` fit in the figure.
-
-    Call once everything is drawn on ``ax``. ``notes`` are texts in data coordinates that may
-    stick out of the axes on the right (names beside points): the right margin makes room.
-    The tick labels and where the notes end depend on the axes' size, so this measures again
-    until the margins move by less than half a pixel (at most three passes).
-    """
-    renderer = _measuring_renderer(figure)
-    points = figure.dpi / 72  # pixels per point
-    width, height = figure.get_size_inches() * figure.dpi
-    edge = _EDGE * figure.dpi
-    margins = (0.0, 0.0, 0.0, 0.0)
-    for _ in range(3):
-        ytick_w, _h = _extent(_tick_labels(ax.yaxis), renderer)
-        xtick_w, xtick_h = _extent(_tick_labels(ax.xaxis), renderer)
-        ylabel_w, _h = _extent([ax.yaxis.label], renderer)
-        _w, xlabel_h = _extent([ax.xaxis.label], renderer)
-        _w, title_h = _extent([ax.title], renderer)
-        ytick_space = _tick_space(ax.yaxis) * points if ytick_w else 0.0
-        xtick_space = _tick_space(ax.xaxis) * points if xtick_h else 0.0
-        # Tick labels are centred on their tick: half the widest may stick out at either end.
-        overhang = xtick_w / 2
-        sticking_out = max((note.get_window_extent(renderer).x1 - ax.bbox.x1 for note in notes),
-                           default=0.0)
-        left = edge + max(ylabel_w + (ax.yaxis.labelpad * points if ylabel_w else 0.0)
-                          + ytick_w + ytick_space, overhang)
-        right = edge + max(overhang, sticking_out)
-        bottom = edge + xtick_h + xtick_space + xlabel_h \
-            + (ax.xaxis.labelpad * points if xlabel_h else 0.0)
-        top = edge + (title_h + rcParams["axes.titlepad"] * points if title_h else 0.0)
-        if max(abs(new - old) for new, old in zip((left, right, bottom, top), margins,
-                                                   strict=True)) < 0.5:
-            break
-        margins = (left, right, bottom, top)
-        figure.subplots_adjust(left=left / width, right=1 - right / width,
-                               bottom=bottom / height, top=1 - top / height)
-
-
-def _tick_space(axis: Any) -> float:
-    """Points between the axes' edge and a tick label: the tick's length and its pad."""
-    tick = axis.majorTicks[0]
-    return tick.get_tick_padding() + tick.get_pad()
 
 
 def _r_label(corr: Mapping[str, Any] | None) -> str:
@@ -202,7 +143,7 @@ def _log_size_axis(ax: Any, sizes: np.ndarray, label: str) -> None:
 
 
 def _label_points(ax: Any, xs: np.ndarray, ys: np.ndarray, labels: list[str]) -> list[Any]:
-    """Name each point (up to MAX_LABELLED_MODELS points); returns the names for _fit_axes."""
+    """Name each point (up to MAX_LABELLED_MODELS points); returns the names."""
     if len(labels) > MAX_LABELLED_MODELS:
         return []
     return [ax.annotate(label, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=7)
@@ -238,7 +179,6 @@ def leaderboard(board: pd.DataFrame, dataset: Dataset) -> Figure:
         title += f" (best {len(shown)} of {len(board)} models)"
     ax.set_title(title)
     ax.legend(fontsize=7, loc="lower right")
-    _fit_axes(figure, ax)
     return figure
 
 
@@ -297,8 +237,7 @@ def scale_vs_difficulty(dataset: Dataset, finding: Finding) -> Figure:
     ax.set_title(f"Scale vs difficulty: verdict {finding.verdict.replace('_', ' ')}")
     ax.legend(fontsize=8, loc="lower right")
     hardest = means.columns[-1]
-    names = _label_points(ax, x, means[hardest].to_numpy(), list(means.index))
-    _fit_axes(figure, ax, names)
+    _label_points(ax, x, means[hardest].to_numpy(), list(means.index))
     return figure
 
 
@@ -318,7 +257,6 @@ def step_efficiency(dataset: Dataset, finding: Finding) -> Figure:
     ax.set_ylabel("steps")
     ax.set_title(f"Steps by difficulty: verdict {finding.verdict.replace('_', ' ')}")
     ax.legend(fontsize=7)
-    _fit_axes(figure, ax)
     return figure
 
 
@@ -339,7 +277,6 @@ def test_pass_vs_score(dataset: Dataset, finding: Finding) -> Figure:
     ax.set_title(f"Test pass vs score, within tasks {_r_label(repeated)}: "
                  f"verdict {finding.verdict.replace('_', ' ')}", fontsize=9)
     ax.legend(fontsize=8, loc="upper left")
-    _fit_axes(figure, ax)
     return figure
 
 
@@ -366,8 +303,7 @@ def hard_task_boundary(dataset: Dataset, finding: Finding) -> Figure:
     ax.set_title(f"{stats['n_passed']} of {stats['n_models']} models pass the {hardest} level: "
                  f"verdict {finding.verdict.replace('_', ' ')}", fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
-    names = _label_points(ax, x, means.to_numpy(), list(means.index))
-    _fit_axes(figure, ax, names)
+    _label_points(ax, x, means.to_numpy(), list(means.index))
     return figure
 
 
@@ -424,7 +360,6 @@ def score_components(dataset: Dataset, finding: Finding) -> Figure:
     n_bad = len(stats["mismatches"] or [])
     ax.set_title(f"Score components ({n_bad} row{'s' if n_bad != 1 else ''} off the formula)")
     ax.legend(fontsize=7, loc="lower right")
-    _fit_axes(figure, ax)
     return figure
 
 
@@ -456,7 +391,6 @@ def planning_depth_vs_success(dataset: Dataset, finding: Finding) -> Figure:
     ax.set_title(f"Planning depth vs success: verdict {finding.verdict.replace('_', ' ')}\n"
                  f"depth vs passed: {_r_label(corr)}", fontsize=10)
     ax.legend(fontsize=7, ncol=2)
-    _fit_axes(figure, ax)
     return figure
 
 
@@ -480,7 +414,6 @@ def reward_trajectories(dataset: Dataset, finding: Finding) -> Figure:
     ax.set_ylabel("mean cumulative reward")
     ax.set_title("Reward trajectories by difficulty")
     ax.legend(fontsize=8)
-    _fit_axes(figure, ax)
     return figure
 
 

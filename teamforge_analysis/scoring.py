@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .io import Dataset
-from .runs import _cell_scores
+from .runs import cell_scores
 
 __all__ = [
     "LEVEL_PREFIX",
@@ -222,7 +222,7 @@ def _run_columns(dataset: Dataset, models: pd.Index, tasks: list[str], weights: 
                  ) -> dict[str, np.ndarray]:
     """Mean-of-runs and best-of-runs TeamForge scores, the SE of the first, fewest runs."""
     assert dataset.runs is not None
-    cells = _cell_scores(dataset.runs, None).set_index(["model", "task"])
+    cells = cell_scores(dataset.runs).set_index(["model", "task"])
 
     def wide(column: str) -> np.ndarray:
         table = cells[column].unstack("task").reindex(index=models, columns=tasks)

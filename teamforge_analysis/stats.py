@@ -7,7 +7,6 @@ a numpy/scipy warning reach the user.
 
 from __future__ import annotations
 
-import functools
 import math
 import warnings
 from collections.abc import Iterator
@@ -268,18 +267,11 @@ def min_detectable_r(n: int, *, alpha: float = 0.05, power: float = 0.80) -> flo
 def permutation_p(x: np.ndarray, y: np.ndarray) -> tuple[float | None, str | None, str | None]:
     """Two-sided permutation p-value of Pearson's r, permuting ``x`` against fixed ``y``.
 
-    Returns ``(p, method, reason)``: exact over all n! pairings for n <= 8
-    (``scipy.stats.permutation_test``); Monte Carlo with 9,999 resamples and a fixed seed for
-    n <= 100; ``(None, None, reason)`` above 100 or for degenerate input.
-
-    The Monte Carlo test is ``scipy.stats.permutation_test(..., permutation_type="pairings")``
-    computed directly: the same resamples (the permutations scipy draws from
-    ``numpy.random.default_rng(seed)``, kept per n, since every call draws the same ones for
-    the same n), the same tolerance for ties (100 machine epsilons of the observed r) and the
-    same p, (count + 1) / (resamples + 1), doubled and capped at 1 for the two-sided test.
-    Pearson r of a permutation is (x_c[perm] · y_c) / (‖x_c‖ ‖y_c‖), with x_c and y_c centred
-    once: a permutation changes neither the mean nor the norm of x. The tests check the
-    p-values against scipy's.
+    Returns ``(p, method, reason)`` from ``scipy.stats.permutation_test`` (pairings): exact
+    over all n! pairings for n <= 8; Monte Carlo with 9,999 resamples drawn from
+    ``numpy.random.default_rng(PERMUTATION_SEED)`` (a fresh generator per call, so the same
+    data give the same p) for n <= 100; ``(None, None, reason)`` above 100 or for degenerate
+    input.
     """
     n = int(x.size)
     if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
@@ -287,67 +279,26 @@ def permutation_p(x: np.ndarray, y: np.ndarray) -> tuple[float | None, str | Non
     if n > PERMUTATION_MAX_N:
         return None, None, (f"p_permutation is not computed for n > {PERMUTATION_MAX_N} "
                             "(p_value is reliable there)")
-    x_centred = x - x.mean()
+    exact = n <= PERMUTATION_EXACT_MAX_N
     y_centred = y - y.mean()
-    norms = math.sqrt(float(x_centred @ x_centred)) * math.sqrt(float(y_centred @ y_centred))
-
-    if n > PERMUTATION_EXACT_MAX_N:
-        pairings = _monte_carlo_pairings(n)
-        sums = np.empty(len(pairings))
-        # In blocks of rows small enough for OpenBLAS to use one thread (rows x n < 9216):
-        # waking its threads for each product cost more than the products themselves (0.3 s
-        # over a run's correlations on a 2-core machine), and a block (tens of KB) needs no
-        # fresh memory. Blocks are a multiple of 4 rows, so every row's sum of products comes
-        # out as in one product over all rows (bit for bit, with OpenBLAS).
-        rows = max(4, (9216 // n - 1) // 4 * 4)
-        for start in range(0, len(pairings), rows):
-            block = pairings[start:start + rows]
-            np.matmul(x_centred[block], y_centred, out=sums[start:start + len(block)])
-        with quiet():
-            observed = float(x_centred @ y_centred) / norms
-            null = sums / norms
-        p = _monte_carlo_p(null, observed)
-        method = f"Monte Carlo ({PERMUTATION_RESAMPLES} resamples, seed {PERMUTATION_SEED})"
-        return (p, method, None) if p is not None else (None, None, "p_permutation is undefined")
-
     y_norm = math.sqrt(float(y_centred @ y_centred))
 
     def pearson_r(xs: np.ndarray, axis: int = -1) -> np.ndarray:
+        # Vectorised over resamples (scipy passes them stacked along the other axes).
         xs = np.moveaxis(xs, axis, -1)
         xc = xs - xs.mean(axis=-1, keepdims=True)
         return (xc @ y_centred) / (np.sqrt((xc * xc).sum(axis=-1)) * y_norm)
 
     with quiet():
-        res = sps.permutation_test((x,), pearson_r, permutation_type="pairings",
-                                   vectorized=True, alternative="two-sided", n_resamples=np.inf)
+        res = sps.permutation_test(
+            (x,), pearson_r, permutation_type="pairings", vectorized=True,
+            alternative="two-sided",
+            n_resamples=np.inf if exact else PERMUTATION_RESAMPLES,
+            rng=np.random.default_rng(PERMUTATION_SEED))
     p = finite_or_none(res.pvalue)
-    method = f"exact ({math.factorial(n)} pairings)"
+    method = (f"exact ({math.factorial(n)} pairings)" if exact else
+              f"Monte Carlo ({PERMUTATION_RESAMPLES} resamples, seed {PERMUTATION_SEED})")
     return (p, method, None) if p is not None else (None, None, "p_permutation is undefined")
-
-
-@functools.lru_cache(maxsize=8)
-def _monte_carlo_pairings(n: int) -> np.ndarray:
-    """The permutations of range(n) that ``scipy.stats.permutation_test`` draws for one sample
-    of n pairings with ``n_resamples=PERMUTATION_RESAMPLES`` and our seed: shape
-    (resamples, n), read-only. (scipy permutes a tiled index array in one batch.)"""
-    indices = np.tile(np.arange(n), (PERMUTATION_RESAMPLES, 1, 1))
-    rng = np.random.default_rng(PERMUTATION_SEED)
-    pairings = rng.permuted(indices, axis=-1)[:, 0, :]
-    pairings.flags.writeable = False
-    return pairings
-
-
-def _monte_carlo_p(null: np.ndarray, observed: float) -> float | None:
-    """scipy.stats.permutation_test's two-sided Monte Carlo p from a null distribution: the
-    smaller tail, (count + 1) / (resamples + 1), doubled and capped at 1. Null values within
-    100 machine epsilons of the observed one count as ties (in both tails)."""
-    if not math.isfinite(observed):
-        return None
-    gamma = abs(np.finfo(np.float64).eps * 100 * observed)
-    total = null.size + 1
-    less = (np.count_nonzero(null <= observed + gamma) + 1) / total
-    greater = (np.count_nonzero(null >= observed - gamma) + 1) / total
-    return finite_or_none(min(1.0, 2 * min(less, greater)))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,10 @@ into its text; like the bundled data it has no runs, grader components or step l
 the last three notebooks must say their finding is not computable and what would enable it.
 ``tests/data/runs_benchmark`` has all three, so there every notebook must show its finding
 computed. The committed exports of the bundled data are checked by ``.ci/run``.
+
+The executions take about half a minute, so their tests carry the ``notebooks`` marker and
+are left out of the default run (``pyproject.toml``); ``.ci/run`` runs them after the
+README's test command with ``python -m pytest -m notebooks``.
 """
 
 from __future__ import annotations
@@ -164,6 +168,7 @@ def _verdict(markdown: str) -> tuple[str, str]:
     return verdict, text.split("\n## ")[0].strip()
 
 
+@pytest.mark.notebooks
 @pytest.mark.parametrize(("data", "name"), EXECUTIONS)
 def test_notebook_runs_without_noise(executions: dict, data: str, name: str) -> None:
     notebook, markdown, _, out = executions[data][name]
@@ -180,6 +185,7 @@ def test_notebook_runs_without_noise(executions: dict, data: str, name: str) -> 
     assert "<Figure size" not in markdown, "a figure was shown as text, not as an image"
 
 
+@pytest.mark.notebooks
 @pytest.mark.parametrize(("data", "name"), EXECUTIONS)
 def test_notebook_shows_its_data_not_the_bundled(executions: dict, data: str, name: str
                                                  ) -> None:
@@ -194,6 +200,7 @@ def test_notebook_shows_its_data_not_the_bundled(executions: dict, data: str, na
         assert shown
 
 
+@pytest.mark.notebooks
 @pytest.mark.parametrize(("data", "name"), EXECUTIONS)
 def test_notebook_exports_its_figure(executions: dict, data: str, name: str) -> None:
     notebook, markdown, figures, out = executions[data][name]
@@ -207,12 +214,14 @@ def test_notebook_exports_its_figure(executions: dict, data: str, name: str) -> 
     assert pngs[0].startswith(PNG_SIGNATURE)
 
 
+@pytest.mark.notebooks
 @pytest.mark.parametrize("data", DATA_SETS)
 def test_overview_lists_every_model_and_task(executions: dict, data: str) -> None:
     _, markdown, _, _ = executions[data]["00_overview"]
     assert all(name in markdown for name in _names(DATA_SETS[data]))
 
 
+@pytest.mark.notebooks
 def test_boundary_notebook_names_the_models_that_pass(executed: dict) -> None:
     # other_benchmark/README.md: ember-72b and fjord-141b-moe pass every hard task; grove-x has
     # no size, so the finding leaves it out and says so.
@@ -234,6 +243,7 @@ _ENABLED_BY = {
 }
 
 
+@pytest.mark.notebooks
 @pytest.mark.parametrize("name", NEEDS_MORE_DATA)
 def test_without_the_data_the_notebook_says_what_would_enable_it(executed: dict, name: str
                                                                 ) -> None:
@@ -245,6 +255,7 @@ def test_without_the_data_the_notebook_says_what_would_enable_it(executed: dict,
     assert "_No statistics: not computable, because " in markdown
 
 
+@pytest.mark.notebooks
 @pytest.mark.parametrize("name", NEEDS_MORE_DATA)
 def test_with_the_data_the_notebook_shows_the_analysis(executed_runs: dict, name: str) -> None:
     _, markdown, _, _ = executed_runs[name]
@@ -255,6 +266,7 @@ def test_with_the_data_the_notebook_shows_the_analysis(executed_runs: dict, name
     assert "Add " not in text  # the not-computable text asks for data
 
 
+@pytest.mark.notebooks
 def test_score_components_notebook_lists_the_row_off_the_formula(executed_runs: dict) -> None:
     # runs_benchmark/README.md: basalt-20b, medium_split_module, run 2 scores 0.7925, 0.08
     # above the formula (0.40 x 0.63 + 0.25 x 0.84 + 0.20 x 0.75 + 0.10 x 0.65 + 0.05 x 0.71
@@ -266,6 +278,7 @@ def test_score_components_notebook_lists_the_row_off_the_formula(executed_runs: 
     assert "**TeamForge score by grader component" in markdown
 
 
+@pytest.mark.notebooks
 def test_step_log_notebooks_count_every_episode(executed_runs: dict) -> None:
     # runs_benchmark/README.md: one episode per row of results.csv, 27 rows (9 per level).
     _, depth, _, _ = executed_runs["06_planning_depth_vs_success"]
@@ -275,6 +288,7 @@ def test_step_log_notebooks_count_every_episode(executed_runs: dict) -> None:
         assert f"| {level} | 9 | " in reward
 
 
+@pytest.mark.notebooks
 def test_overview_shows_the_run_level_leaderboard(executed_runs: dict, executed: dict) -> None:
     # runs_benchmark/README.md: 27 rows, 3 runs per cell, 278 steps in the step log.
     _, markdown, _, _ = executed_runs["00_overview"]

@@ -104,8 +104,8 @@ def _scipy_monte_carlo_p(x: np.ndarray, y: np.ndarray) -> float:
 @pytest.mark.parametrize(("n", "kind"), [(9, "normal"), (23, "ties"), (50, "binary"),
                                          (64, "zero"), (100, "normal")])
 def test_monte_carlo_permutation_p_equals_scipy_permutation_test(n: int, kind: str) -> None:
-    # The library computes scipy's Monte Carlo test directly (same resamples, tie tolerance
-    # and p); scipy's own function, with its own statistic, must give the same p.
+    # scipy's function with an independent statistic (np.corrcoef per resample), the
+    # library's seed and resample count: the same p up to how one near-tie is counted.
     rng = np.random.default_rng(n)
     x = rng.normal(size=n)
     y = 0.2 * x + rng.normal(size=n)
@@ -117,7 +117,7 @@ def test_monte_carlo_permutation_p_equals_scipy_permutation_test(n: int, kind: s
         x, y = np.tile([0.0, 1.0], n // 2), np.tile([0.0, 0.0, 1.0, 1.0], n // 4)
     res = correlation(x, y)
     assert res.permutation_method == "Monte Carlo (9999 resamples, seed 20240601)"
-    assert res.p_permutation == _scipy_monte_carlo_p(x, y)
+    assert res.p_permutation == pytest.approx(_scipy_monte_carlo_p(x, y), abs=2 / 10_000)
 
 
 def test_permutation_p_is_null_above_one_hundred_with_reason() -> None:

@@ -32,7 +32,7 @@ from teamforge_analysis.io import (
     load_dataset,
 )
 from teamforge_analysis.report import leaderboard_table, to_markdown
-from teamforge_analysis.runs import aggregate_runs
+from teamforge_analysis.runs import aggregate_runs, cell_scores
 from teamforge_analysis.scoring import leaderboard
 
 RUNS_DIR = TESTS_DIR / "data" / "runs_benchmark"
@@ -145,6 +145,45 @@ def test_best_cells_break_ties_by_lowest_run(raw: dict[str, Any]) -> None:
     assert results.loc[("cobalt-60b", "easy_fix_typo"), "steps"] == 15
     assert results.loc[("alder-3b", "medium_split_module"), "passed"]
     assert results["steps"].dtype == np.int64  # best keeps a real run's whole-number steps
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_aggregate_and_cell_scores_of_shuffled_runs(raw: dict[str, Any], seed: int) -> None:
+    """The public functions on run rows in any order (a frame made by hand): one row per cell
+    in key order, with the values worked out from the raw rows."""
+    runs = load_dataset(RUNS_DIR).runs
+    shuffled = runs.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    keys = sorted(raw["cells"])
+    for how, expected_of in (("mean", cell_mean), ("best", cell_best)):
+        cells = aggregate_runs(shuffled, how=how)
+        assert list(zip(cells["model"], cells["task"], strict=True)) == keys
+        assert cells["model"].dtype == object and "run" not in cells
+        for row, key in zip(cells.itertuples(index=False), keys, strict=True):
+            expected = expected_of(raw["cells"][key])
+            for column in NUMERIC:
+                assert getattr(row, column) == pytest.approx(expected[column], abs=1e-12)
+            assert bool(row.passed) == expected["passed"]
+    summary = cell_scores(shuffled)
+    assert list(summary.columns) == ["model", "task", "runs", "score_mean", "score_best",
+                                     "score_sd"]
+    assert list(zip(summary["model"], summary["task"], strict=True)) == keys
+    for row, key in zip(summary.itertuples(index=False), keys, strict=True):
+        scores = [r["score"] for r in raw["cells"][key]]
+        mean = sum(scores) / len(scores)
+        assert row.runs == len(scores) and row.score_best == max(scores)
+        assert row.score_mean == pytest.approx(mean, abs=1e-12)
+        assert row.score_sd == pytest.approx(
+            math.sqrt(sum((x - mean) ** 2 for x in scores) / (len(scores) - 1)), abs=1e-12)
+
+
+def test_cell_scores_of_one_run_has_no_sd() -> None:
+    runs = pd.DataFrame({"model": ["b", "a", "a"], "task": "t", "run": [1, 2, 1],
+                         "score": [0.5, 0.25, 0.75]})
+    summary = cell_scores(runs)
+    assert list(summary["model"]) == ["a", "b"] and list(summary["runs"]) == [2, 1]
+    assert summary["runs"].dtype == np.int64
+    assert summary.loc[0, "score_sd"] == pytest.approx(math.sqrt(0.125))
+    assert math.isnan(summary.loc[1, "score_sd"])
 
 
 def test_single_run_cells_are_the_rows_themselves(bundled: Dataset) -> None:

@@ -398,7 +398,7 @@ samples = st.integers(min_value=3, max_value=25).flatmap(
     lambda n: st.tuples(st.lists(values, min_size=n, max_size=n),
                         st.lists(values, min_size=n, max_size=n))
 )
-PROPERTY_SETTINGS = settings(max_examples=150, deadline=None,
+PROPERTY_SETTINGS = settings(max_examples=50, deadline=None,
                              suppress_health_check=[HealthCheck.filter_too_much])
 
 
