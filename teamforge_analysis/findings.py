@@ -839,7 +839,7 @@ def score_components(dataset: Dataset) -> Finding:
         for r in bad.itertuples(index=False)
     ]
 
-    weights = task_weights(dataset)
+    per_task = task_weights(dataset)
     score_table = score_matrix(dataset, "score")
     models = list(score_table.index)
     by_model: dict[str, dict[str, float | None]] = {}
@@ -847,7 +847,7 @@ def score_components(dataset: Dataset) -> Finding:
     def weighted_sum(column: str) -> pd.Series:
         # A model missing any task has no weighted score, so no split either.
         values = score_matrix(dataset, column).to_numpy(dtype=float)
-        return pd.Series(weighted_total(values, weights))
+        return pd.Series(weighted_total(values, per_task))
 
     total = weighted_sum("score")
     complete = total.notna().to_numpy()

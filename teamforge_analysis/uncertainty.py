@@ -90,7 +90,7 @@ def _design(dataset: Dataset) -> _Design:
     starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]]) if len(cell) else cell
     sizes = np.diff(np.r_[starts, len(cell)])
     run_n = np.zeros(wide.shape)
-    run_sd = np.full(wide.shape, np.nan)
+    run_sd = np.full(wide.shape, math.nan)
     groups = {}
     for n in np.unique(sizes):
         first = starts[sizes == n]
@@ -250,7 +250,7 @@ def _score_intervals(dataset: Dataset, design: _Design, resamples: int, seed: in
                         "rank": board["rank"].array})
     for column in MODEL_COLUMNS[3:-1]:
         if column not in out:
-            out[column] = np.nan
+            out[column] = math.nan
     draws = None
     if design.source is not None and len(rows):
         draws = _draws(design, rows, design.weight, resamples, _seed(seed, 0))
@@ -305,7 +305,7 @@ def _run_noise(dataset: Dataset, design: _Design, out: pd.DataFrame, position: n
     out.loc[ok, "run_se"] = se[ok]
     out.loc[ok, "run_se_ci_low"] = (mean - half)[ok]
     out.loc[ok, "run_se_ci_high"] = (mean + half)[ok]
-    out.loc[ok, "run_se_df"] = np.where(se > 0, df, np.nan)[ok]
+    out.loc[ok, "run_se_df"] = np.where(se > 0, df, math.nan)[ok]
     return reasons
 
 
@@ -447,8 +447,8 @@ def _pairs(design: _Design, board: pd.DataFrame, draws: np.ndarray | None, rows:
         if round(d.sum(), RANK_DECIMALS) < 0:  # model_a: the one ahead on the shared tasks
             a, b, d = b, a, -d
         record: dict[str, Any] = {"model_a": design.models[a], "model_b": design.models[b],
-                                  "n_tasks": int(mask.sum()), "difference": np.nan,
-                                  "ci_low": np.nan, "ci_high": np.nan, "p_value": None,
+                                  "n_tasks": int(mask.sum()), "difference": math.nan,
+                                  "ci_low": math.nan, "ci_high": math.nan, "p_value": None,
                                   "tasks_for_80_power": None, "reason": []}
         reasons = record["reason"]
         if not mask.any():

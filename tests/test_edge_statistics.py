@@ -193,7 +193,7 @@ def test_difficulty_level_without_tasks(scenario):
     assert list(scale["statistics"]["by_difficulty"]) == ["easy", "hard"]
     steps = finding(document, "step_efficiency")
     assert steps["verdict"] == "not_computable"
-    assert "medium" in steps["verdict_reason"]
+    assert "three levels" in steps["verdict_reason"] and "easy and hard" in steps["verdict_reason"]
 
 
 def test_single_difficulty_level(scenario):

@@ -257,7 +257,8 @@ def test_some_component_columns_warn(make_data: MakeData, bundled_dir: Path) -> 
     assert "lint_score" in ds.results.columns
     score = analyze(ds).finding("score_components")
     assert score.verdict == "not_computable"
-    assert score.statistics["missing_columns"] == list(COMPONENTS[1:])
+    # a folder with only some component columns is not taken as TeamForge data: no formula
+    assert "grader formula" in score.verdict_reason
     with pytest.raises(DataValidationError, match="need all four"):
         load_dataset(folder, strict=True)
 
@@ -430,7 +431,10 @@ def test_recomputed_scores_clamp() -> None:
     rows = pd.DataFrame({"test_pass": [0.0, 1.0, 0.5], "lint_score": [0.0, 1.0, 0.5],
                          "efficiency_score": [0.0, 1.0, 0.5], "review_quality": [0.0, 1.0, 0.5],
                          "reflection_quality": [0.0, 1.0, 0.5]})
-    assert recomputed_scores(rows).tolist() == pytest.approx([0.001, 0.999, 0.5], abs=1e-12)
+    grader = {"test_pass": 0.40, "lint_score": 0.25, "efficiency_score": 0.20,
+              "review_quality": 0.10, "reflection_quality": 0.05}
+    assert recomputed_scores(rows, grader, (0.001, 0.999)).tolist() == pytest.approx(
+        [0.001, 0.999, 0.5], abs=1e-12)
 
 
 def test_bundled_score_components_not_computable(bundled: Dataset) -> None:
