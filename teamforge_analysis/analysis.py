@@ -12,18 +12,20 @@ from .findings import Finding, all_findings
 from .io import Dataset, load_dataset
 from .report import build_document
 from .scoring import leaderboard
+from .uncertainty import LeaderboardUncertainty, leaderboard_uncertainty
 
 __all__ = ["Analysis", "analyze"]
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """A data set with its leaderboard, findings and JSON document."""
+    """A data set with its leaderboard, its uncertainty, the findings and the JSON document."""
 
     dataset: Dataset
     leaderboard: pd.DataFrame
     findings: list[Finding]
     document: dict[str, Any]
+    uncertainty: LeaderboardUncertainty
 
     def finding(self, finding_id: str) -> Finding:
         """The finding with id ``finding_id``."""
@@ -33,12 +35,14 @@ class Analysis:
         raise KeyError(finding_id)
 
 
-def analyze(data: Dataset | str | Path | None = None, *, aggregate: str | None = None
-            ) -> Analysis:
+def analyze(data: Dataset | str | Path | None = None, *, aggregate: str | None = None,
+            pairs: str = "adjacent") -> Analysis:
     """Load (unless given a Dataset) and analyse a data folder; ``None`` is the bundled data.
 
     ``aggregate`` (``"mean"`` or ``"best"``) says how a cell's runs are combined; ``None``
-    keeps a given Dataset's own protocol, and means ``"mean"`` when loading.
+    keeps a given Dataset's own protocol, and means ``"mean"`` when loading. ``pairs``
+    (``"adjacent"`` or ``"all"``) says which pairs of models the leaderboard's uncertainty
+    compares (:func:`.uncertainty.leaderboard_uncertainty`).
 
     Examples
     --------
@@ -51,5 +55,7 @@ def analyze(data: Dataset | str | Path | None = None, *, aggregate: str | None =
     else:
         dataset = load_dataset(data, aggregate=aggregate or "mean")
     board = leaderboard(dataset)
+    uncertainty = leaderboard_uncertainty(dataset, pairs=pairs)
     findings = all_findings(dataset)
-    return Analysis(dataset, board, findings, build_document(dataset, board, findings))
+    document = build_document(dataset, board, findings, uncertainty)
+    return Analysis(dataset, board, findings, document, uncertainty)

@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "a run column: their mean (default; a cell passes when more than half "
                         "its runs pass) or the best run (highest score, the published "
                         "best-of-N protocol)")
+    parser.add_argument("--pairs", choices=("adjacent", "all"), default="adjacent",
+                        help="which pairs of models the leaderboard's paired comparisons "
+                        "test: those adjacent in the ranking (default) or all pairs")
     parser.add_argument("--out", type=Path, default=Path("results"), metavar="DIR",
                         help="where findings.json and findings.md go (default: results)")
     parser.add_argument("--figures", type=Path, default=Path("figures"), metavar="DIR",
@@ -147,7 +150,7 @@ def _run(args: argparse.Namespace) -> int:
     from .report import to_json, to_markdown
 
     try:
-        analysis = analyze(args.data, aggregate=args.aggregate)
+        analysis = analyze(args.data, aggregate=args.aggregate, pairs=args.pairs)
     except DataValidationError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
@@ -169,7 +172,7 @@ def _run(args: argparse.Namespace) -> int:
         from . import plots  # matplotlib is imported only when figures are drawn
 
         outputs[args.figures / "leaderboard.png"] = plots.png_bytes(
-            plots.leaderboard(analysis.leaderboard, analysis.dataset))
+            plots.leaderboard(analysis.uncertainty, analysis.dataset))
         for finding in analysis.findings:
             draw = plots.FIGURES.get(finding.id)
             if draw is not None:

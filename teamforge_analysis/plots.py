@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from .findings import Finding, difficulty_means, levels_present, model_sizes, score_label
 from .io import Dataset
-from .scoring import MAX_TASK_COLUMNS, TASK_PREFIX
+from .uncertainty import LeaderboardUncertainty
 
 __all__ = [
     "FIGURES",
@@ -151,72 +151,49 @@ def _label_points(ax: Any, xs: np.ndarray, ys: np.ndarray, labels: list[str]) ->
             if np.isfinite(x) and np.isfinite(y)]
 
 
-def leaderboard(board: pd.DataFrame, dataset: Dataset) -> Figure:
-    """Stacked bars: each model's weighted score split into weight × score per task (per
-    level, with more than :data:`.scoring.MAX_TASK_COLUMNS` tasks)."""
-    shown = board.head(MAX_LABELLED_MODELS)
-    figure, ax = _new_figure(8.0, max(2.5, 0.45 * len(shown) + 1.5))
-    y = np.arange(len(shown))[::-1]
-    left = np.zeros(len(shown))
-    for i, (label, colour, part) in enumerate(_score_parts(shown, dataset)):
-        ax.barh(y, part, left=left, color=colour, edgecolor="white",
-                alpha=0.55 + 0.45 * (i % 2), label=label)
-        left += part
-    label_at = shown["teamforge_score"].fillna(0).to_numpy(dtype=float)
-    if (shown["runs"] > 1).any():
-        label_at = _run_marks(ax, shown, y, label_at)
-    for yi, score, x in zip(y, shown["teamforge_score"], label_at, strict=True):
-        text = "n/a (missing tasks)" if pd.isna(score) else f"{score:.3f}"
-        ax.text(x + 0.01, yi, text, va="center", fontsize=8)
-    ax.set_yticks(y, shown["model"].tolist(), fontsize=8)
-    ax.set_xlim(0, 1.1)
-    ax.set_xlabel(f"{score_label(dataset)} (sum of weight x task score)")
-    if len(dataset.tasks) > MAX_TASK_COLUMNS:
-        ax.set_xlabel(f"{score_label(dataset)} (sum over levels of the level's weight x "
-                      "its score)")
-    title = "Leaderboard"
-    if len(board) > len(shown):
-        title += f" (best {len(shown)} of {len(board)} models)"
-    ax.set_title(title)
-    ax.legend(fontsize=7, loc="lower right")
+def leaderboard(uncertainty: LeaderboardUncertainty, dataset: Dataset) -> Figure:
+    """Dot plot of the leaderboard, best first: each model's weighted score with its 95%
+    bootstrap interval where one can be estimated, and its rank with the rank interval."""
+    models = uncertainty.models
+    n = len(models)
+    figure, ax = _new_figure(8.0, max(2.5, 0.3 * n + 1.5))
+    y = np.arange(n)[::-1]
+    score = models["score"].to_numpy(dtype=float)
+    low = models["ci_low"].to_numpy(dtype=float)
+    high = models["ci_high"].to_numpy(dtype=float)
+    has_ci = np.isfinite(low) & np.isfinite(high)
+    if has_ci.any():
+        ax.errorbar(score[has_ci], y[has_ci], fmt="none", ecolor="#4c72b0", capsize=3,
+                    linewidth=1.2, xerr=np.vstack([score - low, high - score])[:, has_ci])
+    ax.scatter(score, y, color="black", s=14, zorder=3)
+    labelled = min(n, MAX_LABELLED_MODELS)
+    for yi, (_, row) in zip(y[:labelled], models.head(labelled).iterrows(), strict=True):
+        ax.annotate(_rank_text(row), (1.0, yi), xycoords=("axes fraction", "data"),
+                    xytext=(4, 0), textcoords="offset points", va="center", fontsize=9)
+    ax.set_yticks(y[:labelled], models["model"].head(labelled).tolist(), fontsize=9)
+    ax.set_ylim(-0.7, n - 0.3)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(score_label(dataset))
+    title = ("Leaderboard: score (dot) with its 95% interval (bar); right: rank (95% rank "
+             "interval)" if has_ci.any() else "Leaderboard: score (dot); right: rank")
+    if n > labelled:
+        title += f"; ranks below {labelled} unlabelled"
+    ax.set_title(title, fontsize=10)
+    if not has_ci.any():
+        figure.supxlabel(textwrap.fill(f"No interval: {uncertainty.reason}.", 100), fontsize=8)
+    ax.grid(axis="x", linewidth=0.5, alpha=0.4)
     return figure
 
 
-def _score_parts(shown: pd.DataFrame, dataset: Dataset
-                 ) -> list[tuple[str, str, np.ndarray]]:
-    """The leaderboard's stacked parts: (legend label, colour, weight x score per model), one
-    per task, or one per level (Σ weight x score over its tasks) when there are many tasks."""
-    tasks = dataset.tasks.set_index("task")
-    parts = {task: (shown[TASK_PREFIX + task].astype(float) * tasks.loc[task, "weight"])
-             .fillna(0).to_numpy() for task in tasks.index}
-    if len(tasks) <= MAX_TASK_COLUMNS:
-        return [(f"{task} (w={tasks.loc[task, 'weight']:g})",
-                 _LEVEL_COLOURS.get(tasks.loc[task, "difficulty"], "grey"), part)
-                for task, part in parts.items()]
-    out = []
-    for level in dataset.levels:
-        members = tasks.index[tasks["difficulty"] == level]
-        weight = tasks.loc[members, "weight"].sum()
-        out.append((f"{level} ({len(members)} tasks, w={weight:.3g})",
-                    _LEVEL_COLOURS.get(level, "grey"), sum(parts[t] for t in members)))
-    return out
-
-
-def _run_marks(ax: Any, shown: pd.DataFrame, y: np.ndarray, label_at: np.ndarray
-               ) -> np.ndarray:
-    """Mean of runs ± 1.96 SE and best of N on the leaderboard; returns where labels go."""
-    mean = shown["teamforge_score_mean"].to_numpy(dtype=float)
-    best = shown["teamforge_score_best"].to_numpy(dtype=float)
-    half = 1.96 * shown["teamforge_score_se"].to_numpy(dtype=float)
-    has_se = np.isfinite(half)
-    ax.errorbar(mean[has_se], y[has_se], xerr=half[has_se], fmt="o", color="black",
-                markersize=3, capsize=3, linewidth=1, label="mean of runs ± 1.96 SE")
-    ax.scatter(mean[~has_se], y[~has_se], color="black", s=9)
-    ax.scatter(best, y, marker="|", color="black", s=120, linewidths=1.5,
-               label="best of N (inflation = best - mean)")
-    ends = pd.DataFrame({"label": label_at, "interval": mean + np.where(has_se, half, 0),
-                         "best": best}).max(axis=1).to_numpy()
-    return np.where(np.isfinite(ends), ends, label_at)
+def _rank_text(row: pd.Series) -> str:
+    """``#2 (1-3)``: the rank with its 95% rank interval where one exists."""
+    if pd.isna(row["rank"]):
+        return "no rank (missing tasks)"
+    rank = f"#{int(row['rank'])}"
+    if pd.isna(row["rank_low"]):
+        return rank
+    low, high = int(row["rank_low"]), int(row["rank_high"])
+    return f"{rank} ({low})" if low == high else f"{rank} ({low}-{high})"
 
 
 def scale_vs_difficulty(dataset: Dataset, finding: Finding) -> Figure:

@@ -25,6 +25,8 @@ from .scoring import LEVEL_PREFIX, MAX_TASK_COLUMNS, TASK_PREFIX
 if TYPE_CHECKING:  # rich is imported only when the console is used
     from rich.console import Console
 
+    from .uncertainty import LeaderboardUncertainty
+
 __all__ = [
     "MAX_TABLE_MODELS",
     "MAX_TABLE_ROWS",
@@ -40,6 +42,7 @@ __all__ = [
     "runs_phrase",
     "to_json",
     "to_markdown",
+    "uncertainty_tables",
     "verdicts_table",
 ]
 
@@ -182,8 +185,8 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def build_document(dataset: Dataset, board: pd.DataFrame, findings: Sequence[Finding]
-                   ) -> dict[str, Any]:
+def build_document(dataset: Dataset, board: pd.DataFrame, findings: Sequence[Finding],
+                   uncertainty: LeaderboardUncertainty | None = None) -> dict[str, Any]:
     """The JSON document: dataset summary, full leaderboard, every finding.
 
     Numbers are unrounded; undefined values are None. No absolute path appears.
@@ -221,6 +224,7 @@ def build_document(dataset: Dataset, board: pd.DataFrame, findings: Sequence[Fin
             "files": dict(dataset.files),
         },
         "leaderboard": leaderboard,
+        "leaderboard_uncertainty": None if uncertainty is None else uncertainty.to_dict(),
         "findings": [f.to_dict() for f in findings],
     }
     return _clean(document)
@@ -254,12 +258,17 @@ def has_runs(document: dict[str, Any]) -> bool:
     return any((row.get("runs") or 1) > 1 for row in document["leaderboard"])
 
 
-def _plus_minus(mean: float | None, se: float | None) -> str:
+def _mean_and_interval(mean: float | None, interval: Sequence[float] | None) -> str:
+    """``0.846 (0.770 to 0.923)``: the mean of runs with its run-noise interval."""
     if mean is None:
         return "n/a"
-    if se is None:
-        return f"{fmt.num(mean, 3)} ± n/a"
-    return f"{fmt.num(mean, 3)} ± {fmt.num(1.96 * se, 3)}"
+    return f"{fmt.num(mean, 3)} ({_interval(interval, 3) if interval else 'n/a'})"
+
+
+def _run_intervals(document: dict[str, Any]) -> dict[str, Sequence[float] | None]:
+    """Each model's run-noise 95% interval (Welch-Satterthwaite t), by model."""
+    section = document.get("leaderboard_uncertainty") or {"models": []}
+    return {m["model"]: m["run_se_ci95"] for m in section["models"]}
 
 
 def _inflation(row: dict[str, Any]) -> str:
@@ -273,8 +282,9 @@ def leaderboard_table(document: dict[str, Any]) -> Table:
     """The leaderboard, best first: every model (up to :data:`MAX_TABLE_MODELS`); with more
     than :data:`.scoring.MAX_TASK_COLUMNS` tasks, one column per level instead of per task.
 
-    With repeated runs it also shows the mean over runs ± 1.96 standard errors, the best-of-N
-    score and the inflation best-of-N adds to the mean.
+    With repeated runs it also shows the mean over runs with its run-noise 95% interval (a
+    t interval with Welch-Satterthwaite degrees of freedom), the best-of-N score and the
+    inflation best-of-N adds to the mean.
     """
     board = document["leaderboard"]
     label = document["dataset"].get("score_label", "weighted score")
@@ -285,12 +295,14 @@ def leaderboard_table(document: dict[str, Any]) -> Table:
         if by_level else (tasks, "scores")
     shown = board[:MAX_TABLE_MODELS]
     runs = has_runs(document)
+    run_intervals = _run_intervals(document)
     rows = tuple(
         (
             _opt(row["rank"]),
             row["model"],
             _opt(row["teamforge_score"]),
-            *((_plus_minus(row["teamforge_score_mean"], row["teamforge_score_se"]),
+            *((_mean_and_interval(row["teamforge_score_mean"],
+                                  run_intervals.get(row["model"])),
                _opt(row["teamforge_score_best"]), _inflation(row), _opt(row["runs"]))
               if runs else ()),
             *(_opt(row[key][part]) for part in parts),
@@ -311,10 +323,10 @@ def leaderboard_table(document: dict[str, Any]) -> Table:
     run_headers: tuple[str, ...] = ()
     if runs:
         aggregate = document["dataset"].get("aggregate", "mean")
-        run_headers = ("Mean ± 1.96 SE", "Best of N", "Inflation", "Runs")
-        extra = (f"{label} and task scores: the {aggregate} of each cell's runs. Mean: "
-                 "the mean-of-runs score ± 1.96 standard errors "
-                 "(n/a when a cell has one run). Inflation: best of N minus mean. "
+        run_headers = ("Mean of runs (95% CI)", "Best of N", "Inflation", "Runs")
+        extra = (f"{label} and task scores: the {aggregate} of each cell's runs. Mean of "
+                 "runs: with its run-noise 95% t interval, Welch-Satterthwaite degrees of "
+                 "freedom (n/a when a cell has one run). Inflation: best of N minus mean. "
                  "Runs: the fewest runs of any of the model's tasks.")
         note = f"{note} {extra}" if note else extra
     return Table("Leaderboard",
@@ -322,8 +334,85 @@ def leaderboard_table(document: dict[str, Any]) -> Table:
                  rows, note, label_columns=2)
 
 
-def _interval(interval: Sequence[float] | None) -> str:
-    return fmt.ci(interval).removeprefix("95% CI ") if interval else "n/a"
+def uncertainty_tables(document: dict[str, Any]) -> list[Table | Note]:
+    """The leaderboard's uncertainty: score and rank intervals per model, then the paired
+    comparisons; a note in words where no interval can be estimated."""
+    section = document.get("leaderboard_uncertainty")
+    if not section:
+        return []
+    out: list[Table | Note] = []
+    if section["ci_method"] is None:
+        out.append(Note(f"{_capitalised(section['reason'])}."))
+    models = section["models"]
+    if section["ci_method"] is not None:
+        resampled = {"tasks": "tasks within levels", "runs": "runs within cells"}
+        out.append(Table(
+            "Score and rank intervals (95%)",
+            ("Model", "Score", "95% CI", "Rank", "Rank 95% CI", "Run-noise 95% CI"),
+            tuple((m["model"], _opt(m["score"]), _interval(m["ci95"], 3), _opt(m["rank"]),
+                   _rank_interval(m["rank_ci95"]), _interval(m["run_se_ci95"], 3))
+                  for m in models[:MAX_TABLE_MODELS]),
+            f"{_capitalised(section['method'])}, {section['resamples']} resamples of "
+            f"{resampled.get(section['ci_method'], section['ci_method'])} (seed "
+            f"{section['seed']}); run noise: mean of runs with a Welch-Satterthwaite t "
+            "interval." + (f" {_capitalised(section['reason'])}." if section["reason"] else ""),
+            label_columns=1))
+    pairs = section["pairs"]
+    if pairs:
+        order = {"score": "adjacent in the ranking",
+                 "score_on_common_tasks": "adjacent by score on the tasks every model has",
+                 "name": "ordered by name (no task is common to every model)"}
+        out.append(Table(
+            "Paired comparisons (difference of weighted scores on shared tasks)",
+            ("Ahead", "Behind", "Tasks", "Difference", "95% CI", "p", "Holm p", "Verdict",
+             "Tasks for 80% power"),
+            tuple((c["model_a"], c["model_b"], _opt(c["n_tasks"]), _opt(c["difference"]),
+                   _interval(c["ci95"], 3), _p(c["p_value"]), _p(c["p_holm"]),
+                   c["verdict"] or "n/a", _opt(c["tasks_for_80_power"]))
+                  for c in pairs[:MAX_TABLE_ROWS]),
+            f"Pairs {order.get(section.get('pair_order', 'score'), 'as listed')}; p from a "
+            "paired sign-flip permutation of per-task weighted differences, Holm-adjusted "
+            "across these pairs; 'ahead' iff the Holm p < 0.05. The intervals are not "
+            "adjusted. Tasks for 80% power: approximate, at the observed per-task difference."
+            + _too_few_tasks(pairs)
+            + "".join(f" The unadjusted interval of {c['model_a']} - {c['model_b']} excludes "
+                      "0, but the Holm-adjusted test does not reject."
+                      for c in pairs[:MAX_TABLE_ROWS] if _excludes_zero_unadjusted(c))
+            + (f" {len(pairs) - MAX_TABLE_ROWS} more pairs are in findings.json."
+               if len(pairs) > MAX_TABLE_ROWS else ""),
+            label_columns=2))
+    return out
+
+
+def _too_few_tasks(pairs: list[dict[str, Any]]) -> str:
+    """A sentence when some pair shares too few tasks for the exact test ever to reach 0.05."""
+    fewest = min(c["n_tasks"] for c in pairs)
+    if fewest == 0 or 2 / 2**fewest < 0.05:
+        return ""
+    return (f" With {fewest} shared task{'s' if fewest != 1 else ''}, the smallest p the "
+            f"sign-flip test can give is {fmt.short(2 / 2**fewest, 3)}, so no such pair can be "
+            "'ahead' whatever the scores.")
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _excludes_zero_unadjusted(pair: dict[str, Any]) -> bool:
+    interval = pair["ci95"]
+    return (pair["verdict"] == "indistinguishable" and interval is not None
+            and (interval[0] > 0 or interval[1] < 0))
+
+
+def _rank_interval(interval: Sequence[int] | None) -> str:
+    if interval is None:
+        return "n/a"
+    low, high = interval
+    return str(low) if low == high else f"{low} to {high}"
+
+
+def _interval(interval: Sequence[float] | None, digits: int = 2) -> str:
+    return fmt.ci(interval, digits).removeprefix("95% CI ") if interval else "n/a"
 
 
 def _p(p: float | None) -> str:
@@ -624,7 +713,7 @@ DESCRIPTIVE_FINDINGS = frozenset({"score_components", "reward_trajectories"})
 def _claim_label(finding: dict[str, Any]) -> str:
     if finding["verdict"] == "descriptive" or finding["id"] in DESCRIPTIVE_FINDINGS:
         return "Described (no claim is tested)"
-    return "Claim tested (from the published analysis)"
+    return "Claim tested"
 
 
 def to_markdown(document: dict[str, Any]) -> str:
@@ -641,6 +730,10 @@ def to_markdown(document: dict[str, Any]) -> str:
         "",
         *_md_table(leaderboard_table(document)),
     ]
+    if uncertainty := uncertainty_tables(document):
+        lines += ["## Leaderboard uncertainty", ""]
+        for part in uncertainty:
+            lines += _md_table(part) if isinstance(part, Table) else [part.to_markdown()]
     for i, finding in enumerate(document["findings"], 1):
         lines += [
             f"## Finding {i}: {finding['title']}",
@@ -704,6 +797,11 @@ def print_console(document: dict[str, Any], console: Console | None = None) -> N
                   f"{ds['n_tasks']} tasks, {ds['n_rows']} result rows{runs_phrase(document)}",
                   highlight=False)
     show(leaderboard_table(document))
+    for part in uncertainty_tables(document):
+        if isinstance(part, Table):
+            show(part)
+        else:
+            console.print(f"[dim]{escape(part.text)}[/dim]", highlight=False)
     for i, finding in enumerate(document["findings"], 1):
         style = _VERDICT_STYLE.get(finding["verdict"], "white")
         console.print(f"\n[bold]Finding {i}: {finding['title']}[/bold]")

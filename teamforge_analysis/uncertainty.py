@@ -492,6 +492,10 @@ def _pairs(design: _Design, board: pd.DataFrame, draws: np.ndarray | None, rows:
     return out
 
 
+#: Beyond this many tasks a power estimate says nothing a reader can act on (and overflows).
+_MAX_TASKS_REPORTED = 10**9
+
+
 def _tasks_for_power(d: np.ndarray, reasons: list[str]) -> int | None:
     if len(d) < 2:
         reasons.append("no power estimate: fewer than two shared tasks")
@@ -501,7 +505,12 @@ def _tasks_for_power(d: np.ndarray, reasons: list[str]) -> int | None:
         reasons.append("no power estimate: the per-task differences "
                        + ("average 0" if mean == 0 else "do not vary"))
         return None
-    return max(_MIN_TASKS_FOR_SIGNIFICANCE, math.ceil(((Z_975 + Z_80) * sd / mean) ** 2))
+    needed = ((Z_975 + Z_80) * sd / mean) ** 2
+    if needed > _MAX_TASKS_REPORTED:
+        reasons.append(f"no power estimate: the difference is so small against its spread "
+                       f"that more than {_MAX_TASKS_REPORTED:,} tasks would be needed")
+        return None
+    return max(_MIN_TASKS_FOR_SIGNIFICANCE, math.ceil(needed))
 
 
 def _verdict_reason(record: dict[str, Any], n_pairs: int, confidence: float) -> list[str]:

@@ -295,7 +295,7 @@ def test_overview_shows_the_run_level_leaderboard(executed_runs: dict, executed:
     assert "27 result rows (9 (model, task) cells, each the mean of its runs; 278 logged " \
            "steps)" in markdown
     header = next(line for line in markdown.splitlines() if line.startswith("| Rank |"))
-    assert "| Mean ± 1.96 SE | Best of N | Inflation | Runs |" in header
+    assert "| Mean of runs (95% CI) | Best of N | Inflation | Runs |" in header
     _, other, _, _ = executed["00_overview"]
     other_header = next(line for line in other.splitlines() if line.startswith("| Rank |"))
     assert "Best of N" not in other_header  # one value per cell: no run columns

@@ -5,6 +5,7 @@ worked out here with pandas and numpy from the files, not with the package's fun
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -106,7 +107,7 @@ def test_four_declared_levels(four_levels: Path) -> None:
 def test_outputs_list_every_model_and_one_column_per_level(folder: Path) -> None:
     result = analyze(folder)
     markdown = to_markdown(result.document)
-    board = markdown[markdown.index("## Leaderboard"):markdown.index("## Finding 1")]
+    board = markdown[markdown.index("## Leaderboard"):markdown.index("## Leaderboard uncertainty")]
     header = next(line for line in board.splitlines() if line.startswith("| Rank"))
     assert [c.strip() for c in header.strip("|").split("|")][-4:] == [
         "easy", "medium", "hard", "Tasks passed"]
@@ -126,3 +127,27 @@ def test_console_has_no_empty_or_cut_rows_at_120_columns(folder: Path) -> None:
     names = [f"model-{i:02d}" for i in range(32)]
     body = "\n".join(table)
     assert all(name in body for name in names[:30])
+
+
+def test_uncertainty_appears_in_every_output(folder: Path, tmp_path: Path) -> None:
+    status = main(["--data", str(folder), "--out", str(tmp_path / "out"),
+                   "--figures", str(tmp_path / "fig"), "--format", "json"])
+    assert status == 0
+    document = json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))
+    section = document["leaderboard_uncertainty"]
+    assert section["ci_method"] == "tasks"
+    models = section["models"]
+    assert len(models) == 32 and all(m["ci95"] is not None for m in models)
+    assert all(m["rank_ci95"][0] <= m["rank"] <= m["rank_ci95"][1] for m in models)
+    assert len(section["pairs"]) == 31
+    assert {p["verdict"] for p in section["pairs"]} <= {"ahead", "indistinguishable"}
+    markdown = (tmp_path / "out" / "findings.md").read_text(encoding="utf-8")
+    top = models[0]
+    low, high = top["ci95"]
+    assert f"| {top['model']} | {top['score']:.3f} | {low:.3f} to {high:.3f} |" in markdown
+    assert "**Paired comparisons" in markdown
+    buffer = io.StringIO()
+    print_console(document, Console(file=buffer, width=120, color_system=None))
+    assert "Score and rank intervals (95%)" in buffer.getvalue()
+    assert "Paired comparisons" in buffer.getvalue()
+    assert (tmp_path / "fig" / "leaderboard.png").stat().st_size > 0

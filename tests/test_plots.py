@@ -37,7 +37,7 @@ def _long_names(folder: Path) -> Path:
 
 def _figures(data: Path | None) -> dict[str, Figure]:
     result = analyze(data)
-    figures = {"leaderboard": plots.leaderboard(result.leaderboard, result.dataset)}
+    figures = {"leaderboard": plots.leaderboard(result.uncertainty, result.dataset)}
     for finding in result.findings:
         figures[finding.id] = plots.FIGURES[finding.id](result.dataset, finding)
     return figures

@@ -535,8 +535,8 @@ def test_step_figures_draw(tmp_path: Path) -> None:
         for fid in ("score_components", "planning_depth_vs_success", "reward_trajectories"):
             png = plots.png_bytes(plots.FIGURES[fid](result.dataset, result.finding(fid)))
             assert png.startswith(b"\x89PNG")
-        png = plots.png_bytes(plots.leaderboard(result.leaderboard, result.dataset))
-        assert png == plots.png_bytes(plots.leaderboard(result.leaderboard, result.dataset))
+        png = plots.png_bytes(plots.leaderboard(result.uncertainty, result.dataset))
+        assert png == plots.png_bytes(plots.leaderboard(result.uncertainty, result.dataset))
 
 
 def test_json_numbers_in_text_columns_read_as_text(make_data: MakeData) -> None:
