@@ -36,3 +36,12 @@ def test_committed_outputs_hold_no_absolute_paths() -> None:
     for output in [*(ROOT / "results").glob("*.md"), *(ROOT / "results").glob("*.json")]:
         text = output.read_text(encoding="utf-8")
         assert str(ROOT) not in text and "/home/" not in text and "/tmp/" not in text
+
+
+def test_readme_library_example_runs() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    code = readme[readme.index("## The library"):].split("```python\n", 1)[1].split("```")[0]
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # the example as a user would paste it
+    result = namespace["result"]
+    assert list(result.leaderboard["model"]) == ["b", "a"]  # type: ignore[attr-defined]
