@@ -25,6 +25,13 @@ import numpy as np
 import pandas as pd
 
 from . import _fmt as fmt
+from .inference import (
+    NEAR_PERFECT_R,
+    SettleResult,
+    beyond_construction,
+    near_perfect_verdict,
+    settle_fixed_effects_correlation,
+)
 from .io import COMPONENT_COLUMNS, Dataset
 from .scoring import (
     level_scores,
@@ -517,17 +524,23 @@ def step_efficiency(dataset: Dataset) -> Finding:
 # Finding 3
 # ----------------------------------------------------------------------------------------------
 def test_pass_vs_score(dataset: Dataset) -> Finding:
-    """Does the test pass rate track the final score, beyond what the grader builds in?
+    """Is the test pass rate a near-perfect predictor of the score, beyond what the grader's
+    formula builds in?
 
-    ``pooled`` correlates test_pass with score over all (model, task) cells, which are not
-    independent (they share models and tasks). ``within_task`` correlates them across models
-    for each task; ``repeated_measures`` is the repeated-measures correlation with subject =
-    task (Bakdash & Marusich 2017); ``rest_of_score`` correlates test_pass with
-    score − w · test_pass, the part of the score the grader does not build from test_pass (w is
-    test_pass's weight in the data's grader formula; null without a declared formula).
+    ``beyond_construction`` is the partial correlation of the rest of the score
+    (score − w × test_pass, w test_pass's weight in the data's grader formula; the score itself
+    when no formula is declared, ``outcome`` says which) with test_pass, controlling for model
+    and task fixed effects, over the (model, task) cells (:func:`.inference.beyond_construction`;
+    Fisher-z interval with standard error 1/√(n − k − 3)). Also reported: ``pooled`` (over all
+    cells), ``within_task`` (across models within each task), ``repeated_measures`` (subject =
+    task, Bakdash & Marusich 2017: it ignores the crossed model factor) and
+    ``construction_r``, the pooled r the formula alone would give if the rest of the score were
+    unrelated to test_pass.
 
-    Rule, on ``repeated_measures``: *supported* iff r > 0 with p < 0.05; *contradicted* iff
-    r < 0 with p < 0.05; *inconclusive* otherwise; *not_computable* when r is undefined.
+    Rule ("near-perfect" is r ≥ 0.9, :data:`.inference.NEAR_PERFECT_R`): *supported* iff the
+    whole 95% interval of ``beyond_construction`` is ≥ 0.9; *contradicted* iff the whole
+    interval is < 0.9; *inconclusive* otherwise; *not_computable* when n − k − 3 < 1 or a
+    residual is constant.
     """
     title = "Test pass rate vs final score"
     claim = claim_text(dataset, "test_pass_vs_score")
@@ -541,26 +554,26 @@ def test_pass_vs_score(dataset: Dataset) -> Finding:
         for task, cells in results.groupby("task", sort=True)
     }
     repeated = repeated_measures_correlation(results, x="test_pass", y="score", subject="task")
-    rest = (None if share is None else
-            correlation(results["test_pass"], results["score"] - share * results["test_pass"]))
-    verdict, reason = correlation_verdict(repeated)
-    reason = f"the repeated-measures {reason}" if repeated.r is not None else reason
+    beyond = beyond_construction(results, weight=share)
+    construction = _construction_r(results, share)
+    verdict, reason = near_perfect_verdict(beyond)
+    reason = f"for the {beyond.outcome} beyond model and task effects, {reason}"
+    settle = settle_fixed_effects_correlation(
+        beyond.r, n_models=results["model"].nunique(), n_tasks=results["task"].nunique(),
+        null_r=NEAR_PERFECT_R)
 
     n_models = results["model"].nunique()
     n_tasks = results["task"].nunique()
     sentences = [
         f"Pooled over {pooled.n} (model, task) cells, test_pass correlates with score at "
         f"{_corr_phrase(pooled)}, but the cells are not independent ({n_models} models x "
-        f"{n_tasks} tasks).",
+        f"{n_tasks} tasks)."
     ]
-    if repeated.r is not None:
+    if construction is not None:
         sentences.append(
-            f"Within tasks (repeated-measures correlation, subject = task), r = "
-            f"{fmt.num(repeated.r)} ({fmt.ci(repeated.ci95)}, {fmt.pval(repeated.p_value)}, "
-            f"dof = {repeated.dof})."
-        )
-    else:
-        sentences.append(f"The repeated-measures correlation is undefined ({repeated.reason}).")
+            f"The grader formula puts {fmt.short(share)} x test_pass into the score, so even "
+            f"if the rest of the score were unrelated to test_pass, the pooled r would be "
+            f"about {fmt.num(construction)} by construction alone.")
     defined = {t: c for t, c in within.items() if c.r is not None}
     if defined and len(within) <= 5:
         sentences.append("Across models within each task: " + "; ".join(
@@ -570,30 +583,72 @@ def test_pass_vs_score(dataset: Dataset) -> Finding:
         sentences.append(
             f"Across models within single tasks, r ranges from {fmt.num(min(rs))} to "
             f"{fmt.num(max(rs))} ({len(defined)} of {len(within)} tasks defined).")
-    if rest is not None:
+    if beyond.r is not None:
         sentences.append(
-            f"The grader formula puts {fmt.short(share)} x test_pass into the score; the rest "
-            f"of the score (score - {fmt.short(share)} x test_pass) correlates with test_pass "
-            f"at {_corr_phrase(rest)}."
-        )
+            f"{'Beyond the formula and beyond' if share is not None else 'Beyond'} model and "
+            f"task effects, the {beyond.outcome} "
+            f"correlates with test_pass at r = {fmt.num(beyond.r)} ({fmt.ci(beyond.ci95)}, "
+            f"{fmt.pval(beyond.p_value)}, n = {beyond.n} cells, {beyond.dof} residual degrees "
+            "of freedom).")
+    else:
+        sentences.append(f"The partial correlation beyond model and task effects is undefined "
+                         f"({beyond.reason}).")
+    if share is not None:
+        sentences.append(
+            "No correlation can validate the formula's weight on test_pass: the weight is a "
+            "design choice of the grader, not something the scores can confirm.")
     if len(results) < len(dataset.results):
         sentences.append(f"{len(dataset.results) - len(results)} cells without test_pass are "
                          "left out.")
+    sentences.append(_settle_sentence(settle))
     sentences.append(_verdict_sentence(verdict, reason))
     return Finding(
         "test_pass_vs_score",
         title,
         claim,
         {
+            "beyond_construction": beyond.to_dict(),
+            "near_perfect_r": NEAR_PERFECT_R,
+            "construction_r": construction,
             "pooled": pooled.to_dict(),
             "within_task": {t: c.to_dict() for t, c in within.items()},
             "repeated_measures": repeated.to_dict(),
-            "rest_of_score": None if rest is None else rest.to_dict(),
+            "settle": settle.to_dict(),
         },
         verdict,
         reason,
         " ".join(sentences),
     )
+
+
+def _construction_r(results: pd.DataFrame, share: float | None) -> float | None:
+    """The pooled r of test_pass with score if score = share × test_pass + a rest unrelated to
+    test_pass (the rest's observed spread): share·sd(tp) / √(share²·var(tp) + var(rest))."""
+    if share is None or len(results) < 2:
+        return None
+    test_pass = results["test_pass"].to_numpy(dtype=float)
+    rest = results["score"].to_numpy(dtype=float) - share * test_pass
+    spread = share**2 * test_pass.var(ddof=1) + rest.var(ddof=1)
+    return finite_or_none(share * test_pass.std(ddof=1) / math.sqrt(spread)) if spread > 0 \
+        else None
+
+
+def _settle_sentence(settle: SettleResult) -> str:
+    """What data would settle the claim, in one sentence (``settle`` of the statistics)."""
+    if settle.min_n_attainable is None and settle.n_for_80_power is None:
+        return f"What data would settle it cannot be said: {settle.reason}."
+    parts = []
+    if settle.min_n_attainable is not None:
+        parts.append(f"the rule can decide at all only with at least "
+                     f"{settle.min_n_attainable} {settle.unit}")
+    if settle.n_for_80_power is not None:
+        approximately = "about " if "approximate" in (settle.method or "") else ""
+        parts.append(f"{approximately}{settle.n_for_80_power} {settle.unit} would give 80% "
+                     "power at the observed effect")
+    elif settle.reason:
+        parts.append(f"no power estimate ({settle.reason})")
+    return (f"What data would settle it: {'; '.join(parts)} (these data have "
+            f"{settle.n_observed} {settle.unit}).")
 
 
 # ----------------------------------------------------------------------------------------------
