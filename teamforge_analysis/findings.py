@@ -27,9 +27,15 @@ import pandas as pd
 from . import _fmt as fmt
 from .inference import (
     NEAR_PERFECT_R,
+    ConcordanceResult,
     SettleResult,
     beyond_construction,
+    floor_ceiling_warning,
+    kendalls_w,
+    leave_one_out_correlations,
+    min_attainable_correlation_p,
     near_perfect_verdict,
+    settle_correlation,
     settle_fixed_effects_correlation,
 )
 from .io import COMPONENT_COLUMNS, Dataset
@@ -391,6 +397,21 @@ def scale_vs_difficulty(dataset: Dataset, *, size_column: str = "params_b") -> F
     hardest, easiest = levels[-1], levels[0]
     verdict, reason, diff = evidence.verdict, evidence.reason, evidence.difference
     n_known = evidence.n_known
+    known = sizes.index[sizes.notna()].intersection(means.index)
+    hard_means = means.loc[known, hardest]
+    floor = min_attainable_correlation_p(sizes.reindex(known), hard_means)
+    leave_out = leave_one_out_correlations(sizes.reindex(known), hard_means)
+    concordance = kendalls_w(means)
+    floor_ceiling = floor_ceiling_warning(means)
+    settle = settle_correlation(evidence.by_difficulty[hardest].r, n_known)
+    statistics.update({
+        "min_attainable_p": floor.to_dict(),
+        "leave_one_out": [_leave_one_out_record(row, _verdict_on(row))
+                          for row in leave_out.to_dict(orient="records")],
+        "rank_concordance": concordance.to_dict(),
+        "floor_ceiling": floor_ceiling,
+        "settle": settle.to_dict(),
+    })
     sentences = [
         f"Across {n_known} model{'s' if n_known != 1 else ''} of known size ({size_column}), "
         "the correlation of size with mean score is "
@@ -403,9 +424,16 @@ def scale_vs_difficulty(dataset: Dataset, *, size_column: str = "params_b") -> F
             f"The difference r({hardest}) - r({easiest}) is {fmt.num(diff.difference)} "
             f"({fmt.ci(diff.ci95)}, Zou 2007, n = {diff.n})."
         )
-    power = _power_sentence(evidence.by_difficulty[hardest])
-    if power:
-        sentences.append(power)
+    if floor.min_attainable_p is not None and floor.min_attainable_p >= ALPHA:
+        sentences.append(
+            f"With {floor.n} models, the smallest p the verdict's permutation test could give "
+            f"is {fmt.short(floor.min_attainable_p, 3)} (the most extreme arrangement of these "
+            f"values), so no correlation at all could reach p < {ALPHA:g}.")
+    else:
+        power = _power_sentence(evidence.by_difficulty[hardest])
+        if power:
+            sentences.append(power)
+    sentences += _robustness_sentences(leave_out, concordance, floor_ceiling, hardest)
     verdicts = statistics["sensitivity_verdicts"]
     if len(set(verdicts.values())) == 1:
         sentences.append(f"The verdict is the same under every size measure "
@@ -416,9 +444,52 @@ def scale_vs_difficulty(dataset: Dataset, *, size_column: str = "params_b") -> F
     if without_size:
         sentences.append("Left out for unknown size: "
                          f"{fmt.names(without_size, at_most=MAX_NAMED_MODELS)}.")
+    sentences.append(_settle_sentence(settle))
     sentences.append(_verdict_sentence(verdict, reason))
     return Finding("scale_vs_difficulty", title, claim, statistics, verdict, reason,
                    " ".join(sentences))
+
+
+def _verdict_on(row: dict[str, Any]) -> Verdict:
+    """The hardest level's half of the correlation rule on a leave-one-out correlation."""
+    r, p = row["r"], row["p_value"]
+    if r is None or p is None:
+        return "not_computable"
+    if p < ALPHA:
+        return "supported" if r > 0 else "contradicted"
+    return "inconclusive"
+
+
+def _leave_one_out_record(row: dict[str, Any], verdict: Verdict) -> dict[str, Any]:
+    return {"left_out": row["left_out"], "n": int(row["n"]), "r": finite_or_none(row["r"]),
+            "p_value": finite_or_none(row["p_value"]), "p_method": row["p_method"],
+            "verdict": verdict, "reason": row["reason"]}
+
+
+def _robustness_sentences(leave_out: pd.DataFrame, concordance: ConcordanceResult,
+                          floor_ceiling: list[dict[str, Any]], hardest: str) -> list[str]:
+    """What could carry or mask the pattern: one influential model, rankings that agree on
+    every level, scores piled at a floor or ceiling."""
+    sentences = []
+    defined = leave_out[leave_out["r"].notna()]
+    if len(defined):
+        r = defined["r"].astype(float)
+        lowest = defined.loc[r.idxmin(), "left_out"]
+        sentences.append(
+            f"Leaving out one model at a time, r at the {hardest} level ranges from "
+            f"{fmt.num(r.min())} to {fmt.num(r.max())} (lowest without {lowest}).")
+    if concordance.w is not None:
+        agree = ("the models rank in the same order on every level"
+                 if concordance.w >= 1 - 1e-12 else "the models' rankings across levels")
+        sentences.append(
+            f"Kendall's W = {fmt.num(concordance.w)} ({agree}; {fmt.pval(concordance.p_value)}, "
+            f"{concordance.method}).")
+    for entry in floor_ceiling:
+        sentences.append(
+            f"Warning: at the {entry['level']} level {entry['n_floor'] + entry['n_ceiling']} of "
+            f"{entry['n_models']} models score at a floor (<= 0.05) or ceiling (>= 0.95), which "
+            "compresses the differences size could explain.")
+    return sentences
 
 
 def _missing_steps_reason(entry: dict[str, Any], levels: list[str]) -> str | None:
