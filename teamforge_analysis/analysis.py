@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from .caveats import caveats
 from .findings import Finding, all_findings
 from .io import Dataset, load_dataset
 from .report import build_document
@@ -48,7 +49,7 @@ def analyze(data: Dataset | str | Path | None = None, *, aggregate: str | None =
     --------
     >>> result = analyze()
     >>> result.finding("test_pass_vs_score").verdict
-    'supported'
+    'contradicted'
     """
     if isinstance(data, Dataset):
         dataset = data if aggregate is None else data.with_aggregate(aggregate)
@@ -57,5 +58,5 @@ def analyze(data: Dataset | str | Path | None = None, *, aggregate: str | None =
     board = leaderboard(dataset)
     uncertainty = leaderboard_uncertainty(dataset, pairs=pairs)
     findings = all_findings(dataset)
-    document = build_document(dataset, board, findings, uncertainty)
+    document = build_document(dataset, board, findings, uncertainty, caveats(dataset))
     return Analysis(dataset, board, findings, document, uncertainty)

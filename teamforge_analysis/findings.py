@@ -28,15 +28,21 @@ from . import _fmt as fmt
 from .inference import (
     NEAR_PERFECT_R,
     ConcordanceResult,
+    MeanDifferenceResult,
     SettleResult,
     beyond_construction,
     floor_ceiling_warning,
     kendalls_w,
     leave_one_out_correlations,
+    mean_difference_interval,
     min_attainable_correlation_p,
     near_perfect_verdict,
     settle_correlation,
     settle_fixed_effects_correlation,
+    settle_paired,
+    settle_size_test,
+    size_test,
+    size_verdict,
 )
 from .io import COMPONENT_COLUMNS, Dataset
 from .scoring import (
@@ -463,7 +469,9 @@ def _verdict_on(row: dict[str, Any]) -> Verdict:
 def _leave_one_out_record(row: dict[str, Any], verdict: Verdict) -> dict[str, Any]:
     return {"left_out": row["left_out"], "n": int(row["n"]), "r": finite_or_none(row["r"]),
             "p_value": finite_or_none(row["p_value"]), "p_method": row["p_method"],
-            "verdict": verdict, "reason": row["reason"]}
+            "verdict_without": verdict,
+            "reason": row["reason"] or (None if verdict != "not_computable"
+                                        else "the correlation without this model is undefined")}
 
 
 def _robustness_sentences(leave_out: pd.DataFrame, concordance: ConcordanceResult,
@@ -556,6 +564,10 @@ def step_efficiency(dataset: Dataset) -> Finding:
     min_p = min(1.0, 2 / 2**n_nonzero) if n_nonzero else None
     statistics["paired_test"] = {**test.to_dict(), "holds_for": holds_for,
                                  "min_attainable_p": min_p}
+    effect = mean_difference_interval(d.to_numpy())
+    settle = settle_paired(d.to_numpy())
+    statistics["effect"] = effect.to_dict()
+    statistics["settle"] = settle.to_dict()
 
     if test.p_value is None or test.median is None:
         verdict: Verdict = "not_computable"
@@ -572,13 +584,14 @@ def step_efficiency(dataset: Dataset) -> Finding:
         verdict, reason = "inconclusive", f"{fmt.pval(test.p_value)} is not below {ALPHA:g}"
 
     mean_steps = statistics["mean_steps"]
-    sentences = [
+    first, last = f"{levels[0]}-to-{levels[1]}", f"{levels[-2]}-to-{levels[-1]}"
+    sentences = [_effect_sentence(effect, first, last, means, levels)]
+    sentences += [
         "Mean steps per model go from "
         + " to ".join(f"{fmt.short(mean_steps[lvl])} ({lvl})" for lvl in levels) + ".",
-        f"The {levels[0]}-to-{levels[1]} increase exceeds the {levels[-2]}-to-{levels[-1]} "
-        f"increase for {len(holds_for)} "
-        f"of {test.n} models (median difference {fmt.short(test.median)} steps; Wilcoxon "
-        f"signed-rank test, n = {test.n}, {fmt.pval(test.p_value)}).",
+        f"The {first} increase exceeds the {last} increase for {len(holds_for)} of {test.n} "
+        f"models (Wilcoxon signed-rank test of d, two-sided, n = {test.n}, "
+        f"{fmt.pval(test.p_value)}).",
     ]
     if min_p is not None and min_p >= ALPHA:
         sentences.append(
@@ -586,9 +599,30 @@ def step_efficiency(dataset: Dataset) -> Finding:
             f"attainable two-sided p is {fmt.short(min_p, 3)}, so this test cannot reach "
             f"p < {ALPHA:g} on these data."
         )
+    sentences.append(_settle_sentence(settle))
     sentences.append(_verdict_sentence(verdict, reason))
     return Finding("step_efficiency", title, claim, statistics, verdict, reason,
                    " ".join(sentences))
+
+
+def _effect_sentence(effect: MeanDifferenceResult, first: str, last: str,
+                     means: pd.DataFrame, levels: list[str]) -> str:
+    """The effect first: mean d with its t-interval, and the last jump as a share of the
+    first."""
+    if effect.mean_d is None:
+        return f"The difference d is undefined ({effect.reason})."
+    interval = (f"95% t-interval {fmt.num(effect.ci95[0])} to {fmt.num(effect.ci95[1])}"
+                if effect.ci95 is not None else f"no interval: {effect.reason}")
+    text = (f"On average the {first} increase in steps exceeds the {last} increase by "
+            f"d = {fmt.num(effect.mean_d)} steps ({interval}; median {fmt.short(effect.median_d)},"
+            f" n = {effect.n} models).")
+    jumps = pd.DataFrame({"first": means[levels[1]] - means[levels[0]],
+                          "last": means[levels[-1]] - means[levels[-2]]}).dropna()
+    first_jump, last_jump = float(jumps["first"].mean()), float(jumps["last"].mean())
+    if first_jump > 0:
+        text += (f" The mean {last} increase is {fmt.short(100 * last_jump / first_jump, 0)}% "
+                 f"of the mean {first} increase.")
+    return text
 
 
 # ----------------------------------------------------------------------------------------------
@@ -764,20 +798,12 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
     judged = [m for m in models if passed[m] is not None and not math.isnan(size_of[m])]
     passing = [m for m in judged if passed[m]]
     failing = [m for m in judged if not passed[m]]
-    min_p = (1 / math.comb(len(judged), len(passing))) if passing and failing else None
-    # The best any split of these models could do: half passing, half failing.
-    best_p = 1 / math.comb(len(judged), len(judged) // 2) if len(judged) >= 2 else None
+    test = size_test([size_of[m] for m in passing], [size_of[m] for m in failing])
+    settle = settle_size_test([size_of[m] for m in passing], [size_of[m] for m in failing])
 
     flags = _inconsistent_flags(dataset)
     n_known_status = sum(v is not None for v in passed.values())
     n_passed = sum(bool(v) for v in passed.values())
-    if min_p is not None:
-        min_p_reason = None
-    elif len(judged) < 2:
-        min_p_reason = "needs at least two models of known size and pass status"
-    else:
-        min_p_reason = ("no model of known size passes" if not passing
-                        else "every model of known size passes")
     statistics: dict[str, Any] = {
         "hardest_level": hardest,
         "size_column": size_column,
@@ -789,34 +815,20 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
         "n_models": n_known_status,
         "models_without_size": without_size,
         "n_known_size": len(judged),
-        "min_attainable_p": min_p,
-        "min_attainable_p_reason": min_p_reason,
-        "smallest_attainable_p": best_p,
+        "size_test": test.to_dict(),
+        "settle": settle.to_dict(),
         "inconsistent_flags": flags,
     }
 
-    largest_failing = max((size_of[m] for m in failing), default=-math.inf)
-    smallest_passing = min((size_of[m] for m in passing), default=math.inf)
     if not judged:
         verdict: Verdict = "not_computable"
         reason = "no model has both a known size and a known pass status"
-    elif passing and failing and largest_failing > smallest_passing:
-        verdict = "contradicted"
-        reason = "a failing model is larger than a passing one"
     elif not passing or not failing:
         verdict = "inconclusive"
-        reason = ("no model passes, so the task separates no group of models" if not passing
-                  else "every model passes, so the task separates no group of models")
-    elif smallest_passing > largest_failing and min_p is not None and min_p < ALPHA:
-        verdict = "supported"
-        reason = (f"every passing model is larger than every failing one and "
-                  f"min_attainable_p = {fmt.short(min_p, 3)} < {ALPHA:g}")
+        reason = ("no model passes, so the level separates no group of models" if not passing
+                  else "every model passes, so the level separates no group of models")
     else:
-        verdict = "inconclusive"
-        reason = (f"even a perfect split by size could not reach p < {ALPHA:g} "
-                  f"(min_attainable_p = {fmt.short(min_p, 3)})"
-                  if smallest_passing > largest_failing
-                  else "passing and failing models overlap in size")
+        verdict, reason = size_verdict(test)
 
     n_hard = len(hard_tasks)
     on_it = ("a score on it" if n_hard == 1 else
@@ -827,25 +839,28 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
         f"{fmt.num(level_threshold)}, {bar}).",
     ]
     if passing and failing:
+        separated = ("every passing model is larger than every failing one" if test.separated
+                     else "passing and failing models overlap in size")
         sentences.append(
             f"Passing: {fmt.names(passing, at_most=MAX_NAMED_MODELS)}; failing: "
-            f"{fmt.names(failing, at_most=MAX_NAMED_MODELS)}; the most extreme "
-            f"split by size has probability {fmt.short(min_p, 3)} under no relation to size."
-        )
+            f"{fmt.names(failing, at_most=MAX_NAMED_MODELS)}; {separated}. Their sizes "
+            f"({size_column}) differ with U = {fmt.short(test.statistic)} "
+            f"({test.method}, {fmt.pval(test.p_value)}; {test.direction}).")
+        if test.min_attainable_p is not None and test.min_attainable_p >= ALPHA:
+            sentences.append(
+                f"With {len(passing)} passing and {len(failing)} failing models of known size, "
+                f"even the most extreme split by size gives p = "
+                f"{fmt.short(test.min_attainable_p, 3)}, so no outcome could reach "
+                f"p < {ALPHA:g}.")
     if without_size:
         sentences.append("Left out for unknown size: "
                          f"{fmt.names(without_size, at_most=MAX_NAMED_MODELS)}.")
-    if best_p is not None and best_p >= ALPHA:
-        sentences.append(
-            f"With {len(judged)} models of known size, even the most favourable split "
-            f"({len(judged) // 2} passing, all larger than the rest) has probability "
-            f"{fmt.short(best_p, 3)}, so no outcome could reach p < {ALPHA:g}."
-        )
     if flags:
         sentences.append(
             f"Warning: {len(flags)} row{'s' if len(flags) != 1 else ''} of results.csv "
             "disagree with score >= pass_threshold in the passed column."
         )
+    sentences.append(_settle_sentence(settle))
     sentences.append(_verdict_sentence(verdict, reason))
     return Finding(
         "hard_task_boundary",

@@ -35,20 +35,21 @@ RULES: dict[str, str] = {
         "needs is null."
     ),
     "step_efficiency": (
-        f"*Supported* iff the Wilcoxon p < {_A} and median d > 0; *contradicted* iff p < {_A} "
-        "and median d < 0; otherwise *inconclusive*; *not computable* without all three "
-        "levels or when every difference is zero."
+        f"*Supported* iff the two-sided Wilcoxon p < {_A} and median d > 0; *contradicted* iff "
+        f"p < {_A} and median d < 0; otherwise *inconclusive*; *not computable* with fewer "
+        "than three levels, without step counts, or when every difference is zero."
     ),
     "test_pass_vs_score": (
-        f"Decided on the repeated-measures correlation: *supported* iff r > 0 with p < {_A}; "
-        f"*contradicted* iff r < 0 with p < {_A}; otherwise *inconclusive*; *not computable* "
-        "when it is undefined."
+        "Decided beyond construction (\"near-perfect\" is r ≥ 0.9): *supported* iff the whole "
+        "95% interval of `beyond_construction` is ≥ 0.9; *contradicted* iff the whole interval "
+        "is < 0.9; otherwise *inconclusive*; *not computable* without test_pass, when "
+        "n − k − 3 < 1 or when a residual is constant."
     ),
     "hard_task_boundary": (
-        "*Supported* iff some models pass, some fail, every passing model is larger than every "
-        f"failing one and min_attainable_p < {_A}; *contradicted* iff some failing model is "
-        "larger than some passing one; otherwise *inconclusive*; *not computable* when no model "
-        "has both a known size and a known pass status."
+        f"*Supported* iff the two-sided Mann–Whitney p < {_A} with the passing models larger; "
+        f"*contradicted* iff p < {_A} with them smaller; otherwise *inconclusive* (also when no "
+        "model or every model passes); *not computable* without pass thresholds or when no "
+        "model has both a known size and a known pass status."
     ),
     "score_components": (
         "*Descriptive*: it tests no claim. *Not computable* without the four component "
@@ -76,34 +77,46 @@ STATISTICS: dict[str, str] = {
         "log10(total), and `sensitivity_verdicts` applies the rule under each."
     ),
     "step_efficiency": (
-        "Per model, mean steps per difficulty level; `degradation_pct` = (hardest − easiest) / "
-        "easiest × 100. With d = (medium − easy) − (hard − medium) per model, `paired_test` is "
+        "Per model, mean steps per difficulty level (weighted like scores); `degradation_pct` = "
+        "(hardest − easiest) / easiest × 100. With d = (level 2 − level 1) − (last level − the "
+        "one before it) per model (with three levels (medium − easy) − (hard − medium)), "
+        "`effect` is the mean d with its 95% t-interval (null when every d is equal), the "
+        "median d and n; `paired_test` is "
         "`scipy.stats.wilcoxon(d)` with its defaults (two-sided; exact without ties or zeros, "
         "an exact sign-flip permutation with them for n ≤ 13, the normal approximation "
         "otherwise). `min_attainable_p` = 2 / 2ⁿ for n non-zero differences: when it is not "
         f"below {_A}, no data of that size can support or contradict the claim."
     ),
     "test_pass_vs_score": (
+        "`beyond_construction`: the partial correlation of the rest of the score "
+        "(score − w × test_pass, w test_pass's weight in the grader formula of the data's "
+        "profile; the score itself without a declared formula, `outcome` says which) with "
+        "test_pass, controlling for model and task fixed effects (least-squares residuals on "
+        "dummy columns, one level dropped per factor), over the (model, task) cells; "
+        "dof = n − k − 2 with k = (models − 1) + (tasks − 1), a t test, and the Fisher-z "
+        "interval with standard error 1/√(n − k − 3) (pingouin.partial_corr's convention). "
+        "`construction_r` is the pooled r the formula alone would give if the rest of the "
+        "score were unrelated to test_pass. No correlation can validate a weight: the weight "
+        "is the grader's design choice. "
         "`pooled`: Pearson r of test_pass with score over all (model, task) cells; the cells "
         "are not independent (they share models and tasks), so its p-value is optimistic. "
         "`within_task`: the same across models for each task. `repeated_measures`: the "
         "repeated-measures correlation (Bakdash & Marusich 2017) with subject = task: the "
         "common within-task slope of the ANCOVA score ~ C(task) + test_pass, dof = N − k − 1, "
-        "a t test on dof and the interval tanh(atanh r ± z₀.₉₇₅ / √(dof − 1)). `rest_of_score`: "
-        "test_pass against score − w × test_pass, where w is test_pass's weight in the grader "
-        "formula of the data's profile (benchmark.json; TeamForge's grader weighs it 0.40), "
-        "since part of the pooled correlation then holds by construction; null when the data "
-        "declare no formula."
+        "a t test on dof and the interval tanh(atanh r ± z₀.₉₇₅ / √(dof − 1)); it ignores the "
+        "crossed model factor, which `beyond_construction` removes."
     ),
     "hard_task_boundary": (
         "A model passes the hardest level when its score on that level (the weight-weighted "
         "mean of its task scores there) is at least the weighted mean of the level's "
         "`pass_threshold`s; with one task per level, when its score is at least that task's "
-        "threshold (null when it lacks a task of the level). Among models of known size, "
-        "`min_attainable_p` = "
-        "1 / C(n, k) for k passing of n: the probability, if passing were unrelated to size, "
-        "that the passing models are exactly the k largest. `smallest_attainable_p` = "
-        "1 / C(n, ⌊n/2⌋) is the best any split could reach. `inconsistent_flags` lists rows "
+        "threshold (null when it lacks a task of the level). `size_test`: the two-sided "
+        "Mann–Whitney test of the sizes of passing against failing models of known size "
+        "(`scipy.stats.mannwhitneyu`: exact without ties, else its permutation method over all "
+        "splits), with U, p, the n of each group, `min_attainable_p` (the same test on the most "
+        "extreme split of the observed sizes, 2 / C(n, k) without ties; null when no model or "
+        "every model passes) and `separated` (every passing model larger than every failing "
+        "one). `inconsistent_flags` lists rows "
         "whose `passed` disagrees with score ≥ pass_threshold (a warning, not an error), "
         "checked on every run row and naming its `run`."
     ),
@@ -147,7 +160,9 @@ _RUNS = (
     "inflates a score) and the standard error of the mean-based score, "
     "√(Σ_t w_t² s_t² / n_t) with s_t the sample standard deviation (ddof = 1) of the model's "
     "n_t runs on task t, treating runs as independent draws (Miller 2024); it is null when "
-    "any n_t is 1. Tables and figures show ±1.96 SE."
+    "any n_t is 1. Its 95% interval uses a t quantile with Welch–Satterthwaite degrees of "
+    "freedom, df = (Σ v_t)² / Σ [v_t² / (n_t − 1)], v_t = w_t² s_t² / n_t (`run_se_ci95` in "
+    "`leaderboard_uncertainty`)."
 )
 
 _CORRELATION = (
@@ -161,14 +176,21 @@ _CORRELATION = (
     f"pairings for n ≤ {PERMUTATION_EXACT_MAX_N}, Monte Carlo with {PERMUTATION_RESAMPLES} "
     f"resamples and seed {PERMUTATION_SEED} for n ≤ {PERMUTATION_MAX_N}, null above (where "
     "it agrees with `p_value`), and `min_detectable_r` = tanh((z₀.₉₇₅ + z₀.₈₀) / √(n − 3)), "
-    "the smallest |r| detectable with 80% power at α = 0.05 (null for n ≤ 3). With n < 3 or a "
+    "the smallest |r| a parametric test would detect with 80% power at α = 0.05 (null for "
+    "n ≤ 3; the texts omit it where the permutation floor makes it meaningless). With n < 3 or a "
     "constant sample every field but `n` is null and `reason` says why."
 )
 
 _VERDICTS = (
     "Verdicts are `supported`, `contradicted`, `inconclusive` or `not_computable`, decided by "
-    f"fixed rules at α = {_A}. Where a rule uses a correlation's p-value it uses `p_permutation` "
-    "where that is not null, else `p_value`: the permutation p assumes only exchangeability, "
+    f"fixed rules at α = {_A}. Every rule is two-sided, with the direction taken from the "
+    "estimate; a two-sided permutation p is scipy's convention, twice the smaller one-sided p "
+    "(at most 1). The rules were fixed after the bundled data had been seen, so on the "
+    "bundled data they are descriptions that a new data set would have to confirm. Every "
+    "inferential finding states `settle`: the fewest units with which its rule could decide "
+    "at all, and (approximately) how many would give 80% power at the observed effect. "
+    "Where a rule uses a correlation's p-value it uses `p_permutation` where that is not "
+    "null, else `p_value`: the permutation p assumes only exchangeability, "
     "while the parametric p assumes bivariate normality that a handful of points cannot show. "
     "`inconclusive` means the data can neither support nor contradict the claim; the texts say "
     "when no outcome of that sample size could have reached p < "
@@ -177,11 +199,12 @@ _VERDICTS = (
 )
 
 _ASSUMPTIONS = (
-    "Models are treated as independent units; with few models every interval is wide, and "
-    "the texts report the smallest correlation that could be detected. The bundled scores are "
-    "best-of-3 runs, which inflates them; per-run values were not published. Size measures "
-    "are nominal parameter counts. Nothing here corrects for multiple comparisons: each "
-    "finding tests one pre-stated claim, and the extra correlations (other levels, other size "
+    "Models are treated as independent units (models of one family are not: the caveats name "
+    "them); with few models every interval is wide. The caveats computed from each data set "
+    "say how its scores were produced (the bundled scores are best-of-3 runs, which inflates "
+    "them), how many tasks each level has, and whether the weights can change the ranking. "
+    "Size measures are nominal parameter counts. Nothing here corrects for multiple "
+    "comparisons: each finding tests one pre-stated claim, and the extra correlations (other levels, other size "
     "measures, single tasks) are reported as context, not as further tests. Following Miller "
     "(2024), every inferential number is reported with its n and its uncertainty."
 )
@@ -204,7 +227,7 @@ _TITLES = {
     "scale_vs_difficulty": "Model scale vs task difficulty",
     "step_efficiency": "Step efficiency by difficulty",
     "test_pass_vs_score": "Test pass rate vs final score",
-    "hard_task_boundary": "Hard task as a capability boundary",
+    "hard_task_boundary": "Hardest level as a capability boundary",
     "score_components": "Score components",
     "planning_depth_vs_success": "Planning depth vs success",
     "reward_trajectories": "Reward trajectories",

@@ -33,6 +33,7 @@ __all__ = [
     "Note",
     "Table",
     "build_document",
+    "caveats_note",
     "evidence_or_reason",
     "evidence_tables",
     "frame_table",
@@ -186,7 +187,8 @@ def _clean(value: Any) -> Any:
 
 
 def build_document(dataset: Dataset, board: pd.DataFrame, findings: Sequence[Finding],
-                   uncertainty: LeaderboardUncertainty | None = None) -> dict[str, Any]:
+                   uncertainty: LeaderboardUncertainty | None = None,
+                   caveats: Sequence[str] = ()) -> dict[str, Any]:
     """The JSON document: dataset summary, full leaderboard, every finding.
 
     Numbers are unrounded; undefined values are None. No absolute path appears.
@@ -225,6 +227,7 @@ def build_document(dataset: Dataset, board: pd.DataFrame, findings: Sequence[Fin
         },
         "leaderboard": leaderboard,
         "leaderboard_uncertainty": None if uncertainty is None else uncertainty.to_dict(),
+        "caveats": list(caveats),
         "findings": [f.to_dict() for f in findings],
     }
     return _clean(document)
@@ -334,6 +337,24 @@ def leaderboard_table(document: dict[str, Any]) -> Table:
                  rows, note, label_columns=2)
 
 
+@dataclass(frozen=True)
+class Bullets:
+    """A bulleted list of sentences (markdown in Jupyter)."""
+
+    items: tuple[str, ...]
+
+    def to_markdown(self) -> str:
+        return "".join(f"- {item}\n" for item in self.items)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+
+def caveats_note(document: dict[str, Any]) -> Bullets:
+    """The data's caveats (:func:`.caveats.caveats`) as a bulleted list."""
+    return Bullets(tuple(document.get("caveats") or ()))
+
+
 def uncertainty_tables(document: dict[str, Any]) -> list[Table | Note]:
     """The leaderboard's uncertainty: score and rank intervals per model, then the paired
     comparisons; a note in words where no interval can be estimated."""
@@ -420,7 +441,7 @@ def _p(p: float | None) -> str:
 
 
 _CORR_HEADERS = ("", "n", "r", "95% CI", "p", "permutation p", "Spearman rho", "Kendall tau",
-                 "min. detectable |r|")
+                 "min. detectable |r| (parametric)")
 
 
 def _corr_row(label: str, corr: dict[str, Any] | None) -> tuple[str, ...]:
@@ -468,6 +489,23 @@ def _scale_tables(stats: dict[str, Any]) -> list[Table]:
             ((label, _opt(diff["n"]), _opt(diff["difference"]), _interval(diff["ci95"])),),
             diff.get("reason"),
         ))
+    leave_out = stats.get("leave_one_out") or []
+    if leave_out:
+        tables.append(Table(
+            f"Leaving out one model: r at the {stats['hardest']} level without it",
+            ("Left out", "n", "r", "p", "Verdict then"),
+            tuple((row["left_out"], _opt(row["n"]), _opt(row["r"]), _p(row["p_value"]),
+                   row["verdict_without"].replace("_", " "))
+                  for row in leave_out[:MAX_TABLE_ROWS]),
+            _more_rows_note(len(leave_out), "leave_one_out")))
+    concordance = stats.get("rank_concordance")
+    if concordance:
+        tables.append(Table(
+            "Do the levels rank the models alike? (Kendall's W)",
+            ("models", "levels", "W", "p", "method"),
+            ((_opt(concordance["n_items"]), _opt(concordance["n_raters"]),
+              _opt(concordance["w"]), _p(concordance["p_value"]), concordance["method"] or "n/a"),),
+            concordance.get("reason")))
     sensitivity = stats.get("sensitivity") or {}
     if sensitivity:
         levels = list(next(iter(sensitivity.values())))
@@ -493,12 +531,23 @@ def _step_tables(stats: dict[str, Any]) -> list[Table]:
         for m, v in shown
     )
     rows += (("mean", *(fmt.short(stats["mean_steps"][lvl], 2) for lvl in levels), ""),)
-    tables = [Table("Mean steps per difficulty", ("Model", *levels, "Degradation %"), rows,
-                    _more_note(len(items), len(shown)))]
+    note = (f"Hardest vs easiest, %: (mean steps at {levels[-1]} - at {levels[0]}) / at "
+            f"{levels[0]} x 100." if levels else None)
+    more = _more_note(len(items), len(shown))
+    tables = [Table("Mean steps per difficulty", ("Model", *levels, "Hardest vs easiest, %"),
+                    rows, f"{note} {more}" if more else note)]
+    effect = stats.get("effect")
+    if effect:
+        tables.append(Table(
+            "Effect: d = (increase between the two easiest levels) - (between the two hardest)",
+            ("n", "mean d", "95% t-interval", "median d"),
+            ((_opt(effect["n"]), _opt(effect["mean_d"], 2), _interval(effect["ci95"]),
+              _opt(effect["median_d"], 2)),),
+            effect.get("reason")))
     test = stats.get("paired_test")
     if test:
         tables.append(Table(
-            "Wilcoxon signed-rank test of d = (medium - easy) - (hard - medium)",
+            "Wilcoxon signed-rank test of d (two-sided)",
             ("n", "models with d > 0", "median d", "statistic", "p", "min. attainable p",
              "method"),
             ((_opt(test["n"]), str(len(test["holds_for"])), _opt(test["median_difference"], 2),
@@ -510,17 +559,30 @@ def _step_tables(stats: dict[str, Any]) -> list[Table]:
 
 
 def _test_pass_tables(stats: dict[str, Any]) -> list[Table]:
-    rows = [_corr_row("pooled over cells", stats["pooled"]),
-            _corr_row("rest of score vs test_pass", stats.get("rest_of_score"))]
+    beyond = stats["beyond_construction"]
+    tables_first = [Table(
+        "Beyond construction: partial correlation with test_pass, model and task fixed effects",
+        ("outcome", "n", "k", "dof", "r", "95% CI", "p", "near-perfect at"),
+        ((beyond["outcome"], _opt(beyond["n"]), _opt(beyond["k"]), _opt(beyond["dof"]),
+          _opt(beyond["r"]), _interval(beyond["ci95"]), _p(beyond["p_value"]),
+          f">= {fmt.short(stats['near_perfect_r'])}"),),
+        beyond.get("reason"))]
+    rows = [_corr_row("pooled over cells", stats["pooled"])]
     within = list((stats.get("within_task") or {}).items())
     rows += [_corr_row(f"within {task}", c) for task, c in within[:MAX_TABLE_ROWS]]
     note = (f"{len(within) - MAX_TABLE_ROWS} more tasks are in findings.json "
             "(statistics.within_task)." if len(within) > MAX_TABLE_ROWS else None)
-    tables = [Table("Correlation of test_pass with score", _CORR_HEADERS, tuple(rows), note)]
+    if stats.get("construction_r") is not None:
+        extra = (f"The formula alone would give a pooled r of about "
+                 f"{fmt.num(stats['construction_r'])}.")
+        note = f"{note} {extra}" if note else extra
+    tables = [*tables_first,
+              Table("Correlation of test_pass with score", _CORR_HEADERS, tuple(rows), note)]
     rm = stats.get("repeated_measures")
     if rm:
         tables.append(Table(
-            "Repeated-measures correlation, subject = task (Bakdash & Marusich 2017)",
+            "Repeated-measures correlation, subject = task (Bakdash & Marusich 2017; ignores "
+            "the crossed model factor)",
             ("n", "tasks", "r", "dof", "95% CI", "p"),
             ((_opt(rm["n"]), _opt(rm["subjects"]), _opt(rm["r"]), _opt(rm["dof"]),
               _interval(rm["ci95"]), _p(rm["p_value"])),),
@@ -533,14 +595,17 @@ def _boundary_tables(stats: dict[str, Any]) -> list[Table]:
     items = list(stats["passed"].items())
     shown = items[:MAX_TABLE_MODELS]
     rows = tuple((m, _opt(p)) for m, p in shown)
-    tables = [Table(f"Passed every {stats['hardest_level']}-level task", ("Model", "Passed"),
+    tables = [Table(f"Passed the {stats['hardest_level']} level", ("Model", "Passed"),
                     rows, _more_note(len(items), len(shown)))]
+    test = stats["size_test"]
     tables.append(Table(
-        "Could passing separate large from small models?",
-        ("models of known size", "passing", "min. attainable p (this split)",
-         "smallest attainable p (any split)"),
-        ((_opt(stats["n_known_size"]), _opt(stats["n_passed"]), _p(stats["min_attainable_p"]),
-          _p(stats["smallest_attainable_p"])),),
+        "Do passing models differ in size from failing ones? (Mann-Whitney U, two-sided)",
+        ("passing", "failing", "U", "p", "min. attainable p", "separated", "direction",
+         "method"),
+        ((_opt(test["n_passing"]), _opt(test["n_failing"]), _opt(test["statistic"], 1),
+          _p(test["p_value"]), _p(test["min_attainable_p"]), _opt(test["separated"]),
+          test["direction"] or "n/a", test["method"] or "n/a"),),
+        test.get("reason"),
     ))
     flags = stats["inconsistent_flags"]
     if flags:
@@ -734,6 +799,8 @@ def to_markdown(document: dict[str, Any]) -> str:
         lines += ["## Leaderboard uncertainty", ""]
         for part in uncertainty:
             lines += _md_table(part) if isinstance(part, Table) else [part.to_markdown()]
+    if document.get("caveats"):
+        lines += ["## Caveats", "", caveats_note(document).to_markdown()]
     for i, finding in enumerate(document["findings"], 1):
         lines += [
             f"## Finding {i}: {finding['title']}",
@@ -802,6 +869,10 @@ def print_console(document: dict[str, Any], console: Console | None = None) -> N
             show(part)
         else:
             console.print(f"[dim]{escape(part.text)}[/dim]", highlight=False)
+    if document.get("caveats"):
+        console.print("\n[bold]Caveats[/bold]")
+        for sentence in document["caveats"]:
+            console.print(f"- {escape(sentence)}", highlight=False)
     for i, finding in enumerate(document["findings"], 1):
         style = _VERDICT_STYLE.get(finding["verdict"], "white")
         console.print(f"\n[bold]Finding {i}: {finding['title']}[/bold]")

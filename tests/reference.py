@@ -107,3 +107,61 @@ def exact_permutation_p(x: Any, y: Any) -> float:
     greater = np.sum(rs >= observed - tol)
     less = np.sum(rs <= observed + tol)
     return float(min(1.0, 2 * min(greater, less) / len(rs)))
+
+
+def partial_r_fixed_effects_by_hand(x: Any, y: Any, models: Any, tasks: Any
+                                    ) -> tuple[float, tuple[float, float] | None]:
+    """Partial r of y with x given model and task dummies (least squares residuals), and its
+    Fisher-z 95% interval with standard error 1/√(n − k − 3), k = (models − 1) + (tasks − 1)."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    model_levels, task_levels = sorted(set(models)), sorted(set(tasks))
+    design = [np.ones_like(x)]
+    design += [np.array([m == level for m in models], dtype=float) for level in model_levels[1:]]
+    design += [np.array([t == level for t in tasks], dtype=float) for level in task_levels[1:]]
+    z = np.column_stack(design)
+    residual = [v - z @ np.linalg.lstsq(z, v, rcond=None)[0] for v in (x, y)]
+    r = pearson_by_hand(*residual)
+    k = len(model_levels) - 1 + len(task_levels) - 1
+    spare = len(x) - k - 3
+    if spare < 1:
+        return r, None
+    half = Z975 / math.sqrt(spare)
+    return r, (math.tanh(math.atanh(r) - half), math.tanh(math.atanh(r) + half))
+
+
+def near_perfect_verdict_by_hand(interval: tuple[float, float] | None) -> str:
+    if interval is None:
+        return "not_computable"
+    if interval[0] >= 0.9:
+        return "supported"
+    if interval[1] < 0.9:
+        return "contradicted"
+    return "inconclusive"
+
+
+def mann_whitney_by_enumeration(passing: list[float], failing: list[float]
+                                ) -> tuple[float, float, float]:
+    """U of ``passing`` (pairs where the passing value is larger, ties 1/2), its two-sided p
+    over every split of the pooled values into groups of these sizes (2 × the smaller tail,
+    at most 1), and the smallest p any split could give (the passing group the largest or the
+    smallest values)."""
+    pooled = [*passing, *failing]
+    k = len(passing)
+
+    def u_of(group: list[float], rest: list[float]) -> float:
+        return sum(1.0 if a > b else 0.5 if a == b else 0.0 for a in group for b in rest)
+
+    def two_sided(u: float) -> float:
+        us = []
+        for chosen in itertools.combinations(range(len(pooled)), k):
+            group = [pooled[i] for i in chosen]
+            rest = [pooled[i] for i in range(len(pooled)) if i not in chosen]
+            us.append(u_of(group, rest))
+        us_array = np.array(us)
+        low, high = np.mean(us_array <= u + 1e-9), np.mean(us_array >= u - 1e-9)
+        return float(min(1.0, 2 * min(low, high)))
+
+    ordered = sorted(pooled)
+    largest = two_sided(u_of(ordered[-k:], ordered[:-k]))
+    return u_of(passing, failing), two_sided(u_of(passing, failing)), largest

@@ -174,8 +174,12 @@ def test_test_pass_vs_score(raw: dict[str, Any], other: Dataset) -> None:
 
 def test_hard_task_boundary(raw: dict[str, Any], other: Dataset) -> None:
     hard_tasks = [t for t, lvl in raw["difficulty"].items() if lvl == "hard"]
-    passing = sorted(m for m in raw["size"]
-                     if all(raw["cell"][(m, t)]["passed"] == "true" for t in hard_tasks))
+    # by hand: the weighted mean of a model's hard scores against that of the thresholds
+    total = sum(raw["weight"][t] for t in hard_tasks)
+    bar = sum(raw["weight"][t] * raw["threshold"][t] for t in hard_tasks) / total
+    passing = sorted(m for m in raw["size"] if sum(
+        raw["weight"][t] * float(raw["cell"][(m, t)]["score"]) for t in hard_tasks) / total
+        >= bar)
     assert passing == ["ember-72b", "fjord-141b-moe"]
     f = hard_task_boundary(other)
     s = f.statistics
@@ -183,10 +187,13 @@ def test_hard_task_boundary(raw: dict[str, Any], other: Dataset) -> None:
     assert s["models_without_size"] == ["grove-x"]
     assert s["n_known_size"] == 6
     assert s["n_passed"] == 2
-    assert s["min_attainable_p"] == pytest.approx(1 / math.comb(6, 2))
+    # the two largest of six pass: exact two-sided Mann-Whitney p = 2 / C(6, 2)
+    assert s["size_test"]["p_value"] == pytest.approx(2 / math.comb(6, 2))
+    assert s["size_test"]["min_attainable_p"] == pytest.approx(2 / math.comb(6, 2))
+    assert s["level_threshold"] == pytest.approx(bar)
     assert s["thresholds"] == {t: raw["threshold"][t] for t in sorted(hard_tasks)}
     assert s["inconsistent_flags"] == []
-    # The passing models are the two largest, but 1/15 is not below 0.05.
+    # The passing models are the two largest, but 2/15 is not below 0.05.
     assert f.verdict == "inconclusive"
     assert "2 of 7 models" in f.text
 

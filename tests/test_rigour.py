@@ -292,9 +292,11 @@ def test_within_task_and_rest_of_score_by_numpy(bundled) -> None:
         expected = np.corrcoef(cells["test_pass"], cells["score"])[0, 1]
         assert stats["within_task"][task]["r"] == pytest.approx(expected, abs=1e-12)
         assert stats["within_task"][task]["n"] == len(cells)
+    # what the formula alone would give: 0.40 sd(tp) / sqrt(0.40^2 var(tp) + var(rest))
     rest = raw["score"] - 0.40 * raw["test_pass"]
-    assert stats["rest_of_score"]["r"] == pytest.approx(
-        np.corrcoef(raw["test_pass"], rest)[0, 1], abs=1e-12)
+    tp = raw["test_pass"]
+    expected = 0.40 * tp.std() / np.sqrt(0.40**2 * tp.var() + rest.var())
+    assert stats["construction_r"] == pytest.approx(expected, abs=1e-12)
 
 
 def test_test_pass_verdict_decided_on_repeated_measures(make_data) -> None:
@@ -314,7 +316,11 @@ def test_test_pass_verdict_decided_on_repeated_measures(make_data) -> None:
                                                         tasks=tasks)))
     assert finding.statistics["pooled"]["r"] > 0.9
     assert finding.statistics["repeated_measures"]["r"] == pytest.approx(-1.0)
-    assert finding.verdict == "contradicted"
+    # test_pass is model effect + task effect here, so nothing is left to correlate beyond
+    # them: the rule cannot decide, and says why
+    beyond = finding.statistics["beyond_construction"]
+    assert beyond["r"] is None and "constant after removing the fixed effects" in beyond["reason"]
+    assert finding.verdict == "not_computable"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -327,16 +333,18 @@ def test_step_min_attainable_p_by_hand(bundled) -> None:
     assert "cannot reach p < 0.05" in finding.text
 
 
-def test_boundary_smallest_attainable_p_by_hand(bundled) -> None:
+def test_boundary_without_two_groups_has_no_size_test(bundled) -> None:
     finding = analyze(bundled).finding("hard_task_boundary")
-    assert finding.statistics["smallest_attainable_p"] == pytest.approx(1 / 6)  # 1 / C(4, 2)
-    assert "no outcome could reach p < 0.05" in finding.text
+    test = finding.statistics["size_test"]
+    assert test["p_value"] is None and test["min_attainable_p"] is None
+    assert "no model passes" in test["reason"]
 
 
 def test_texts_cite_permutation_p_and_power(bundled) -> None:
     text = analyze(bundled).finding("scale_vs_difficulty").text
     assert "permutation p = 0.333" in text
-    assert "only |r| >= 0.99" in text
+    # no power sentence where no p could be significant: the permutation floor instead
+    assert "only |r| >=" not in text and "smallest p" in text and "0.083" in text
     assert "same under every size measure" in text
 
 
@@ -353,7 +361,7 @@ def test_findings_markdown_ends_with_methods(bundled) -> None:
 
     markdown = to_markdown(analyze(bundled).document)
     methods = markdown[markdown.index("## Methods"):]
-    assert "repeated-measures" in methods and "Zou 2007" in methods
+    assert "beyond construction" in methods and "Zou 2007" in methods
 
 
 def test_json_carries_issue_four_fields(bundled) -> None:
@@ -363,7 +371,8 @@ def test_json_carries_issue_four_fields(bundled) -> None:
     for key in ("p_permutation", "kendall_tau", "kendall_p", "min_detectable_r"):
         assert key in corr
     stats = by_id["test_pass_vs_score"]["statistics"]
-    assert set(stats) >= {"pooled", "within_task", "repeated_measures", "rest_of_score"}
+    assert set(stats) >= {"beyond_construction", "pooled", "within_task", "repeated_measures",
+                          "construction_r", "settle"}
     assert set(stats["repeated_measures"]) >= {"r", "dof", "p_value", "ci95"}
 
 
@@ -385,8 +394,9 @@ def test_null_step_statistics_say_why(make_data) -> None:
     assert by_model["b"]["degradation_pct"] == pytest.approx((7 - 2) / 2 * 100)
     assert "reason" not in by_model["b"]
     boundary = findings.hard_task_boundary(ds).statistics
-    assert boundary["min_attainable_p"] is None
-    assert boundary["min_attainable_p_reason"] == "no model of known size passes"
+    assert boundary["size_test"]["min_attainable_p"] is None
+    assert boundary["size_test"]["reason"] == ("no model passes, so there are no two groups to "
+                                               "compare")
 
 
 def test_boundary_text_names_at_most_eight_models_per_list(make_data) -> None:
