@@ -205,8 +205,8 @@ _ASSUMPTIONS = (
     "them), how many tasks each level has, and whether the weights can change the ranking. "
     "Size measures are nominal parameter counts. Nothing here corrects for multiple "
     "comparisons: each finding tests one pre-stated claim, and the extra correlations (other "
-    "levels, other size measures, single tasks) are reported as context, not as further tests. Following Miller "
-    "(2024), every inferential number is reported with its n and its uncertainty."
+    "levels, other size measures, single tasks) are reported as context, not as further "
+    "tests. Following Miller (2024), every inferential number is reported with its n and its uncertainty."
 )
 
 #: References cited by the methods: short citation -> full reference.
