@@ -206,7 +206,8 @@ _ASSUMPTIONS = (
     "Size measures are nominal parameter counts. Nothing here corrects for multiple "
     "comparisons: each finding tests one pre-stated claim, and the extra correlations (other "
     "levels, other size measures, single tasks) are reported as context, not as further "
-    "tests. Following Miller (2024), every inferential number is reported with its n and its uncertainty."
+    "tests. Following Miller (2024), every inferential number is reported with its n and its "
+    "uncertainty."
 )
 
 #: References cited by the methods: short citation -> full reference.
