@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ._checks import require_choice
 from .findings import Finding, all_findings
 from .io import Dataset, load_dataset
 from .report import build_document
+from .runs import AGGREGATES
 from .scoring import leaderboard
 
 __all__ = ["Analysis", "analyze"]
@@ -46,10 +49,16 @@ def analyze(data: Dataset | str | Path | None = None, *, aggregate: str | None =
     >>> result.finding("test_pass_vs_score").verdict
     'supported'
     """
+    # Checked here, before anything is read, the same way for a Dataset and for a folder.
+    if aggregate is not None:
+        require_choice("aggregate", aggregate, AGGREGATES)
     if isinstance(data, Dataset):
         dataset = data if aggregate is None else data.with_aggregate(aggregate)
+    elif data is None or isinstance(data, str | os.PathLike):
+        dataset = load_dataset(data, aggregate="mean" if aggregate is None else aggregate)
     else:
-        dataset = load_dataset(data, aggregate=aggregate or "mean")
+        raise ValueError(f"data must be a data folder (a path), a Dataset or None (the "
+                         f"bundled data), not {type(data).__name__}")
     board = leaderboard(dataset)
     findings = all_findings(dataset)
     return Analysis(dataset, board, findings, build_document(dataset, board, findings))

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import _fmt as fmt
+from ._checks import require_count
 from ._fmt import display_name, one_line
 from .findings import Finding, score_label
 from .io import Dataset
@@ -138,6 +139,10 @@ def frame_table(frame: pd.DataFrame, caption: str, *, digits: int = 3,
     | b | n/a | no |
     <BLANKLINE>
     """
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"frame must be a pandas DataFrame, not {type(frame).__name__}")
+    require_count("digits", digits)
+    require_count("max_rows", max_rows)
     if any(name is not None for name in frame.index.names):
         frame = frame.reset_index()
     shown = frame.head(max_rows)
