@@ -1,7 +1,8 @@
 """The ``teamforge-analysis`` command.
 
-Exit status: 0 on success; 2 on bad input (the problems on stderr, one per line, no traceback,
-nothing written).
+Exit status: 0 on success (also when the reader of stdout goes away: the outputs are written);
+2 on bad input or outputs that cannot be written (the problems on stderr, one per line, no
+traceback, nothing written); 130 when interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -89,12 +90,14 @@ def write_atomically(outputs: dict[Path, bytes]) -> None:
                 folder.mkdir()
                 created.append(folder)
         for target, data in outputs.items():
-            temporaries[target] = _temporary_file(target, ".tmp")
-            with open(temporaries[target], "wb") as stream:
-                stream.write(data)
+            with _located(target.parent):
+                temporaries[target] = _temporary_file(target, ".tmp")
+                with open(temporaries[target], "wb") as stream:
+                    stream.write(data)
         for target, temporary in temporaries.items():
-            backups[target] = _backup(target)
-            os.replace(temporary, target)
+            with _located(target):
+                backups[target] = _backup(target)
+                os.replace(temporary, target)
     except BaseException:
         for target, backup in reversed(backups.items()):
             with contextlib.suppress(OSError):
@@ -160,6 +163,21 @@ def _alive(pid: str | None) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def _located(path: Path) -> Iterator[None]:
+    """An OSError about a hidden temporary file (named absolute by mkstemp), or about no file
+    at all (a full disk while writing), is re-raised about ``path``, the output or its folder
+    as the user named it."""
+    try:
+        yield
+    except OSError as exc:
+        unnamed = exc.filename is None or _TEMPORARY.fullmatch(
+            Path(os.fsdecode(exc.filename)).name)
+        if unnamed and exc.errno is not None:
+            raise type(exc)(exc.errno, exc.strerror, str(path)) from exc
+        raise
+
+
 def _temporary_file(target: Path, suffix: str) -> Path:
     """A new, empty, hidden file next to ``target`` (same file system, so moves are atomic),
     named after this process so that a later run can tell a leftover from a live file."""
@@ -195,8 +213,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(build_parser().parse_args(argv))
     except KeyboardInterrupt:
-        # write_atomically has already put everything back; a traceback would add nothing.
-        _say("interrupted: nothing was changed", sys.stderr)
+        # write_atomically leaves the outputs all new or all as they were; a traceback would
+        # add nothing.
+        _say("interrupted", sys.stderr)
         return EXIT_INTERRUPTED
 
 
@@ -289,14 +308,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _where(exc: OSError) -> str:
-    """``Permission denied (results)``: the reason and the path it concerns, on one line.
-
-    A failure on a temporary file names the folder it was made in, not the hidden name.
-    """
+    """``Permission denied (results)``: the reason and the path it concerns, on one line."""
     reason = exc.strerror or str(exc) or type(exc).__name__
-    if not exc.filename:
-        return f"{reason} (output folder)"
-    path = Path(os.fsdecode(exc.filename))
-    if _TEMPORARY.fullmatch(path.name):
-        path = path.parent
-    return f"{reason} ({one_line(str(path))})"
+    where = one_line(os.fsdecode(exc.filename)) if exc.filename else "output folder"
+    return f"{reason} ({where})"

@@ -7,6 +7,7 @@ disagree.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import re
@@ -736,8 +737,15 @@ def print_console(document: dict[str, Any], console: Console | None = None) -> N
     from rich.table import Table as RichTable
     from rich.text import Text
 
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich would exit with status 1; a reader that stopped reading (`| head -1`) is
+            # the caller's to judge, as with print(): the command ends quietly with 0.
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, "the reader of the output has gone")
+
     if console is None:
-        console = Console()
+        console = _Console()
         if not console.is_terminal:
             console.width = 120  # piped output: wide enough for task names, still readable
 
