@@ -75,7 +75,10 @@ def write_atomically(outputs: dict[Path, bytes]) -> None:
     Folders are created only once the outputs are known; files already in the target folders
     that are not among ``outputs`` are left alone. If moving a file into place fails (a folder
     where a file should go, a full disk), the files already moved are put back as they were, the
-    temporary files are removed and the folders created here are removed again.
+    temporary files are removed and the folders created here are removed again. Hidden
+    temporary and backup files that a killed run left next to the same outputs are removed
+    first (:func:`_remove_leftovers`). A failure is raised as an OSError naming the output or
+    its folder, as given.
     """
     _remove_leftovers(outputs)
     created: list[Path] = []
@@ -241,8 +244,10 @@ def _silence(stream: object) -> None:
         os.close(devnull)
 
 
-def _say(text: str, stream: TextIO) -> None:
+def _say(text: str, stream: TextIO | None) -> None:
     """Print one message line; a closed pipe (nobody reading any more) is not an error."""
+    if stream is None:
+        return  # started with the stream closed (`2>&-`): print() would use stdout instead
     try:
         print(text, file=stream, flush=True)
     except BrokenPipeError:
@@ -291,6 +296,8 @@ def _run(args: argparse.Namespace) -> int:
         _say(f"error: cannot write outputs: {_where(exc)}", sys.stderr)
         return EXIT_BAD_INPUT
 
+    if sys.stdout is None:
+        return 0  # started with stdout closed (`>&-`): the outputs are written, nothing to show
     try:
         if args.format == "json":
             sys.stdout.write(json_text)

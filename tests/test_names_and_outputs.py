@@ -297,6 +297,24 @@ def test_an_ascii_terminal_gets_replacement_characters(tmp_path, encoding, outpu
     assert {row["model"] for row in document["leaderboard"]} == {"模型-ü", "±", "naïve", "plain"}
 
 
+@pytest.mark.parametrize(("closed", "data", "status"), [(1, None, 0), (2, "missing", 2)])
+def test_started_with_a_stream_closed(tmp_path, closed, data, status):
+    """`teamforge-analysis >&-` writes its outputs and exits 0; `2>&-` on bad input exits 2
+    and prints its errors nowhere else (not on stdout)."""
+    done = subprocess.run(
+        command(*(["--data", data] if data else []), "--out", "out", "--no-figures"),
+        cwd=tmp_path, env=ENVIRONMENT, capture_output=closed == 1, timeout=300, check=False,
+        stdout=subprocess.PIPE if closed == 2 else None,
+        preexec_fn=lambda: os.close(closed))
+    assert done.returncode == status
+    if closed == 1:
+        assert done.stderr == b""
+        assert (tmp_path / "out" / "findings.json").is_file()
+    else:
+        assert done.stdout == b""
+        assert not (tmp_path / "out").exists()
+
+
 def test_interrupted_ends_quietly(capsys, monkeypatch):
     import teamforge_analysis.analysis
 
