@@ -48,6 +48,7 @@ LONG = "L" * 150 + "-" + "m" * 149  # 300 characters
 ODD_NAMES = {
     "markup": (("$^$", "[/]", "[red]x", LONG), ("teamforge_score", "_key", "model")),
     "html": (("\\|", "<script>", "`tick` ``x``", "a\u2028b"), ("rank", "runs", "tasks_passed")),
+    "keys": (("_key", "model", "rank", "teamforge_score"), ("task", "difficulty", "weight")),
 }
 #: How findings.md writes each name in a table cell, and what a markdown renderer shows.
 MARKDOWN = {
@@ -65,6 +66,9 @@ MARKDOWN = {
     "rank": "rank",
     "runs": "runs",
     "tasks_passed": "tasks_passed",
+    "task": "task",
+    "difficulty": "difficulty",
+    "weight": "weight",
 }
 #: How the console and figures show a name: on one line (control characters and separators as
 #: escapes), at most 40 characters.
