@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 
@@ -47,3 +48,53 @@ def names(items: Sequence[str], *, conjunction: str = "and", at_most: int | None
     if len(items) == 1:
         return items[0]
     return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
+#: Names (models, tasks, levels) longer than this are shortened in figures and on the console
+#: (never in findings.json, and never in findings.md, which is a document to read in full).
+NAME_WIDTH = 40
+
+# Characters that would break a line, move the cursor or recolour a terminal, or cannot be
+# encoded at all (lone surrogates, from file names that are not UTF-8): C0 and C1 controls,
+# DEL, the line and paragraph separators and surrogates.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[char]
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+def one_line(text: str) -> str:
+    r"""``text`` on one line, every control character written as its escape.
+
+    Examples
+    --------
+    >>> one_line("a\nb\u2028c\x1b[31m")
+    'a\\nb\\u2028c\\x1b[31m'
+    """
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def shorten(text: str, width: int = NAME_WIDTH) -> str:
+    """At most ``width`` characters: a longer text keeps its start and its end (where versions
+    and sizes usually differ) around an ellipsis.
+
+    Examples
+    --------
+    >>> shorten("x" * 30 + "-instruct-8192", 20)
+    'xxxxxxxxxxxx…ct-8192'
+    """
+    if len(text) <= width:
+        return text
+    head = (width - 1) * 2 // 3
+    tail = width - 1 - head
+    return text[:head] + "…" + (text[-tail:] if tail else "")
+
+
+def display_name(text: object, width: int = NAME_WIDTH) -> str:
+    """A name as figures and the console show it: on one line and at most ``width`` long."""
+    return shorten(one_line(str(text)), width)

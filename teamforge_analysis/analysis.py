@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ._checks import require_choice
 from .caveats import caveats
 from .findings import Finding, all_findings
 from .io import Dataset, load_dataset
 from .report import build_document
+from .runs import AGGREGATES
 from .scoring import leaderboard
 from .uncertainty import LeaderboardUncertainty, leaderboard_uncertainty
 
@@ -51,10 +54,16 @@ def analyze(data: Dataset | str | Path | None = None, *, aggregate: str | None =
     >>> result.finding("test_pass_vs_score").verdict
     'contradicted'
     """
+    # Checked here, before anything is read, the same way for a Dataset and for a folder.
+    if aggregate is not None:
+        require_choice("aggregate", aggregate, AGGREGATES)
     if isinstance(data, Dataset):
         dataset = data if aggregate is None else data.with_aggregate(aggregate)
+    elif data is None or isinstance(data, str | os.PathLike):
+        dataset = load_dataset(data, aggregate="mean" if aggregate is None else aggregate)
     else:
-        dataset = load_dataset(data, aggregate=aggregate or "mean")
+        raise ValueError(f"data must be a data folder (a path), a Dataset or None (the "
+                         f"bundled data), not {type(data).__name__}")
     board = leaderboard(dataset)
     uncertainty = leaderboard_uncertainty(dataset, pairs=pairs)
     findings = all_findings(dataset)

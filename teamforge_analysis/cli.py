@@ -1,7 +1,8 @@
 """The ``teamforge-analysis`` command.
 
-Exit status: 0 on success; 2 on bad input (the problems on stderr, one per line, no traceback,
-nothing written).
+Exit status: 0 on success (also when the reader of stdout goes away: the outputs are written);
+2 on bad input or outputs that cannot be written (the problems on stderr, one per line, no
+traceback, nothing written); 130 when interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ import argparse
 import contextlib
 import errno
 import os
+import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TextIO
 
+from ._fmt import one_line
 from .io import DataValidationError
 
 __all__ = ["build_parser", "main", "write_atomically"]
@@ -74,8 +78,12 @@ def write_atomically(outputs: dict[Path, bytes]) -> None:
     Folders are created only once the outputs are known; files already in the target folders
     that are not among ``outputs`` are left alone. If moving a file into place fails (a folder
     where a file should go, a full disk), the files already moved are put back as they were, the
-    temporary files are removed and the folders created here are removed again.
+    temporary files are removed and the folders created here are removed again. Hidden
+    temporary and backup files that a killed run left next to the same outputs are removed
+    first (:func:`_remove_leftovers`). A failure is raised as an OSError naming the output or
+    its folder, as given.
     """
+    _remove_leftovers(outputs)
     created: list[Path] = []
     temporaries: dict[Path, Path] = {}
     backups: dict[Path, Path | None] = {}  # target -> its earlier content (None: it was new)
@@ -88,12 +96,14 @@ def write_atomically(outputs: dict[Path, bytes]) -> None:
                 folder.mkdir()
                 created.append(folder)
         for target, data in outputs.items():
-            temporaries[target] = _temporary_file(target, ".tmp")
-            with open(temporaries[target], "wb") as stream:
-                stream.write(data)
+            with _located(target.parent):
+                temporaries[target] = _temporary_file(target, ".tmp")
+                with open(temporaries[target], "wb") as stream:
+                    stream.write(data)
         for target, temporary in temporaries.items():
-            backups[target] = _backup(target)
-            os.replace(temporary, target)
+            with _located(target):
+                backups[target] = _backup(target)
+                os.replace(temporary, target)
     except BaseException:
         for target, backup in reversed(backups.items()):
             with contextlib.suppress(OSError):
@@ -117,9 +127,68 @@ def write_atomically(outputs: dict[Path, bytes]) -> None:
                 backup.unlink()
 
 
+#: The hidden files a run makes next to its outputs: ``.NAME.PID.XXXXXXXX.tmp`` (the new
+#: content) and ``.bak`` (the old content, until the new is in place). Versions before the
+#: process id was part of the name made ``.NAME.XXXXXXXX.tmp``.
+_TEMPORARY = re.compile(r"\.(?P<name>.+?)\.(?:(?P<pid>[0-9]+)\.)?[a-z0-9_]{8}\.(?:tmp|bak)")
+
+
+def _remove_leftovers(outputs: dict[Path, bytes]) -> None:
+    """Remove the temporary and backup files of the outputs' names that a run killed while it
+    wrote (SIGKILL, a power cut) left behind.
+
+    Only files of a process that no longer exists are removed, so a run writing to the same
+    folder at the same time keeps its own. Best effort: a folder that cannot be read here
+    fails later, when the outputs are written, with a message.
+    """
+    names: dict[Path, set[str]] = {}
+    for target in outputs:
+        names.setdefault(target.parent, set()).add(target.name)
+    for folder, wanted in names.items():
+        with contextlib.suppress(OSError), os.scandir(folder) as entries:
+            for entry in entries:
+                match = _TEMPORARY.fullmatch(entry.name)
+                if (match and match["name"] in wanted and entry.is_file(follow_symlinks=False)
+                        and not _alive(match["pid"])):
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+
+
+def _alive(pid: str | None) -> bool:
+    """Whether the process that named a temporary file may still be writing it."""
+    if pid is None:
+        return False  # made by a version that did not name its process: long finished
+    try:
+        os.kill(int(pid), 0)  # signal 0 only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except (OverflowError, ValueError):
+        return False  # not a process id this system could have
+    except OSError:
+        return True  # another user's process (EPERM): it exists
+    return True
+
+
+@contextlib.contextmanager
+def _located(path: Path) -> Iterator[None]:
+    """An OSError about a hidden temporary file (named absolute by mkstemp), or about no file
+    at all (a full disk while writing), is re-raised about ``path``, the output or its folder
+    as the user named it."""
+    try:
+        yield
+    except OSError as exc:
+        unnamed = exc.filename is None or _TEMPORARY.fullmatch(
+            Path(os.fsdecode(exc.filename)).name)
+        if unnamed and exc.errno is not None:
+            raise type(exc)(exc.errno, exc.strerror, str(path)) from exc
+        raise
+
+
 def _temporary_file(target: Path, suffix: str) -> Path:
-    """A new, empty, hidden file next to ``target`` (same file system, so moves are atomic)."""
-    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
+    """A new, empty, hidden file next to ``target`` (same file system, so moves are atomic),
+    named after this process so that a later run can tell a leftover from a live file."""
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.",
+                                    suffix=suffix)
     os.close(handle)
     # mkstemp creates files readable by the owner only; outputs are ordinary files.
     os.chmod(name, 0o666 & ~_umask())
@@ -140,8 +209,52 @@ def _backup(target: Path) -> Path | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; returns the exit status."""
-    return _run(build_parser().parse_args(argv))
+    """Run the command; returns the exit status.
+
+    Never ends in a traceback for a closed pipe or a terminal that cannot show a character:
+    unencodable characters on stdout are replaced, and a reader that goes away (``| head -1``)
+    ends the printing quietly, with exit 0 once the outputs are written.
+    """
+    _tolerate_unencodable(sys.stdout)
+    try:
+        return _run(build_parser().parse_args(argv))
+    except KeyboardInterrupt:
+        # write_atomically leaves the outputs all new or all as they were; a traceback would
+        # add nothing.
+        _say("interrupted", sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+#: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
+
+
+def _tolerate_unencodable(stream: object) -> None:
+    """Replace what ``stream``'s encoding cannot hold (``PYTHONIOENCODING=ascii``, a C locale)
+    instead of raising UnicodeEncodeError halfway through the summary."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(ValueError, OSError):
+            reconfigure(errors="replace")
+
+
+def _silence(stream: object) -> None:
+    """Point ``stream``'s file descriptor at /dev/null once its reader has gone, so that the
+    interpreter's final flush does not raise BrokenPipeError again."""
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())  # type: ignore[attr-defined]
+        os.close(devnull)
+
+
+def _say(text: str, stream: TextIO | None) -> None:
+    """Print one message line; a closed pipe (nobody reading any more) is not an error."""
+    if stream is None:
+        return  # started with the stream closed (`2>&-`): print() would use stdout instead
+    try:
+        print(text, file=stream, flush=True)
+    except BrokenPipeError:
+        _silence(stream)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -153,20 +266,22 @@ def _run(args: argparse.Namespace) -> int:
         analysis = analyze(args.data, aggregate=args.aggregate, pairs=args.pairs)
     except DataValidationError as exc:
         for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
+            _say(f"error: {problem}", sys.stderr)
         # Warnings often explain the errors (a model renamed in results.csv only).
         for warning in exc.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+            _say(f"warning: {warning}", sys.stderr)
         return EXIT_BAD_INPUT
     for warning in analysis.dataset.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        _say(f"warning: {warning}", sys.stderr)
 
     document = analysis.document
     json_text = to_json(document)
     markdown_text = to_markdown(document)
     outputs = {
-        args.out / "findings.json": json_text.encode("utf-8"),
-        args.out / "findings.md": markdown_text.encode("utf-8"),
+        # A lone surrogate (a folder name that is not UTF-8) becomes a JSON escape, \udcff,
+        # which keeps findings.json valid JSON; findings.md shows such characters escaped.
+        args.out / "findings.json": json_text.encode("utf-8", "backslashreplace"),
+        args.out / "findings.md": markdown_text.encode("utf-8", "backslashreplace"),
     }
     if not args.no_figures:
         from . import plots  # matplotlib is imported only when figures are drawn
@@ -181,16 +296,29 @@ def _run(args: argparse.Namespace) -> int:
     try:
         write_atomically(outputs)
     except OSError as exc:
-        print(f"error: cannot write outputs: {exc.strerror or exc} "
-              f"({exc.filename or 'output folder'})", file=sys.stderr)
+        _say(f"error: cannot write outputs: {_where(exc)}", sys.stderr)
         return EXIT_BAD_INPUT
 
-    if args.format == "json":
-        sys.stdout.write(json_text)
-    elif args.format == "markdown":
-        sys.stdout.write(markdown_text)
-    else:
-        from .report import print_console
+    if sys.stdout is None:
+        return 0  # started with stdout closed (`>&-`): the outputs are written, nothing to show
+    try:
+        if args.format == "json":
+            sys.stdout.write(json_text)
+        elif args.format == "markdown":
+            sys.stdout.write(markdown_text)
+        else:
+            from .report import print_console
 
-        print_console(document)
+            print_console(document)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader stopped reading (`| head -1`): the outputs are written, nothing failed.
+        _silence(sys.stdout)
     return 0
+
+
+def _where(exc: OSError) -> str:
+    """``Permission denied (results)``: the reason and the path it concerns, on one line."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    where = one_line(os.fsdecode(exc.filename)) if exc.filename else "output folder"
+    return f"{reason} ({where})"

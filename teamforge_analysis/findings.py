@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from . import _fmt as fmt
+from ._checks import require_choice, require_dataset
 from .inference import (
     NEAR_PERFECT_R,
     ConcordanceResult,
@@ -279,7 +280,12 @@ def size_measures(dataset: Dataset) -> dict[str, pd.Series]:
 def model_sizes(dataset: Dataset, measure: str = "params_b") -> pd.Series:
     """Model size by ``measure``, indexed by model: one of :func:`size_measures` (active
     parameters fall back to the total), or any other numeric column of models.csv."""
+    require_dataset(dataset)
     measures = size_measures(dataset)
+    # (any numeric column of models.csv, with the derived measures: a name from the caller)
+    numeric = [c for c in dataset.models.columns if c != "model"
+               and pd.api.types.is_numeric_dtype(dataset.models[c])]
+    require_choice("size_column", measure, list(dict.fromkeys([*measures, *numeric])))
     return measures[measure] if measure in measures else _column_sizes(dataset, measure)
 
 
@@ -1213,6 +1219,7 @@ FINDINGS: tuple[Callable[[Dataset], Finding], ...] = (
 
 def all_findings(dataset: Dataset) -> list[Finding]:
     """Every finding for ``dataset``, in report order."""
+    require_dataset(dataset)
     return [compute(dataset) for compute in FINDINGS]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import textwrap
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ._fmt import display_name, one_line
 from .findings import Finding, difficulty_means, levels_present, model_sizes, score_label
 from .io import Dataset
 from .uncertainty import LeaderboardUncertainty
@@ -50,10 +52,18 @@ def png_bytes(figure: Figure) -> bytes:
         ax.set_position(ax.get_subplotspec().get_position(figure))
         ax.set_in_layout(True)  # (set_position takes the axes out of the layout)
     buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        # A name in a script the font lacks (CJK, emoji) is drawn with boxes; the outputs
+        # that show names in full are findings.json and findings.md, so no warning on stderr.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        _save_png(figure, buffer)
+    return buffer.getvalue()
+
+
+def _save_png(figure: Figure, buffer: io.BytesIO) -> None:
     # zlib level 3 instead of Pillow's 6: a third less time to encode, files 3% larger.
     figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None},
                    pil_kwargs={"compress_level": 3})
-    return buffer.getvalue()
 
 
 def register_notebook_display(formatter: Any | None = None) -> bool:
@@ -90,6 +100,22 @@ def register_notebook_display(formatter: Any | None = None) -> bool:
         formatter = shell.display_formatter
     formatter.formatters["image/png"].for_type(Figure, png_bytes)
     return True
+
+
+def _no_math(text: object) -> str:
+    """Text from the data (a score label, a column name, a reason) shown as typed: on one
+    line, every ``$`` escaped, so that matplotlib never reads a pair of them as mathtext
+    (``$^$`` would raise; ``$x$`` would be typeset)."""
+    return one_line(str(text)).replace("$", r"\$")
+
+
+def _name(text: object) -> str:
+    """A model, task or level name as figures show it: :func:`_no_math`, at most
+    :data:`._fmt.NAME_WIDTH` characters (a longer name keeps its start and end around an
+    ellipsis), and never hidden from a legend, which leaves out labels starting with ``_``
+    (a word joiner, U+2060, is invisible and keeps them in)."""
+    shown = display_name(text).replace("$", r"\$")
+    return "\u2060" + shown if shown.startswith("_") else shown
 
 
 def _new_figure(width: float = 7.0, height: float = 4.5) -> tuple[Figure, Any]:
@@ -139,14 +165,14 @@ def _log_size_axis(ax: Any, sizes: np.ndarray, label: str) -> None:
         ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.xaxis.set_minor_locator(NullLocator())
         ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel(f"{label} (billions of parameters, log scale)")
+    ax.set_xlabel(f"{_no_math(label)} (billions of parameters, log scale)")
 
 
 def _label_points(ax: Any, xs: np.ndarray, ys: np.ndarray, labels: list[str]) -> list[Any]:
     """Name each point (up to MAX_LABELLED_MODELS points); returns the names."""
     if len(labels) > MAX_LABELLED_MODELS:
         return []
-    return [ax.annotate(label, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=7)
+    return [ax.annotate(_name(label), (x, y), xytext=(4, 3), textcoords="offset points", fontsize=7)
             for x, y, label in zip(xs, ys, labels, strict=True)
             if np.isfinite(x) and np.isfinite(y)]
 
@@ -170,17 +196,18 @@ def leaderboard(uncertainty: LeaderboardUncertainty, dataset: Dataset) -> Figure
     for yi, (_, row) in zip(y[:labelled], models.head(labelled).iterrows(), strict=True):
         ax.annotate(_rank_text(row), (1.0, yi), xycoords=("axes fraction", "data"),
                     xytext=(4, 0), textcoords="offset points", va="center", fontsize=9)
-    ax.set_yticks(y[:labelled], models["model"].head(labelled).tolist(), fontsize=9)
+    ax.set_yticks(y[:labelled], [_name(m) for m in models["model"].head(labelled)], fontsize=9)
     ax.set_ylim(-0.7, n - 0.3)
     ax.set_xlim(0, 1)
-    ax.set_xlabel(score_label(dataset))
+    ax.set_xlabel(_no_math(score_label(dataset)))
     title = ("Leaderboard: score (dot) with its 95% interval (bar); right: rank (95% rank "
              "interval)" if has_ci.any() else "Leaderboard: score (dot); right: rank")
     if n > labelled:
         title += f"; ranks below {labelled} unlabelled"
     ax.set_title(title, fontsize=10)
     if not has_ci.any():
-        figure.supxlabel(textwrap.fill(f"No interval: {uncertainty.reason}.", 100), fontsize=8)
+        figure.supxlabel(textwrap.fill(_no_math(f"No interval: {uncertainty.reason}."), 100),
+                         fontsize=8)
     ax.grid(axis="x", linewidth=0.5, alpha=0.4)
     return figure
 
@@ -207,7 +234,7 @@ def scale_vs_difficulty(dataset: Dataset, finding: Finding) -> Figure:
     for level in means.columns:
         corr = stats["by_difficulty"].get(level)
         ax.scatter(x, means[level].to_numpy(), color=_LEVEL_COLOURS.get(level, "grey"),
-                   label=f"{level}: {_r_label(corr)}", s=36)
+                   label=f"{_name(level)}: {_r_label(corr)}", s=36)
     _log_size_axis(ax, x, size_column)
     ax.set_ylabel("mean task score")
     ax.set_ylim(-0.02, 1.05)
@@ -226,10 +253,10 @@ def step_efficiency(dataset: Dataset, finding: Finding) -> Figure:
     many = len(means) > MAX_LABELLED_MODELS
     for model, row in means.iterrows():
         ax.plot(positions, row.to_numpy(), marker="" if many else "o", alpha=0.25 if many else 0.8,
-                linewidth=1, label=None if many else str(model))
+                linewidth=1, label=None if many else _name(model))
     ax.plot(positions, means.mean().to_numpy(), color="black", linewidth=2.5, marker="s",
             label="mean over models")
-    ax.set_xticks(positions, list(means.columns))
+    ax.set_xticks(positions, [_name(level) for level in means.columns])
     ax.set_xlabel("difficulty")
     ax.set_ylabel("steps")
     ax.set_title(f"Steps by difficulty: verdict {finding.verdict.replace('_', ' ')}")
@@ -245,7 +272,7 @@ def test_pass_vs_score(dataset: Dataset, finding: Finding) -> Figure:
     for level in levels_present(dataset):
         cells = results[difficulty == level]
         ax.scatter(cells["test_pass"], cells["score"], color=_LEVEL_COLOURS.get(level, "grey"),
-                   label=level, s=30)
+                   label=_name(level), s=30)
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("test pass rate")
@@ -276,8 +303,9 @@ def hard_task_boundary(dataset: Dataset, finding: Finding) -> Figure:
         ax.axhline(threshold, color="grey", linestyle="--", linewidth=1)
     _log_size_axis(ax, x, stats["size_column"])
     ax.set_ylim(-0.02, 1.05)
-    ax.set_ylabel(f"mean {hardest}-level score")
-    ax.set_title(f"{stats['n_passed']} of {stats['n_models']} models pass the {hardest} level: "
+    ax.set_ylabel(f"mean {_name(hardest)}-level score")
+    ax.set_title(f"{stats['n_passed']} of {stats['n_models']} models pass the {_name(hardest)} "
+                 "level: "
                  f"verdict {finding.verdict.replace('_', ' ')}", fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
     _label_points(ax, x, means.to_numpy(), list(means.index))
@@ -298,7 +326,7 @@ def _not_computable(finding: Finding) -> Figure:
     # Lines too wide for the figure are wrapped here, measuring whole lines, rather than by
     # matplotlib's wrap=True, which measures the text word by word each time it is drawn.
     lines: list[str] = []
-    for line in (f"{finding.title}: not computable", finding.verdict_reason):
+    for line in (_no_math(f"{finding.title}: not computable"), _no_math(finding.verdict_reason)):
         wrapped, columns = [line], len(line)
         while columns > 20 and max(width(part) for part in wrapped) > room:
             columns = int(columns * 0.9)
@@ -324,16 +352,16 @@ def score_components(dataset: Dataset, finding: Finding) -> Figure:
     for colour, (component, weight) in zip(colours, weights.items(), strict=False):
         part = np.array([v[component] for _, v in ranked], dtype=float)
         ax.barh(y, part, left=left, color=colour, edgecolor="white",
-                label=f"{component} (x {weight:.2f})")
+                label=f"{_name(component)} (x {weight:.2f})")
         left += part
     totals = np.array([v["teamforge_score"] for _, v in ranked], dtype=float)
     ax.scatter(totals, y, marker="|", color="black", s=150, linewidths=1.5,
-               label=score_label(dataset))
+               label=_name(score_label(dataset)))
     for yi, total, end in zip(y, totals, left, strict=True):
         ax.text(max(total, end) + 0.01, yi, f"{total:.3f}", va="center", fontsize=8)
-    ax.set_yticks(y, [m for m, _ in ranked], fontsize=8)
+    ax.set_yticks(y, [_name(m) for m, _ in ranked], fontsize=8)
     ax.set_xlim(0, 1.1)
-    ax.set_xlabel(f"contribution to the {score_label(dataset)}")
+    ax.set_xlabel(f"contribution to the {_no_math(score_label(dataset))}")
     n_bad = len(stats["mismatches"] or [])
     ax.set_title(f"Score components ({n_bad} row{'s' if n_bad != 1 else ''} off the formula)")
     ax.legend(fontsize=7, loc="lower right")
@@ -357,9 +385,9 @@ def planning_depth_vs_success(dataset: Dataset, finding: Finding) -> Figure:
         passed = rows["passed"].to_numpy(dtype=bool)
         colour = _LEVEL_COLOURS.get(level, "grey")
         ax.scatter(x[passed], rows["score"].to_numpy()[passed], color=colour, s=28,
-                   label=f"{level}, passed")
+                   label=f"{_name(level)}, passed")
         ax.scatter(x[~passed], rows["score"].to_numpy()[~passed], facecolors="none",
-                   edgecolors=colour, s=28, label=f"{level}, not passed")
+                   edgecolors=colour, s=28, label=f"{_name(level)}, not passed")
     corr = finding.statistics["depth_vs_passed"]
     ax.set_xlabel("planning depth (plan_step actions in the episode)")
     ax.set_ylabel("run score")
@@ -384,7 +412,7 @@ def reward_trajectories(dataset: Dataset, finding: Finding) -> Figure:
         rows = curves[curves["difficulty"] == level]
         ax.plot(rows["position"], rows["mean_cumulative_reward"], marker="o", markersize=3,
                 color=_LEVEL_COLOURS.get(level, "grey"),
-                label=f"{level} ({by_level[level]['episodes']} episodes)")
+                label=f"{_name(level)} ({by_level[level]['episodes']} episodes)")
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_xlim(0, 1)
     ax.set_xlabel("position in episode, (step - first) / (last - first)")

@@ -7,8 +7,10 @@ disagree.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 from . import _fmt as fmt
+from ._checks import require_count
+from ._fmt import display_name, one_line
 from .findings import Finding, score_label
 from .io import Dataset
 from .methods import methods_markdown
@@ -82,7 +86,7 @@ class Note:
     text: str
 
     def to_markdown(self) -> str:
-        return f"_{self.text}_\n"
+        return f"_{_md_text(self.text)}_\n"
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
@@ -140,6 +144,10 @@ def frame_table(frame: pd.DataFrame, caption: str, *, digits: int = 3,
     | b | n/a | no |
     <BLANKLINE>
     """
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"frame must be a pandas DataFrame, not {type(frame).__name__}")
+    require_count("digits", digits)
+    require_count("max_rows", max_rows)
     if any(name is not None for name in frame.index.names):
         frame = frame.reset_index()
     shown = frame.head(max_rows)
@@ -344,7 +352,7 @@ class Bullets:
     items: tuple[str, ...]
 
     def to_markdown(self) -> str:
-        return "".join(f"- {item}\n" for item in self.items)
+        return "".join(f"- {_md_text(item)}\n" for item in self.items)
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
@@ -756,17 +764,60 @@ def runs_phrase(document: dict[str, Any]) -> str:
 # ----------------------------------------------------------------------------------------------
 # Markdown
 # ----------------------------------------------------------------------------------------------
+# Characters that markdown (CommonMark, GitHub's tables, math and strikethrough) would read as
+# markup anywhere in a line: escaped with a backslash. An underscore between two letters or
+# digits cannot start emphasis and stays as it is (``easy_bugfix_chunk_list``).
+_MD_PUNCTUATION = re.compile(r"[\\`*\[\]~$]|(?<![^\W_])_|_(?![^\W_])")
+# `<` that could open an HTML tag or autolink, `>` that could close one or start a quotation,
+# `&` that could start an entity: written as entities, so `<script>` shows as typed while
+# the report's own "p < 0.001" and "score >= threshold" stay readable in the file.
+_MD_ENTITIES = re.compile(r"<(?!\s)|(?<!\s)>|&(?=#?\w+;)")
+_ENTITY = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+# What would turn the start of a paragraph into a heading, list item or setext underline.
+_MD_BLOCK_START = re.compile(r"^(?:([#+=-])|([0-9]+)([.)]))")
+
+
+def _md_text(text: str) -> str:
+    r"""``text`` (a name, or a sentence holding names) shown literally by a markdown renderer:
+    on one line, markup characters escaped.
+
+    Examples
+    --------
+    >>> print(_md_text(r"[red]x <script> $^$ a_b _key `c` \|"))
+    \[red\]x &lt;script&gt; \$^\$ a_b \_key \`c\` \\|
+    """
+    text = _MD_PUNCTUATION.sub(lambda m: "\\" + m.group(), one_line(text))
+    return _MD_ENTITIES.sub(lambda m: _ENTITY[m.group()], text)
+
+
+def _md_paragraph(text: str) -> str:
+    """:func:`_md_text` for a whole paragraph, whose first characters could also make it a
+    heading or a list item (``# 1``, ``- x``, ``1. x``)."""
+    return _MD_BLOCK_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}",
+                               _md_text(text))
+
+
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    """A table cell: :func:`_md_text`, and ``|`` escaped so that it cannot add a column."""
+    return _md_text(text).replace("|", "\\|")
+
+
+def _md_code(text: str) -> str:
+    """``text`` as a code span: fenced by more backticks than it holds, padded where it
+    starts or ends with a backtick or a space (which the renderer would otherwise eat)."""
+    text = one_line(text)
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text[:1] in ("`", " ") or text[-1:] in ("`", " ") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _md_table(table: Table) -> list[str]:
-    lines = [f"**{table.caption}**", ""]
+    lines = [f"**{_md_text(table.caption)}**", ""]
     lines.append("| " + " | ".join(_md_cell(h) for h in table.headers) + " |")
     lines.append("|" + "|".join("---" for _ in table.headers) + "|")
     lines.extend("| " + " | ".join(_md_cell(c) for c in row) + " |" for row in table.rows)
     if table.note:
-        lines += ["", f"_{table.note}_"]
+        lines += ["", f"_{_md_text(table.note)}_"]
     lines.append("")
     return lines
 
@@ -785,9 +836,9 @@ def to_markdown(document: dict[str, Any]) -> str:
     """``results/findings.md``: leaderboard, then each finding's claim, evidence and verdict."""
     ds = document["dataset"]
     lines = [
-        f"# {ds['name']}: findings",
+        f"# {_md_text(ds['name'])}: findings",
         "",
-        f"Data set `{ds['name']}`: {ds['n_models']} models, {ds['n_tasks']} tasks, "
+        f"Data set {_md_code(ds['name'])}: {ds['n_models']} models, {ds['n_tasks']} tasks, "
         f"{ds['n_rows']} result rows{runs_phrase(document)}. Generated by "
         "`teamforge-analysis`; every number below is computed from the data files.",
         "",
@@ -803,9 +854,9 @@ def to_markdown(document: dict[str, Any]) -> str:
         lines += ["## Caveats", "", caveats_note(document).to_markdown()]
     for i, finding in enumerate(document["findings"], 1):
         lines += [
-            f"## Finding {i}: {finding['title']}",
+            f"## Finding {i}: {_md_text(finding['title'])}",
             "",
-            f"> {_claim_label(finding)}: {finding['claim']}",
+            f"> {_claim_label(finding)}: {_md_text(finding['claim'])}",
             "",
         ]
         for table in evidence_tables(finding):
@@ -813,7 +864,7 @@ def to_markdown(document: dict[str, Any]) -> str:
         lines += [
             f"**Verdict: {finding['verdict'].replace('_', ' ')}**",
             "",
-            finding["text"],
+            _md_paragraph(finding["text"]),
             "",
         ]
     lines.append(methods_markdown(short=True, heading_level=2))
@@ -833,53 +884,72 @@ _VERDICT_STYLE = {
 
 
 def print_console(document: dict[str, Any], console: Console | None = None) -> None:
-    """Print the leaderboard and findings as rich tables and panels."""
+    """Print the leaderboard and findings as rich tables and panels.
+
+    Every text from the data (names, and sentences holding them) is printed as a rich ``Text``,
+    never read as console markup (``[red]x`` shows as typed), on one line, control characters
+    escaped; names in the leading columns and headers are shortened to
+    :data:`._fmt.NAME_WIDTH` characters with an ellipsis.
+    """
     from rich import box
     from rich.console import Console
-    from rich.markup import escape
     from rich.panel import Panel
     from rich.table import Table as RichTable
+    from rich.text import Text
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich would exit with status 1; a reader that stopped reading (`| head -1`) is
+            # the caller's to judge, as with print(): the command ends quietly with 0.
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, "the reader of the output has gone")
 
     if console is None:
-        console = Console()
+        console = _Console()
         if not console.is_terminal:
             console.width = 120  # piped output: wide enough for task names, still readable
 
+    def text(value: str, style: str = "") -> Text:
+        return Text(one_line(value), style=style)
+
     def show(table: Table) -> None:
-        rich_table = RichTable(title=table.caption, box=box.SIMPLE, header_style="bold")
+        rich_table = RichTable(title=text(table.caption), box=box.SIMPLE, header_style="bold")
         for i, header in enumerate(table.headers):
             if i < table.label_columns:
-                rich_table.add_column(header, justify="left", no_wrap=True)
+                rich_table.add_column(Text(display_name(header)), justify="left", no_wrap=True)
             else:
-                rich_table.add_column(header, justify="right", overflow="fold")
+                rich_table.add_column(Text(display_name(header)), justify="right",
+                                      overflow="fold")
         for row in table.rows:
-            rich_table.add_row(*row)
+            rich_table.add_row(*(Text(display_name(cell)) if i < table.label_columns
+                                 else text(cell) for i, cell in enumerate(row)))
         console.print(rich_table)
         if table.note:
-            console.print(f"[dim]{table.note}[/dim]")
+            console.print(text(table.note, "dim"))
 
     ds = document["dataset"]
-    console.rule(f"[bold blue]{escape(ds['name'])}: findings[/bold blue]")
-    console.print(f"Data set [bold]{ds['name']}[/bold]: {ds['n_models']} models, "
-                  f"{ds['n_tasks']} tasks, {ds['n_rows']} result rows{runs_phrase(document)}",
-                  highlight=False)
+    console.rule(Text(f"{display_name(ds['name'])}: findings", style="bold blue"))
+    console.print(Text.assemble(
+        "Data set ", (display_name(ds["name"]), "bold"),
+        f": {ds['n_models']} models, {ds['n_tasks']} tasks, {ds['n_rows']} result rows",
+        one_line(runs_phrase(document))))
     show(leaderboard_table(document))
     for part in uncertainty_tables(document):
         if isinstance(part, Table):
             show(part)
         else:
-            console.print(f"[dim]{escape(part.text)}[/dim]", highlight=False)
+            console.print(text(part.text, "dim"))
     if document.get("caveats"):
-        console.print("\n[bold]Caveats[/bold]")
+        console.print(Text("\nCaveats", style="bold"))
         for sentence in document["caveats"]:
-            console.print(f"- {escape(sentence)}", highlight=False)
+            console.print(text(f"- {sentence}"))
     for i, finding in enumerate(document["findings"], 1):
         style = _VERDICT_STYLE.get(finding["verdict"], "white")
-        console.print(f"\n[bold]Finding {i}: {finding['title']}[/bold]")
+        console.print()
+        console.print(text(f"Finding {i}: {finding['title']}", "bold"))
         label = "Describes" if _claim_label(finding).startswith("Described") else "Claim"
-        console.print(f"[italic]{label}: {finding['claim']}[/italic]", highlight=False)
+        console.print(text(f"{label}: {finding['claim']}", "italic"))
         for table in evidence_tables(finding):
             show(table)
-        console.print(Panel(finding["text"], border_style=style,
-                            title=f"verdict: {finding['verdict'].replace('_', ' ')}"),
-                      highlight=False)
+        console.print(Panel(text(finding["text"]), border_style=style,
+                            title=f"verdict: {finding['verdict'].replace('_', ' ')}"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._checks import require_choice, require_dataset
 from .io import Dataset
 from .runs import cell_scores
 
@@ -46,8 +47,16 @@ def score_matrix(dataset: Dataset, value: str = "score") -> pd.DataFrame:
 
     Columns follow tasks.csv's order (sorted by task name); rows are sorted by model.
     """
+    _require_measure(dataset, value)
     wide = dataset.results.pivot(index="model", columns="task", values=value)
     return wide.reindex(columns=list(dataset.tasks["task"])).sort_index()
+
+
+def _require_measure(dataset: Dataset, value: object) -> None:
+    """``value`` must name a measure column of ``dataset.results`` (not model or task)."""
+    require_dataset(dataset)
+    require_choice("value", value, [c for c in dataset.results.columns
+                                     if c not in ("model", "task")])
 
 
 def task_weights(dataset: Dataset) -> np.ndarray:
@@ -113,6 +122,7 @@ def level_scores(dataset: Dataset, value: str = "score") -> pd.DataFrame:
     >>> level_scores(load_dataset(), "steps").loc["gemma2-9b-it"].tolist()
     [18.0, 30.0, 40.0]
     """
+    _require_measure(dataset, value)
     within = level_task_weights(dataset)
     wide = dataset.results.pivot(index="model", columns="task", values=value)
     wide = wide.reindex(columns=within.index).astype(float).sort_index()
@@ -177,6 +187,7 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
     >>> round(board.loc[0, "teamforge_score"], 5)
     np.float64(0.74015)
     """
+    require_dataset(dataset)
     tasks = list(dataset.tasks["task"])
     scores = score_matrix(dataset)
     weights = task_weights(dataset)

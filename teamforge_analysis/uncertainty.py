@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from ._checks import require_count, require_dataset
 from .io import Dataset
 from .scoring import RANK_DECIMALS, leaderboard, level_task_weights, task_weights
 from .stats import Z_80, Z_975, finite_or_none, quiet
@@ -73,6 +74,7 @@ class _Design:
 
 
 def _design(dataset: Dataset) -> _Design:
+    require_dataset(dataset)  # (the first use of the dataset by every public function here)
     tasks = list(dataset.tasks["task"])
     wide = dataset.results.pivot(index="model", columns="task", values="score")
     wide = wide.reindex(columns=tasks).sort_index()
@@ -237,8 +239,11 @@ def score_intervals(dataset: Dataset, *, resamples: int = DEFAULT_RESAMPLES,
 def _score_intervals(dataset: Dataset, design: _Design, resamples: int, seed: int,
                      confidence: float) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray]:
     """score_intervals' frame, the resampled scores of the complete models, and those rows."""
-    if resamples < 1:
-        raise ValueError(f"resamples must be at least 1, not {resamples}")
+    require_count("resamples", resamples, 1)
+    require_count("seed", seed, 0)
+    if isinstance(confidence, bool) or not isinstance(confidence, int | float) \
+            or not 0 < confidence < 1:
+        raise ValueError(f"confidence must be a number between 0 and 1, not {confidence!r}")
     board = leaderboard(dataset)
     position = pd.Index(design.models).get_indexer(board["model"])
     scores = design.scores[position]

@@ -1,0 +1,490 @@
+"""Issue 15, the output side: names are data, outputs never end in a traceback, no leftovers.
+
+- Names: any model or task name (markup characters, mathtext, names equal to output columns or
+  internal keys, line separators, 300 characters) goes through the command and is shown as
+  typed: in full in findings.json, escaped in findings.md, as plain text on the console and in
+  figures (shortened there to 40 characters).
+- Streams: a closed stdout pipe or an ASCII-only stdout ends quietly, exit 0.
+- Writes: a folder that cannot be written gives exit 2 and one located line, nothing changed.
+- Options: every option of the public functions is checked the same way, ValueError naming
+  the valid values.
+- Leftovers: hidden temporary and backup files of a killed run are removed by the next run.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from _reliability import BUNDLED, DATA_FILES, REPO, copy_data, snapshot
+
+from teamforge_analysis import analyze, leaderboard, load_dataset
+from teamforge_analysis.cli import main
+from teamforge_analysis.findings import (
+    difficulty_means,
+    finding_inputs,
+    hard_task_boundary,
+    model_sizes,
+    scale_vs_difficulty,
+)
+from teamforge_analysis.report import Table, frame_table, print_console, to_markdown
+from teamforge_analysis.uncertainty import score_intervals
+
+MODELS = ("gemma2-9b-it", "llama3-70b-8192", "llama3-8b-8192", "mixtral-8x7b-32768")
+TASKS = ("easy_bugfix_chunk_list", "hard_lru_cache_performance", "medium_refactor_stats")
+LONG = "L" * 150 + "-" + "m" * 149  # 300 characters
+#: Two data sets of odd names (the bundled data, renamed): models, then tasks.
+ODD_NAMES = {
+    "markup": (("$^$", "[/]", "[red]x", LONG), ("teamforge_score", "_key", "model")),
+    "html": (("\\|", "<script>", "`tick` ``x``", "a\u2028b"), ("rank", "runs", "tasks_passed")),
+    "keys": (("_key", "model", "rank", "teamforge_score"), ("task", "difficulty", "weight")),
+}
+#: How findings.md writes each name in a table cell, and what a markdown renderer shows.
+MARKDOWN = {
+    "$^$": "\\$^\\$",
+    "[/]": "\\[/\\]",
+    "[red]x": "\\[red\\]x",
+    LONG: LONG,
+    "\\|": "\\\\\\|",
+    "<script>": "&lt;script&gt;",
+    "`tick` ``x``": "\\`tick\\` \\`\\`x\\`\\`",
+    "a\u2028b": "a\\\\u2028b",
+    "teamforge_score": "teamforge_score",
+    "_key": "\\_key",
+    "model": "model",
+    "rank": "rank",
+    "runs": "runs",
+    "tasks_passed": "tasks_passed",
+    "task": "task",
+    "difficulty": "difficulty",
+    "weight": "weight",
+}
+#: How the console and figures show a name: on one line (control characters and separators as
+#: escapes), at most 40 characters.
+SHOWN = {**{name: name for name in MARKDOWN}, LONG: "L" * 26 + "…" + "m" * 13,
+         "a\u2028b": "a\\u2028b"}
+
+
+def renamed_data(folder: Path, models: tuple[str, ...] = MODELS,
+                 tasks: tuple[str, ...] = TASKS) -> Path:
+    """The bundled data with its models and tasks renamed (in order), written by the csv
+    module (quoted where needed)."""
+    rename = dict(zip(MODELS, models, strict=True)) | dict(zip(TASKS, tasks, strict=True))
+    folder.mkdir(parents=True)
+    for name in DATA_FILES:
+        with open(BUNDLED / name, newline="", encoding="utf-8") as stream:
+            rows = list(csv.reader(stream))
+        with open(folder / name, "w", newline="", encoding="utf-8") as stream:
+            csv.writer(stream, lineterminator="\n").writerows(
+                [[rename.get(cell, cell) for cell in row] for row in rows])
+    return folder
+
+
+def markdown_cells(line: str) -> list[str]:
+    """The cells of a markdown table row, split at the pipes that are not escaped."""
+    cells, cell, chars = [], "", iter(line.strip().removeprefix("|").removesuffix("|"))
+    for char in chars:
+        if char == "\\":
+            cell += char + next(chars, "")
+        elif char == "|":
+            cells.append(cell.strip())
+            cell = ""
+        else:
+            cell += char
+    return [*cells, cell.strip()]
+
+
+def rendered_leaderboard(markdown: str) -> list[list[str]]:
+    """The leaderboard table of findings.md as a CommonMark renderer with GitHub's tables shows
+    it: each cell's text, HTML entities decoded."""
+    from markdown_it import MarkdownIt
+
+    page = MarkdownIt("commonmark").enable("table").render(markdown)
+    table = page.split("<table>")[1].split("</table>")[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)
+    return [[html.unescape(cell) for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row,
+                                                        flags=re.S)] for row in rows]
+
+
+# ----------------------------------------------------------------------------------------------
+# Names are data
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("case", sorted(ODD_NAMES))
+def test_odd_names_go_through_the_command_and_are_shown_as_typed(tmp_path, capsys, monkeypatch,
+                                                                 case):
+    models, tasks = ODD_NAMES[case]
+    renamed_data(tmp_path / "data", models, tasks)
+    monkeypatch.chdir(tmp_path)
+
+    assert main(["--data", "data", "--out", "out", "--figures", "figures"]) == 0
+    console = capsys.readouterr()
+
+    assert console.err == ""
+    # findings.json: every name in full.
+    document = json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))
+    assert {row["model"] for row in document["leaderboard"]} == set(models)
+    assert all(set(row["scores"]) == set(tasks) for row in document["leaderboard"])
+    # findings.md: each name escaped, no extra column, shown as typed once rendered.
+    markdown = (tmp_path / "out" / "findings.md").read_text(encoding="utf-8")
+    lines = markdown.splitlines()
+    table = lines[lines.index("**Leaderboard**") + 2:]
+    table = table[:table.index("")]
+    assert {len(markdown_cells(line)) for line in table} == {len(tasks) + 4}
+    assert [markdown_cells(line)[1] for line in table[2:]] == [
+        MARKDOWN[row["model"]] for row in document["leaderboard"]]
+    assert markdown_cells(table[0])[3:-1] == [MARKDOWN[t] for t in sorted(tasks)]
+    shown = rendered_leaderboard(markdown)
+    assert [row[1] for row in shown[1:]] == [
+        row["model"].replace("\u2028", "\\u2028") for row in document["leaderboard"]]
+    assert "<script>" not in markdown
+    # The console: every name as typed (never read as markup), the long one shortened.
+    for name in (*models, *tasks):
+        assert SHOWN[name] in console.out
+    assert LONG not in console.out
+    # Every figure was drawn.
+    assert len(list((tmp_path / "figures").glob("*.png"))) == 8
+
+
+def test_figures_show_odd_names_as_typed_and_shortened(tmp_path):
+    from teamforge_analysis import plots
+
+    models, tasks = ODD_NAMES["markup"]
+    analysis = analyze(renamed_data(tmp_path / "data", models, tasks))
+    figure = plots.leaderboard(analysis.leaderboard, analysis.dataset)
+    assert plots.png_bytes(figure).startswith(b"\x89PNG")
+    ax = figure.axes[0]
+
+    def displayed(texts) -> list[str]:
+        # What matplotlib draws: the text after its mathtext preprocessing, never math.
+        out = []
+        for text in texts:
+            shown, math = text._preprocess_math(text.get_text())
+            assert math is False, text.get_text()
+            out.append(shown)
+        return out
+
+    assert displayed(ax.get_yticklabels()) == [
+        SHOWN[m] for m in analysis.leaderboard["model"]]
+    # A task named _key is in the legend too (matplotlib leaves out labels starting with _).
+    legend = [t.replace("\u2060", "") for t in displayed(ax.get_legend().get_texts())]
+    assert [entry.split(" (w=")[0] for entry in legend] == sorted(tasks)
+
+
+@pytest.mark.parametrize("name", ["teamforge_score", "rank", "runs", "tasks_passed", "model",
+                                  "_key", "missing_tasks", "teamforge_score_se"])
+def test_a_task_named_like_a_leaderboard_column_ranks_the_same(tmp_path, name):
+    """The heaviest task renamed to a column name (or an internal key) of the leaderboard: the
+    leaderboard is the same as with its plain name."""
+    plain = leaderboard(load_dataset(BUNDLED))
+    renamed_tasks = tuple(name if t == "hard_lru_cache_performance" else t for t in TASKS)
+    board = leaderboard(load_dataset(renamed_data(tmp_path / "data", tasks=renamed_tasks)))
+
+    columns = ["rank", "model", "teamforge_score", "teamforge_score_mean",
+               "teamforge_score_best", "runs", "tasks_passed"]
+    pd.testing.assert_frame_equal(board[columns], plain[columns])
+    pd.testing.assert_series_equal(board[f"task:{name}"],
+                                   plain["task:hard_lru_cache_performance"], check_names=False)
+    document = analyze(tmp_path / "data").document
+    assert [row["scores"][name] for row in document["leaderboard"]] == \
+        plain["task:hard_lru_cache_performance"].tolist()
+
+
+def test_markdown_tables_escape_every_cell():
+    table = Table("Names: a|b <b>bold</b>", ("Model", "x|y"),
+                  (("\\|", "<script>alert(1)</script>"), ("*a* _b_ [c](d) ~e~ $f$", "a\nb")),
+                  note="by `model` & <i>")
+    assert table.to_markdown() == textwrap.dedent("""\
+        **Names: a|b &lt;b&gt;bold&lt;/b&gt;**
+
+        | Model | x\\|y |
+        |---|---|
+        | \\\\\\| | &lt;script&gt;alert(1)&lt;/script&gt; |
+        | \\*a\\* \\_b\\_ \\[c\\](d) \\~e\\~ \\$f\\$ | a\\\\nb |
+
+        _by \\`model\\` & &lt;i&gt;_
+        """)
+    cells = rendered_leaderboard(table.to_markdown())
+    assert cells == [["Model", "x|y"], ["\\|", "<script>alert(1)</script>"],
+                     ["*a* _b_ [c](d) ~e~ $f$", "a\\nb"]]
+
+
+def test_frame_tables_in_notebooks_escape_names_too():
+    frame = pd.DataFrame({"model": ["[red]x", "a|b"], "score": [0.5, 0.25]})
+    assert frame_table(frame, "Scores").to_markdown().splitlines()[4:6] == [
+        "| \\[red\\]x | 0.5 |", "| a\\|b | 0.25 |"]
+
+
+def test_the_console_prints_names_as_text_never_as_markup():
+    """The console reads only the JSON document: names put into it directly, including
+    control characters that the loader would refuse."""
+    from rich.console import Console
+
+    names = {"gemma2-9b-it": "[bold]x[/bold]", "llama3-70b-8192": "[/]",
+             "llama3-8b-8192": "esc\x1b[31mred", "mixtral-8x7b-32768": "[link=http://e.x]y"}
+    document = analyze().document
+    for row in document["leaderboard"]:
+        row["model"] = names[row["model"]]
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    print_console(document, console)
+    out = console.file.getvalue()
+    for name in ("[bold]x[/bold]", "[/]", "esc\\x1b[31mred", "[link=http://e.x]y"):
+        assert name in out
+    assert "\x1b" not in out
+
+
+def test_a_data_folder_named_in_bytes_that_are_not_utf8(tmp_path):
+    """Its name goes into findings.json as a JSON escape (valid JSON) and into findings.md
+    escaped; stdout shows a replacement character."""
+    folder = os.fsencode(tmp_path) + b"/data\xff"
+    copy_data(BUNDLED, Path(os.fsdecode(folder)), DATA_FILES)
+    done = subprocess.run(
+        [sys.executable, "-m", "teamforge_analysis", "--data", folder, "--out", "out",
+         "--no-figures", "--format", "json"],
+        cwd=tmp_path, capture_output=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == b""
+    assert json.loads(done.stdout)["dataset"]["name"] == "data?"
+    text = (tmp_path / "out" / "findings.json").read_text(encoding="utf-8")
+    assert '"name": "data\\udcff"' in text
+    assert json.loads(text)["dataset"]["name"] == "data\udcff"
+    markdown = (tmp_path / "out" / "findings.md").read_text(encoding="utf-8")
+    assert markdown.startswith("# data\\\\udcff: findings\n")
+
+
+# ----------------------------------------------------------------------------------------------
+# Pipes and encodings
+# ----------------------------------------------------------------------------------------------
+def command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "teamforge_analysis", *args]
+
+
+ENVIRONMENT = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+@pytest.mark.parametrize("output", ["text", "markdown", "json"])
+def test_a_closed_stdout_pipe_ends_quietly(tmp_path, output):
+    """`teamforge-analysis | head -1`, the reader gone before anything is printed."""
+    process = subprocess.Popen(
+        command("--out", "out", "--no-figures", "--format", output), cwd=tmp_path,
+        env=ENVIRONMENT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # before the command has printed anything: every write fails
+    stderr = process.stderr.read().decode("utf-8")
+    assert process.wait(timeout=300) == 0
+    assert stderr == ""
+    assert json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(("encoding", "output"), [("ascii", "text"), ("ascii", "markdown"),
+                                                  ("latin-1", "json")])
+def test_an_ascii_terminal_gets_replacement_characters(tmp_path, encoding, output):
+    renamed_data(tmp_path / "data", ("模型-ü", "±", "naïve", "plain"))
+    done = subprocess.run(
+        command("--data", "data", "--out", "out", "--no-figures", "--format", output),
+        cwd=tmp_path, env={**ENVIRONMENT, "PYTHONIOENCODING": encoding},
+        capture_output=True, timeout=300, check=False)
+    assert done.returncode == 0
+    assert done.stderr == b""
+    assert "?" in done.stdout.decode(encoding)
+    # The files hold every name in UTF-8, whatever the terminal.
+    document = json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))
+    assert {row["model"] for row in document["leaderboard"]} == {"模型-ü", "±", "naïve", "plain"}
+
+
+@pytest.mark.parametrize(("closed", "data", "status"), [(1, None, 0), (2, "missing", 2)])
+def test_started_with_a_stream_closed(tmp_path, closed, data, status):
+    """`teamforge-analysis >&-` writes its outputs and exits 0; `2>&-` on bad input exits 2
+    and prints its errors nowhere else (not on stdout)."""
+    done = subprocess.run(
+        command(*(["--data", data] if data else []), "--out", "out", "--no-figures"),
+        cwd=tmp_path, env=ENVIRONMENT, capture_output=closed == 1, timeout=300, check=False,
+        stdout=subprocess.PIPE if closed == 2 else None,
+        preexec_fn=lambda: os.close(closed))
+    assert done.returncode == status
+    if closed == 1:
+        assert done.stderr == b""
+        assert (tmp_path / "out" / "findings.json").is_file()
+    else:
+        assert done.stdout == b""
+        assert not (tmp_path / "out").exists()
+
+
+def test_interrupted_ends_quietly(capsys, monkeypatch):
+    import teamforge_analysis.analysis
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(teamforge_analysis.analysis, "analyze", interrupt)
+    assert main(["--no-figures"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+
+
+# ----------------------------------------------------------------------------------------------
+# Outputs that cannot be written
+# ----------------------------------------------------------------------------------------------
+def test_permission_denied_names_the_folder_not_the_temporary_file(tmp_path, capsys,
+                                                                   monkeypatch):
+    """As an unprivileged user in a folder of another (simulated: root is not refused)."""
+    copy_data(BUNDLED, tmp_path / "data", DATA_FILES)
+    (tmp_path / "locked").mkdir()
+    before = snapshot(tmp_path)
+    real = tempfile.mkstemp
+
+    def refuse(*args, dir=None, prefix="", suffix="", **kwargs):
+        if Path(dir).name == "locked":
+            hidden = os.path.join(dir, f"{prefix}abcdefgh{suffix}")
+            raise PermissionError(13, "Permission denied", hidden)
+        return real(*args, dir=dir, prefix=prefix, suffix=suffix, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.chdir(tmp_path)
+    status = main(["--data", "data", "--out", "out", "--figures", "locked"])
+    assert status == 2
+    assert capsys.readouterr().err == "error: cannot write outputs: Permission denied (locked)\n"
+    assert snapshot(tmp_path) == before  # out/ not created either
+
+
+UNPRIVILEGED = textwrap.dedent("""
+    import os, sys
+    from teamforge_analysis.cli import main
+    # Everything the command imports and caches (modules, fonts) is loaded first, as root;
+    # then the process becomes nobody, for whom the folders below are not writable.
+    assert main(["--out", sys.argv[1], "--figures", sys.argv[1], "--format", "json"]) == 0
+    os.setgid(65534)
+    os.setgroups([])
+    os.setuid(65534)
+    sys.exit(main(sys.argv[2:]))
+""")
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="needs root to drop privileges (as another user, chmod would do)")
+@pytest.mark.parametrize(("out", "where"), [("locked", "locked"), ("locked/new", "locked/new")])
+def test_permission_denied_for_real(tmp_path, out, where):
+    work = tmp_path / "work"
+    (work / "locked").mkdir(parents=True)
+    os.chmod(tmp_path, 0o755)
+    os.chmod(work, 0o755)
+    before = snapshot(work / "locked")
+    done = subprocess.run(
+        [sys.executable, "-c", UNPRIVILEGED, str(tmp_path / "warm"), "--out", out,
+         "--figures", out, "--format", "json"],
+        cwd=work, env=ENVIRONMENT, capture_output=True, text=True, timeout=300, check=False)
+    if "PermissionError" in done.stderr and "setuid" in done.stderr:
+        pytest.skip("cannot drop privileges here")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == f"error: cannot write outputs: Permission denied ({where})\n"
+    assert done.stdout.endswith("\n") and "findings" not in done.stdout.splitlines()[-1]
+    assert snapshot(work / "locked") == before
+
+
+# ----------------------------------------------------------------------------------------------
+# Options
+# ----------------------------------------------------------------------------------------------
+AGGREGATE = "aggregate must be one of mean, best, not {!r}"
+SIZE = "size_column must be one of params_b, active_params_b, log10_params_b, not {!r}"
+DATASET = "dataset must be a Dataset (from load_dataset or Dataset.from_frames), not {}"
+
+
+@pytest.mark.parametrize("value", ["median", "", "Mean", None, 3, pd.NA, ["mean"]])
+@pytest.mark.parametrize("given", ["dataset", "folder", "bundled"])
+def test_analyze_checks_aggregate_alike_for_every_input(value, given):
+    data = {"dataset": load_dataset(), "folder": str(BUNDLED), "bundled": None}[given]
+    if value is None:  # None means: the dataset's own protocol, or mean
+        assert analyze(data, aggregate=value).dataset.aggregate == "mean"
+        return
+    with pytest.raises(ValueError, match=re.escape(AGGREGATE.format(value))):
+        analyze(data, aggregate=value)
+
+
+def test_analyze_names_what_data_may_be():
+    message = ("data must be a data folder (a path), a Dataset or None (the bundled data), "
+               "not int")
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        analyze(3)
+
+
+@pytest.mark.parametrize("call", [
+    lambda ds, v: scale_vs_difficulty(ds, size_column=v),
+    lambda ds, v: hard_task_boundary(ds, size_column=v),
+    lambda ds, v: finding_inputs(ds, "scale_vs_difficulty", size_column=v),
+    lambda ds, v: model_sizes(ds, v),
+], ids=["scale_vs_difficulty", "hard_task_boundary", "finding_inputs", "model_sizes"])
+@pytest.mark.parametrize("value", ["nope", "family", None, 1])
+def test_size_column_is_checked(call, value):
+    with pytest.raises(ValueError, match=f"^{re.escape(SIZE.format(value))}$"):
+        call(load_dataset(), value)
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: leaderboard(str(BUNDLED)), DATASET.format("str")),
+    (lambda: difficulty_means(load_dataset(), "nope"),
+     "value must be one of score, steps, test_pass, passed, not 'nope'"),
+    (lambda: score_intervals(load_dataset(), resamples="9"),
+     "resamples must be an integer of at least 1, not '9'"),
+    (lambda: score_intervals(load_dataset(), confidence=95),
+     "confidence must be a number between 0 and 1, not 95"),
+    (lambda: score_intervals(None), DATASET.format("NoneType")),
+    (lambda: frame_table(pd.DataFrame({"a": [1]}), "c", digits=-1),
+     "digits must be an integer of at least 0, not -1"),
+    (lambda: frame_table([1], "c"), "frame must be a pandas DataFrame, not list"),
+], ids=["leaderboard", "difficulty_means", "resamples", "confidence", "score_intervals",
+        "digits", "frame"])
+def test_other_options_are_checked(call, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        call()
+
+
+# ----------------------------------------------------------------------------------------------
+# No leftovers
+# ----------------------------------------------------------------------------------------------
+def test_leftovers_of_a_killed_run_are_removed_by_the_next(tmp_path, capsys, monkeypatch):
+    """Hidden .tmp/.bak files of the outputs' names made by a process that no longer exists
+    (or by a version that did not name its process) go; those of a live process, and other
+    files, stay."""
+    copy_data(BUNDLED, tmp_path / "data", DATA_FILES)
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    dead, alive = finished.pid, os.getpid()
+    leftovers = [f"out/.findings.json.{dead}.abcd_123.tmp", f"out/.findings.md.{dead}.zzzzzzzz.bak",
+                 "out/.findings.json.k2j4h5g6.tmp", f"figures/.leaderboard.png.{dead}.a1b2c3d4.tmp",
+                 f"figures/.step_efficiency.png.{dead}.a1b2c3d4.bak"]
+    kept = [f"out/.findings.json.{alive}.abcd_123.tmp", f"out/.notes.txt.{dead}.abcd_123.tmp",
+            "out/.findings.json.tmp", "figures/.leaderboard.png.abc.bak"]
+    for name in (*leftovers, *kept):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"half written")
+    monkeypatch.chdir(tmp_path)
+
+    assert main(["--data", "data", "--out", "out", "--figures", "figures"]) == 0
+    capsys.readouterr()
+
+    hidden = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob(".*"))
+    assert hidden == sorted(kept)
+
+
+def test_a_run_leaves_no_hidden_file(tmp_path, capsys, monkeypatch):
+    copy_data(BUNDLED, tmp_path / "data", DATA_FILES)
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):  # the second replaces the first's outputs (backups made, then removed)
+        assert main(["--data", "data", "--out", "out", "--figures", "figures"]) == 0
+    capsys.readouterr()
+    assert list(tmp_path.rglob(".*")) == []
+
+
+def test_markdown_of_the_bundled_data_is_unchanged_by_escaping():
+    """Escaping touches only what markdown would read as markup: the committed findings.md
+    (plain names, "p < 0.001", "score >= threshold", "|r|" in headers) is the same."""
+    committed = (REPO / "results" / "findings.md").read_text(encoding="utf-8")
+    assert to_markdown(analyze().document) == committed
