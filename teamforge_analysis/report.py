@@ -570,10 +570,10 @@ def _test_pass_tables(stats: dict[str, Any]) -> list[Table]:
     beyond = stats["beyond_construction"]
     tables_first = [Table(
         "Beyond construction: partial correlation with test_pass, model and task fixed effects",
-        ("outcome", "n", "k", "dof", "r", "95% CI", "p", "near-perfect at"),
+        ("outcome", "n", "k", "dof", "r", "95% CI", "p", "near-perfect: r at least"),
         ((beyond["outcome"], _opt(beyond["n"]), _opt(beyond["k"]), _opt(beyond["dof"]),
           _opt(beyond["r"]), _interval(beyond["ci95"]), _p(beyond["p_value"]),
-          f">= {fmt.short(stats['near_perfect_r'])}"),),
+          fmt.short(stats["near_perfect_r"])),),
         beyond.get("reason"))]
     rows = [_corr_row("pooled over cells", stats["pooled"])]
     within = list((stats.get("within_task") or {}).items())
