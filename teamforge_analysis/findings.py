@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -57,10 +57,12 @@ from .stats import (
     CorrelationResult,
     DifferenceResult,
     RepeatedMeasuresResult,
+    StratifiedPermutationResult,
     correlation,
     finite_or_none,
     paired_wilcoxon,
     repeated_measures_correlation,
+    stratified_permutation_correlation,
     zou_difference,
 )
 
@@ -824,6 +826,7 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
         "size_test": test.to_dict(),
         "settle": settle.to_dict(),
         "inconsistent_flags": flags,
+        "aggregated_flag_disagreements": _aggregated_disagreements(dataset),
     }
 
     if not judged:
@@ -866,6 +869,11 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
             f"Warning: {len(flags)} row{'s' if len(flags) != 1 else ''} of results.csv "
             "disagree with score >= pass_threshold in the passed column."
         )
+    if disagreements := statistics["aggregated_flag_disagreements"]:
+        sentences.append(
+            f"Warning: for {len(disagreements)} cell{'s' if len(disagreements) != 1 else ''}, "
+            "the majority of runs passing disagrees with the mean score against the threshold "
+            "(listed in aggregated_flag_disagreements).")
     sentences.append(_settle_sentence(settle))
     sentences.append(_verdict_sentence(verdict, reason))
     return Finding(
@@ -877,6 +885,22 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
         reason,
         " ".join(sentences),
     )
+
+
+def _aggregated_disagreements(dataset: Dataset) -> list[dict[str, Any]]:
+    """Under mean aggregation of repeated runs: cells whose pass flag (a majority of runs
+    passed) disagrees with their mean score >= pass_threshold (each run may agree with its own
+    flag, and the cell still not)."""
+    if not dataset.has_runs or dataset.aggregate != "mean":
+        return []
+    cells = dataset.results
+    threshold = cells["task"].map(dataset.tasks.set_index("task")["pass_threshold"])
+    known = cells["passed"].notna() & threshold.notna()
+    disagree = known & (cells["passed"].astype("boolean") != (cells["score"] >= threshold))
+    rows = cells[disagree.to_numpy(dtype=bool)].assign(pass_threshold=threshold[disagree])
+    return [{"model": str(r.model), "task": str(r.task), "mean_score": float(r.score),
+             "pass_threshold": float(r.pass_threshold), "majority_passed": bool(r.passed)}
+            for r in rows.itertuples(index=False)]
 
 
 def _inconsistent_flags(dataset: Dataset) -> list[dict[str, Any]]:
@@ -1052,9 +1076,13 @@ def planning_depth_vs_success(dataset: Dataset) -> Finding:
     (point-biserial: passed as 0/1) correlate depth with the run's score and pass flag over all
     episodes; ``within_task`` correlates depth with score within each task.
 
-    Rule: the correlation rule applied to ``depth_vs_passed`` (supported iff r > 0 with
-    p < 0.05; contradicted iff r < 0 with p < 0.05; else inconclusive; not_computable when r is
-    undefined or there is no step log).
+    ``stratified``: the same point-biserial r with a permutation p that shuffles depth only
+    among episodes of the same model and task (:func:`.stats.stratified_permutation_correlation`),
+    since only those are exchangeable under the null.
+
+    Rule, on ``stratified``: supported iff r > 0 with p < 0.05; contradicted iff r < 0 with
+    p < 0.05; else inconclusive; not_computable when r or p is undefined or there is no step
+    log.
     """
     from .steps import dataset_episodes
 
@@ -1077,7 +1105,11 @@ def planning_depth_vs_success(dataset: Dataset) -> Finding:
     table = dataset_episodes(dataset, with_runs=True, summaries=("planning_depth",))
     depth = table["planning_depth"].astype(float)
     by_score = correlation(depth, table["score"])
-    by_passed = correlation(depth, table["passed"].astype(float))
+    passed = table["passed"].astype("Float64").to_numpy(dtype=float, na_value=math.nan)
+    by_passed = correlation(depth, passed)
+    stratified = stratified_permutation_correlation(
+        depth, passed, list(zip(table["model"], table["task"], strict=True)))
+    settle = replace(settle_correlation(stratified.r, stratified.n), unit="episodes")
     within = {
         str(task): correlation(group["planning_depth"].astype(float), group["score"])
         for task, group in table.groupby("task", sort=True)
@@ -1093,9 +1125,11 @@ def planning_depth_vs_success(dataset: Dataset) -> Finding:
         },
         "depth_vs_score": by_score.to_dict(),
         "depth_vs_passed": by_passed.to_dict(),
+        "stratified": stratified.to_dict(),
         "within_task": {task: res.to_dict() for task, res in within.items()},
+        "settle": settle.to_dict(),
     })
-    verdict, reason = correlation_verdict(by_passed)
+    verdict, reason = _stratified_verdict(stratified)
 
     n_models, n_tasks = table["model"].nunique(), table["task"].nunique()
     sentences = [
@@ -1106,16 +1140,33 @@ def planning_depth_vs_success(dataset: Dataset) -> Finding:
         f"(point-biserial, passed = 1): {_corr_phrase(by_passed)}.",
         "Within tasks, depth vs score: "
         + "; ".join(f"{task} {_corr_phrase(res)}" for task, res in within.items()) + ".",
-        "Episodes of the same model or task are not independent, so the p-values are "
-        "optimistic; a correlation does not show that planning causes success.",
+        (f"Shuffling depth only among episodes of the same model and task "
+         f"({stratified.strata} strata), the permutation {fmt.pval(stratified.p_value)}."
+         if stratified.p_value is not None else
+         f"No within-stratum permutation p: {stratified.reason}."),
+        "Episodes of the same model or task are not independent, so the unstratified p-values "
+        "are optimistic; a correlation does not show that planning causes success.",
     ]
     left_out = statistics["runs_without_steps"]
     if left_out:
         sentences.append(f"{left_out} run{'s' if left_out != 1 else ''} without steps in the "
                          "log are left out.")
+    sentences.append(_settle_sentence(settle))
     sentences.append(_verdict_sentence(verdict, reason))
     return Finding("planning_depth_vs_success", title, claim, statistics, verdict, reason,
                    " ".join(sentences))
+
+
+def _stratified_verdict(result: StratifiedPermutationResult) -> tuple[Verdict, str]:
+    """The correlation rule on a within-stratum permutation p (two-sided)."""
+    if result.r is None or result.p_value is None:
+        return "not_computable", f"the stratified permutation test is undefined ({result.reason})"
+    p = f"stratified permutation {fmt.pval(result.p_value)}"
+    if _significant(result.r, result.p_value, +1):
+        return "supported", f"r > 0 and {p} (below {ALPHA:g})"
+    if _significant(result.r, result.p_value, -1):
+        return "contradicted", f"r < 0 and {p} (below {ALPHA:g})"
+    return "inconclusive", f"{p} is not below {ALPHA:g}"
 
 
 def reward_trajectories(dataset: Dataset) -> Finding:

@@ -45,6 +45,7 @@ __all__ = [
     "leaderboard_table",
     "print_console",
     "runs_phrase",
+    "settle_table",
     "to_json",
     "to_markdown",
     "uncertainty_tables",
@@ -164,6 +165,25 @@ def frame_table(frame: pd.DataFrame, caption: str, *, digits: int = 3,
     labels = next((i for i, is_number in enumerate(numeric) if is_number), len(numeric))
     return Table(caption, tuple(str(c) for c in shown.columns), rows, note,
                  label_columns=labels)
+
+
+def settle_table(document: dict[str, Any]) -> Table:
+    """What data would settle each inferential finding: the unit its rule counts, how many the
+    data have, the fewest with which the rule could decide at all, and (approximately) how many
+    would give 80% power at the observed effect."""
+    rows = []
+    for finding in document["findings"]:
+        settle = (finding.get("statistics") or {}).get("settle")
+        if not settle:
+            continue
+        rows.append((finding["id"], settle["unit"], _opt(settle["n_observed"]),
+                     _opt(settle["min_n_attainable"]), _opt(settle["n_for_80_power"]),
+                     settle["method"] or settle["reason"] or ""))
+    return Table("What data would settle each claim",
+                 ("Finding", "Unit", "In these data", "Fewest to decide at all",
+                  "For 80% power", "How"), tuple(rows),
+                 None if rows else "No inferential finding is computable on these data.",
+                 label_columns=2)
 
 
 def verdicts_table(document: dict[str, Any]) -> Table:

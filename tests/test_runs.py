@@ -473,3 +473,24 @@ def test_bundled_leaderboard_table_has_no_run_columns(bundled: Dataset) -> None:
     table = leaderboard_table(document)
     assert "Mean of runs (95% CI)" not in table.headers
     assert "±" not in to_markdown(document).split("## Finding 1")[0]
+
+
+def test_cells_whose_majority_flag_disagrees_with_their_mean_score_are_listed() -> None:
+    # INVENTED: every run's flag agrees with its own score against 0.7, but the cell's majority
+    # (fail, 2 of 3) disagrees with its mean score 0.7167 >= 0.7.
+    from teamforge_analysis import Dataset
+    from teamforge_analysis.findings import hard_task_boundary
+
+    results = pd.DataFrame({
+        "model": ["a"] * 3 + ["b"] * 3, "task": ["t"] * 6, "run": [1, 2, 3] * 2,
+        "score": [0.9, 0.65, 0.6, 0.2, 0.3, 0.25], "passed": [True, False, False] + [False] * 3,
+    })
+    models = pd.DataFrame({"model": ["a", "b"], "params_b": [7.0, 3.0]})
+    tasks = pd.DataFrame({"task": ["t"], "difficulty": ["hard"], "pass_threshold": [0.7]})
+    finding = hard_task_boundary(Dataset.from_frames(results, models, tasks))
+    stats = finding.statistics
+    assert stats["inconsistent_flags"] == []
+    assert stats["aggregated_flag_disagreements"] == [
+        {"model": "a", "task": "t", "mean_score": pytest.approx((0.9 + 0.65 + 0.6) / 3),
+         "pass_threshold": 0.7, "majority_passed": False}]
+    assert "majority of runs passing disagrees" in finding.text
