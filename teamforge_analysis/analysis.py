@@ -32,11 +32,32 @@ class Analysis:
     uncertainty: LeaderboardUncertainty
 
     def finding(self, finding_id: str) -> Finding:
-        """The finding with id ``finding_id``."""
+        """The finding with id ``finding_id``.
+
+        Raises
+        ------
+        KeyError
+            For an unknown id, listing the valid ones.
+        """
         for finding in self.findings:
             if finding.id == finding_id:
                 return finding
-        raise KeyError(finding_id)
+        raise KeyError(f"no finding {finding_id!r}; the findings are "
+                       f"{', '.join(f.id for f in self.findings)}")
+
+    def __repr__(self) -> str:
+        from .display import one_line_repr
+
+        top = self.leaderboard["model"].iloc[0] if len(self.leaderboard) else None
+        verdicts = ", ".join(f"{f.id}: {f.verdict}" for f in self.findings)
+        return one_line_repr("Analysis", [("data", self.dataset.name),
+                                          ("models", len(self.leaderboard)), ("top", top),
+                                          ("verdicts", verdicts)])
+
+    def _repr_html_(self) -> str:
+        from .display import analysis_html
+
+        return analysis_html(self.document)
 
 
 def analyze(data: Dataset | str | Path | None = None, *, aggregate: str | None = None,

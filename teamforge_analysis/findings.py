@@ -17,7 +17,7 @@ describe the data and test no claim.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -132,6 +132,36 @@ class Finding:
             "text": self.text,
             "statistics": self.statistics,
         }
+
+    def to_frame(self) -> pd.DataFrame:
+        """The statistics as a tidy frame: one row per number or text, ``statistic`` the
+        dotted path to it (``by_difficulty.hard.r``), ``value`` the value itself."""
+        rows = list(_flatten(self.statistics))
+        return pd.DataFrame({"finding": [self.id] * len(rows),
+                             "statistic": [k for k, _ in rows],
+                             "value": pd.Series([v for _, v in rows], dtype=object)})
+
+    def __repr__(self) -> str:
+        from .display import one_line_repr
+
+        return one_line_repr("Finding", [("id", self.id), ("verdict", self.verdict),
+                                         ("reason", self.verdict_reason)])
+
+    def _repr_html_(self) -> str:
+        from .display import finding_html
+
+        return finding_html(self.to_dict())
+
+
+def _flatten(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _flatten(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list) and value and isinstance(value[0], dict):
+        for i, item in enumerate(value):
+            yield from _flatten(item, f"{path}[{i}]")
+    else:
+        yield path, value
 
 
 # ----------------------------------------------------------------------------------------------

@@ -556,6 +556,24 @@ class LeaderboardUncertainty:
     models: pd.DataFrame
     pairs: pd.DataFrame
 
+    def __repr__(self) -> str:
+        from .display import one_line_repr
+
+        return one_line_repr("LeaderboardUncertainty", [
+            ("ci_method", self.ci_method), ("models", len(self.models)),
+            ("pairs", len(self.pairs)), ("reason", self.reason)])
+
+    def _repr_html_(self) -> str:
+        from .display import table_html
+        from .report import uncertainty_tables
+
+        return "".join(table_html(part) for part in uncertainty_tables(
+            {"leaderboard_uncertainty": self.to_dict()}))
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-model table (score and rank intervals, run noise), one row per model."""
+        return self.models.copy()
+
     def to_dict(self) -> dict[str, Any]:
         """The ``leaderboard_uncertainty`` section: intervals as two-element lists, ``None``
         (with a ``reason``) where undefined, never NaN."""

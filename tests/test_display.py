@@ -1,0 +1,101 @@
+"""Objects display themselves in Jupyter: one-line reprs, well-formed HTML with their key
+numbers, tidy frames, and a helpful error for an unknown finding id."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pandas as pd
+import pytest
+
+from teamforge_analysis import analyze
+from teamforge_analysis.analysis import Analysis
+
+VOID = {"br", "hr", "img", "meta", "input", "link"}
+
+
+class _Balanced(HTMLParser):
+    """Checks that every opened tag is closed in order; collects the text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack and self.stack.pop() == tag, f"</{tag}> closes nothing open"
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def visible_text(markup: str) -> str:
+    parser = _Balanced()
+    parser.feed(markup)
+    parser.close()
+    assert parser.stack == [], f"unclosed tags: {parser.stack}"
+    return "".join(parser.text)
+
+
+@pytest.fixture(scope="module")
+def result() -> Analysis:
+    return analyze()
+
+
+def test_reprs_are_one_short_line(result: Analysis) -> None:
+    for obj in (result, *result.findings, result.uncertainty):
+        text = repr(obj)
+        assert "\n" not in text and len(text) < 200, text
+    assert repr(result.finding("step_efficiency")).startswith(
+        "Finding(id='step_efficiency', verdict='inconclusive'")
+
+
+def test_analysis_html_shows_the_leaderboard_and_every_verdict(result: Analysis) -> None:
+    text = visible_text(result._repr_html_())
+    top = result.leaderboard.iloc[0]
+    assert top["model"] in text and f"{top['teamforge_score']:.3f}" in text
+    for finding in result.findings:
+        assert finding.id in text
+    assert "Caveats" in text
+
+
+def test_finding_html_shows_its_numbers_and_verdict(result: Analysis) -> None:
+    finding = result.finding("test_pass_vs_score")
+    text = visible_text(finding._repr_html_())
+    beyond = finding.statistics["beyond_construction"]
+    assert f"{beyond['r']:.3f}" in text
+    assert "Verdict: contradicted" in text and finding.claim in text
+
+
+def test_html_escapes_names() -> None:
+    from teamforge_analysis.display import table_html
+    from teamforge_analysis.report import Table
+
+    markup = table_html(Table("<b>caption</b>", ("model", "score"), (("<script>x", "0.5"),)))
+    assert "<script>" not in markup and "&lt;script&gt;x" in markup
+    assert "<script>x" in visible_text(markup)
+
+
+def test_uncertainty_html_says_why_there_is_no_interval(result: Analysis) -> None:
+    text = visible_text(result.uncertainty._repr_html_())
+    assert "no interval can be estimated" in text
+    assert "Paired comparisons" in text
+
+
+def test_finding_to_frame_is_tidy(result: Analysis) -> None:
+    frame = result.finding("scale_vs_difficulty").to_frame()
+    assert list(frame.columns) == ["finding", "statistic", "value"]
+    hard = frame.set_index("statistic").loc["by_difficulty.hard.r", "value"]
+    assert hard == pytest.approx(
+        result.finding("scale_vs_difficulty").statistics["by_difficulty"]["hard"]["r"])
+    assert isinstance(result.uncertainty.to_frame(), pd.DataFrame)
+
+
+def test_unknown_finding_id_lists_the_valid_ones(result: Analysis) -> None:
+    with pytest.raises(KeyError, match="no finding 'scale'; the findings are "
+                                       "scale_vs_difficulty, step_efficiency"):
+        result.finding("scale")
