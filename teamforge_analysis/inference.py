@@ -155,20 +155,13 @@ def partial_correlation_fixed_effects(data: pd.DataFrame, *, x: str, y: str,
 
 
 @dataclass(frozen=True)
-class BeyondConstructionResult(_Result):
+class BeyondConstructionResult(PartialCorrelationResult):
     """Partial correlation of the rest of the score with test_pass (model and task fixed).
 
     ``outcome`` names the outcome correlated: ``"score - 0.4 x test_pass"`` or ``"score"``.
     """
 
-    n: int
-    r: float | None = None
-    ci95: tuple[float, float] | None = None
-    p_value: float | None = None
-    dof: int | None = None
-    k: int | None = None
     outcome: str = "score"
-    reason: str | None = None
 
 
 def beyond_construction(data: pd.DataFrame, *, weight: float | None, score: str = "score",
