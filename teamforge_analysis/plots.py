@@ -226,6 +226,11 @@ def _verdict(finding: Finding) -> str:
     return f"verdict {finding.verdict.replace('_', ' ')}"
 
 
+def _finite(value: object) -> bool:
+    """Whether ``value`` is a finite number (a size that can be placed on an axis)."""
+    return isinstance(value, int | float | np.number) and bool(np.isfinite(value))
+
+
 def _computable(finding: Finding) -> bool:
     """Whether the finding has numbers to draw: a not computable one gets no figure at all
     (an image of the sentence its text already says would only repeat it)."""
@@ -322,8 +327,8 @@ def _slope_graph(ax: Any, means: pd.DataFrame, sizes: pd.Series, height: float) 
             ys.append(y[finite[-1]])
     gap = _text_height(ax, height, high - low + 0.07)
     for (model, x), y in zip(ends, _spread(np.array(ys), gap, low, high), strict=True):
-        size = sizes.get(model, np.nan)
-        size_text = f"{size:g}" if pd.notna(size) else "size unknown"
+        size = sizes.get(model)
+        size_text = f"{size:g}" if _finite(size) else "size unknown"
         ax.text(x + 0.07, y, f"{_name(model)} ({size_text})", color=styles[model]["color"],
                 va="center", ha="left", fontsize=_SMALL)
     ax.set_xticks(positions, [_name(level) for level in means.columns], fontsize=_SMALL)
@@ -538,7 +543,7 @@ def hard_task_boundary(dataset: Dataset, finding: Finding) -> Figure | None:
     hardest, size_column = stats["hardest_level"], stats["size_column"]
     sizes = model_sizes(dataset, size_column)
     scores = pd.Series(stats["level_scores"], dtype=float)
-    models = [m for m in scores.index if np.isfinite(sizes.get(m, np.nan))]
+    models = [m for m in scores.index if _finite(sizes.get(m))]
     x = sizes.reindex(models).to_numpy(dtype=float)
     figure, ax = _new_figure(8.5, 5.4)
     means = difficulty_means(dataset, "score")

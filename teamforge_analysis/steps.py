@@ -434,7 +434,7 @@ def reward_bands(steps: pd.DataFrame, tasks: pd.DataFrame, *, points: int = 51) 
     pandas.DataFrame
         Long form, levels in the order of first appearance in ``steps``: ``difficulty``,
         ``position``, ``mean_cumulative_reward``, ``ci_low``, ``ci_high`` (mean ± t₀.₉₇₅,n−1 ×
-        SD / √n; NaN for a single episode) and ``episodes``.
+        SD / √n; missing for a single episode) and ``episodes``.
 
     Examples
     --------
@@ -461,7 +461,7 @@ def reward_bands(steps: pd.DataFrame, tasks: pd.DataFrame, *, points: int = 51) 
         if n > 1:
             half = stats.t.ppf(0.975, n - 1) * rows.std(axis=0, ddof=1) / np.sqrt(n)
         else:
-            half = np.full(points, np.nan)
+            half = pd.Series([None] * points, dtype=float).to_numpy()  # missing: no spread
         frames.append(pd.DataFrame({
             "difficulty": name, "position": grid, "mean_cumulative_reward": mean,
             "ci_low": mean - half, "ci_high": mean + half, "episodes": n}))

@@ -332,3 +332,18 @@ def test_the_command_removes_a_stale_figure_of_a_not_computable_finding(tmp_path
     assert {p.name for p in figures.iterdir()} == {
         "notes.txt", "leaderboard.png", "scale_vs_difficulty.png", "step_efficiency.png",
         "test_pass_vs_score.png", "hard_task_boundary.png"}
+
+
+def test_odd_names_are_drawn_as_typed_in_every_figure(tmp_path: Path) -> None:
+    """INVENTED names with ``$`` and markup: no figure text is read as mathtext, and a model
+    named ``_key``-like still shows in a legend."""
+    from test_names_and_outputs import ODD_NAMES, renamed_data
+
+    models, tasks = ODD_NAMES["markup"]
+    figures = _figures(renamed_data(tmp_path / "data", models, tasks))
+    for name, figure in figures.items():
+        plots.png_bytes(figure)
+        for text in _texts(figure):
+            assert text._preprocess_math(text.get_text())[1] is False, (name, text.get_text())
+    legend = [t.get_text() for t in figures["test_pass_vs_score"].legends[0].get_texts()]
+    assert len([t for t in legend if t != "least-squares line"]) == len(models)
