@@ -92,10 +92,12 @@ def _save_png(figure: Figure, buffer: io.BytesIO) -> None:
 def register_notebook_display(formatter: Any | None = None) -> bool:
     """Make Jupyter show every Figure inline as the PNG that :func:`png_bytes` renders.
 
-    The figures are built without pyplot, so IPython has no image representation for them and
-    would print ``<Figure size ...>``. Registering :func:`png_bytes` as the PNG formatter shows
-    them without importing pyplot, and the notebook's images are byte for byte the files the
-    command writes to ``figures/`` (no varying metadata, so exports are reproducible).
+    This module's figures need no call: they render themselves through ``_repr_png_``, which
+    is :func:`png_bytes`. Registering also covers plain matplotlib Figures, and takes
+    precedence over a formatter that ``%matplotlib inline`` (or importing pyplot) installs
+    for every Figure, which would otherwise render this module's figures differently. Either
+    way the notebook's images are byte for byte the files the command writes to ``figures/``
+    (no varying metadata, so exports are reproducible).
 
     Parameters
     ----------

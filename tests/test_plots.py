@@ -347,3 +347,14 @@ def test_odd_names_are_drawn_as_typed_in_every_figure(tmp_path: Path) -> None:
             assert text._preprocess_math(text.get_text())[1] is False, (name, text.get_text())
     legend = [t.get_text() for t in figures["test_pass_vs_score"].legends[0].get_texts()]
     assert len([t for t in legend if t != "least-squares line"]) == len(models)
+
+
+def test_boundary_names_stay_inside_the_axes(figures: dict[str, Figure]) -> None:
+    figure = figures["hard_task_boundary"]
+    renderer = _drawn(figure)
+    (ax,) = figure.axes
+    assert ax.texts  # the threshold's label and the names
+    for text in ax.texts:
+        box = text.get_window_extent(renderer)
+        assert ax.bbox.x0 - SLACK <= box.x0 and box.x1 <= ax.bbox.x1 + SLACK, text.get_text()
+        assert ax.bbox.y0 - SLACK <= box.y0 and box.y1 <= ax.bbox.y1 + SLACK, text.get_text()
