@@ -201,7 +201,7 @@ def test_step_figure_draws_each_d_and_the_findings_mean_d() -> None:
     assert [line for line in ax.lines if list(line.get_xdata()) == [0, 0]]  # the zero line
 
 
-@pytest.mark.parametrize("data", [None, OTHER_DATA_DIR])
+@pytest.mark.parametrize("data", [None, OTHER_DATA_DIR, RUNS_DIR])  # (RUNS_DIR: 3 runs a cell)
 def test_test_pass_figure_points_correlate_at_the_findings_partial_r(data: Path | None
                                                                     ) -> None:
     result = analyze(data)
