@@ -255,20 +255,18 @@ def _spread(values: np.ndarray, gap: float, low: float, high: float) -> np.ndarr
     return out
 
 
-def _text_height(ax: Any, figure_height: float, span: float) -> float:
-    """The height of a 9-point line of text in ``ax``'s data units (estimated from the
-    figure's height before layout: the axes take about all but 1.4 inches of it)."""
-    del ax
+def _text_height(figure_height: float, span: float) -> float:
+    """The height of a 9-point line of text in data units of an axes spanning ``span`` (the
+    axes' height estimated before layout: about all but 1.4 inches of the figure's)."""
     axes_inches = max(figure_height - 1.4, 1.0)
     return _SMALL * 1.35 / 72 / axes_inches * span
 
 
 def _model_styles(models: list[str]) -> dict[str, dict[str, Any]]:
-    """A colour and marker per model, distinct for up to 10 × 9 models."""
-    colours = [f"C{i}" for i in range(10)]
+    """A colour and marker per model: the first models differ in both; each later ten repeat
+    the colours, each colour with a marker one further on, so up to 10 × 9 models differ."""
     markers = ["o", "s", "^", "D", "v", "P", "X", "<", ">"]
-    return {m: {"color": colours[i % 10], "marker": markers[(i // 10) % len(markers)]
-                if len(models) > 10 else markers[i % len(markers)]}
+    return {m: {"color": f"C{i % 10}", "marker": markers[(i % 10 + i // 10) % len(markers)]}
             for i, m in enumerate(models)}
 
 
@@ -327,7 +325,7 @@ def _slope_graph(ax: Any, means: pd.DataFrame, sizes: pd.Series, height: float) 
         if finite.size:
             ends.append((model, positions[finite[-1]]))
             ys.append(y[finite[-1]])
-    gap = _text_height(ax, height, high - low + 0.07)
+    gap = _text_height(height, high - low + 0.07)
     for (model, x), y in zip(ends, _spread(np.array(ys), gap, low, high), strict=True):
         size = sizes.get(model)
         size_text = f"{size:g}" if _finite(size) else "size unknown"

@@ -358,3 +358,9 @@ def test_boundary_names_stay_inside_the_axes(figures: dict[str, Figure]) -> None
         box = text.get_window_extent(renderer)
         assert ax.bbox.x0 - SLACK <= box.x0 and box.x1 <= ax.bbox.x1 + SLACK, text.get_text()
         assert ax.bbox.y0 - SLACK <= box.y0 and box.y1 <= ax.bbox.y1 + SLACK, text.get_text()
+
+
+def test_up_to_90_models_get_distinct_colour_and_marker_pairs() -> None:
+    styles = plots._model_styles([f"m{i}" for i in range(90)])
+    assert len({(s["color"], s["marker"]) for s in styles.values()}) == 90
+    assert len({s["marker"] for s in list(styles.values())[:9]}) == 9  # the first differ in both
