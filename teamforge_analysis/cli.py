@@ -283,6 +283,7 @@ def _run(args: argparse.Namespace) -> int:
         args.out / "findings.json": json_text.encode("utf-8", "backslashreplace"),
         args.out / "findings.md": markdown_text.encode("utf-8", "backslashreplace"),
     }
+    stale: list[Path] = []  # figures of not computable findings, removed once all is written
     if not args.no_figures:
         from . import plots  # matplotlib is imported only when figures are drawn
 
@@ -290,11 +291,15 @@ def _run(args: argparse.Namespace) -> int:
             plots.leaderboard(analysis.uncertainty, analysis.dataset))
         for finding in analysis.findings:
             draw = plots.FIGURES.get(finding.id)
-            if draw is not None:
-                outputs[args.figures / f"{finding.id}.png"] = plots.png_bytes(
-                    draw(analysis.dataset, finding))
+            figure = None if draw is None else draw(analysis.dataset, finding)
+            if figure is not None:
+                outputs[args.figures / f"{finding.id}.png"] = plots.png_bytes(figure)
+            elif draw is not None:  # not computable: no figure, and none left from a past run
+                stale.append(args.figures / f"{finding.id}.png")
     try:
         write_atomically(outputs)
+        for path in stale:
+            path.unlink(missing_ok=True)
     except OSError as exc:
         _say(f"error: cannot write outputs: {_where(exc)}", sys.stderr)
         return EXIT_BAD_INPUT

@@ -152,8 +152,9 @@ def test_odd_names_go_through_the_command_and_are_shown_as_typed(tmp_path, capsy
     for name in (*models, *tasks):
         assert SHOWN[name] in console.out
     assert LONG not in console.out
-    # Every figure was drawn.
-    assert len(list((tmp_path / "figures").glob("*.png"))) == 8
+    # Every figure was drawn: the leaderboard's and each computable finding's.
+    computable = [f for f in document["findings"] if f["verdict"] != "not_computable"]
+    assert len(list((tmp_path / "figures").glob("*.png"))) == 1 + len(computable) >= 5
 
 
 def test_figures_show_odd_names_as_typed_and_shortened(tmp_path):
