@@ -3,18 +3,20 @@
 
 from __future__ import annotations
 
-import hashlib
+import os
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import io, schema
+from .profile import FILE as PROFILE_FILE
 from .profile import Profile, read_profile, teamforge_profile
 from .runs import AGGREGATES, aggregate_runs
 from .schema import COMPONENT_COLUMNS, MEASURES, RUN_COLUMN, Table
-from .validate import Cells, Checked, DataValidationError, Input, Problem, Rows, check
+from .validate import Cells, Checked, DataValidationError, Input, Problem, Rows, check, show
 
 __all__ = ["Dataset", "bundled_data_dir", "load_dataset"]
 
@@ -75,13 +77,10 @@ class Dataset:
         """Whether some (model, task) cell has more than one run."""
         return len(self.runs) > len(self.results)
 
-    @property
+    @cached_property
     def levels(self) -> tuple[str, ...]:
         """The difficulty levels, easiest first (by ``difficulty_rank``)."""
-        tasks = self.tasks
-        if "difficulty_rank" not in tasks:
-            return tuple(lv for lv in schema.DIFFICULTY_LEVELS if lv in set(tasks["difficulty"]))
-        ordered = tasks.sort_values(["difficulty_rank", "difficulty"], kind="stable")
+        ordered = self.tasks.sort_values(["difficulty_rank", "difficulty"], kind="stable")
         return tuple(ordered["difficulty"].drop_duplicates())
 
     def with_aggregate(self, aggregate: str) -> Dataset:
@@ -188,37 +187,35 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
     """
     _check_aggregate(aggregate)
     folder = bundled_data_dir() if path is None else Path(path)
-    if not folder.exists():
-        raise DataValidationError([Problem(str(folder), "data folder does not exist")])
+    shown = show(str(folder))
+    if not os.path.exists(folder):
+        raise DataValidationError([Problem(shown, "data folder does not exist")])
     if not folder.is_dir():
-        raise DataValidationError([Problem(str(folder), "is a file, not a data folder")])
+        raise DataValidationError([Problem(shown, "is a file, not a data folder")])
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise DataValidationError([Problem(shown, "data folder cannot be read (permission "
+                                           "denied)")])
     inputs, problems, hashes = [], [], {}
     step_log, extra = io.find_step_log(folder)
     files: list[tuple[Table, Path]] = [(t, folder / t.file) for t in _FILES]
-    if step_log is not None:
-        files.append((schema.STEPS, step_log))
-    for table, file in files:
-        if not file.exists() and not file.is_symlink():
+    for table, file in [*files, *([(schema.STEPS, step_log)] if step_log else [])]:
+        if not os.path.lexists(file):
             problems.append(Problem(file.name, f"is missing from the data folder "
-                                    f"{folder.name!r}"))
+                                    f"'{show(folder.resolve().name)}'"))
             continue
-        inp, found, sha = io.read_input(file, table)
+        inp, found, hashes[file.name] = io.read_input(file, table)
         problems += found
-        if inp is not None:
-            inputs.append(inp)
-        if sha is not None:
-            hashes[file.name] = sha
-    problems += extra
-    profile, notes = None, []
-    if (folder / "benchmark.json").exists():
-        profile, found, notes = read_profile(folder / "benchmark.json", folder.resolve().name)
+        inputs += [inp] if inp is not None else []
+    profile, notes, default_name = None, [], show(folder.resolve().name)
+    if os.path.lexists(folder / PROFILE_FILE):
+        raw, hashes[PROFILE_FILE], bad = io.read_file(folder / PROFILE_FILE, PROFILE_FILE)
+        profile, found, notes = read_profile(raw, default_name) if bad is None else (
+            None, [bad], [])
         problems += found
-        if not found:
-            hashes["benchmark.json"] = hashlib.sha256(
-                (folder / "benchmark.json").read_bytes()).hexdigest()
-    name = profile.name if profile is not None else folder.resolve().name
-    return _dataset(check(inputs), problems, notes, name, profile, aggregate,
-                    dict(sorted(hashes.items())), strict)
+    name = profile.name if profile is not None else default_name
+    hashes = {f: sha for f, sha in sorted(hashes.items()) if sha is not None}
+    return _dataset(check(inputs), problems + extra, notes, name, profile, aggregate, hashes,
+                    strict)
 
 
 def _rank(problem: Problem) -> int:
@@ -229,54 +226,52 @@ def _rank(problem: Problem) -> int:
 def _dataset(checked: Checked, problems: list[Problem], notes: list[Problem], name: str,
              profile: Profile | None, aggregate: str, files: dict[str, str], strict: bool
              ) -> Dataset:
-    problems = problems + checked.problems
-    notes = notes + checked.warnings
+    problems, notes = problems + checked.problems, notes + checked.warnings
     if strict:
         problems, notes = problems + notes, []
     warnings = [str(w) for w in sorted(notes, key=_rank)]
     if problems:
         raise DataValidationError(sorted(problems, key=_rank), warnings)
-    frames = checked.frames
+    frames, orders = checked.frames, checked.orders
     results = frames["results"]
     n = len(results)
-    runs = results[["model", "task"]].assign(
-        run=results[RUN_COLUMN] if RUN_COLUMN in results else np.ones(n, np.int64),
-        score=results["score"])
-    for measure in MEASURES:
-        runs[measure] = results[measure] if measure in results else pd.Series(
-            pd.array([None] * n, dtype="boolean" if measure == "passed" else "float64"))
-    for column in COMPONENT_COLUMNS:
-        if column in results:
-            runs[column] = results[column]
-    runs = runs.sort_values(["model", "task", RUN_COLUMN], kind="stable", ignore_index=True)
+    absent = {m: pd.Series(index=results.index, dtype="boolean" if m == "passed" else "float64")
+              for m in MEASURES if m not in results}
+    runs = results.assign(**absent, **{} if RUN_COLUMN in results else {RUN_COLUMN: np.ones(
+        n, np.int64)})
+    runs = _sorted(runs, orders["results"])[["model", "task", RUN_COLUMN, "score", *MEASURES,
+                                              *(c for c in COMPONENT_COLUMNS if c in results)]]
     tasks = frames["tasks"]
-    equal_weights = "weight" not in tasks
-    tasks = _tidy(tasks, schema.TASKS, weight=1.0 / len(tasks),
+    tasks = _tidy(tasks, orders["tasks"], schema.TASKS, weight=1.0 / len(tasks),
                   difficulty_rank=tasks["difficulty"].map(schema.DEFAULT_LEVEL_RANKS))
-    models = frames["models"]
-    models = _tidy(models[models["model"].isin(set(runs["model"]))], schema.MODELS)
+    models = _tidy(frames["models"], orders["models"], schema.MODELS)
+    models = models[models["model"].isin(set(pd.unique(results["model"])))].reset_index(drop=True)
     steps = frames.get("steps")
     if steps is not None:
-        steps = _tidy(steps, schema.STEPS)
+        steps = _tidy(steps, orders["steps"], schema.STEPS)
     if profile is None and all(c in results for c in COMPONENT_COLUMNS):
         profile = teamforge_profile(name)
     return Dataset(name, aggregate_runs(runs, how=aggregate), models, tasks, files,
-                   tuple(warnings), runs, steps, aggregate, profile, equal_weights)
+                   tuple(warnings), runs, steps, aggregate, profile,
+                   "weight" not in frames["tasks"])
 
 
-def _tidy(frame: pd.DataFrame, table: Table, **defaults: object) -> pd.DataFrame:
+def _sorted(frame: pd.DataFrame, order: np.ndarray | None) -> pd.DataFrame:
+    return (frame if order is None else frame.take(order)).reset_index(drop=True)
+
+
+def _tidy(frame: pd.DataFrame, order: np.ndarray | None, table: Table, **defaults: object
+          ) -> pd.DataFrame:
     """The table's columns in order (absent ones from ``defaults``, else missing), sorted by
-    the table's key."""
+    the table's key (``order``)."""
     columns = {}
     for col in table.columns:
         values = frame[col.name] if col.name in frame else defaults.get(col.name)
-        if values is None:
-            values = (pd.Series(None, index=frame.index, dtype=object) if col.kind == "text"
-                      else pd.Series(index=frame.index, dtype="float64"))  # (all missing)
         columns[col.name] = pd.Series(values, index=frame.index,
                                       dtype=object if col.kind == "text" else None)
-    tidy = pd.DataFrame(columns)
+        if values is None and col.kind != "text":
+            columns[col.name] = columns[col.name].astype("float64")  # (all missing)
+    tidy = _sorted(pd.DataFrame(columns), order)
     if table is schema.TASKS:
         tidy["difficulty_rank"] = tidy["difficulty_rank"].astype(np.int64)
-    key = [k for k in table.key if k in tidy]
-    return tidy.sort_values(key, kind="stable", ignore_index=True)
+    return tidy

@@ -1,23 +1,27 @@
 """Read a data folder's files into the inputs :mod:`.validate` checks.
 
-Each file is read once. A CSV file is parsed by pyarrow's reader with every column as text
-(then dictionary-encoded: each distinct text once, a code per row); without pyarrow, or for a
-file pyarrow rejects (a row with the wrong number of fields, a bad byte, a line of spaces), by
-the :mod:`csv` module, which also gives every record's physical line. Those lines are worked
-out only when a problem must be reported. Step logs may also be JSON Lines or Parquet.
+A file is read block by block and each block checked as it comes (NUL bytes, UTF-8), so a
+file that is not text, or is larger than :data:`MAX_BYTES`, is refused without reading the
+rest. A CSV file is parsed once, by pyarrow's reader with every column as dictionary-encoded
+text (each distinct text once, a code per row); the :mod:`csv` module parses what pyarrow
+refuses (lines of spaces, or no pyarrow installed) and finds the lines of broken records.
+Physical lines are worked out only when a problem must be reported.
 
-The Dataset and the loading functions live in :mod:`.dataset`; their names are re-exported
-here for older imports (``from .io import Dataset``), looked up when first asked for, so
-that this module does not import :mod:`.dataset`, which imports it.
+The Dataset and the loaders live in :mod:`.dataset`; their names are re-exported here for
+older imports (``from .io import Dataset``), looked up when first asked for (:mod:`.dataset`
+imports this module).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import json
+import os
 import re
+import stat
 import warnings
 from pathlib import Path
 
@@ -33,12 +37,12 @@ from .schema import (
     WEIGHT_SUM_TOLERANCE,
     Table,
 )
-from .validate import Cells, DataValidationError, Input, Problem, Rows
+from .validate import Cells, DataValidationError, Input, Problem, Rows, show
 
 __all__ = [
-    "COMPONENT_COLUMNS", "DIFFICULTY_LEVELS", "MODELS_COLUMNS", "RESULTS_COLUMNS", "RUN_COLUMN",
-    "STEP_LOG_NAMES", "TASKS_COLUMNS", "WEIGHT_SUM_TOLERANCE",
-    "DataValidationError", "Problem", "find_step_log", "read_input",
+    "COMPONENT_COLUMNS", "DIFFICULTY_LEVELS", "MAX_BYTES", "MODELS_COLUMNS", "RESULTS_COLUMNS",
+    "RUN_COLUMN", "STEP_LOG_NAMES", "TASKS_COLUMNS", "WEIGHT_SUM_TOLERANCE",
+    "DataValidationError", "Problem", "find_step_log", "read_file", "read_input",
 ]
 
 #: Column names of the Dataset's frames, in order (``results`` also has the component
@@ -46,46 +50,52 @@ __all__ = [
 RESULTS_COLUMNS: tuple[str, ...] = ("model", "task", "score", *MEASURES)
 MODELS_COLUMNS: tuple[str, ...] = tuple(c.name for c in schema.MODELS.columns)
 TASKS_COLUMNS: tuple[str, ...] = tuple(c.name for c in schema.TASKS.columns)
-
 #: File names a step log may have, in the order they are looked for.
 STEP_LOG_NAMES: tuple[str, ...] = ("steps.jsonl", "steps.csv", "steps.parquet")
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_BLANK_LINE = re.compile(r"[ \t]*")
+#: Input files larger than this are refused before they are read.
+MAX_BYTES = 1 << 30
+_BLOCK = 1 << 24
+_BOM = b"\xef\xbb\xbf"
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+_SPECIAL = {stat.S_IFDIR: "is a folder, not a file", stat.S_IFIFO: "is a named pipe (FIFO), "
+            "not a file", stat.S_IFSOCK: "is a socket, not a file"}
 
 
 class Lines(Rows):
-    """Row positions as physical lines (the header is line 1), found when first asked."""
+    """Row positions as physical lines (the header is line 1), found when first asked:
+    ``lines`` holds the header's line (0: none) then each row's."""
 
     unit = "line"
 
-    def __init__(self, text: str | None = None, records: list[tuple[int, list[str]]] | None = None,
-                 n_rows: int | None = None, *, offset: int | None = None,
-                 lines: np.ndarray | None = None) -> None:
+    def __init__(self, raw: bytes | None = None, lines: np.ndarray | None = None) -> None:
         super().__init__()
-        self.text, self.records, self.n_rows = text, records, n_rows
-        self.offset, self.lines = offset, lines  # (Parquet: row + 1; JSON Lines: a table)
+        self.raw, self.lines = raw, lines
 
     def label(self, position: int) -> int | None:
-        if self.offset is not None:
-            return None if position < 0 else position + self.offset
-        if self.lines is not None:
-            return None if position < 0 else int(self.lines[position])
-        if self.records is None:
-            self.records = _records(self.text or "")
-        if self.n_rows is not None and len(self.records) != self.n_rows + 1:
-            return None  # (no line is better than a wrong one)
-        return self.records[position + 1][0] if position + 1 < len(self.records) else None
+        if self.lines is None:
+            self.lines = _record_lines(self.raw or b"")
+        i = position + 1
+        return (int(self.lines[i]) or None) if 0 <= i < len(self.lines) else None
+
+
+def _record_lines(raw: bytes) -> np.ndarray:
+    if b'"' in raw or b"\r" in raw:  # (quoted line breaks, other line ends: the csv module)
+        return np.array([line for line, _ in _records(raw.decode("utf-8-sig"))])
+    # Otherwise a record is a line that is not empty.
+    ends = np.flatnonzero(np.frombuffer(raw, np.uint8) == ord("\n"))
+    starts = np.concatenate(([0], ends + 1))
+    return np.flatnonzero(np.append(ends, len(raw)) > starts) + 1
 
 
 def _records(text: str) -> list[tuple[int, list[str] | str]]:
-    """Every record (header first) with its physical start line, as a CSV reader keeps them:
-    empty lines and lines of spaces and tabs are skipped."""
-    csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))  # (long fields keep lines)
-    lines = io.StringIO(text, newline=None)
+    """Every record (header first) with its physical start line, as a CSV reader keeps them
+    (empty lines and lines of spaces and tabs skipped); a last entry with a message (str)
+    when the rest cannot be read."""
+    csv.field_size_limit(2**31 - 1)  # (a long field must not cost the line numbers)
     consumed: list[str] = []
 
     def feed():
-        for line in lines:
+        for line in io.StringIO(text, newline=None):
             consumed.append(line)
             yield line
 
@@ -94,49 +104,81 @@ def _records(text: str) -> list[tuple[int, list[str] | str]]:
     try:
         for record in reader:
             start, end = end + 1, reader.line_num
-            if end == start and _BLANK_LINE.fullmatch(consumed[start - 1].rstrip("\n")):
-                continue
-            records.append((start, record))
+            if end > start or consumed[start - 1].strip(" \t\n"):
+                records.append((start, record))
     except csv.Error as exc:  # (the record that starts after the last one read)
         records.append((end + 1, "has a quoted field that is never closed"
                         if "end of data" in str(exc) else f"cannot be read as CSV ({exc})"))
     return records
 
 
-def _line_of(raw: bytes, offset: int) -> int:
-    return len(_LINE_BREAK.findall(raw[:offset].decode("utf-8", "replace"))) + 1
+def read_file(path: Path, file: str, *, text: bool = True
+              ) -> tuple[bytes | None, str | None, Problem | None]:
+    """A regular file's bytes and SHA-256, read block by block, or the problem that stopped
+    the read. With ``text``, every block must be UTF-8 without NUL bytes."""
+    try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            return None, None, Problem(file, _SPECIAL.get(stat.S_IFMT(mode), "is a device or "
+                                                          "another special file, not a file"))
+        with open(path, "rb") as handle:
+            size, total, blocks = os.fstat(handle.fileno()).st_size, 0, []
+            sha, decoder = hashlib.sha256(), codecs.getincrementaldecoder("utf-8")()
+            while size <= MAX_BYTES and (block := handle.read(_BLOCK)):
+                if text and (bad := _not_text(block, total, decoder)) is not None:
+                    where = None if bad[1] is None else _line_of(b"".join(blocks) + block, bad[1])
+                    return None, None, Problem(file, bad[0], where)
+                blocks.append(block)
+                sha.update(block)
+                total += len(block)
+                size = max(size, total)  # (a file that grows while read)
+    except FileNotFoundError:
+        return None, None, Problem(file, "is a symbolic link to a file that does not exist")
+    except OSError as exc:
+        return None, None, Problem(file, f"cannot be read ({exc.strerror or exc})")
+    if size > MAX_BYTES:
+        return None, None, Problem(file, f"is larger than {MAX_BYTES >> 30} GiB "
+                                   f"({size / 2**30:.1f} GiB), the limit for an input file")
+    raw = b"".join(blocks)
+    if text and (pending := len(decoder.getstate()[0])):  # (cut inside a character)
+        return None, None, Problem(file, f"is not UTF-8 text (byte 0x{raw[-pending]:02x})",
+                                   _line_of(raw, len(raw) - pending))
+    return raw, sha.hexdigest(), None
 
 
-def _text_problem(raw: bytes, file: str, empty: str) -> Problem | None:
-    """A problem when the bytes are not UTF-8 text with some content."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return Problem(file, "is UTF-16 text; save it as UTF-8")
-    if (nul := raw.find(b"\x00")) >= 0:
-        return Problem(file, "is not a text file (it contains NUL bytes)", _line_of(raw, nul))
-    if raw.isspace() or not raw.removeprefix(b"\xef\xbb\xbf"):
-        return Problem(file, empty)
+def _not_text(block: bytes, offset: int, decoder: codecs.IncrementalDecoder
+              ) -> tuple[str, int | None] | None:
+    """What makes this block (at ``offset`` in its file) not UTF-8 text, and where."""
+    if offset == 0 and block.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "is UTF-16 text; save it as UTF-8", None
+    if (nul := block.find(b"\x00")) >= 0:
+        return "is not a text file (it contains NUL bytes)", offset + nul
+    pending = len(decoder.getstate()[0])
+    if pending or not block.isascii():
+        try:
+            decoder.decode(block)
+        except UnicodeDecodeError as exc:
+            return (f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x})",
+                    offset - pending + exc.start)
     return None
 
 
-def _decoded(raw: bytes, file: str) -> tuple[str | None, Problem | None]:
-    try:
-        return raw.decode("utf-8-sig"), None
-    except UnicodeDecodeError as exc:
-        return None, Problem(file, f"is not UTF-8 text (byte 0x{raw[exc.start]:02x})",
-                             _line_of(raw, exc.start))
+def _line_of(raw: bytes, offset: int) -> int:
+    return len(_LINE_BREAK.findall(raw, 0, offset)) + 1
+
+
+def _empty(raw: bytes) -> bool:
+    return raw.isspace() or not raw.removeprefix(_BOM)
 
 
 def _read_csv(raw: bytes, table: Table, file: str) -> tuple[Input | None, list[Problem]]:
-    if (bad := _text_problem(raw, file, "is empty (expected a header line and data rows)")):
-        return None, [bad]
+    if _empty(raw):
+        return None, [Problem(file, "is empty (expected a header line and data rows)")]
     parsed = _arrow_csv(raw)
     if parsed is not None:
-        names, cells, n_rows = parsed
-        return Input(table, file, names, cells, n_rows, _LazyLines(raw, n_rows)), []
-    text, bad = _decoded(raw, file)
-    if bad is not None:
-        return None, [bad]
-    records = _records(text)
+        names, cells = parsed
+        return Input(table, file, names, cells, len(cells[0].codes), Lines(raw)), []
+    records = _records(raw.decode("utf-8-sig"))
     if isinstance(records[-1][1], str):
         return None, [Problem(file, records[-1][1], records[-1][0])]
     width = len(records[0][1])
@@ -146,80 +188,77 @@ def _read_csv(raw: bytes, table: Table, file: str) -> tuple[Input | None, list[P
         return None, wrong
     columns = list(zip(*(r for _, r in records), strict=True))
     cells = [Cells.of(pd.Series(c[1:], dtype=object)) for c in columns]
+    lines = np.array([line for line, _ in records])
     return Input(table, file, list(records[0][1]), cells, len(records) - 1,
-                 Lines(records=records, n_rows=len(records) - 1)), []
+                 Lines(lines=lines)), []
 
 
-class _LazyLines(Lines):
-    """Lines of a file read by pyarrow: the bytes are decoded and scanned only when needed."""
-
-    def __init__(self, raw: bytes, n_rows: int) -> None:
-        super().__init__(None, None, n_rows)
-        self.raw = raw
-
-    def label(self, position: int) -> int | None:
-        if self.records is None and self.lines is None:
-            self.text = self.raw.decode("utf-8-sig")
-            if '"' not in self.text:  # (no quoted field: a record is a line that is not blank)
-                kept = [i for i, line in enumerate(_LINE_BREAK.split(self.text), 1)
-                        if line.strip(" \t")]
-                self.lines = np.array(kept[1:] if len(kept) == self.n_rows + 1 else [])
-                self.header = kept[0] if kept else None
-        if self.lines is not None:
-            if position < 0:
-                return self.header
-            return None if position >= len(self.lines) else super().label(position)
-        return super().label(position)
-
-
-def _arrow_csv(raw: bytes) -> tuple[list[str], list[Cells], int] | None:
-    """The header and columns as pyarrow reads them, or None (no pyarrow; rejected)."""
+def _arrow_csv(raw: bytes) -> tuple[list[str], list[Cells]] | None:
+    """The header and columns as pyarrow reads them, or None (no pyarrow; refused)."""
     try:
         import pyarrow as pa
         import pyarrow.csv as pacsv
     except ImportError:
         return None
-    width = raw[: raw.find(b"\n") if b"\n" in raw else len(raw)].count(b",") + 1
+    end = re.search(rb"[\r\n]", raw)
     try:
+        width = len(next(csv.reader([raw[: end and end.start()].decode("utf-8-sig")])))
+        text = pa.dictionary(pa.int32(), pa.string())
         table = pacsv.read_csv(
             pa.py_buffer(raw),
             read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=4 << 20),
             parse_options=pacsv.ParseOptions(newlines_in_values=b'"' in raw),
             convert_options=pacsv.ConvertOptions(
-                column_types={f"f{i}": pa.string() for i in range(width)},
-                strings_can_be_null=False))
-    except (pa.ArrowException, ValueError, OverflowError):
+                column_types={f"f{i}": text for i in range(width)}, strings_can_be_null=False))
+    except (csv.Error, pa.ArrowException, ValueError, OverflowError):
         return None
-    if any(t != pa.string() for t in table.schema.types):
-        return None  # (more columns than the first line's commas suggested)
-    names = [str(c[0]) for c in table.columns]
-    cells = []
-    for column in table.columns:
-        coded = column.slice(1).combine_chunks().dictionary_encode()
-        cells.append(Cells(coded.dictionary.to_numpy(zero_copy_only=False).astype(object),
-                           coded.indices.to_numpy(zero_copy_only=False)))
-    return names, cells, table.num_rows - 1
+    if table.num_columns != width:
+        return None
+    cells = [_arrow_cells(c) for c in table.unify_dictionaries().columns]
+    names = [str(c.values[c.codes[0]]) for c in cells]
+    return names, [Cells(c.values, c.codes[1:]) for c in cells]
+
+
+def _arrow_cells(column: object) -> Cells:
+    """A pyarrow column as :class:`Cells` (text through its dictionary, no Python strings)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        column = column.dictionary_encode()
+    if pa.types.is_dictionary(column.type):
+        column = column.unify_dictionaries()
+        values = (column.chunk(0).dictionary.to_numpy(zero_copy_only=False).astype(object)
+                  if column.num_chunks else np.array([], object))
+        codes = [c.indices.fill_null(len(values)).to_numpy() for c in column.chunks]
+        return Cells(np.append(values, None), np.concatenate([np.array([], np.intp), *codes]))
+    values = column.to_numpy()
+    if pa.types.is_floating(column.type) and pc.any(pc.is_nan(column)).as_py():
+        values = values.astype(object)  # (NaN written in the file is not a blank cell)
+        values[np.asarray(pc.fill_null(pc.is_nan(column), False))] = "NaN"
+    return Cells.of(values)
 
 
 def _read_jsonl(raw: bytes, table: Table, file: str) -> tuple[Input | None, list[Problem]]:
-    if (bad := _text_problem(raw, file, "is empty (expected one JSON object per line)")):
-        return None, [bad]
-    text, bad = _decoded(raw, file)
-    if bad is not None:
-        return None, [bad]
+    if _empty(raw):
+        return None, [Problem(file, "is empty (expected one JSON object per line)")]
+    text = raw.decode("utf-8-sig")
     numbered = [(i, line) for i, line in enumerate(text.split("\n"), 1) if line.strip()]
-    problems = []
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            frame = pd.read_json(io.StringIO(text), lines=True, dtype=False, convert_dates=False,
-                                 keep_default_dates=False, precise_float=True)
-    except (ValueError, TypeError):
-        frame = None
+    frame = None
+    if b"NaN" not in raw and b"Infinity" not in raw:  # (pandas takes them for numbers)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                frame = pd.read_json(io.StringIO(text), lines=True, dtype=False,
+                                     convert_dates=False, keep_default_dates=False,
+                                     precise_float=True)
+        except (ValueError, TypeError):
+            pass
     if frame is None or len(frame) != len(numbered):
+        records, problems = [], []
         for number, line in numbered:
             try:
-                record = json.loads(line)
+                record = json.loads(line, parse_constant=str)  # (NaN stays the text NaN)
             except ValueError as exc:
                 detail = exc.msg[:1].lower() + exc.msg[1:]
                 problems.append(Problem(file, f"is not valid JSON at column {exc.colno} "
@@ -228,31 +267,44 @@ def _read_jsonl(raw: bytes, table: Table, file: str) -> tuple[Input | None, list
             if not isinstance(record, dict):
                 problems.append(Problem(file, "is not a JSON object (expected one object per "
                                         "line)", number))
-        return None, problems or [Problem(file, "cannot be read as JSON Lines")]
-    lines = np.array([n for n, _ in numbered], dtype=np.int64)
-    return _frame_input(frame, table, file, Lines(lines=lines)), []
+            records.append(record)
+        if problems:
+            return None, problems
+        frame = pd.DataFrame.from_records(records)
+    cells = [Cells.of(frame.iloc[:, i]) for i in range(frame.shape[1])]
+    lines = np.array([0, *(n for n, _ in numbered)])
+    return Input(table, file, [str(c) for c in frame.columns], cells, len(frame),
+                 Lines(lines=lines)), []
 
 
 def _read_parquet(raw: bytes, table: Table, file: str) -> tuple[Input | None, list[Problem]]:
     try:
+        import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
         return None, [Problem(file, "needs pyarrow to be read (pip install "
                               "'teamforge-analysis[parquet]')")]
     try:
-        frame = pq.read_table(io.BytesIO(raw)).to_pandas()
+        text = [c.name for c in table.columns if c.kind == "text"]
+        data = pq.read_table(pa.py_buffer(raw), read_dictionary=text, use_threads=False)
     except Exception as exc:  # pyarrow raises several unrelated types for bad files
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return None, [Problem(file, f"cannot be read as Parquet ({detail})")]
-    return _frame_input(frame, table, file, Lines(offset=1)), []
-
-
-def _frame_input(frame: pd.DataFrame, table: Table, file: str, rows: Rows) -> Input:
-    inp = Input(table, file, [str(c) for c in frame.columns],
-                [Cells.of(frame.iloc[:, i]) for i in range(frame.shape[1])], len(frame), rows)
-    if not len(frame):
-        inp.no_rows = "has no records"
-    return inp
+        return None, [Problem(file, f"cannot be read as Parquet ({show(detail)})")]
+    cells, problems = [], []
+    for name, column in zip(data.column_names, data.columns, strict=True):
+        kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+        if any(test(kind) for test in (pa.types.is_string, pa.types.is_large_string,
+                                       pa.types.is_integer, pa.types.is_floating,
+                                       pa.types.is_boolean, pa.types.is_null)):
+            cells.append(_arrow_cells(column))
+            continue
+        cells.append(None)
+        if name in table.by_name:
+            problems.append(Problem(file, f"has Parquet type {show(column.type)}, not text, a "
+                                    "number or a boolean", column=name))
+    inp = Input(table, file, data.column_names, cells, data.num_rows,
+                Lines(lines=np.arange(data.num_rows + 1)), no_rows="has no records")
+    return inp, problems
 
 
 _READERS = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}
@@ -263,33 +315,24 @@ def read_input(path: Path, table: Table, file: str | None = None
     """One file read for :func:`.validate.check`: the input (None when nothing could be
     read), the file-level problems, and the SHA-256 of its bytes."""
     file = file or path.name
-    if path.is_dir():
-        return None, [Problem(file, "is a folder, not a file")], None
-    if path.exists() and not path.is_file():
-        return None, [Problem(file, "is not a regular file")], None
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, [Problem(file, f"cannot be read ({exc.strerror or exc})")], None
-    reader = _READERS[path.suffix.lstrip(".")]
-    inp, problems = reader(raw, table, file)
-    return inp, problems, hashlib.sha256(raw).hexdigest()
+    fmt = path.suffix.lstrip(".")
+    raw, sha, problem = read_file(path, file, text=fmt != "parquet")
+    if raw is None:
+        return None, [problem], None
+    inp, problems = _READERS[fmt](raw, table, file)
+    return inp, problems, sha
 
 
 def find_step_log(folder: Path) -> tuple[Path | None, list[Problem]]:
     """The folder's step log, or None; a problem for every log beyond the first."""
-    found = [folder / n for n in STEP_LOG_NAMES if (folder / n).exists()]
+    found = [folder / n for n in STEP_LOG_NAMES if os.path.lexists(folder / n)]
     extra = [Problem(f.name, f"is a second step log next to {found[0].name}; keep only one")
              for f in found[1:]]
     return (found[0] if found else None), extra
 
 
-def table_of(name: str) -> Table:
-    return next(t for t in schema.TABLES if t.name == name)
-
-
 def __getattr__(name: str) -> object:
-    # The Dataset and the loaders moved to .dataset (which imports this module).
+    # The Dataset and the loaders live in .dataset (which imports this module).
     if name in ("Dataset", "load_dataset", "bundled_data_dir"):
         from . import dataset
 

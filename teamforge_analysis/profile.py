@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from .schema import COMPONENT_COLUMNS
@@ -152,18 +151,13 @@ def parse_profile(data: Any, default_name: str) -> tuple[Profile | None, list[Pr
     return Profile(name, label, protocol, grader, claims, teamforge), [], check.warnings
 
 
-def read_profile(path: Path, default_name: str) -> tuple[Profile | None, list[Problem],
+def read_profile(raw: bytes, default_name: str) -> tuple[Profile | None, list[Problem],
                                                          list[Problem]]:
-    """benchmark.json read and checked (see :func:`parse_profile`)."""
+    """benchmark.json's bytes (UTF-8, see :func:`.io.read_file`) read and checked."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-        data = json.loads(text)
-    except OSError as exc:
-        return None, [Problem(FILE, f"cannot be read ({exc.strerror or exc})")], []
-    except UnicodeDecodeError as exc:
-        return None, [Problem(FILE, f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x})")], []
-    except ValueError as exc:
-        line = getattr(exc, "lineno", None)
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (ValueError, RecursionError) as exc:
         detail = getattr(exc, "msg", str(exc))
-        return None, [Problem(FILE, f"is not valid JSON ({detail})", line)], []
+        return None, [Problem(FILE, f"is not valid JSON ({show(detail)})",
+                              getattr(exc, "lineno", None))], []
     return parse_profile(data, default_name)

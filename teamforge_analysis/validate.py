@@ -1,10 +1,9 @@
 """Check input frames against :mod:`.schema`: cells, keys, and the rules across files.
 
-The one validation behind both ways in (files read by :mod:`.io`, and DataFrames given to
-:meth:`.Dataset.from_frames`). A column is checked through its distinct values (vectorised
-masks; a name or a rounded score repeats a lot), then spread to the rows by their codes.
-Problems are located by row *position*; a :class:`Rows` turns positions into what the user
-sees: a file's physical line, or a frame's index label.
+The one validation behind both ways in (files read by :mod:`.io`, DataFrames given to
+:meth:`.Dataset.from_frames`). A column is checked through its distinct values, then spread
+to the rows by their codes. Problems are found by row *position*; a :class:`Rows` names a
+position as the user sees it: a file's physical line, or a frame's index label.
 """
 
 from __future__ import annotations
@@ -31,8 +30,8 @@ MAX_SHOWN = 60
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with the input, located as precisely as it can be: ``line`` is a
-    file's physical line (``unit`` "line") or a frame's index label (``unit`` "row")."""
+    """One thing wrong with the input: ``line`` is a file's physical line (``unit`` "line"),
+    a frame's index label (``unit`` "row") or a JSON key path (``unit`` "key")."""
 
     file: str
     message: str
@@ -62,16 +61,16 @@ class DataValidationError(ValueError):
 
 
 def show(value: object) -> str:
-    """A value for a one-line message: control characters escaped, long values cut."""
-    text = str(value)
+    """A value for a one-line message: control characters (and undecodable bytes of a file
+    name) escaped, long values cut."""
+    text = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     if not text.isprintable():
         text = repr(text)[1:-1]
     return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
 
 
 class Rows:
-    """Names row positions: a frame's index labels (``unit`` "row"); :mod:`.io` subclasses it
-    to give physical lines. Position -1 is the header (no label for a frame)."""
+    """Names row positions by a frame's index labels; position -1 is the header (no label)."""
 
     unit = "row"
 
@@ -111,12 +110,13 @@ class Cells:
 
 @dataclass
 class Input:
-    """One table to check: its header names and cells in header order, and how rows are named."""
+    """One table to check: header names, cells in header order (None: a column of a type that
+    holds no values, already reported) and how rows are named."""
 
     table: Table
     file: str
     names: list[str]
-    cells: list[Cells]
+    cells: list[Cells | None]
     n_rows: int
     rows: Rows = field(default_factory=Rows)
     no_rows: str = "has a header but no data rows"
@@ -124,12 +124,13 @@ class Input:
 
 @dataclass
 class Checked:
-    """What :func:`check` found: typed frames (by table name), problems and warnings."""
+    """What :func:`check` found: typed frames (by table name, rows as given), the row order
+    that sorts each by its key (None: already sorted), problems and warnings."""
 
     frames: dict[str, pd.DataFrame]
+    orders: dict[str, np.ndarray | None]
     problems: list[Problem]
     warnings: list[Problem]
-    files: dict[str, str]  # table name -> file name shown
 
 
 Message = str | Callable[[str], str]
@@ -176,30 +177,27 @@ def _convert(cells: Cells, col: Column, key: bool) -> tuple[np.ndarray, np.ndarr
             checks.append((~blank & ~text.isin(col.choices).to_numpy(),
                            f"is not one of {', '.join(col.choices)}"))
         return np.where(blank, None, text.to_numpy(dtype=object)), blank, checks
-    if raw.dtype.kind in "iuf" and col.kind == "bool":
+    if col.kind == "bool" and raw.dtype.kind in "iufb":
         values = raw.astype(float)
         blank = np.isnan(values)
         checks.append((~blank & (values != 0) & (values != 1),
                        "is not a boolean (true/false, 1/0)"))
         return values, blank, checks
     if col.kind == "bool":
-        if raw.dtype.kind == "b":
-            return raw.astype(float), np.zeros(len(raw), bool), checks
         words = _text(raw).str.lower()
         blank = (words == "").to_numpy()
         true, false = words.isin(_TRUE).to_numpy(), words.isin(_FALSE).to_numpy()
         checks.append((~blank & ~true & ~false, "is not a boolean (true/false, 1/0)"))
         return _where(true | false, true.astype(float)), blank, checks
-    # numbers
-    if raw.dtype.kind in "iu":
+    blank = np.zeros(len(raw), bool)
+    if raw.dtype.kind in "iu":  # (checked before float64 rounds them)
         values = raw.astype(float)
-        blank = np.zeros(len(raw), bool)
-        if col.kind == "int":  # (before float64 rounds them)
+        if col.kind == "int":
             checks.append(((raw >= 2**53) | (raw <= -(2**53)), "is too large"))
     elif raw.dtype.kind == "f":
         values, blank = raw, np.isnan(raw)
-    elif raw.dtype.kind == "b":
-        values, blank = _where(np.zeros(len(raw), bool), raw), np.zeros(len(raw), bool)
+    elif raw.dtype.kind == "b":  # (a boolean is not a number)
+        values = np.full(len(raw), np.nan)
         checks.append((np.ones(len(raw), bool), "is not a number"))
     else:
         text = _text(raw)
@@ -214,8 +212,7 @@ def _convert(cells: Cells, col: Column, key: bool) -> tuple[np.ndarray, np.ndarr
         if col.kind == "int":
             fraction = finite & (values != np.floor(values))
             checks.append((fraction, "is not a whole number"))
-            huge = finite & ~fraction & (np.abs(values) >= _MAX_EXACT)
-            checks.append((huge, "is too large"))
+            checks.append((finite & ~fraction & (np.abs(values) >= _MAX_EXACT), "is too large"))
         low = np.zeros(len(values), bool) if col.lower is None else (
             values <= col.lower if col.lower_open else values < col.lower)
         high = np.zeros(len(values), bool) if col.upper is None else values > col.upper
@@ -288,12 +285,13 @@ def _header(inp: Input, report: _Report) -> dict[str, int]:
     for col in inp.table.columns:
         if col.required and col.name not in where:
             near = lowered.get(col.name.lower())
-            hint = f" (found {show(near)!r}; names are case-sensitive)" if near else ""
+            hint = f" (found '{show(near)}'; names are case-sensitive)" if near else ""
             report.add(f"missing column {col.name!r}{hint}", -1)
-    return {n: at[0] for n, at in where.items() if n in known and len(at) == 1}
+    return {n: at[0] for n, at in where.items()
+            if n in known and len(at) == 1 and inp.cells[at[0]] is not None}
 
 
-def _check_table(inp: Input, report: _Report) -> pd.DataFrame | None:
+def _check_table(inp: Input, report: _Report) -> tuple[pd.DataFrame, np.ndarray | None] | None:
     if inp.n_rows == 0:
         report.add(inp.no_rows)
         return None
@@ -312,42 +310,47 @@ def _check_table(inp: Input, report: _Report) -> pd.DataFrame | None:
             if mask.any():
                 raw = cells.rows(cells.values) if raw is None else raw
                 report.cells(cells.rows(mask), col.name, message, raw)
-        if col.name in inp.table.key:  # (integer codes: the key check compares them)
-            canonical = pd.factorize(values if col.kind == "text" else values.astype(float))[0]
-            codes[col.name] = cells.rows(canonical)
-        typed = _typed(cells.rows(values), col)
-        columns[col.name] = pd.Series(typed, dtype=object if col.kind == "text" else None,
-                                      copy=False)
+        if col.name in inp.table.key:  # (sorted codes: the key check and the order use them)
+            codes[col.name] = cells.rows(pd.factorize(values, sort=True)[0])
+        columns[col.name] = pd.Series(_typed(cells.rows(values), col),
+                                      dtype=object if col.kind == "text" else None, copy=False)
     frame = pd.DataFrame(columns, index=pd.RangeIndex(inp.n_rows))
     if inp.table is schema.STEPS and RUN_COLUMN not in frame and "task" in frame:
         frame.insert(frame.columns.get_loc("task") + 1, RUN_COLUMN, 1)  # (checked in check())
         frame.attrs["run_absent"] = True
-    _check_keys(inp.table, frame, codes, report)
-    return frame
+    return frame, _check_keys(inp.table, frame, codes, report)
 
 
 def _check_keys(table: Table, frame: pd.DataFrame, codes: dict[str, np.ndarray],
-                report: _Report) -> None:
-    key = [k for k in table.key if k in frame]
-    if len(key) < len([k for k in table.key if k != RUN_COLUMN]):
-        return
-    coded = [np.asarray(codes.get(k, np.zeros(len(frame), np.intp))) for k in key]
-    complete = np.logical_and.reduce([c >= 0 for c in coded])  # (-1: missing)
-    sizes = [int(c.max(initial=0)) + 1 for c in coded]
-    if math.prod(sizes) < 2**62:  # (one integer per key: fast to hash)
-        combined = np.zeros(int(complete.sum()), np.int64)
+                report: _Report) -> np.ndarray | None:
+    """Repeated keys reported; the stable order that sorts the rows by key (None: sorted)."""
+    coded = [codes[k] for k in table.key if k in codes]
+    if len(coded) < len([k for k in table.key if k != RUN_COLUMN]):
+        return None
+    sizes = [int(c.max(initial=-1)) + 2 for c in coded]
+    if math.prod(sizes) < 2**62:  # (one integer per row: one sort, one comparison)
+        combined = np.zeros(len(frame), np.int64)
         for c, size in zip(coded, sizes, strict=True):
-            combined = combined * size + c[complete]
-        repeats = pd.Series(combined).duplicated().any()
+            combined = combined * size + (c + 1)  # (0: missing, sorted first)
+        coded = [combined]
+    if len(coded) == 1:
+        order = None if (coded[0][1:] >= coded[0][:-1]).all() else np.argsort(
+            coded[0], kind="stable")
     else:
-        repeats = pd.DataFrame({i: c[complete] for i, c in enumerate(coded)}).duplicated().any()
-    if not repeats:
-        return
-    keys = frame.loc[complete, key]
-    repeated = keys.duplicated()
+        order = np.lexsort(coded[::-1])
+    ranked = [c if order is None else c[order] for c in coded]
+    repeats = np.logical_and.reduce([c[1:] == c[:-1] for c in ranked])
+    if repeats.any():
+        _report_repeats(table, frame, report)
+    return order
+
+
+def _report_repeats(table: Table, frame: pd.DataFrame, report: _Report) -> None:
+    key = [k for k in table.key if k in frame]
+    keys = frame.loc[frame[key].notna().all(axis=1), key]
     first = pd.Series(keys.index, index=keys.index).groupby(
         [keys[k] for k in key], sort=False).transform("min")
-    for row in keys.index[repeated.to_numpy()]:
+    for row in keys.index[keys.duplicated().to_numpy()]:
         line = report.inp.rows.label(int(first[row]))
         report.add(f"repeats the {'/'.join(key)} of {report.inp.rows.unit} {line}", int(row),
                    "/".join(key), ", ".join(_int_text(keys.at[row, k]) for k in key))
@@ -359,8 +362,7 @@ def _int_text(value: object) -> str:
 
 def _check_tasks(frame: pd.DataFrame, report: _Report) -> None:
     if "weight" in frame and not any(p.column == "weight" for _, p in report.problems):
-        weights = frame["weight"].to_numpy(dtype=float)
-        total = math.fsum(weights)
+        total = math.fsum(frame["weight"].to_numpy(dtype=float))
         if abs(total - 1.0) > schema.WEIGHT_SUM_TOLERANCE:
             report.add(f"weights sum to {total:.12g}, not 1", None, "weight")
     if "difficulty" not in frame:
@@ -371,40 +373,34 @@ def _check_tasks(frame: pd.DataFrame, report: _Report) -> None:
         report.cells(unknown.to_numpy(), "difficulty", "is not easy, medium or hard; add a "
                      "difficulty_rank column to declare other levels", level.to_numpy())
         return
-    rank = frame["difficulty_rank"]
+    rank, unit, label = frame["difficulty_rank"], report.inp.rows.unit, report.inp.rows.label
     known = level.notna() & rank.notna()
     first = frame[known].drop_duplicates("difficulty")
-    unit = report.inp.rows.unit
     for row in frame.index[known]:
         f = first.index[first["difficulty"] == level[row]][0]
         if rank[row] != rank[f]:
-            report.add(f"is not the rank of {show(level[row])} on {unit} "
-                       f"{report.inp.rows.label(int(f))} ({_int_text(rank[f])})", int(row),
-                       "difficulty_rank", _int_text(rank[row]))
+            report.add(f"is not the rank of {show(level[row])} on {unit} {label(int(f))} "
+                       f"({_int_text(rank[f])})", int(row), "difficulty_rank", _int_text(rank[row]))
     for row, shared in zip(first.index, first["difficulty_rank"].duplicated(), strict=True):
         if shared:
             f = first.index[first["difficulty_rank"] == rank[row]][0]
-            report.add(f"is also the rank of {show(level[f])} ({unit} "
-                       f"{report.inp.rows.label(int(f))}); levels need different ranks",
-                       int(row), "difficulty_rank", _int_text(rank[row]))
+            report.add(f"is also the rank of {show(level[f])} ({unit} {label(int(f))}); levels "
+                       "need different ranks", int(row), "difficulty_rank", _int_text(rank[row]))
 
 
 # -- across tables -----------------------------------------------------------------------------
-def check(inputs: Sequence[Input], missing: Sequence[str] = ()) -> Checked:
-    """Check every table, then the rules across them (only between tables that were read).
-
-    ``missing`` names tables that could not be read at all: rules that need them are skipped.
-    """
+def check(inputs: Sequence[Input]) -> Checked:
+    """Check every table, then the rules across them (only between tables that were read)."""
     frames: dict[str, pd.DataFrame] = {}
+    orders: dict[str, np.ndarray | None] = {}
     reports: dict[str, _Report] = {}
     for inp in inputs:
         reports[inp.table.name] = report = _Report(inp)
-        frame = _check_table(inp, report)
-        if frame is not None:
-            frames[inp.table.name] = frame
+        checked = _check_table(inp, report)
+        if checked is not None:
+            frames[inp.table.name], orders[inp.table.name] = checked
             if inp.table is schema.TASKS:
-                _check_tasks(frame, report)
-    files = {inp.table.name: inp.file for inp in inputs}
+                _check_tasks(checked[0], report)
     results, models, tasks = (frames.get(t) for t in ("results", "models", "tasks"))
     if results is not None:
         for other, rule in ((tasks, "task"), (models, "model")):
@@ -416,11 +412,11 @@ def check(inputs: Sequence[Input], missing: Sequence[str] = ()) -> Checked:
             reports["results"].add(
                 f"has the grader component column(s) {', '.join(present)} but not "
                 f"{', '.join(absent)}; score components need all four", -1, warn=True)
-    if "steps" in reports:
-        _check_steps(frames, reports, files)
+    if frames.get("steps") is not None:
+        _check_steps(frames, reports)
     problems = [p for r in reports.values() for p in _ordered(r.problems, r.inp.table)]
     warnings = [p for r in reports.values() for p in _ordered(r.warnings, r.inp.table)]
-    return Checked(frames, problems, warnings, files)
+    return Checked(frames, orders, problems, warnings)
 
 
 def _ordered(found: list[tuple[int | None, Problem]], table: Table) -> list[Problem]:
@@ -439,28 +435,27 @@ def _cross(results: pd.DataFrame, other: pd.DataFrame, column: str, report: _Rep
         report.cells(names.isin(set(unknown)).to_numpy(), column,
                      f"is not a {column} in {other_report.inp.file}", names.to_numpy())
     unused = other[column].notna() & ~other[column].isin(set(used))
-    message = ("has no rows in {} (ignored)" if column == "model" else "has no rows in {}")
+    message = "has no rows in {} (ignored)" if column == "model" else "has no rows in {}"
     for row in np.flatnonzero(unused.to_numpy()):
         other_report.add(message.format(report.inp.file), int(row), column,
                          other[column].iloc[row], warn=column == "model")
 
 
-def _check_steps(frames: dict[str, pd.DataFrame], reports: dict[str, _Report],
-                 files: dict[str, str]) -> None:
-    report, steps, results = reports["steps"], frames.get("steps"), frames.get("results")
-    if steps is None:
-        return
+def _check_steps(frames: dict[str, pd.DataFrame], reports: dict[str, _Report]) -> None:
+    report, steps, results = reports["steps"], frames["steps"], frames.get("results")
     if "tests_passed" in steps and "tests_total" in steps:
         passed, total = (steps[c].to_numpy(dtype=float) for c in ("tests_passed", "tests_total"))
         with np.errstate(invalid="ignore"):
             for row in np.flatnonzero(passed > total):
                 report.add(f"is more than tests_total ({_int_text(total[row])})", int(row),
                            "tests_passed", _int_text(passed[row]))
-    if steps.attrs.get("run_absent") and results is not None and RUN_COLUMN in results:
-        report.add(f"missing column 'run' ({files['results']} has a run column)")
+    if results is None:
         return
-    if results is None or reports["results"].problems or report.problems \
-            or "results" not in files:
+    results_file = reports["results"].inp.file
+    if steps.attrs.get("run_absent") and RUN_COLUMN in results:
+        report.add(f"missing column 'run' ({results_file} has a run column)")
+        return
+    if reports["results"].problems or report.problems:
         return
     key = list(schema.EPISODE_KEY)
     known = results.assign(**{} if RUN_COLUMN in results else {RUN_COLUMN: 1})[key]
@@ -473,10 +468,10 @@ def _check_steps(frames: dict[str, pd.DataFrame], reports: dict[str, _Report],
         n = int(counts.loc[tuple(record)])
         others = ("" if n == 1 else " (nor does its other step)" if n == 2
                   else f" (nor do its {n - 1} other steps)")
-        report.add(f"matches no model/task/run of {files['results']}{others}", int(row),
+        report.add(f"matches no model/task/run of {results_file}{others}", int(row),
                    "model/task/run", ", ".join(_int_text(v) for v in record))
     if not unmatched.any():
         lacking = int((~known_runs.isin(episode)).sum())
         if lacking:
-            report.add(f"{lacking} of {len(known)} runs in {files['results']} have no steps "
+            report.add(f"{lacking} of {len(known)} runs in {results_file} have no steps "
                        "(left out of the step-log findings)", warn=True)
