@@ -16,7 +16,7 @@ from .profile import FILE as PROFILE_FILE
 from .profile import Profile, read_profile, teamforge_profile
 from .runs import AGGREGATES, aggregate_runs
 from .schema import COMPONENT_COLUMNS, MEASURES, RUN_COLUMN, Table
-from .validate import Cells, Checked, DataValidationError, Input, Problem, Rows, check, show
+from .validate import Checked, DataValidationError, Input, Problem, check, show
 
 __all__ = ["Dataset", "bundled_data_dir", "load_dataset"]
 
@@ -144,14 +144,11 @@ class Dataset:
         given = [(schema.RESULTS, results), (schema.MODELS, models), (schema.TASKS, tasks)]
         if steps is not None:
             given.append((schema.STEPS, steps))
-        inputs = []
         for table, frame in given:
             if not isinstance(frame, pd.DataFrame):
                 raise ValueError(f"{table.name} must be a pandas DataFrame, not "
                                  f"{type(frame).__name__}")
-            inputs.append(Input(table, table.name, [str(c) for c in frame.columns],
-                                [Cells.of(frame.iloc[:, i]) for i in range(frame.shape[1])],
-                                len(frame), Rows(frame.index)))
+        inputs = [Input.of_frame(table, frame) for table, frame in given]
         name = name or (profile.name if profile is not None else "dataset")
         return _dataset(check(inputs), [], [], name, profile, aggregate, {}, strict)
 
@@ -245,7 +242,8 @@ def _dataset(checked: Checked, problems: list[Problem], notes: list[Problem], na
     tasks = _tidy(tasks, orders["tasks"], schema.TASKS, weight=1.0 / len(tasks),
                   difficulty_rank=tasks["difficulty"].map(schema.DEFAULT_LEVEL_RANKS))
     models = _tidy(frames["models"], orders["models"], schema.MODELS)
-    models = models[models["model"].isin(set(pd.unique(results["model"])))].reset_index(drop=True)
+    models = models[models["model"].isin(set(checked.names["results"]["model"]))].reset_index(
+        drop=True)
     steps = frames.get("steps")
     if steps is not None:
         steps = _tidy(steps, orders["steps"], schema.STEPS)

@@ -22,7 +22,6 @@ import json
 import os
 import re
 import stat
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -242,39 +241,28 @@ def _arrow_cells(column: object) -> Cells:
 def _read_jsonl(raw: bytes, table: Table, file: str) -> tuple[Input | None, list[Problem]]:
     if _empty(raw):
         return None, [Problem(file, "is empty (expected one JSON object per line)")]
-    text = raw.decode("utf-8-sig")
-    numbered = [(i, line) for i, line in enumerate(text.split("\n"), 1) if line.strip()]
-    frame = None
-    if b"NaN" not in raw and b"Infinity" not in raw:  # (pandas takes them for numbers)
+    records, problems, lines = [], [], [0]
+    for number, line in enumerate(raw.decode("utf-8-sig").split("\n"), 1):
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                frame = pd.read_json(io.StringIO(text), lines=True, dtype=False,
-                                     convert_dates=False, keep_default_dates=False,
-                                     precise_float=True)
-        except (ValueError, TypeError):
-            pass
-    if frame is None or len(frame) != len(numbered):
-        records, problems = [], []
-        for number, line in numbered:
-            try:
-                record = json.loads(line, parse_constant=str)  # (NaN stays the text NaN)
-            except ValueError as exc:
-                detail = exc.msg[:1].lower() + exc.msg[1:]
-                problems.append(Problem(file, f"is not valid JSON at column {exc.colno} "
-                                        f"({detail})", number))
-                continue
-            if not isinstance(record, dict):
-                problems.append(Problem(file, "is not a JSON object (expected one object per "
-                                        "line)", number))
+            record = json.loads(line, parse_constant=str) if line.strip() else None
+        except (ValueError, RecursionError) as exc:  # (parse_constant: NaN stays text)
+            at = f" at column {exc.colno}" if hasattr(exc, "colno") else ""
+            detail = getattr(exc, "msg", str(exc))
+            problems.append(Problem(file, f"is not valid JSON{at} "
+                                    f"({show(detail[:1].lower() + detail[1:])})", number))
+            continue
+        if record is not None and not isinstance(record, dict):
+            problems.append(Problem(file, "is not a JSON object (expected one object per line)",
+                                    number))
+        elif record is not None:
             records.append(record)
-        if problems:
-            return None, problems
-        frame = pd.DataFrame.from_records(records)
-    cells = [Cells.of(frame.iloc[:, i]) for i in range(frame.shape[1])]
-    lines = np.array([0, *(n for n, _ in numbered)])
-    return Input(table, file, [str(c) for c in frame.columns], cells, len(frame),
-                 Lines(lines=lines)), []
+            lines.append(number)
+    if problems:
+        return None, problems
+    frame = pd.DataFrame.from_records(records)
+    inp = Input.of_frame(table, frame, file)
+    inp.rows = Lines(lines=np.array(lines))
+    return inp, []
 
 
 def _read_parquet(raw: bytes, table: Table, file: str) -> tuple[Input | None, list[Problem]]:

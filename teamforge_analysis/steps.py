@@ -21,7 +21,7 @@ import pandas as pd
 from . import schema
 from .io import STEP_LOG_NAMES, find_step_log, read_input
 from .schema import ACTIONS, EPISODE_KEY, PHASES, RUN_COLUMN
-from .validate import Cells, DataValidationError, Input, Problem, Rows, check
+from .validate import DataValidationError, Input, Problem, check
 
 if TYPE_CHECKING:
     from .dataset import Dataset
@@ -73,12 +73,8 @@ def load_step_log(path: str | Path, *, results: pd.DataFrame | None = None) -> p
         raise DataValidationError([Problem(file.name, "does not exist")])
     inp, problems, _ = read_input(file, schema.STEPS)
     if inp is not None:
-        inputs = [inp]
-        if results is not None:
-            inputs.insert(0, Input(schema.RESULTS, "results", [str(c) for c in results],
-                                   [Cells.of(results[c]) for c in results], len(results),
-                                   Rows(results.index)))
-        checked = check(inputs)
+        given = [] if results is None else [Input.of_frame(schema.RESULTS, results)]
+        checked = check([*given, inp])
         problems += [p for p in checked.problems if p.file == file.name]
     if problems:
         raise DataValidationError(problems)

@@ -121,14 +121,23 @@ class Input:
     rows: Rows = field(default_factory=Rows)
     no_rows: str = "has a header but no data rows"
 
+    @classmethod
+    def of_frame(cls, table: Table, frame: pd.DataFrame, file: str | None = None) -> Input:
+        """A DataFrame to check, its rows named by index label."""
+        cells = [Cells.of(frame.iloc[:, i]) for i in range(frame.shape[1])]
+        return cls(table, file or table.name, [str(c) for c in frame.columns], cells,
+                   len(frame), Rows(frame.index))
+
 
 @dataclass
 class Checked:
     """What :func:`check` found: typed frames (by table name, rows as given), the row order
-    that sorts each by its key (None: already sorted), problems and warnings."""
+    that sorts each by its key (None: already sorted), the distinct names in each table's
+    text key columns, problems and warnings."""
 
     frames: dict[str, pd.DataFrame]
     orders: dict[str, np.ndarray | None]
+    names: dict[str, dict[str, np.ndarray]]
     problems: list[Problem]
     warnings: list[Problem]
 
@@ -177,18 +186,16 @@ def _convert(cells: Cells, col: Column, key: bool) -> tuple[np.ndarray, np.ndarr
             checks.append((~blank & ~text.isin(col.choices).to_numpy(),
                            f"is not one of {', '.join(col.choices)}"))
         return np.where(blank, None, text.to_numpy(dtype=object)), blank, checks
-    if col.kind == "bool" and raw.dtype.kind in "iufb":
-        values = raw.astype(float)
-        blank = np.isnan(values)
-        checks.append((~blank & (values != 0) & (values != 1),
-                       "is not a boolean (true/false, 1/0)"))
-        return values, blank, checks
     if col.kind == "bool":
-        words = _text(raw).str.lower()
-        blank = (words == "").to_numpy()
-        true, false = words.isin(_TRUE).to_numpy(), words.isin(_FALSE).to_numpy()
-        checks.append((~blank & ~true & ~false, "is not a boolean (true/false, 1/0)"))
-        return _where(true | false, true.astype(float)), blank, checks
+        if raw.dtype.kind in "iufb":
+            values = raw.astype(float)
+            blank = np.isnan(values)
+            ok = blank | (values == 0) | (values == 1)
+        else:
+            words = _text(raw).str.lower()
+            blank, ok = (words == "").to_numpy(), words.isin(_TRUE | _FALSE | {""}).to_numpy()
+            values = words.isin(_TRUE).to_numpy().astype(float)
+        return _where(ok & ~blank, values), blank, [(~ok, "is not a boolean (true/false, 1/0)")]
     blank = np.zeros(len(raw), bool)
     if raw.dtype.kind in "iu":  # (checked before float64 rounds them)
         values = raw.astype(float)
@@ -291,13 +298,14 @@ def _header(inp: Input, report: _Report) -> dict[str, int]:
             if n in known and len(at) == 1 and inp.cells[at[0]] is not None}
 
 
-def _check_table(inp: Input, report: _Report) -> tuple[pd.DataFrame, np.ndarray | None] | None:
+def _check_table(inp: Input, report: _Report, checked: Checked) -> None:
     if inp.n_rows == 0:
         report.add(inp.no_rows)
-        return None
+        return
     at = _header(inp, report)
     columns: dict[str, object] = {}
     codes: dict[str, np.ndarray] = {}
+    names = checked.names[inp.table.name] = {}
     for col in inp.table.columns:
         if col.name not in at:
             continue
@@ -312,13 +320,17 @@ def _check_table(inp: Input, report: _Report) -> tuple[pd.DataFrame, np.ndarray 
                 report.cells(cells.rows(mask), col.name, message, raw)
         if col.name in inp.table.key:  # (sorted codes: the key check and the order use them)
             codes[col.name] = cells.rows(pd.factorize(values, sort=True)[0])
+            used = values if cells.codes is None else values[np.bincount(
+                cells.codes, minlength=len(values)) > 0]
+            names[col.name] = pd.unique(used[pd.notna(used)])
         columns[col.name] = pd.Series(_typed(cells.rows(values), col),
                                       dtype=object if col.kind == "text" else None, copy=False)
     frame = pd.DataFrame(columns, index=pd.RangeIndex(inp.n_rows))
     if inp.table is schema.STEPS and RUN_COLUMN not in frame and "task" in frame:
         frame.insert(frame.columns.get_loc("task") + 1, RUN_COLUMN, 1)  # (checked in check())
         frame.attrs["run_absent"] = True
-    return frame, _check_keys(inp.table, frame, codes, report)
+    checked.frames[inp.table.name] = frame
+    checked.orders[inp.table.name] = _check_keys(inp.table, frame, codes, report)
 
 
 def _check_keys(table: Table, frame: pd.DataFrame, codes: dict[str, np.ndarray],
@@ -391,21 +403,18 @@ def _check_tasks(frame: pd.DataFrame, report: _Report) -> None:
 # -- across tables -----------------------------------------------------------------------------
 def check(inputs: Sequence[Input]) -> Checked:
     """Check every table, then the rules across them (only between tables that were read)."""
-    frames: dict[str, pd.DataFrame] = {}
-    orders: dict[str, np.ndarray | None] = {}
-    reports: dict[str, _Report] = {}
+    checked = Checked({}, {}, {}, [], [])
+    frames, reports = checked.frames, {}
     for inp in inputs:
         reports[inp.table.name] = report = _Report(inp)
-        checked = _check_table(inp, report)
-        if checked is not None:
-            frames[inp.table.name], orders[inp.table.name] = checked
-            if inp.table is schema.TASKS:
-                _check_tasks(checked[0], report)
-    results, models, tasks = (frames.get(t) for t in ("results", "models", "tasks"))
+        _check_table(inp, report, checked)
+        if inp.table is schema.TASKS and "tasks" in frames:
+            _check_tasks(frames["tasks"], report)
+    results = frames.get("results")
     if results is not None:
-        for other, rule in ((tasks, "task"), (models, "model")):
-            if other is not None and rule in results and rule in other:
-                _cross(results, other, rule, reports["results"], reports[f"{rule}s"])
+        for rule in ("task", "model"):
+            if f"{rule}s" in frames and rule in results and rule in frames[f"{rule}s"]:
+                _cross(checked, rule, reports["results"], reports[f"{rule}s"])
         present = [c for c in schema.COMPONENT_COLUMNS if c in results]
         if 0 < len(present) < len(schema.COMPONENT_COLUMNS):
             absent = [c for c in schema.COMPONENT_COLUMNS if c not in present]
@@ -414,9 +423,10 @@ def check(inputs: Sequence[Input]) -> Checked:
                 f"{', '.join(absent)}; score components need all four", -1, warn=True)
     if frames.get("steps") is not None:
         _check_steps(frames, reports)
-    problems = [p for r in reports.values() for p in _ordered(r.problems, r.inp.table)]
-    warnings = [p for r in reports.values() for p in _ordered(r.warnings, r.inp.table)]
-    return Checked(frames, orders, problems, warnings)
+    for r in reports.values():
+        checked.problems += _ordered(r.problems, r.inp.table)
+        checked.warnings += _ordered(r.warnings, r.inp.table)
+    return checked
 
 
 def _ordered(found: list[tuple[int | None, Problem]], table: Table) -> list[Problem]:
@@ -426,10 +436,9 @@ def _ordered(found: list[tuple[int | None, Problem]], table: Table) -> list[Prob
     return list(dict.fromkeys(p for _, p in ranked))
 
 
-def _cross(results: pd.DataFrame, other: pd.DataFrame, column: str, report: _Report,
-           other_report: _Report) -> None:
-    names = results[column]
-    used = pd.unique(names.dropna().to_numpy())  # (compared once per name, not per row)
+def _cross(checked: Checked, column: str, report: _Report, other_report: _Report) -> None:
+    names, other = checked.frames["results"][column], checked.frames[f"{column}s"]
+    used = checked.names["results"][column]  # (compared once per name, not per row)
     unknown = used[~pd.Series(used).isin(set(other[column].dropna())).to_numpy()]
     if len(unknown):
         report.cells(names.isin(set(unknown)).to_numpy(), column,
