@@ -16,7 +16,17 @@ from .profile import FILE as PROFILE_FILE
 from .profile import Profile, read_profile, teamforge_profile
 from .runs import AGGREGATES, aggregate_runs
 from .schema import COMPONENT_COLUMNS, MEASURES, RUN_COLUMN, Table
-from .validate import Checked, DataValidationError, Input, Problem, check, show
+from .validate import (
+    Checked,
+    DataValidationError,
+    Input,
+    Problem,
+    check,
+    printable,
+    show,
+    tidy,
+    tidy_order,
+)
 
 __all__ = ["Dataset", "bundled_data_dir", "load_dataset"]
 
@@ -25,33 +35,14 @@ _FILES = (schema.RESULTS, schema.MODELS, schema.TASKS)
 
 @dataclass(frozen=True)
 class Dataset:
-    """Validated benchmark results.
+    """Validated benchmark results (their columns: README, "Data dictionary").
 
-    Attributes
-    ----------
-    name
-        The profile's name (``benchmark.json``), else the folder's name (never a path).
-    results
-        One row per (model, task), sorted: ``model, task, score, steps, test_pass, passed``,
-        then the grader component columns the input has. ``steps``, ``test_pass`` and
-        ``passed`` are always there (missing values where the input had none).
-    models, tasks
-        ``model, params_b, active_params_b, family, source`` (models with results only) and
-        ``task, difficulty, difficulty_rank, weight, pass_threshold``, sorted by key.
-    files
-        SHA-256 of every input file, by file name (empty for frames).
-    warnings
-        Non-fatal remarks (ignored columns, models with no results, ...).
-    runs
-        One row per run, sorted by model, task, run (``run`` 1 without a run column).
-    steps
-        The step log, sorted by model, task, run, step, or ``None``.
-    aggregate
-        ``"mean"`` or ``"best"``: how ``results`` was made from ``runs``.
-    profile
-        The benchmark's profile, or ``None`` (generic texts).
-    equal_weights
-        Whether the input had no weight column (every task weighs 1 / number of tasks).
+    ``results`` holds one row per (model, task), ``runs`` one per run (``run`` 1 without a run
+    column), ``steps`` the step log or None, each sorted by its key; ``models`` (those with
+    results) and ``tasks`` hold every declared column, absent ones missing or filled by their
+    defaults. ``name`` is the profile's name, else the folder's (never a path); ``files`` the
+    SHA-256 of each input file (empty for frames); ``aggregate`` how ``results`` was made
+    from ``runs``; ``equal_weights`` whether the input had no weight column.
     """
 
     name: str
@@ -203,7 +194,7 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
         inp, found, hashes[file.name] = io.read_input(file, table)
         problems += found
         inputs += [inp] if inp is not None else []
-    profile, notes, default_name = None, [], show(folder.resolve().name)
+    profile, notes, default_name = None, [], printable(folder.resolve().name)
     if os.path.lexists(folder / PROFILE_FILE):
         raw, hashes[PROFILE_FILE], bad = io.read_file(folder / PROFILE_FILE, PROFILE_FILE)
         profile, found, notes = read_profile(raw, default_name) if bad is None else (
@@ -236,40 +227,19 @@ def _dataset(checked: Checked, problems: list[Problem], notes: list[Problem], na
               for m in MEASURES if m not in results}
     runs = results.assign(**absent, **{} if RUN_COLUMN in results else {RUN_COLUMN: np.ones(
         n, np.int64)})
-    runs = _sorted(runs, orders["results"])[["model", "task", RUN_COLUMN, "score", *MEASURES,
+    runs = tidy_order(runs, orders["results"])[["model", "task", RUN_COLUMN, "score", *MEASURES,
                                               *(c for c in COMPONENT_COLUMNS if c in results)]]
     tasks = frames["tasks"]
-    tasks = _tidy(tasks, orders["tasks"], schema.TASKS, weight=1.0 / len(tasks),
+    tasks = tidy(tasks, orders["tasks"], schema.TASKS, weight=1.0 / len(tasks),
                   difficulty_rank=tasks["difficulty"].map(schema.DEFAULT_LEVEL_RANKS))
-    models = _tidy(frames["models"], orders["models"], schema.MODELS)
+    models = tidy(frames["models"], orders["models"], schema.MODELS)
     models = models[models["model"].isin(set(checked.names["results"]["model"]))].reset_index(
         drop=True)
     steps = frames.get("steps")
     if steps is not None:
-        steps = _tidy(steps, orders["steps"], schema.STEPS)
+        steps = tidy(steps, orders["steps"], schema.STEPS)
     if profile is None and all(c in results for c in COMPONENT_COLUMNS):
         profile = teamforge_profile(name)
     return Dataset(name, aggregate_runs(runs, how=aggregate), models, tasks, files,
                    tuple(warnings), runs, steps, aggregate, profile,
                    "weight" not in frames["tasks"])
-
-
-def _sorted(frame: pd.DataFrame, order: np.ndarray | None) -> pd.DataFrame:
-    return (frame if order is None else frame.take(order)).reset_index(drop=True)
-
-
-def _tidy(frame: pd.DataFrame, order: np.ndarray | None, table: Table, **defaults: object
-          ) -> pd.DataFrame:
-    """The table's columns in order (absent ones from ``defaults``, else missing), sorted by
-    the table's key (``order``)."""
-    columns = {}
-    for col in table.columns:
-        values = frame[col.name] if col.name in frame else defaults.get(col.name)
-        columns[col.name] = pd.Series(values, index=frame.index,
-                                      dtype=object if col.kind == "text" else None)
-        if values is None and col.kind != "text":
-            columns[col.name] = columns[col.name].astype("float64")  # (all missing)
-    tidy = _sorted(pd.DataFrame(columns), order)
-    if table is schema.TASKS:
-        tidy["difficulty_rank"] = tidy["difficulty_rank"].astype(np.int64)
-    return tidy

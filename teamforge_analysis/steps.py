@@ -21,7 +21,7 @@ import pandas as pd
 from . import schema
 from .io import STEP_LOG_NAMES, find_step_log, read_input
 from .schema import ACTIONS, EPISODE_KEY, PHASES, RUN_COLUMN
-from .validate import DataValidationError, Input, Problem, check
+from .validate import DataValidationError, Input, Problem, check, tidy
 
 if TYPE_CHECKING:
     from .dataset import Dataset
@@ -84,17 +84,8 @@ def load_step_log(path: str | Path, *, results: pd.DataFrame | None = None) -> p
 def tidy_steps(frame: pd.DataFrame) -> pd.DataFrame:
     """Declared columns in order (optional ones missing-filled), sorted by model, task, run,
     step."""
-    n = len(frame)
-    columns = {}
-    for c in schema.STEPS.columns:
-        if c.name in frame:
-            values = frame[c.name].to_numpy()
-        else:
-            values = np.full(n, 1) if c.name == RUN_COLUMN else pd.array(
-                [None] * n, dtype=object if c.kind == "text" else "float64").to_numpy()
-        columns[c.name] = pd.Series(values, dtype=object if c.kind == "text" else None)
-    return pd.DataFrame(columns).sort_values(
-        [*EPISODE_KEY, "step"], kind="stable", ignore_index=True)
+    frame = frame if RUN_COLUMN in frame else frame.assign(**{RUN_COLUMN: 1})
+    return tidy(frame.sort_values([*EPISODE_KEY, "step"], kind="stable"), None, schema.STEPS)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ import pandas as pd
 from . import schema
 from .schema import RUN_COLUMN, Column, Table
 
-__all__ = ["Cells", "Checked", "DataValidationError", "Input", "Problem", "Rows", "check", "show"]
+__all__ = ["Cells", "Checked", "DataValidationError", "Input", "Problem", "Rows", "check",
+           "printable", "show", "tidy", "tidy_order"]
 
 _TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
 _CONTROL = r"[\x00-\x1f\x7f-\x9f]"
@@ -60,10 +61,15 @@ class DataValidationError(ValueError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+def printable(text: str) -> str:
+    """``text`` with the bytes of a file name that are not UTF-8 escaped (``\\xff``)."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def show(value: object) -> str:
-    """A value for a one-line message: control characters (and undecodable bytes of a file
-    name) escaped, long values cut."""
-    text = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    """A value for a one-line message: control characters and bytes that are not UTF-8
+    escaped, long values cut."""
+    text = printable(str(value))
     if not text.isprintable():
         text = repr(text)[1:-1]
     return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
@@ -484,3 +490,25 @@ def _check_steps(frames: dict[str, pd.DataFrame], reports: dict[str, _Report]) -
         if lacking:
             report.add(f"{lacking} of {len(known)} runs in {results_file} have no steps "
                        "(left out of the step-log findings)", warn=True)
+
+
+def tidy_order(frame: pd.DataFrame, order: np.ndarray | None) -> pd.DataFrame:
+    """The rows in ``order`` (None: as they are), numbered from 0."""
+    return (frame if order is None else frame.take(order)).reset_index(drop=True)
+
+
+def tidy(frame: pd.DataFrame, order: np.ndarray | None, table: Table, **defaults: object
+          ) -> pd.DataFrame:
+    """The table's columns in order (absent ones from ``defaults``, else missing), sorted by
+    the table's key (``order``)."""
+    columns = {}
+    for col in table.columns:
+        values = frame[col.name] if col.name in frame else defaults.get(col.name)
+        columns[col.name] = pd.Series(values, index=frame.index,
+                                      dtype=object if col.kind == "text" else None)
+        if values is None and col.kind != "text":
+            columns[col.name] = columns[col.name].astype("float64")  # (all missing)
+    tidy = tidy_order(pd.DataFrame(columns), order)
+    if table is schema.TASKS:
+        tidy["difficulty_rank"] = tidy["difficulty_rank"].astype(np.int64)
+    return tidy
