@@ -60,30 +60,15 @@ _SPECIAL = {stat.S_IFDIR: "is a folder, not a file", stat.S_IFIFO: "is a named p
             "not a file", stat.S_IFSOCK: "is a socket, not a file"}
 
 
-class Lines(Rows):
-    """Row positions as physical lines (the header is line 1), found when first asked:
-    ``lines`` holds the header's line (0: none) then each row's."""
-
-    unit = "line"
-
-    def __init__(self, raw: bytes | None = None, lines: np.ndarray | None = None) -> None:
-        super().__init__()
-        self.raw, self.lines = raw, lines
-
-    def label(self, position: int) -> int | None:
-        if self.lines is None:
-            self.lines = _record_lines(self.raw or b"")
-        i = position + 1
-        return (int(self.lines[i]) or None) if 0 <= i < len(self.lines) else None
-
-
-def _record_lines(raw: bytes) -> np.ndarray:
+def _record_lines(raw: bytes, n_rows: int) -> np.ndarray:
+    """The physical line of every record, header first (none when they do not add up)."""
     if b'"' in raw or b"\r" in raw:  # (quoted line breaks, other line ends: the csv module)
-        return np.array([line for line, _ in _records(raw.decode("utf-8-sig"))])
-    # Otherwise a record is a line that is not empty.
-    ends = np.flatnonzero(np.frombuffer(raw, np.uint8) == ord("\n"))
-    starts = np.concatenate(([0], ends + 1))
-    return np.flatnonzero(np.append(ends, len(raw)) > starts) + 1
+        lines = np.array([line for line, _ in _records(raw.decode("utf-8-sig"))])
+    else:  # (a record is a line that is not empty)
+        ends = np.flatnonzero(np.frombuffer(raw, np.uint8) == ord("\n"))
+        starts = np.concatenate(([0], ends + 1))
+        lines = np.flatnonzero(np.append(ends, len(raw)) > starts) + 1
+    return lines if len(lines) == n_rows + 1 else lines[:0]
 
 
 def _records(text: str) -> list[tuple[int, list[str] | str]]:
@@ -176,7 +161,9 @@ def _read_csv(raw: bytes, table: Table, file: str) -> tuple[Input | None, list[P
     parsed = _arrow_csv(raw)
     if parsed is not None:
         names, cells = parsed
-        return Input(table, file, names, cells, len(cells[0].codes), Lines(raw)), []
+        n_rows = len(cells[0].codes)
+        lines = Rows(unit="line", find=lambda: _record_lines(raw, n_rows))
+        return Input(table, file, names, cells, n_rows, lines), []
     records = _records(raw.decode("utf-8-sig"))
     if isinstance(records[-1][1], str):
         return None, [Problem(file, records[-1][1], records[-1][0])]
@@ -189,7 +176,7 @@ def _read_csv(raw: bytes, table: Table, file: str) -> tuple[Input | None, list[P
     cells = [Cells.of(pd.Series(c[1:], dtype=object)) for c in columns]
     lines = np.array([line for line, _ in records])
     return Input(table, file, list(records[0][1]), cells, len(records) - 1,
-                 Lines(lines=lines)), []
+                 Rows(lines, "line")), []
 
 
 def _arrow_csv(raw: bytes) -> tuple[list[str], list[Cells]] | None:
@@ -261,7 +248,7 @@ def _read_jsonl(raw: bytes, table: Table, file: str) -> tuple[Input | None, list
         return None, problems
     frame = pd.DataFrame.from_records(records)
     inp = Input.of_frame(table, frame, file)
-    inp.rows = Lines(lines=np.array(lines))
+    inp.rows = Rows(lines, "line")
     return inp, []
 
 
@@ -291,7 +278,7 @@ def _read_parquet(raw: bytes, table: Table, file: str) -> tuple[Input | None, li
             problems.append(Problem(file, f"has Parquet type {show(column.type)}, not text, a "
                                     "number or a boolean", column=name))
     inp = Input(table, file, data.column_names, cells, data.num_rows,
-                Lines(lines=np.arange(data.num_rows + 1)), no_rows="has no records")
+                Rows(range(data.num_rows + 1), "line"), no_rows="has no records")
     return inp, problems
 
 

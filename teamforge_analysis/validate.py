@@ -76,18 +76,23 @@ def show(value: object) -> str:
 
 
 class Rows:
-    """Names row positions by a frame's index labels; position -1 is the header (no label)."""
+    """Names row positions as the user sees them: a frame's index labels (``unit`` "row"), or
+    a file's physical lines (``unit`` "line"), header first (0: none), found by ``find`` when
+    first asked. Position -1 is the header."""
 
-    unit = "row"
-
-    def __init__(self, index: pd.Index | None = None) -> None:
-        self.index = index
+    def __init__(self, labels: Sequence | None = None, unit: str = "row",
+                 find: Callable[[], Sequence] | None = None) -> None:
+        self.labels, self.unit, self.find = labels, unit, find
 
     def label(self, position: int) -> int | str | None:
-        if position < 0 or self.index is None:
+        if self.labels is None and self.find is not None:
+            self.labels = self.find()
+        at = position + 1 if self.unit == "line" else position
+        if self.labels is None or not 0 <= at < len(self.labels):
             return None
-        label = self.index[position]
-        return label.item() if isinstance(label, np.generic) else label
+        label = self.labels[at]
+        label = label.item() if isinstance(label, np.generic) else label
+        return None if self.unit == "line" and label == 0 else label
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,8 @@ class Input:
     n_rows: int
     rows: Rows = field(default_factory=Rows)
     no_rows: str = "has a header but no data rows"
+    problems: list[tuple[int | None, Problem]] = field(default_factory=list)
+    warnings: list[tuple[int | None, Problem]] = field(default_factory=list)
 
     @classmethod
     def of_frame(cls, table: Table, frame: pd.DataFrame, file: str | None = None) -> Input:
@@ -133,6 +140,20 @@ class Input:
         cells = [Cells.of(frame.iloc[:, i]) for i in range(frame.shape[1])]
         return cls(table, file or table.name, [str(c) for c in frame.columns], cells,
                    len(frame), Rows(frame.index))
+
+    def add(self, message: str, position: int | None = None, column: str | None = None,
+            value: object = None, *, warn: bool = False) -> None:
+        line = None if position is None else self.rows.label(position)
+        shown = None if value is None else show(str(value).strip())
+        problem = Problem(self.file, message, line, column, shown, self.rows.unit)
+        (self.warnings if warn else self.problems).append((position, problem))
+
+    def failing(self, mask: np.ndarray, column: str, message: str | Callable[[str], str],
+                      values: Sequence) -> None:
+        for row in np.flatnonzero(mask):
+            text = None if values[row] is None else str(values[row]).strip()
+            self.add(message(text or "") if callable(message) else message, int(row), column,
+                     text)
 
 
 @dataclass
@@ -149,25 +170,6 @@ class Checked:
 
 
 Message = str | Callable[[str], str]
-
-
-class _Report:
-    def __init__(self, inp: Input) -> None:
-        self.inp, self.problems, self.warnings = inp, [], []
-
-    def add(self, message: str, position: int | None = None, column: str | None = None,
-            value: object = None, *, warn: bool = False) -> None:
-        line = None if position is None else self.inp.rows.label(position)
-        shown = None if value is None else show(str(value).strip())
-        problem = Problem(self.inp.file, message, line, column, shown, self.inp.rows.unit)
-        (self.warnings if warn else self.problems).append((position, problem))
-
-    def cells(self, mask: np.ndarray, column: str, message: Message, values: Sequence) -> None:
-        for row in np.flatnonzero(mask):
-            value = values[row]
-            text = None if value is None else str(value).strip()
-            said = message(text or "") if callable(message) else message
-            self.add(said, int(row), column, text)
 
 
 # -- one column --------------------------------------------------------------------------------
@@ -275,7 +277,7 @@ def _typed(values: np.ndarray, col: Column) -> np.ndarray | pd.api.extensions.Ex
 
 
 # -- one table ---------------------------------------------------------------------------------
-def _header(inp: Input, report: _Report) -> dict[str, int]:
+def _header(inp: Input, report: Input) -> dict[str, int]:
     """Position of every known column named once; problems for the others."""
     known = inp.table.by_name
     names = [str(n).strip() for n in inp.names]
@@ -304,7 +306,7 @@ def _header(inp: Input, report: _Report) -> dict[str, int]:
             if n in known and len(at) == 1 and inp.cells[at[0]] is not None}
 
 
-def _check_table(inp: Input, report: _Report, checked: Checked) -> None:
+def _check_table(inp: Input, report: Input, checked: Checked) -> None:
     if inp.n_rows == 0:
         report.add(inp.no_rows)
         return
@@ -318,12 +320,12 @@ def _check_table(inp: Input, report: _Report, checked: Checked) -> None:
         cells = inp.cells[at[col.name]]
         values, blank, checks = _convert(cells, col, col.name in inp.table.key)
         if not col.blank_ok and blank.any():
-            report.cells(cells.rows(blank), col.name, "is blank", [None] * inp.n_rows)
+            report.failing(cells.rows(blank), col.name, "is blank", [None] * inp.n_rows)
         raw = None
         for mask, message in checks:
             if mask.any():
                 raw = cells.rows(cells.values) if raw is None else raw
-                report.cells(cells.rows(mask), col.name, message, raw)
+                report.failing(cells.rows(mask), col.name, message, raw)
         if col.name in inp.table.key:  # (sorted codes: the key check and the order use them)
             codes[col.name] = cells.rows(pd.factorize(values, sort=True)[0])
             used = values if cells.codes is None else values[np.bincount(
@@ -340,7 +342,7 @@ def _check_table(inp: Input, report: _Report, checked: Checked) -> None:
 
 
 def _check_keys(table: Table, frame: pd.DataFrame, codes: dict[str, np.ndarray],
-                report: _Report) -> np.ndarray | None:
+                report: Input) -> np.ndarray | None:
     """Repeated keys reported; the stable order that sorts the rows by key (None: sorted)."""
     coded = [codes[k] for k in table.key if k in codes]
     if len(coded) < len([k for k in table.key if k != RUN_COLUMN]):
@@ -363,14 +365,14 @@ def _check_keys(table: Table, frame: pd.DataFrame, codes: dict[str, np.ndarray],
     return order
 
 
-def _report_repeats(table: Table, frame: pd.DataFrame, report: _Report) -> None:
+def _report_repeats(table: Table, frame: pd.DataFrame, report: Input) -> None:
     key = [k for k in table.key if k in frame]
     keys = frame.loc[frame[key].notna().all(axis=1), key]
     first = pd.Series(keys.index, index=keys.index).groupby(
         [keys[k] for k in key], sort=False).transform("min")
     for row in keys.index[keys.duplicated().to_numpy()]:
-        line = report.inp.rows.label(int(first[row]))
-        report.add(f"repeats the {'/'.join(key)} of {report.inp.rows.unit} {line}", int(row),
+        line = report.rows.label(int(first[row]))
+        report.add(f"repeats the {'/'.join(key)} of {report.rows.unit} {line}", int(row),
                    "/".join(key), ", ".join(_int_text(keys.at[row, k]) for k in key))
 
 
@@ -378,7 +380,7 @@ def _int_text(value: object) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
-def _check_tasks(frame: pd.DataFrame, report: _Report) -> None:
+def _check_tasks(frame: pd.DataFrame, report: Input) -> None:
     if "weight" in frame and not any(p.column == "weight" for _, p in report.problems):
         total = math.fsum(frame["weight"].to_numpy(dtype=float))
         if abs(total - 1.0) > schema.WEIGHT_SUM_TOLERANCE:
@@ -388,10 +390,10 @@ def _check_tasks(frame: pd.DataFrame, report: _Report) -> None:
     level = frame["difficulty"]
     if "difficulty_rank" not in frame:
         unknown = level.notna() & ~level.isin(schema.DIFFICULTY_LEVELS)
-        report.cells(unknown.to_numpy(), "difficulty", "is not easy, medium or hard; add a "
+        report.failing(unknown.to_numpy(), "difficulty", "is not easy, medium or hard; add a "
                      "difficulty_rank column to declare other levels", level.to_numpy())
         return
-    rank, unit, label = frame["difficulty_rank"], report.inp.rows.unit, report.inp.rows.label
+    rank, unit, label = frame["difficulty_rank"], report.rows.unit, report.rows.label
     known = level.notna() & rank.notna()
     first = frame[known].drop_duplicates("difficulty")
     for row in frame.index[known]:
@@ -412,7 +414,7 @@ def check(inputs: Sequence[Input]) -> Checked:
     checked = Checked({}, {}, {}, [], [])
     frames, reports = checked.frames, {}
     for inp in inputs:
-        reports[inp.table.name] = report = _Report(inp)
+        reports[inp.table.name] = report = inp
         _check_table(inp, report, checked)
         if inp.table is schema.TASKS and "tasks" in frames:
             _check_tasks(frames["tasks"], report)
@@ -430,8 +432,8 @@ def check(inputs: Sequence[Input]) -> Checked:
     if frames.get("steps") is not None:
         _check_steps(frames, reports)
     for r in reports.values():
-        checked.problems += _ordered(r.problems, r.inp.table)
-        checked.warnings += _ordered(r.warnings, r.inp.table)
+        checked.problems += _ordered(r.problems, r.table)
+        checked.warnings += _ordered(r.warnings, r.table)
     return checked
 
 
@@ -442,21 +444,21 @@ def _ordered(found: list[tuple[int | None, Problem]], table: Table) -> list[Prob
     return list(dict.fromkeys(p for _, p in ranked))
 
 
-def _cross(checked: Checked, column: str, report: _Report, other_report: _Report) -> None:
+def _cross(checked: Checked, column: str, report: Input, other_report: Input) -> None:
     names, other = checked.frames["results"][column], checked.frames[f"{column}s"]
     used = checked.names["results"][column]  # (compared once per name, not per row)
     unknown = used[~pd.Series(used).isin(set(other[column].dropna())).to_numpy()]
     if len(unknown):
-        report.cells(names.isin(set(unknown)).to_numpy(), column,
-                     f"is not a {column} in {other_report.inp.file}", names.to_numpy())
+        report.failing(names.isin(set(unknown)).to_numpy(), column,
+                     f"is not a {column} in {other_report.file}", names.to_numpy())
     unused = other[column].notna() & ~other[column].isin(set(used))
     message = "has no rows in {} (ignored)" if column == "model" else "has no rows in {}"
     for row in np.flatnonzero(unused.to_numpy()):
-        other_report.add(message.format(report.inp.file), int(row), column,
+        other_report.add(message.format(report.file), int(row), column,
                          other[column].iloc[row], warn=column == "model")
 
 
-def _check_steps(frames: dict[str, pd.DataFrame], reports: dict[str, _Report]) -> None:
+def _check_steps(frames: dict[str, pd.DataFrame], reports: dict[str, Input]) -> None:
     report, steps, results = reports["steps"], frames["steps"], frames.get("results")
     if "tests_passed" in steps and "tests_total" in steps:
         passed, total = (steps[c].to_numpy(dtype=float) for c in ("tests_passed", "tests_total"))
@@ -466,7 +468,7 @@ def _check_steps(frames: dict[str, pd.DataFrame], reports: dict[str, _Report]) -
                            "tests_passed", _int_text(passed[row]))
     if results is None:
         return
-    results_file = reports["results"].inp.file
+    results_file = reports["results"].file
     if steps.attrs.get("run_absent") and RUN_COLUMN in results:
         report.add(f"missing column 'run' ({results_file} has a run column)")
         return
