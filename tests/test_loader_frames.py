@@ -31,6 +31,11 @@ FILE_LEVEL = {
     "results_unnamed_column", "tasks_column_repeated", "tasks_file_missing", "tasks_file_utf16",
     "tasks_header_only", "steps_two_step_logs", "steps_json_line_not_an_object",
     "steps_json_line_truncated",
+    # Bytes, JSON spellings and Parquet types (issue 15): a frame holds Python values, and NaN
+    # is its missing value.
+    "results_nul_byte_other_files_checked", "steps_json_boolean_and_huge_integer",
+    "steps_json_reward_nan_and_out_of_range", "steps_parquet_no_rows", "steps_parquet_reward_list",
+    "steps_parquet_reward_nan", "steps_parquet_reward_struct", "steps_parquet_reward_timestamp",
 }
 FRAME_CASES = sorted(set(os.listdir(BAD_CORPUS)) - FILE_LEVEL - {"README.md"})
 _FILE = re.compile(r"\b(results|models|tasks|steps)\.(csv|jsonl|parquet)\b")
@@ -46,6 +51,7 @@ def read_frame(path: Path) -> tuple[pd.DataFrame, dict[int, int]]:
         lines = [n for n, line in enumerate(path.read_text().split("\n"), 1) if line.strip()]
         return pd.read_json(path, lines=True, dtype=False), {n: i for i, n in enumerate(lines)}
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    csv.field_size_limit(2**31 - 1)  # (results_field_beyond_csv_limit)
     reader = csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"), newline=None))
     positions, end = {}, 0
     for record in reader:
