@@ -181,7 +181,7 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
     if not folder.is_dir():
         raise DataValidationError([Problem(shown, "is a file, not a data folder")])
     if not os.access(folder, os.R_OK | os.X_OK):
-        raise DataValidationError([Problem(shown, "data folder cannot be read (permission "
+        raise DataValidationError([Problem(shown, "data folder cannot be read (Permission "
                                            "denied)")])
     inputs, problems, hashes = [], [], {}
     step_log, extra = io.find_step_log(folder)
