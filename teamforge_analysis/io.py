@@ -5,11 +5,8 @@ file that is not text, or is larger than :data:`MAX_BYTES`, is refused without r
 rest. A CSV file is parsed once, by pyarrow's reader with every column as dictionary-encoded
 text (each distinct text once, a code per row); the :mod:`csv` module parses what pyarrow
 refuses (lines of spaces, or no pyarrow installed) and finds the lines of broken records.
-Physical lines are worked out only when a problem must be reported.
-
-The Dataset and the loaders live in :mod:`.dataset`; their names are re-exported here for
-older imports (``from .io import Dataset``), looked up when first asked for (:mod:`.dataset`
-imports this module).
+Physical lines are worked out only when a problem must be reported. The Dataset and the
+loaders are re-exported from :mod:`.dataset` for older imports (``from .io import Dataset``).
 """
 
 from __future__ import annotations
@@ -73,22 +70,15 @@ def _record_lines(raw: bytes, n_rows: int) -> np.ndarray:
 
 def _records(text: str) -> list[tuple[int, list[str] | str]]:
     """Every record (header first) with its physical start line, as a CSV reader keeps them
-    (empty lines and lines of spaces and tabs skipped); a last entry with a message (str)
-    when the rest cannot be read."""
+    (lines empty or of spaces and tabs skipped); a last entry with a message (str) when the
+    rest cannot be read."""
     csv.field_size_limit(2**31 - 1)  # (a long field must not cost the line numbers)
-    consumed: list[str] = []
-
-    def feed():
-        for line in io.StringIO(text, newline=None):
-            consumed.append(line)
-            yield line
-
-    reader = csv.reader(feed(), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=None), strict=True)
     records, end = [], 0
     try:
         for record in reader:
             start, end = end + 1, reader.line_num
-            if end > start or consumed[start - 1].strip(" \t\n"):
+            if len(record) > 1 or (record and record[0].strip(" \t")):
                 records.append((start, record))
     except csv.Error as exc:  # (the record that starts after the last one read)
         records.append((end + 1, "has a quoted field that is never closed"
@@ -101,28 +91,25 @@ def read_file(path: Path, file: str, *, text: bool = True
     """A regular file's bytes and SHA-256, read block by block, or the problem that stopped
     the read. With ``text``, every block must be UTF-8 without NUL bytes."""
     try:
-        mode = os.stat(path).st_mode
-        if not stat.S_ISREG(mode):
-            return None, None, Problem(file, _SPECIAL.get(stat.S_IFMT(mode), "is a device or "
-                                                          "another special file, not a file"))
+        status = os.stat(path)
+        if not stat.S_ISREG(status.st_mode):
+            kind = _SPECIAL.get(stat.S_IFMT(status.st_mode), "is a device, not a file")
+            return None, None, Problem(file, kind)
+        if status.st_size > MAX_BYTES:
+            return None, None, Problem(file, f"is larger than {MAX_BYTES >> 30} GiB ("
+                                       f"{status.st_size / 2**30:.1f} GiB), the limit for an "
+                                       "input file")
+        blocks, sha, decoder = [], hashlib.sha256(), codecs.getincrementaldecoder("utf-8")()
         with open(path, "rb") as handle:
-            size, total, blocks = os.fstat(handle.fileno()).st_size, 0, []
-            sha, decoder = hashlib.sha256(), codecs.getincrementaldecoder("utf-8")()
-            while size <= MAX_BYTES and (block := handle.read(_BLOCK)):
-                if text and (bad := _not_text(block, total, decoder)) is not None:
-                    where = None if bad[1] is None else _line_of(b"".join(blocks) + block, bad[1])
-                    return None, None, Problem(file, bad[0], where)
+            while block := handle.read(_BLOCK):
+                if text and (bad := _not_text(block, blocks, decoder)) is not None:
+                    return None, None, Problem(file, *bad)
                 blocks.append(block)
                 sha.update(block)
-                total += len(block)
-                size = max(size, total)  # (a file that grows while read)
-    except FileNotFoundError:
+    except FileNotFoundError:  # (stat follows links: the link's target is missing)
         return None, None, Problem(file, "is a symbolic link to a file that does not exist")
     except OSError as exc:
         return None, None, Problem(file, f"cannot be read ({exc.strerror or exc})")
-    if size > MAX_BYTES:
-        return None, None, Problem(file, f"is larger than {MAX_BYTES >> 30} GiB "
-                                   f"({size / 2**30:.1f} GiB), the limit for an input file")
     raw = b"".join(blocks)
     if text and (pending := len(decoder.getstate()[0])):  # (cut inside a character)
         return None, None, Problem(file, f"is not UTF-8 text (byte 0x{raw[-pending]:02x})",
@@ -130,21 +117,23 @@ def read_file(path: Path, file: str, *, text: bool = True
     return raw, sha.hexdigest(), None
 
 
-def _not_text(block: bytes, offset: int, decoder: codecs.IncrementalDecoder
+def _not_text(block: bytes, before: list[bytes], decoder: codecs.IncrementalDecoder
               ) -> tuple[str, int | None] | None:
-    """What makes this block (at ``offset`` in its file) not UTF-8 text, and where."""
-    if offset == 0 and block.startswith((b"\xff\xfe", b"\xfe\xff")):
+    """What makes this block (after the ``before`` ones) not UTF-8 text, and on which line."""
+    if not before and block.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "is UTF-16 text; save it as UTF-8", None
-    if (nul := block.find(b"\x00")) >= 0:
-        return "is not a text file (it contains NUL bytes)", offset + nul
-    pending = len(decoder.getstate()[0])
-    if pending or not block.isascii():
+    pending = len(decoder.getstate()[0])  # (bytes of a character cut by the last block)
+    if (at := block.find(b"\x00")) >= 0:
+        message = "is not a text file (it contains NUL bytes)"
+    else:
         try:
-            decoder.decode(block)
+            if pending or not block.isascii():
+                decoder.decode(block)
+            return None
         except UnicodeDecodeError as exc:
-            return (f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x})",
-                    offset - pending + exc.start)
-    return None
+            at = exc.start - pending
+            message = f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x})"
+    return message, _line_of(b"".join(before) + block, sum(map(len, before)) + at)
 
 
 def _line_of(raw: bytes, offset: int) -> int:
