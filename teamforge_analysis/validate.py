@@ -21,6 +21,7 @@ from .schema import RUN_COLUMN, Column, Table
 __all__ = ["Cells", "Checked", "DataValidationError", "Input", "Problem", "Rows", "check",
            "printable", "show", "tidy", "tidy_order"]
 
+Message = str | Callable[[str], str]  # (a callable words it from the value)
 _TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
 _CONTROL = r"[\x00-\x1f\x7f-\x9f]"
 #: Whole numbers from here on are not exact in float64: rejected.
@@ -148,8 +149,8 @@ class Input:
         problem = Problem(self.file, message, line, column, shown, self.rows.unit)
         (self.warnings if warn else self.problems).append((position, problem))
 
-    def failing(self, mask: np.ndarray, column: str, message: str | Callable[[str], str],
-                      values: Sequence) -> None:
+    def failing(self, mask: np.ndarray, column: str, message: Message, values: Sequence
+                ) -> None:
         for row in np.flatnonzero(mask):
             text = None if values[row] is None else str(values[row]).strip()
             self.add(message(text or "") if callable(message) else message, int(row), column,
@@ -160,16 +161,14 @@ class Input:
 class Checked:
     """What :func:`check` found: typed frames (by table name, rows as given), the row order
     that sorts each by its key (None: already sorted), the distinct names in each table's
-    text key columns, problems and warnings."""
+    text key columns and their codes, problems and warnings."""
 
     frames: dict[str, pd.DataFrame]
     orders: dict[str, np.ndarray | None]
     names: dict[str, dict[str, np.ndarray]]
+    codes: dict[str, dict[str, np.ndarray]]  # key columns' values ranked, per row (-1: missing)
     problems: list[Problem]
     warnings: list[Problem]
-
-
-Message = str | Callable[[str], str]
 
 
 # -- one column --------------------------------------------------------------------------------
@@ -277,42 +276,42 @@ def _typed(values: np.ndarray, col: Column) -> np.ndarray | pd.api.extensions.Ex
 
 
 # -- one table ---------------------------------------------------------------------------------
-def _header(inp: Input, report: Input) -> dict[str, int]:
+def _header(inp: Input) -> dict[str, int]:
     """Position of every known column named once; problems for the others."""
     known = inp.table.by_name
     names = [str(n).strip() for n in inp.names]
     if len(names) == 1 and names[0] not in known and (";" in names[0] or "\t" in names[0]):
         separator = "';'" if ";" in names[0] else "tabs"
-        report.add(f"the header looks separated by {separator}; columns must be separated "
+        inp.add(f"the header looks separated by {separator}; columns must be separated "
                    "by commas", -1)
         return {}
     where: dict[str, list[int]] = {}
     for i, name in enumerate(names):
         where.setdefault(name, []).append(i)
     for i in where.pop("", []):
-        report.add(f"column {i + 1} of the header has no name", -1)
+        inp.add(f"column {i + 1} of the header has no name", -1)
     for name, at in where.items():
         if name not in known:
-            report.add("unknown column, ignored", -1, name, warn=True)
+            inp.add("unknown column, ignored", -1, name, warn=True)
         elif len(at) > 1:
-            report.add(f"appears {len(at)} times in the header", -1, name)
+            inp.add(f"appears {len(at)} times in the header", -1, name)
     lowered = {n.lower(): n for n in where}
     for col in inp.table.columns:
         if col.required and col.name not in where:
             near = lowered.get(col.name.lower())
             hint = f" (found '{show(near)}'; names are case-sensitive)" if near else ""
-            report.add(f"missing column {col.name!r}{hint}", -1)
+            inp.add(f"missing column {col.name!r}{hint}", -1)
     return {n: at[0] for n, at in where.items()
             if n in known and len(at) == 1 and inp.cells[at[0]] is not None}
 
 
-def _check_table(inp: Input, report: Input, checked: Checked) -> None:
+def _check_table(inp: Input, checked: Checked) -> None:
     if inp.n_rows == 0:
-        report.add(inp.no_rows)
+        inp.add(inp.no_rows)
         return
-    at = _header(inp, report)
+    at = _header(inp)
     columns: dict[str, object] = {}
-    codes: dict[str, np.ndarray] = {}
+    codes = checked.codes[inp.table.name] = {}
     names = checked.names[inp.table.name] = {}
     for col in inp.table.columns:
         if col.name not in at:
@@ -320,12 +319,12 @@ def _check_table(inp: Input, report: Input, checked: Checked) -> None:
         cells = inp.cells[at[col.name]]
         values, blank, checks = _convert(cells, col, col.name in inp.table.key)
         if not col.blank_ok and blank.any():
-            report.failing(cells.rows(blank), col.name, "is blank", [None] * inp.n_rows)
+            inp.failing(cells.rows(blank), col.name, "is blank", [None] * inp.n_rows)
         raw = None
         for mask, message in checks:
             if mask.any():
                 raw = cells.rows(cells.values) if raw is None else raw
-                report.failing(cells.rows(mask), col.name, message, raw)
+                inp.failing(cells.rows(mask), col.name, message, raw)
         if col.name in inp.table.key:  # (sorted codes: the key check and the order use them)
             codes[col.name] = cells.rows(pd.factorize(values, sort=True)[0])
             used = values if cells.codes is None else values[np.bincount(
@@ -338,14 +337,14 @@ def _check_table(inp: Input, report: Input, checked: Checked) -> None:
         frame.insert(frame.columns.get_loc("task") + 1, RUN_COLUMN, 1)  # (checked in check())
         frame.attrs["run_absent"] = True
     checked.frames[inp.table.name] = frame
-    checked.orders[inp.table.name] = _check_keys(inp.table, frame, codes, report)
+    checked.orders[inp.table.name] = _check_keys(inp, frame, codes)
 
 
-def _check_keys(table: Table, frame: pd.DataFrame, codes: dict[str, np.ndarray],
-                report: Input) -> np.ndarray | None:
+def _check_keys(inp: Input, frame: pd.DataFrame, codes: dict[str, np.ndarray]
+                ) -> np.ndarray | None:
     """Repeated keys reported; the stable order that sorts the rows by key (None: sorted)."""
-    coded = [codes[k] for k in table.key if k in codes]
-    if len(coded) < len([k for k in table.key if k != RUN_COLUMN]):
+    coded = [codes[k] for k in inp.table.key if k in codes]
+    if len(coded) < len([k for k in inp.table.key if k != RUN_COLUMN]):
         return None
     sizes = [int(c.max(initial=-1)) + 2 for c in coded]
     if math.prod(sizes) < 2**62:  # (one integer per row: one sort, one comparison)
@@ -361,18 +360,18 @@ def _check_keys(table: Table, frame: pd.DataFrame, codes: dict[str, np.ndarray],
     ranked = [c if order is None else c[order] for c in coded]
     repeats = np.logical_and.reduce([c[1:] == c[:-1] for c in ranked])
     if repeats.any():
-        _report_repeats(table, frame, report)
+        _report_repeats(inp, frame)
     return order
 
 
-def _report_repeats(table: Table, frame: pd.DataFrame, report: Input) -> None:
-    key = [k for k in table.key if k in frame]
+def _report_repeats(inp: Input, frame: pd.DataFrame) -> None:
+    key = [k for k in inp.table.key if k in frame]
     keys = frame.loc[frame[key].notna().all(axis=1), key]
     first = pd.Series(keys.index, index=keys.index).groupby(
         [keys[k] for k in key], sort=False).transform("min")
     for row in keys.index[keys.duplicated().to_numpy()]:
-        line = report.rows.label(int(first[row]))
-        report.add(f"repeats the {'/'.join(key)} of {report.rows.unit} {line}", int(row),
+        line = inp.rows.label(int(first[row]))
+        inp.add(f"repeats the {'/'.join(key)} of {inp.rows.unit} {line}", int(row),
                    "/".join(key), ", ".join(_int_text(keys.at[row, k]) for k in key))
 
 
@@ -411,13 +410,12 @@ def _check_tasks(frame: pd.DataFrame, report: Input) -> None:
 # -- across tables -----------------------------------------------------------------------------
 def check(inputs: Sequence[Input]) -> Checked:
     """Check every table, then the rules across them (only between tables that were read)."""
-    checked = Checked({}, {}, {}, [], [])
-    frames, reports = checked.frames, {}
+    checked = Checked({}, {}, {}, {}, [], [])
+    frames, reports = checked.frames, {inp.table.name: inp for inp in inputs}
     for inp in inputs:
-        reports[inp.table.name] = report = inp
-        _check_table(inp, report, checked)
+        _check_table(inp, checked)
         if inp.table is schema.TASKS and "tasks" in frames:
-            _check_tasks(frames["tasks"], report)
+            _check_tasks(frames["tasks"], inp)
     results = frames.get("results")
     if results is not None:
         for rule in ("task", "model"):
@@ -430,7 +428,7 @@ def check(inputs: Sequence[Input]) -> Checked:
                 f"has the grader component column(s) {', '.join(present)} but not "
                 f"{', '.join(absent)}; score components need all four", -1, warn=True)
     if frames.get("steps") is not None:
-        _check_steps(frames, reports)
+        _check_steps(checked, reports)
     for r in reports.values():
         checked.problems += _ordered(r.problems, r.table)
         checked.warnings += _ordered(r.warnings, r.table)
@@ -458,8 +456,9 @@ def _cross(checked: Checked, column: str, report: Input, other_report: Input) ->
                          other[column].iloc[row], warn=column == "model")
 
 
-def _check_steps(frames: dict[str, pd.DataFrame], reports: dict[str, Input]) -> None:
-    report, steps, results = reports["steps"], frames["steps"], frames.get("results")
+def _check_steps(checked: Checked, reports: dict[str, Input]) -> None:
+    steps, results = checked.frames["steps"], checked.frames.get("results")
+    report = reports["steps"]
     if "tests_passed" in steps and "tests_total" in steps:
         passed, total = (steps[c].to_numpy(dtype=float) for c in ("tests_passed", "tests_total"))
         with np.errstate(invalid="ignore"):
@@ -474,24 +473,30 @@ def _check_steps(frames: dict[str, pd.DataFrame], reports: dict[str, Input]) -> 
         return
     if reports["results"].problems or report.problems:
         return
+    # Episodes are runs of rows in key order: each compared with results.csv once.
+    order, codes = checked.orders["steps"], checked.codes["steps"]
+    rows = np.arange(len(steps)) if order is None else order
+    starts = np.zeros(len(rows), bool)
+    starts[0] = True
+    for column in (c for c in schema.EPISODE_KEY if c in codes):
+        ranked = codes[column][rows]
+        starts[1:] |= ranked[1:] != ranked[:-1]
+    at = np.flatnonzero(starts)
+    first, sizes = np.minimum.reduceat(rows, at), np.diff(np.append(at, len(rows)))
     key = list(schema.EPISODE_KEY)
     known = results.assign(**{} if RUN_COLUMN in results else {RUN_COLUMN: 1})[key]
     known_runs = pd.MultiIndex.from_frame(known.astype({RUN_COLUMN: float}))
-    episode = pd.MultiIndex.from_frame(steps[key].astype({RUN_COLUMN: float}))
-    unmatched = ~episode.isin(known_runs)
-    bad = steps.loc[unmatched, key]
-    counts = bad.groupby(key, sort=False).size()
-    for row, record in bad.drop_duplicates(key).iterrows():
-        n = int(counts.loc[tuple(record)])
-        others = ("" if n == 1 else " (nor does its other step)" if n == 2
-                  else f" (nor do its {n - 1} other steps)")
-        report.add(f"matches no model/task/run of {results_file}{others}", int(row),
-                   "model/task/run", ", ".join(_int_text(v) for v in record))
-    if not unmatched.any():
-        lacking = int((~known_runs.isin(episode)).sum())
-        if lacking:
-            report.add(f"{lacking} of {len(known)} runs in {results_file} have no steps "
-                       "(left out of the step-log findings)", warn=True)
+    episodes = pd.MultiIndex.from_frame(steps[key].iloc[first].astype({RUN_COLUMN: float}))
+    matched = episodes.isin(known_runs)
+    for i in np.flatnonzero(~matched):
+        others = ("" if sizes[i] == 1 else " (nor does its other step)" if sizes[i] == 2
+                  else f" (nor do its {sizes[i] - 1} other steps)")
+        report.add(f"matches no model/task/run of {results_file}{others}", int(first[i]),
+                   "model/task/run", ", ".join(_int_text(v) for v in episodes[i]))
+    lacking = int((~known_runs.isin(episodes)).sum())
+    if matched.all() and lacking:
+        report.add(f"{lacking} of {len(known)} runs in {results_file} have no steps (left out "
+                   "of the step-log findings)", warn=True)
 
 
 def tidy_order(frame: pd.DataFrame, order: np.ndarray | None) -> pd.DataFrame:
