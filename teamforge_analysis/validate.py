@@ -211,7 +211,7 @@ def _convert(cells: Cells, col: Column, key: bool) -> tuple[np.ndarray, np.ndarr
     elif raw.dtype.kind == "f":
         values, blank = raw, np.isnan(raw)
     elif raw.dtype.kind == "b":  # (a boolean is not a number)
-        values = np.full(len(raw), np.nan)
+        values = _where(np.zeros(len(raw), bool), raw.astype(float))
         checks.append((np.ones(len(raw), bool), "is not a number"))
     else:
         text = _text(raw)
