@@ -202,8 +202,9 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
         problems += found
     name = profile.name if profile is not None else default_name
     hashes = {f: sha for f, sha in sorted(hashes.items()) if sha is not None}
-    return _dataset(check(inputs), problems + extra, notes, name, profile, aggregate, hashes,
-                    strict)
+    checked = check(inputs)
+    inputs.clear()  # (the files' bytes and codes: not needed once the problems are located)
+    return _dataset(checked, problems + extra, notes, name, profile, aggregate, hashes, strict)
 
 
 def _rank(problem: Problem) -> int:
@@ -221,14 +222,15 @@ def _dataset(checked: Checked, problems: list[Problem], notes: list[Problem], na
     if problems:
         raise DataValidationError(sorted(problems, key=_rank), warnings)
     frames, orders = checked.frames, checked.orders
-    results = frames["results"]
-    n = len(results)
+    results = frames.pop("results")  # (its rows, once sorted into runs, are not kept twice)
     absent = {m: pd.Series(index=results.index, dtype="boolean" if m == "passed" else "float64")
               for m in MEASURES if m not in results}
-    runs = results.assign(**absent, **{} if RUN_COLUMN in results else {RUN_COLUMN: np.ones(
-        n, np.int64)})
-    runs = tidy_order(runs, orders["results"])[["model", "task", RUN_COLUMN, "score", *MEASURES,
-                                              *(c for c in COMPONENT_COLUMNS if c in results)]]
+    if RUN_COLUMN not in results:
+        absent[RUN_COLUMN] = np.ones(len(results), np.int64)
+    components = [c for c in COMPONENT_COLUMNS if c in results]
+    runs = tidy_order(results.assign(**absent), orders["results"])[
+        ["model", "task", RUN_COLUMN, "score", *MEASURES, *components]]
+    del results
     tasks = frames["tasks"]
     tasks = tidy(tasks, orders["tasks"], schema.TASKS, weight=1.0 / len(tasks),
                   difficulty_rank=tasks["difficulty"].map(schema.DEFAULT_LEVEL_RANKS))
@@ -238,7 +240,7 @@ def _dataset(checked: Checked, problems: list[Problem], notes: list[Problem], na
     steps = frames.get("steps")
     if steps is not None:
         steps = tidy(steps, orders["steps"], schema.STEPS)
-    if profile is None and all(c in results for c in COMPONENT_COLUMNS):
+    if profile is None and len(components) == len(COMPONENT_COLUMNS):
         profile = teamforge_profile(name)
     return Dataset(name, aggregate_runs(runs, how=aggregate), models, tasks, files,
                    tuple(warnings), runs, steps, aggregate, profile,

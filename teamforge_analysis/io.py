@@ -190,6 +190,8 @@ def _arrow_csv(raw: bytes) -> tuple[list[str], list[Cells]] | None:
     if table.num_columns != width:
         return None
     cells = [_arrow_cells(c) for c in table.unify_dictionaries().columns]
+    del table
+    pa.default_memory_pool().release_unused()  # (the parse's buffers, kept by the allocator)
     names = [str(c.values[c.codes[0]]) for c in cells]
     return names, [Cells(c.values, c.codes[1:]) for c in cells]
 
@@ -206,7 +208,7 @@ def _arrow_cells(column: object) -> Cells:
         values = (column.chunk(0).dictionary.to_numpy(zero_copy_only=False).astype(object)
                   if column.num_chunks else np.array([], object))
         codes = [c.indices.fill_null(len(values)).to_numpy() for c in column.chunks]
-        return Cells(np.append(values, None), np.concatenate([np.array([], np.intp), *codes]))
+        return Cells(np.append(values, None), np.concatenate([np.array([], np.int32), *codes]))
     values = column.to_numpy()
     if pa.types.is_floating(column.type) and pc.any(pc.is_nan(column)).as_py():
         values = values.astype(object)  # (NaN written in the file is not a blank cell)

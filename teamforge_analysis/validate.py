@@ -326,13 +326,13 @@ def _check_table(inp: Input, checked: Checked) -> None:
                 raw = cells.rows(cells.values) if raw is None else raw
                 inp.failing(cells.rows(mask), col.name, message, raw)
         if col.name in inp.table.key:  # (sorted codes: the key check and the order use them)
-            codes[col.name] = cells.rows(pd.factorize(values, sort=True)[0])
+            codes[col.name] = cells.rows(pd.factorize(values, sort=True)[0].astype(np.int32))
             used = values if cells.codes is None else values[np.bincount(
                 cells.codes, minlength=len(values)) > 0]
             names[col.name] = pd.unique(used[pd.notna(used)])
         columns[col.name] = pd.Series(_typed(cells.rows(values), col),
                                       dtype=object if col.kind == "text" else None, copy=False)
-    frame = pd.DataFrame(columns, index=pd.RangeIndex(inp.n_rows))
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(inp.n_rows), copy=False)
     if inp.table is schema.STEPS and RUN_COLUMN not in frame and "task" in frame:
         frame.insert(frame.columns.get_loc("task") + 1, RUN_COLUMN, 1)  # (checked in check())
         frame.attrs["run_absent"] = True
