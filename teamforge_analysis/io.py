@@ -87,7 +87,7 @@ def _records(text: str) -> list[tuple[int, list[str] | str]]:
 
 
 def read_file(path: Path, file: str, *, text: bool = True
-              ) -> tuple[bytes | None, str | None, Problem | None]:
+              ) -> tuple[bytearray | None, str | None, Problem | None]:
     """A regular file's bytes and SHA-256, read block by block, or the problem that stopped
     the read. With ``text``, every block must be UTF-8 without NUL bytes."""
     try:
@@ -99,27 +99,27 @@ def read_file(path: Path, file: str, *, text: bool = True
             return None, None, Problem(file, f"is larger than {MAX_BYTES >> 30} GiB ("
                                        f"{status.st_size / 2**30:.1f} GiB), the limit for an "
                                        "input file")
-        blocks, sha, decoder = [], hashlib.sha256(), codecs.getincrementaldecoder("utf-8")()
+        raw, sha = bytearray(), hashlib.sha256()  # (grown in place: no second copy)
+        decoder = codecs.getincrementaldecoder("utf-8")()
         with open(path, "rb") as handle:
             while block := handle.read(_BLOCK):
-                if text and (bad := _not_text(block, blocks, decoder)) is not None:
+                if text and (bad := _not_text(raw, block, decoder)) is not None:
                     return None, None, Problem(file, *bad)
-                blocks.append(block)
+                raw += block
                 sha.update(block)
     except FileNotFoundError:  # (stat follows links: the link's target is missing)
         return None, None, Problem(file, "is a symbolic link to a file that does not exist")
     except OSError as exc:
         return None, None, Problem(file, f"cannot be read ({exc.strerror or exc})")
-    raw = b"".join(blocks)
     if text and (pending := len(decoder.getstate()[0])):  # (cut inside a character)
         return None, None, Problem(file, f"is not UTF-8 text (byte 0x{raw[-pending]:02x})",
                                    _line_of(raw, len(raw) - pending))
     return raw, sha.hexdigest(), None
 
 
-def _not_text(block: bytes, before: list[bytes], decoder: codecs.IncrementalDecoder
+def _not_text(before: bytearray, block: bytes, decoder: codecs.IncrementalDecoder
               ) -> tuple[str, int | None] | None:
-    """What makes this block (after the ``before`` ones) not UTF-8 text, and on which line."""
+    """What makes this block (after the ``before`` bytes) not UTF-8 text, and on which line."""
     if not before and block.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "is UTF-16 text; save it as UTF-8", None
     pending = len(decoder.getstate()[0])  # (bytes of a character cut by the last block)
@@ -133,7 +133,7 @@ def _not_text(block: bytes, before: list[bytes], decoder: codecs.IncrementalDeco
         except UnicodeDecodeError as exc:
             at = exc.start - pending
             message = f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x})"
-    return message, _line_of(b"".join(before) + block, sum(map(len, before)) + at)
+    return message, _line_of(before + block, len(before) + at)
 
 
 def _line_of(raw: bytes, offset: int) -> int:
