@@ -266,11 +266,12 @@ def _read_parquet(raw: bytes, table: Table, file: str) -> tuple[Input | None, li
             continue
         cells.append(None)
         if name in table.by_name:
-            problems.append(Problem(file, f"has Parquet type {show(column.type)}, not text, a "
+            problems.append(Problem(file, f"has Parquet type {show(kind)}, not text, a "
                                     "number or a boolean", column=name))
     inp = Input(table, file, data.column_names, cells, data.num_rows,
                 Rows(range(data.num_rows + 1), "line"), no_rows="has no records")
-    return inp, problems
+    inp.problems += [(None, p) for p in problems]  # (the rules across files then wait)
+    return inp, []
 
 
 _READERS = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}

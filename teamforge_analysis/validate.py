@@ -343,9 +343,9 @@ def _check_table(inp: Input, checked: Checked) -> None:
 def _check_keys(inp: Input, frame: pd.DataFrame, codes: dict[str, np.ndarray]
                 ) -> np.ndarray | None:
     """Repeated keys reported; the stable order that sorts the rows by key (None: sorted)."""
-    coded = [codes[k] for k in inp.table.key if k in codes]
-    if len(coded) < len([k for k in inp.table.key if k != RUN_COLUMN]):
+    if any(k not in codes for k in inp.table.key if k != RUN_COLUMN):
         return None
+    coded = [codes[k] for k in inp.table.key if k in codes]
     sizes = [int(c.max(initial=-1)) + 2 for c in coded]
     if math.prod(sizes) < 2**62:  # (one integer per row: one sort, one comparison)
         combined = np.zeros(len(frame), np.int64)
