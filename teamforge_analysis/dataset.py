@@ -157,7 +157,7 @@ def bundled_data_dir() -> Path:
     return packaged if (packaged / "results.csv").is_file() else here.parent / "data"
 
 
-def load_dataset(path: str | Path | None = None, *, strict: bool = False,
+def load_dataset(path: str | bytes | os.PathLike | None = None, *, strict: bool = False,
                  aggregate: str = "mean") -> Dataset:
     """Load and validate a data folder (``None``: the bundled TeamForge data).
 
@@ -174,7 +174,7 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
     ('TeamForge (published results)', (12, 6), ('easy', 'medium', 'hard'))
     """
     _check_aggregate(aggregate)
-    folder = bundled_data_dir() if path is None else Path(path)
+    folder = bundled_data_dir() if path is None else Path(os.fsdecode(path))  # (bytes too)
     shown = show(str(folder))
     if not os.path.exists(folder):
         raise DataValidationError([Problem(shown, "data folder does not exist")])

@@ -227,3 +227,10 @@ def test_a_folder_name_that_is_not_utf8(tmp_path: Path) -> None:
     assert done.returncode == 0 and "Traceback" not in done.stderr
     document = json.loads((tmp_path / "results" / "findings.json").read_text(encoding="utf-8"))
     assert document["dataset"]["name"] == "data\\xff"
+
+
+def test_a_path_given_as_bytes_is_named_with_its_bytes_escaped(tmp_path: Path) -> None:
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(os.fsencode(tmp_path) + b"/data\xff")
+    assert [str(p) for p in info.value.problems] == [
+        f"{tmp_path}/data\\xff: data folder does not exist"]
