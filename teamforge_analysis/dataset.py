@@ -175,7 +175,7 @@ def load_dataset(path: str | bytes | os.PathLike | None = None, *, strict: bool 
     """
     _check_aggregate(aggregate)
     folder = bundled_data_dir() if path is None else Path(os.fsdecode(path))  # (bytes too)
-    shown = show(str(folder))
+    shown = show(folder, limit=None)  # (a path is not cut)
     if not os.path.exists(folder):
         raise DataValidationError([Problem(shown, "data folder does not exist")])
     if not folder.is_dir():

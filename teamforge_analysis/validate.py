@@ -67,13 +67,13 @@ def printable(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def show(value: object) -> str:
+def show(value: object, limit: int | None = MAX_SHOWN) -> str:
     """A value for a one-line message: control characters and bytes that are not UTF-8
-    escaped, long values cut."""
+    escaped, values longer than ``limit`` cut."""
     text = printable(str(value))
     if not text.isprintable():
         text = repr(text)[1:-1]
-    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
+    return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
 
 
 class Rows:
