@@ -24,6 +24,10 @@ like real TeamForge output so that every code path does real work:
 Everything is drawn from ``numpy.random.default_rng(seed)`` in a fixed order and written in a
 fixed row order, so the same arguments always give byte-identical files.
 
+``shape="shuffled"`` (issue 12) is a second shape of the same data: rows in a random order
+(seeded), scores with four decimals and test_pass with two. ``bad_cell=True`` writes a score
+of 1.7 ten rows from the end (the error path).
+
 Usage::
 
     python benchmarks/generate.py OUT_DIR --models 500 --tasks 20 --runs 100 [--steps parquet]
@@ -92,6 +96,7 @@ WEIGHT_UNITS = 10**9
 WEIGHT_SUM_TOLERANCE = 1e-9
 
 STEP_FORMATS = ("parquet", "jsonl", "csv")
+SHAPES = ("ordered", "shuffled")
 FOLDS = (None, "tasks", "models")
 
 
@@ -107,6 +112,8 @@ class Size:
     components: bool = False
     fold_runs: str | None = None  # None, "tasks" or "models"
     mean_steps: float = 30.0
+    shape: str = "ordered"  # one of SHAPES
+    bad_cell: bool = False
 
     def __post_init__(self) -> None:
         if self.models < 1 or self.tasks < 1 or self.runs < 1:
@@ -115,6 +122,8 @@ class Size:
             raise ValueError(f"steps must be one of {STEP_FORMATS} or None, not {self.steps!r}")
         if self.fold_runs not in FOLDS:
             raise ValueError(f"fold_runs must be one of {FOLDS}, not {self.fold_runs!r}")
+        if self.shape not in SHAPES:
+            raise ValueError(f"shape must be one of {SHAPES}, not {self.shape!r}")
         if self.mean_steps < 2:
             raise ValueError("mean_steps must be at least 2 (a plan or edit, then a commit)")
 
@@ -133,6 +142,10 @@ class Size:
             parts.append("folded")
         elif self.fold_runs == "models":
             parts.append("folded-models")
+        if self.shape != "ordered":
+            parts.append(self.shape)
+        if self.bad_cell:
+            parts.append("bad-cell")
         return "_".join(parts)
 
 
@@ -220,7 +233,8 @@ def build(size: Size) -> GeneratedData:
     }
     raw_score = GRADER_WEIGHTS["test_pass"] * test_pass + sum(
         GRADER_WEIGHTS[name] * components[name] for name in COMPONENTS)
-    score = np.round(np.clip(raw_score, 0.001, 0.999), 3)
+    decimals = (4, 2) if size.shape == "shuffled" else (3, 6)  # (score, test_pass)
+    score = np.round(np.clip(raw_score, 0.001, 0.999), decimals[0])
     passed = score >= threshold[t]
     # Harder tasks take more steps; better episodes a few fewer.
     expected_steps = size.mean_steps * np.exp(0.25 * hardness[t] - 0.3 * (quality - 0.5))
@@ -266,11 +280,16 @@ def build(size: Size) -> GeneratedData:
     results = {"model": row_model, "task": row_task}
     if run_column is not None:
         results["run"] = run_column
-    results.update({"score": score, "steps": steps, "test_pass": np.round(test_pass, 6),
+    results.update({"score": score, "steps": steps, "test_pass": np.round(test_pass, decimals[1]),
                     "passed": passed})
     if size.components:
         results.update(components)
     results_frame = pd.DataFrame(results)
+    if size.bad_cell:
+        results_frame.loc[n_rows - 10, "score"] = 1.7
+    if size.shape == "shuffled":  # (its own generator: the other draws stay as they were)
+        order = np.random.default_rng(size.seed + 1).permutation(n_rows)
+        results_frame = results_frame.take(order).reset_index(drop=True)
 
     step_frame = None
     if size.steps is not None:
@@ -383,6 +402,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="average episode length (steps per result row)")
     parser.add_argument("--components", action="store_true",
                         help="add the grader component columns to results.csv")
+    parser.add_argument("--shape", choices=SHAPES, default=Size.shape,
+                        help="shuffled: rows in a random order, 4-decimal scores, 2-decimal "
+                        "test_pass")
+    parser.add_argument("--bad-cell", action="store_true",
+                        help="a score of 1.7 ten rows from the end")
     parser.add_argument("--fold-runs", choices=("tasks", "models"), default=None,
                         help="write runs as distinct task (or model) names instead of a run "
                         "column")
@@ -390,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         size = Size(models=args.models, tasks=args.tasks, runs=args.runs, seed=args.seed,
                     steps=args.steps, components=args.components, fold_runs=args.fold_runs,
-                    mean_steps=args.mean_steps)
+                    mean_steps=args.mean_steps, shape=args.shape, bad_cell=args.bad_cell)
     except ValueError as exc:
         parser.error(str(exc))
     data = build(size)

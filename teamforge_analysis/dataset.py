@@ -3,18 +3,30 @@
 
 from __future__ import annotations
 
-import hashlib
+import os
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import io, schema
+from .profile import FILE as PROFILE_FILE
 from .profile import Profile, read_profile, teamforge_profile
 from .runs import AGGREGATES, aggregate_runs
 from .schema import COMPONENT_COLUMNS, MEASURES, RUN_COLUMN, Table
-from .validate import Cells, Checked, DataValidationError, Input, Problem, Rows, check
+from .validate import (
+    Checked,
+    DataValidationError,
+    Input,
+    Problem,
+    check,
+    printable,
+    show,
+    tidy,
+    tidy_order,
+)
 
 __all__ = ["Dataset", "bundled_data_dir", "load_dataset"]
 
@@ -23,33 +35,14 @@ _FILES = (schema.RESULTS, schema.MODELS, schema.TASKS)
 
 @dataclass(frozen=True)
 class Dataset:
-    """Validated benchmark results.
+    """Validated benchmark results (their columns: README, "Data dictionary").
 
-    Attributes
-    ----------
-    name
-        The profile's name (``benchmark.json``), else the folder's name (never a path).
-    results
-        One row per (model, task), sorted: ``model, task, score, steps, test_pass, passed``,
-        then the grader component columns the input has. ``steps``, ``test_pass`` and
-        ``passed`` are always there (missing values where the input had none).
-    models, tasks
-        ``model, params_b, active_params_b, family, source`` (models with results only) and
-        ``task, difficulty, difficulty_rank, weight, pass_threshold``, sorted by key.
-    files
-        SHA-256 of every input file, by file name (empty for frames).
-    warnings
-        Non-fatal remarks (ignored columns, models with no results, ...).
-    runs
-        One row per run, sorted by model, task, run (``run`` 1 without a run column).
-    steps
-        The step log, sorted by model, task, run, step, or ``None``.
-    aggregate
-        ``"mean"`` or ``"best"``: how ``results`` was made from ``runs``.
-    profile
-        The benchmark's profile, or ``None`` (generic texts).
-    equal_weights
-        Whether the input had no weight column (every task weighs 1 / number of tasks).
+    ``results`` holds one row per (model, task), ``runs`` one per run (``run`` 1 without a run
+    column), ``steps`` the step log or None, each sorted by its key; ``models`` (those with
+    results) and ``tasks`` hold every declared column, absent ones missing or filled by their
+    defaults. ``name`` is the profile's name, else the folder's (never a path); ``files`` the
+    SHA-256 of each input file (empty for frames); ``aggregate`` how ``results`` was made
+    from ``runs``; ``equal_weights`` whether the input had no weight column.
     """
 
     name: str
@@ -75,13 +68,10 @@ class Dataset:
         """Whether some (model, task) cell has more than one run."""
         return len(self.runs) > len(self.results)
 
-    @property
+    @cached_property
     def levels(self) -> tuple[str, ...]:
         """The difficulty levels, easiest first (by ``difficulty_rank``)."""
-        tasks = self.tasks
-        if "difficulty_rank" not in tasks:
-            return tuple(lv for lv in schema.DIFFICULTY_LEVELS if lv in set(tasks["difficulty"]))
-        ordered = tasks.sort_values(["difficulty_rank", "difficulty"], kind="stable")
+        ordered = self.tasks.sort_values(["difficulty_rank", "difficulty"], kind="stable")
         return tuple(ordered["difficulty"].drop_duplicates())
 
     def with_aggregate(self, aggregate: str) -> Dataset:
@@ -145,14 +135,11 @@ class Dataset:
         given = [(schema.RESULTS, results), (schema.MODELS, models), (schema.TASKS, tasks)]
         if steps is not None:
             given.append((schema.STEPS, steps))
-        inputs = []
         for table, frame in given:
             if not isinstance(frame, pd.DataFrame):
                 raise ValueError(f"{table.name} must be a pandas DataFrame, not "
                                  f"{type(frame).__name__}")
-            inputs.append(Input(table, table.name, [str(c) for c in frame.columns],
-                                [Cells.of(frame.iloc[:, i]) for i in range(frame.shape[1])],
-                                len(frame), Rows(frame.index)))
+        inputs = [Input.of_frame(table, frame) for table, frame in given]
         name = name or (profile.name if profile is not None else "dataset")
         return _dataset(check(inputs), [], [], name, profile, aggregate, {}, strict)
 
@@ -170,7 +157,7 @@ def bundled_data_dir() -> Path:
     return packaged if (packaged / "results.csv").is_file() else here.parent / "data"
 
 
-def load_dataset(path: str | Path | None = None, *, strict: bool = False,
+def load_dataset(path: str | bytes | os.PathLike | None = None, *, strict: bool = False,
                  aggregate: str = "mean") -> Dataset:
     """Load and validate a data folder (``None``: the bundled TeamForge data).
 
@@ -187,38 +174,37 @@ def load_dataset(path: str | Path | None = None, *, strict: bool = False,
     ('TeamForge (published results)', (12, 6), ('easy', 'medium', 'hard'))
     """
     _check_aggregate(aggregate)
-    folder = bundled_data_dir() if path is None else Path(path)
-    if not folder.exists():
-        raise DataValidationError([Problem(str(folder), "data folder does not exist")])
+    folder = bundled_data_dir() if path is None else Path(os.fsdecode(path))  # (bytes too)
+    shown = show(folder, limit=None)  # (a path is not cut)
+    if not os.path.exists(folder):
+        raise DataValidationError([Problem(shown, "data folder does not exist")])
     if not folder.is_dir():
-        raise DataValidationError([Problem(str(folder), "is a file, not a data folder")])
+        raise DataValidationError([Problem(shown, "is a file, not a data folder")])
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise DataValidationError([Problem(shown, "data folder cannot be read (Permission "
+                                           "denied)")])
     inputs, problems, hashes = [], [], {}
     step_log, extra = io.find_step_log(folder)
     files: list[tuple[Table, Path]] = [(t, folder / t.file) for t in _FILES]
-    if step_log is not None:
-        files.append((schema.STEPS, step_log))
-    for table, file in files:
-        if not file.exists() and not file.is_symlink():
+    for table, file in [*files, *([(schema.STEPS, step_log)] if step_log else [])]:
+        if not os.path.lexists(file):
             problems.append(Problem(file.name, f"is missing from the data folder "
-                                    f"{folder.name!r}"))
+                                    f"'{show(folder.resolve().name)}'"))
             continue
-        inp, found, sha = io.read_input(file, table)
+        inp, found, hashes[file.name] = io.read_input(file, table)
         problems += found
-        if inp is not None:
-            inputs.append(inp)
-        if sha is not None:
-            hashes[file.name] = sha
-    problems += extra
-    profile, notes = None, []
-    if (folder / "benchmark.json").exists():
-        profile, found, notes = read_profile(folder / "benchmark.json", folder.resolve().name)
+        inputs += [inp] if inp is not None else []
+    profile, notes, default_name = None, [], printable(folder.resolve().name)
+    if os.path.lexists(folder / PROFILE_FILE):
+        raw, hashes[PROFILE_FILE], bad = io.read_file(folder / PROFILE_FILE, PROFILE_FILE)
+        profile, found, notes = read_profile(raw, default_name) if bad is None else (
+            None, [bad], [])
         problems += found
-        if not found:
-            hashes["benchmark.json"] = hashlib.sha256(
-                (folder / "benchmark.json").read_bytes()).hexdigest()
-    name = profile.name if profile is not None else folder.resolve().name
-    return _dataset(check(inputs), problems, notes, name, profile, aggregate,
-                    dict(sorted(hashes.items())), strict)
+    name = profile.name if profile is not None else default_name
+    hashes = {f: sha for f, sha in sorted(hashes.items()) if sha is not None}
+    checked = check(inputs)
+    inputs.clear()  # (the files' bytes and codes: not needed once the problems are located)
+    return _dataset(checked, problems + extra, notes, name, profile, aggregate, hashes, strict)
 
 
 def _rank(problem: Problem) -> int:
@@ -229,54 +215,33 @@ def _rank(problem: Problem) -> int:
 def _dataset(checked: Checked, problems: list[Problem], notes: list[Problem], name: str,
              profile: Profile | None, aggregate: str, files: dict[str, str], strict: bool
              ) -> Dataset:
-    problems = problems + checked.problems
-    notes = notes + checked.warnings
+    problems, notes = problems + checked.problems, notes + checked.warnings
     if strict:
         problems, notes = problems + notes, []
     warnings = [str(w) for w in sorted(notes, key=_rank)]
     if problems:
         raise DataValidationError(sorted(problems, key=_rank), warnings)
-    frames = checked.frames
-    results = frames["results"]
-    n = len(results)
-    runs = results[["model", "task"]].assign(
-        run=results[RUN_COLUMN] if RUN_COLUMN in results else np.ones(n, np.int64),
-        score=results["score"])
-    for measure in MEASURES:
-        runs[measure] = results[measure] if measure in results else pd.Series(
-            pd.array([None] * n, dtype="boolean" if measure == "passed" else "float64"))
-    for column in COMPONENT_COLUMNS:
-        if column in results:
-            runs[column] = results[column]
-    runs = runs.sort_values(["model", "task", RUN_COLUMN], kind="stable", ignore_index=True)
+    frames, orders = checked.frames, checked.orders
+    results = frames.pop("results")  # (its rows, once sorted into runs, are not kept twice)
+    absent = {m: pd.Series(index=results.index, dtype="boolean" if m == "passed" else "float64")
+              for m in MEASURES if m not in results}
+    if RUN_COLUMN not in results:
+        absent[RUN_COLUMN] = np.ones(len(results), np.int64)
+    components = [c for c in COMPONENT_COLUMNS if c in results]
+    runs = tidy_order(results.assign(**absent), orders["results"])[
+        ["model", "task", RUN_COLUMN, "score", *MEASURES, *components]]
+    del results
     tasks = frames["tasks"]
-    equal_weights = "weight" not in tasks
-    tasks = _tidy(tasks, schema.TASKS, weight=1.0 / len(tasks),
+    tasks = tidy(tasks, orders["tasks"], schema.TASKS, weight=1.0 / len(tasks),
                   difficulty_rank=tasks["difficulty"].map(schema.DEFAULT_LEVEL_RANKS))
-    models = frames["models"]
-    models = _tidy(models[models["model"].isin(set(runs["model"]))], schema.MODELS)
+    models = tidy(frames["models"], orders["models"], schema.MODELS)
+    models = models[models["model"].isin(set(checked.names["results"]["model"]))].reset_index(
+        drop=True)
     steps = frames.get("steps")
     if steps is not None:
-        steps = _tidy(steps, schema.STEPS)
-    if profile is None and all(c in results for c in COMPONENT_COLUMNS):
+        steps = tidy(steps, orders["steps"], schema.STEPS)
+    if profile is None and len(components) == len(COMPONENT_COLUMNS):
         profile = teamforge_profile(name)
     return Dataset(name, aggregate_runs(runs, how=aggregate), models, tasks, files,
-                   tuple(warnings), runs, steps, aggregate, profile, equal_weights)
-
-
-def _tidy(frame: pd.DataFrame, table: Table, **defaults: object) -> pd.DataFrame:
-    """The table's columns in order (absent ones from ``defaults``, else missing), sorted by
-    the table's key."""
-    columns = {}
-    for col in table.columns:
-        values = frame[col.name] if col.name in frame else defaults.get(col.name)
-        if values is None:
-            values = (pd.Series(None, index=frame.index, dtype=object) if col.kind == "text"
-                      else pd.Series(index=frame.index, dtype="float64"))  # (all missing)
-        columns[col.name] = pd.Series(values, index=frame.index,
-                                      dtype=object if col.kind == "text" else None)
-    tidy = pd.DataFrame(columns)
-    if table is schema.TASKS:
-        tidy["difficulty_rank"] = tidy["difficulty_rank"].astype(np.int64)
-    key = [k for k in table.key if k in tidy]
-    return tidy.sort_values(key, kind="stable", ignore_index=True)
+                   tuple(warnings), runs, steps, aggregate, profile,
+                   "weight" not in frames["tasks"])

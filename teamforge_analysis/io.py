@@ -1,24 +1,24 @@
 """Read a data folder's files into the inputs :mod:`.validate` checks.
 
-Each file is read once. A CSV file is parsed by pyarrow's reader with every column as text
-(then dictionary-encoded: each distinct text once, a code per row); without pyarrow, or for a
-file pyarrow rejects (a row with the wrong number of fields, a bad byte, a line of spaces), by
-the :mod:`csv` module, which also gives every record's physical line. Those lines are worked
-out only when a problem must be reported. Step logs may also be JSON Lines or Parquet.
-
-The Dataset and the loading functions live in :mod:`.dataset`; their names are re-exported
-here for older imports (``from .io import Dataset``), looked up when first asked for, so
-that this module does not import :mod:`.dataset`, which imports it.
+A file is read block by block and each block checked as it comes (NUL bytes, UTF-8), so a
+file that is not text, or is larger than :data:`MAX_BYTES`, is refused without reading the
+rest. A CSV file is parsed once, by pyarrow's reader with every column as dictionary-encoded
+text (each distinct text once, a code per row); the :mod:`csv` module parses what pyarrow
+refuses (lines of spaces, or no pyarrow installed) and finds the lines of broken records.
+Physical lines are worked out only when a problem must be reported. The Dataset and the
+loaders are re-exported from :mod:`.dataset` for older imports (``from .io import Dataset``).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import json
+import os
 import re
-import warnings
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -33,12 +33,12 @@ from .schema import (
     WEIGHT_SUM_TOLERANCE,
     Table,
 )
-from .validate import Cells, DataValidationError, Input, Problem, Rows
+from .validate import Cells, DataValidationError, Input, Problem, Rows, show
 
 __all__ = [
-    "COMPONENT_COLUMNS", "DIFFICULTY_LEVELS", "MODELS_COLUMNS", "RESULTS_COLUMNS", "RUN_COLUMN",
-    "STEP_LOG_NAMES", "TASKS_COLUMNS", "WEIGHT_SUM_TOLERANCE",
-    "DataValidationError", "Problem", "find_step_log", "read_input",
+    "COMPONENT_COLUMNS", "DIFFICULTY_LEVELS", "MAX_BYTES", "MODELS_COLUMNS", "RESULTS_COLUMNS",
+    "RUN_COLUMN", "STEP_LOG_NAMES", "TASKS_COLUMNS", "WEIGHT_SUM_TOLERANCE",
+    "DataValidationError", "Problem", "find_step_log", "read_file", "read_input",
 ]
 
 #: Column names of the Dataset's frames, in order (``results`` also has the component
@@ -46,97 +46,114 @@ __all__ = [
 RESULTS_COLUMNS: tuple[str, ...] = ("model", "task", "score", *MEASURES)
 MODELS_COLUMNS: tuple[str, ...] = tuple(c.name for c in schema.MODELS.columns)
 TASKS_COLUMNS: tuple[str, ...] = tuple(c.name for c in schema.TASKS.columns)
-
 #: File names a step log may have, in the order they are looked for.
 STEP_LOG_NAMES: tuple[str, ...] = ("steps.jsonl", "steps.csv", "steps.parquet")
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_BLANK_LINE = re.compile(r"[ \t]*")
+#: Input files larger than this are refused before they are read.
+MAX_BYTES = 1 << 30
+_BLOCK = 1 << 24
+_BOM = b"\xef\xbb\xbf"
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+_SPECIAL = {stat.S_IFDIR: "is a folder, not a file", stat.S_IFIFO: "is a named pipe (FIFO), "
+            "not a file", stat.S_IFSOCK: "is a socket, not a file"}
 
 
-class Lines(Rows):
-    """Row positions as physical lines (the header is line 1), found when first asked."""
-
-    unit = "line"
-
-    def __init__(self, text: str | None = None, records: list[tuple[int, list[str]]] | None = None,
-                 n_rows: int | None = None, *, offset: int | None = None,
-                 lines: np.ndarray | None = None) -> None:
-        super().__init__()
-        self.text, self.records, self.n_rows = text, records, n_rows
-        self.offset, self.lines = offset, lines  # (Parquet: row + 1; JSON Lines: a table)
-
-    def label(self, position: int) -> int | None:
-        if self.offset is not None:
-            return None if position < 0 else position + self.offset
-        if self.lines is not None:
-            return None if position < 0 else int(self.lines[position])
-        if self.records is None:
-            self.records = _records(self.text or "")
-        if self.n_rows is not None and len(self.records) != self.n_rows + 1:
-            return None  # (no line is better than a wrong one)
-        return self.records[position + 1][0] if position + 1 < len(self.records) else None
+def _record_lines(raw: bytes, n_rows: int) -> np.ndarray:
+    """The physical line of every record, header first (none when they do not add up)."""
+    if b'"' in raw or b"\r" in raw:  # (quoted line breaks, other line ends: the csv module)
+        lines = np.array([line for line, _ in _records(raw.decode("utf-8-sig"))])
+    else:  # (a record is a line that is not empty)
+        ends = np.flatnonzero(np.frombuffer(raw, np.uint8) == ord("\n"))
+        starts = np.concatenate(([0], ends + 1))
+        lines = np.flatnonzero(np.append(ends, len(raw)) > starts) + 1
+    return lines if len(lines) == n_rows + 1 else lines[:0]
 
 
 def _records(text: str) -> list[tuple[int, list[str] | str]]:
-    """Every record (header first) with its physical start line, as a CSV reader keeps them:
-    empty lines and lines of spaces and tabs are skipped."""
-    csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))  # (long fields keep lines)
-    lines = io.StringIO(text, newline=None)
-    consumed: list[str] = []
-
-    def feed():
-        for line in lines:
-            consumed.append(line)
-            yield line
-
-    reader = csv.reader(feed(), strict=True)
+    """Every record (header first) with its physical start line, as a CSV reader keeps them
+    (lines empty or of spaces and tabs skipped); a last entry with a message (str) when the
+    rest cannot be read."""
+    csv.field_size_limit(2**31 - 1)  # (a long field must not cost the line numbers)
+    reader = csv.reader(io.StringIO(text, newline=None), strict=True)
     records, end = [], 0
     try:
         for record in reader:
             start, end = end + 1, reader.line_num
-            if end == start and _BLANK_LINE.fullmatch(consumed[start - 1].rstrip("\n")):
-                continue
-            records.append((start, record))
+            if len(record) > 1 or (record and record[0].strip(" \t")):
+                records.append((start, record))
     except csv.Error as exc:  # (the record that starts after the last one read)
         records.append((end + 1, "has a quoted field that is never closed"
                         if "end of data" in str(exc) else f"cannot be read as CSV ({exc})"))
     return records
 
 
-def _line_of(raw: bytes, offset: int) -> int:
-    return len(_LINE_BREAK.findall(raw[:offset].decode("utf-8", "replace"))) + 1
-
-
-def _text_problem(raw: bytes, file: str, empty: str) -> Problem | None:
-    """A problem when the bytes are not UTF-8 text with some content."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return Problem(file, "is UTF-16 text; save it as UTF-8")
-    if (nul := raw.find(b"\x00")) >= 0:
-        return Problem(file, "is not a text file (it contains NUL bytes)", _line_of(raw, nul))
-    if raw.isspace() or not raw.removeprefix(b"\xef\xbb\xbf"):
-        return Problem(file, empty)
-    return None
-
-
-def _decoded(raw: bytes, file: str) -> tuple[str | None, Problem | None]:
+def read_file(path: Path, file: str, *, text: bool = True
+              ) -> tuple[bytearray | None, str | None, Problem | None]:
+    """A regular file's bytes and SHA-256, read block by block, or the problem that stopped
+    the read. With ``text``, every block must be UTF-8 without NUL bytes."""
     try:
-        return raw.decode("utf-8-sig"), None
-    except UnicodeDecodeError as exc:
-        return None, Problem(file, f"is not UTF-8 text (byte 0x{raw[exc.start]:02x})",
-                             _line_of(raw, exc.start))
+        status = os.stat(path)
+        if not stat.S_ISREG(status.st_mode):
+            kind = _SPECIAL.get(stat.S_IFMT(status.st_mode), "is a device, not a file")
+            return None, None, Problem(file, kind)
+        if status.st_size > MAX_BYTES:
+            return None, None, Problem(file, f"is larger than {MAX_BYTES >> 30} GiB ("
+                                       f"{status.st_size / 2**30:.1f} GiB), the limit for an "
+                                       "input file")
+        raw, sha = bytearray(), hashlib.sha256()  # (grown in place: no second copy)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        with open(path, "rb") as handle:
+            while block := handle.read(_BLOCK):
+                if text and (bad := _not_text(raw, block, decoder)) is not None:
+                    return None, None, Problem(file, *bad)
+                raw += block
+                sha.update(block)
+    except FileNotFoundError:  # (stat follows links: the link's target is missing)
+        return None, None, Problem(file, "is a symbolic link to a file that does not exist")
+    except OSError as exc:
+        return None, None, Problem(file, f"cannot be read ({exc.strerror or exc})")
+    if text and (pending := len(decoder.getstate()[0])):  # (cut inside a character)
+        return None, None, Problem(file, f"is not UTF-8 text (byte 0x{raw[-pending]:02x})",
+                                   _line_of(raw, len(raw) - pending))
+    return raw, sha.hexdigest(), None
+
+
+def _not_text(before: bytearray, block: bytes, decoder: codecs.IncrementalDecoder
+              ) -> tuple[str, int | None] | None:
+    """What makes this block (after the ``before`` bytes) not UTF-8 text, and on which line."""
+    if not before and block.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "is UTF-16 text; save it as UTF-8", None
+    pending = len(decoder.getstate()[0])  # (bytes of a character cut by the last block)
+    if (at := block.find(b"\x00")) >= 0:
+        message = "is not a text file (it contains NUL bytes)"
+    else:
+        try:
+            if pending or not block.isascii():
+                decoder.decode(block)
+            return None
+        except UnicodeDecodeError as exc:
+            at = exc.start - pending
+            message = f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x})"
+    return message, _line_of(before + block, len(before) + at)
+
+
+def _line_of(raw: bytes, offset: int) -> int:
+    return len(_LINE_BREAK.findall(raw, 0, offset)) + 1
+
+
+def _empty(raw: bytes) -> bool:
+    return raw.isspace() or not raw.removeprefix(_BOM)
 
 
 def _read_csv(raw: bytes, table: Table, file: str) -> tuple[Input | None, list[Problem]]:
-    if (bad := _text_problem(raw, file, "is empty (expected a header line and data rows)")):
-        return None, [bad]
+    if _empty(raw):
+        return None, [Problem(file, "is empty (expected a header line and data rows)")]
     parsed = _arrow_csv(raw)
     if parsed is not None:
-        names, cells, n_rows = parsed
-        return Input(table, file, names, cells, n_rows, _LazyLines(raw, n_rows)), []
-    text, bad = _decoded(raw, file)
-    if bad is not None:
-        return None, [bad]
-    records = _records(text)
+        names, cells = parsed
+        n_rows = len(cells[0].codes)
+        lines = Rows(unit="line", find=lambda: _record_lines(raw, n_rows))
+        return Input(table, file, names, cells, n_rows, lines), []
+    records = _records(raw.decode("utf-8-sig"))
     if isinstance(records[-1][1], str):
         return None, [Problem(file, records[-1][1], records[-1][0])]
     width = len(records[0][1])
@@ -146,113 +163,115 @@ def _read_csv(raw: bytes, table: Table, file: str) -> tuple[Input | None, list[P
         return None, wrong
     columns = list(zip(*(r for _, r in records), strict=True))
     cells = [Cells.of(pd.Series(c[1:], dtype=object)) for c in columns]
+    lines = np.array([line for line, _ in records])
     return Input(table, file, list(records[0][1]), cells, len(records) - 1,
-                 Lines(records=records, n_rows=len(records) - 1)), []
+                 Rows(lines, "line")), []
 
 
-class _LazyLines(Lines):
-    """Lines of a file read by pyarrow: the bytes are decoded and scanned only when needed."""
-
-    def __init__(self, raw: bytes, n_rows: int) -> None:
-        super().__init__(None, None, n_rows)
-        self.raw = raw
-
-    def label(self, position: int) -> int | None:
-        if self.records is None and self.lines is None:
-            self.text = self.raw.decode("utf-8-sig")
-            if '"' not in self.text:  # (no quoted field: a record is a line that is not blank)
-                kept = [i for i, line in enumerate(_LINE_BREAK.split(self.text), 1)
-                        if line.strip(" \t")]
-                self.lines = np.array(kept[1:] if len(kept) == self.n_rows + 1 else [])
-                self.header = kept[0] if kept else None
-        if self.lines is not None:
-            if position < 0:
-                return self.header
-            return None if position >= len(self.lines) else super().label(position)
-        return super().label(position)
-
-
-def _arrow_csv(raw: bytes) -> tuple[list[str], list[Cells], int] | None:
-    """The header and columns as pyarrow reads them, or None (no pyarrow; rejected)."""
+def _arrow_csv(raw: bytes) -> tuple[list[str], list[Cells]] | None:
+    """The header and columns as pyarrow reads them, or None (no pyarrow; refused)."""
     try:
         import pyarrow as pa
         import pyarrow.csv as pacsv
     except ImportError:
         return None
-    width = raw[: raw.find(b"\n") if b"\n" in raw else len(raw)].count(b",") + 1
+    end = re.search(rb"[\r\n]", raw)
     try:
+        width = len(next(csv.reader([raw[: end and end.start()].decode("utf-8-sig")])))
+        text = pa.dictionary(pa.int32(), pa.string())
         table = pacsv.read_csv(
             pa.py_buffer(raw),
             read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=4 << 20),
             parse_options=pacsv.ParseOptions(newlines_in_values=b'"' in raw),
             convert_options=pacsv.ConvertOptions(
-                column_types={f"f{i}": pa.string() for i in range(width)},
-                strings_can_be_null=False))
-    except (pa.ArrowException, ValueError, OverflowError):
+                column_types={f"f{i}": text for i in range(width)}, strings_can_be_null=False))
+    except (csv.Error, pa.ArrowException, ValueError, OverflowError):
         return None
-    if any(t != pa.string() for t in table.schema.types):
-        return None  # (more columns than the first line's commas suggested)
-    names = [str(c[0]) for c in table.columns]
-    cells = []
-    for column in table.columns:
-        coded = column.slice(1).combine_chunks().dictionary_encode()
-        cells.append(Cells(coded.dictionary.to_numpy(zero_copy_only=False).astype(object),
-                           coded.indices.to_numpy(zero_copy_only=False)))
-    return names, cells, table.num_rows - 1
+    if table.num_columns != width:
+        return None
+    cells = [_arrow_cells(c) for c in table.unify_dictionaries().columns]
+    del table
+    pa.default_memory_pool().release_unused()  # (the parse's buffers, kept by the allocator)
+    names = [str(c.values[c.codes[0]]) for c in cells]
+    return names, [Cells(c.values, c.codes[1:]) for c in cells]
+
+
+def _arrow_cells(column: object) -> Cells:
+    """A pyarrow column as :class:`Cells` (text through its dictionary, no Python strings)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        column = column.dictionary_encode()
+    if pa.types.is_dictionary(column.type):
+        column = column.unify_dictionaries()
+        values = (column.chunk(0).dictionary.to_numpy(zero_copy_only=False).astype(object)
+                  if column.num_chunks else np.array([], object))
+        codes = [c.indices.fill_null(len(values)).to_numpy() for c in column.chunks]
+        return Cells(np.append(values, None), np.concatenate([np.array([], np.int32), *codes]))
+    values = column.to_numpy()
+    if pa.types.is_floating(column.type) and pc.any(pc.is_nan(column)).as_py():
+        values = values.astype(object)  # (NaN written in the file is not a blank cell)
+        values[np.asarray(pc.fill_null(pc.is_nan(column), False))] = "NaN"
+    return Cells.of(values)
 
 
 def _read_jsonl(raw: bytes, table: Table, file: str) -> tuple[Input | None, list[Problem]]:
-    if (bad := _text_problem(raw, file, "is empty (expected one JSON object per line)")):
-        return None, [bad]
-    text, bad = _decoded(raw, file)
-    if bad is not None:
-        return None, [bad]
-    numbered = [(i, line) for i, line in enumerate(text.split("\n"), 1) if line.strip()]
-    problems = []
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            frame = pd.read_json(io.StringIO(text), lines=True, dtype=False, convert_dates=False,
-                                 keep_default_dates=False, precise_float=True)
-    except (ValueError, TypeError):
-        frame = None
-    if frame is None or len(frame) != len(numbered):
-        for number, line in numbered:
-            try:
-                record = json.loads(line)
-            except ValueError as exc:
-                detail = exc.msg[:1].lower() + exc.msg[1:]
-                problems.append(Problem(file, f"is not valid JSON at column {exc.colno} "
-                                        f"({detail})", number))
-                continue
-            if not isinstance(record, dict):
-                problems.append(Problem(file, "is not a JSON object (expected one object per "
-                                        "line)", number))
-        return None, problems or [Problem(file, "cannot be read as JSON Lines")]
-    lines = np.array([n for n, _ in numbered], dtype=np.int64)
-    return _frame_input(frame, table, file, Lines(lines=lines)), []
+    if _empty(raw):
+        return None, [Problem(file, "is empty (expected one JSON object per line)")]
+    records, problems, lines = [], [], [0]
+    for number, line in enumerate(raw.decode("utf-8-sig").split("\n"), 1):
+        try:
+            record = json.loads(line, parse_float=str, parse_constant=str) if line.strip() else None
+        except (ValueError, RecursionError) as exc:  # (numbers kept as written: 1e400, NaN)
+            at = f" at column {exc.colno}" if hasattr(exc, "colno") else ""
+            detail = getattr(exc, "msg", str(exc))
+            problems.append(Problem(file, f"is not valid JSON{at} "
+                                    f"({show(detail[:1].lower() + detail[1:])})", number))
+            continue
+        if record is not None and not isinstance(record, dict):
+            problems.append(Problem(file, "is not a JSON object (expected one object per line)",
+                                    number))
+        elif record is not None:
+            records.append(record)
+            lines.append(number)
+    if problems:
+        return None, problems
+    frame = pd.DataFrame.from_records(records)
+    inp = Input.of_frame(table, frame, file)
+    inp.rows = Rows(lines, "line")
+    return inp, []
 
 
 def _read_parquet(raw: bytes, table: Table, file: str) -> tuple[Input | None, list[Problem]]:
     try:
+        import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
         return None, [Problem(file, "needs pyarrow to be read (pip install "
                               "'teamforge-analysis[parquet]')")]
     try:
-        frame = pq.read_table(io.BytesIO(raw)).to_pandas()
+        text = [c.name for c in table.columns if c.kind == "text"]
+        data = pq.read_table(pa.py_buffer(raw), read_dictionary=text, use_threads=False)
     except Exception as exc:  # pyarrow raises several unrelated types for bad files
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return None, [Problem(file, f"cannot be read as Parquet ({detail})")]
-    return _frame_input(frame, table, file, Lines(offset=1)), []
-
-
-def _frame_input(frame: pd.DataFrame, table: Table, file: str, rows: Rows) -> Input:
-    inp = Input(table, file, [str(c) for c in frame.columns],
-                [Cells.of(frame.iloc[:, i]) for i in range(frame.shape[1])], len(frame), rows)
-    if not len(frame):
-        inp.no_rows = "has no records"
-    return inp
+        return None, [Problem(file, f"cannot be read as Parquet ({show(detail)})")]
+    cells, problems = [], []
+    for name, column in zip(data.column_names, data.columns, strict=True):
+        kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+        if any(test(kind) for test in (pa.types.is_string, pa.types.is_large_string,
+                                       pa.types.is_integer, pa.types.is_floating,
+                                       pa.types.is_boolean, pa.types.is_null)):
+            cells.append(_arrow_cells(column))
+            continue
+        cells.append(None)
+        if name in table.by_name:
+            problems.append(Problem(file, f"has Parquet type {show(kind)}, not text, a "
+                                    "number or a boolean", column=name))
+    inp = Input(table, file, data.column_names, cells, data.num_rows,
+                Rows(range(data.num_rows + 1), "line"), no_rows="has no records")
+    inp.problems += [(None, p) for p in problems]  # (the rules across files then wait)
+    return inp, []
 
 
 _READERS = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}
@@ -263,33 +282,24 @@ def read_input(path: Path, table: Table, file: str | None = None
     """One file read for :func:`.validate.check`: the input (None when nothing could be
     read), the file-level problems, and the SHA-256 of its bytes."""
     file = file or path.name
-    if path.is_dir():
-        return None, [Problem(file, "is a folder, not a file")], None
-    if path.exists() and not path.is_file():
-        return None, [Problem(file, "is not a regular file")], None
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, [Problem(file, f"cannot be read ({exc.strerror or exc})")], None
-    reader = _READERS[path.suffix.lstrip(".")]
-    inp, problems = reader(raw, table, file)
-    return inp, problems, hashlib.sha256(raw).hexdigest()
+    fmt = path.suffix.lstrip(".")
+    raw, sha, problem = read_file(path, file, text=fmt != "parquet")
+    if raw is None:
+        return None, [problem], None
+    inp, problems = _READERS[fmt](raw, table, file)
+    return inp, problems, sha
 
 
 def find_step_log(folder: Path) -> tuple[Path | None, list[Problem]]:
     """The folder's step log, or None; a problem for every log beyond the first."""
-    found = [folder / n for n in STEP_LOG_NAMES if (folder / n).exists()]
+    found = [folder / n for n in STEP_LOG_NAMES if os.path.lexists(folder / n)]
     extra = [Problem(f.name, f"is a second step log next to {found[0].name}; keep only one")
              for f in found[1:]]
     return (found[0] if found else None), extra
 
 
-def table_of(name: str) -> Table:
-    return next(t for t in schema.TABLES if t.name == name)
-
-
 def __getattr__(name: str) -> object:
-    # The Dataset and the loaders moved to .dataset (which imports this module).
+    # The Dataset and the loaders live in .dataset (which imports this module).
     if name in ("Dataset", "load_dataset", "bundled_data_dir"):
         from . import dataset
 

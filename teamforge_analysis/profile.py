@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from .schema import COMPONENT_COLUMNS
@@ -66,7 +65,9 @@ def teamforge_profile(name: str) -> Profile:
     return Profile(name, "TeamForge score", grader=TEAMFORGE_GRADER, is_teamforge=True)
 
 
-class _Checker:
+class _Check:
+    """The problems and warnings found so far, and the checks of one value each."""
+
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
@@ -75,95 +76,83 @@ class _Checker:
         shown = show(json.dumps(value, ensure_ascii=False))
         self.problems.append(Problem(FILE, message, key, value=shown, unit="key"))
 
-    def obj(self, data: Any, key: str) -> dict[str, Any]:
-        if not isinstance(data, dict):
-            self.bad(key, data, "is not a JSON object")
+    def obj(self, value: Any, key: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.bad(key, value, "is not a JSON object")
             return {}
-        for name in data:
-            if key in _KEYS and name not in _KEYS[key]:
-                path = f"{key}.{name}" if key else name
-                self.warnings.append(Problem(FILE, "unknown key, ignored", show(path),
-                                             unit="key"))
-        return data
-
-    def text(self, data: dict[str, Any], name: str, key: str) -> str | None:
-        value = data.get(name)
-        if value is not None and (not isinstance(value, str) or not value.strip()):
-            self.bad(key, value, "is not a non-empty string")
-            return None
+        for name in [n for n in value if key in _KEYS and n not in _KEYS[key]]:
+            path = f"{key}.{name}" if key else name
+            self.warnings.append(Problem(FILE, "unknown key, ignored", show(path), unit="key"))
         return value
 
-    def number(self, value: Any, key: str, *, low: float, high: float | None = None,
+    def number(self, value: Any, key: str, low: float, high: float = math.inf,
                whole: bool = False) -> float | None:
-        ok = isinstance(value, int if whole else int | float) and not isinstance(value, bool)
-        ok = ok and math.isfinite(value) and value >= low and (high is None or value <= high)
-        if not ok:
-            what = "a whole number" if whole else "a number"
-            limit = f"at least {low:g}" if high is None else f"between {low:g} and {high:g}"
-            self.bad(key, value, f"is not {what} {limit}")
-            return None
-        return value
+        if (isinstance(value, int if whole else int | float) and not isinstance(value, bool)
+                and math.isfinite(value) and low <= value <= high):
+            return value
+        limit = f"at least {low:g}" if high == math.inf else f"between {low:g} and {high:g}"
+        self.bad(key, value, f"is not {'a whole number' if whole else 'a number'} {limit}")
+        return None
+
+
+def _grader(check: _Check, given: dict[str, Any]) -> Grader:
+    weights = {}
+    for column, weight in check.obj(given.get("weights"), "grader.weights").items():
+        key = f"grader.weights.{show(column)}"
+        if column not in _GRADER_COLUMNS:
+            check.bad(key, column, f"is not a grader column ({', '.join(_GRADER_COLUMNS)})")
+        elif (value := check.number(weight, key, 0)) is not None:
+            weights[column] = float(value)
+    clamp = given.get("clamp")
+    if clamp is not None:
+        ok = isinstance(clamp, list) and len(clamp) == 2 and all(
+            check.number(v, "grader.clamp", 0, 1) is not None for v in clamp)
+        if not ok or clamp[0] >= clamp[1]:
+            check.bad("grader.clamp", clamp, "is not [low, high] with 0 <= low < high <= 1")
+        clamp = (float(clamp[0]), float(clamp[1])) if ok else None
+    return Grader(weights, clamp)
 
 
 def parse_profile(data: Any, default_name: str) -> tuple[Profile | None, list[Problem],
                                                         list[Problem]]:
-    """A profile from benchmark.json's parsed content; ``None`` when it has problems."""
-    check = _Checker()
+    """A profile from benchmark.json's parsed content (None when it has problems), the
+    problems and the warnings."""
+    check = _Check()
     top = check.obj(data, "")
-    name = check.text(top, "name", "name") or default_name
-    label = check.text(top, "score_label", "score_label") or DEFAULT.score_label
+    texts = {k: top.get(k) for k in ("name", "score_label")}
+    for key, value in texts.items():
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            check.bad(key, value, "is not a non-empty string")
+            texts[key] = None
     protocol = grader = None
     if "protocol" in top:
         given = check.obj(top["protocol"], "protocol")
-        runs = given.get("runs_per_cell")
+        runs, aggregate = given.get("runs_per_cell"), given.get("aggregate")
         if runs is not None:
-            runs = check.number(runs, "protocol.runs_per_cell", low=1, whole=True)
-        aggregate = given.get("aggregate")
+            runs = check.number(runs, "protocol.runs_per_cell", 1, whole=True)
         if aggregate is not None and aggregate not in ("best", "mean"):
             check.bad("protocol.aggregate", aggregate, "is not \"best\" or \"mean\"")
         protocol = Protocol(runs, aggregate)
     if "grader" in top:
-        given = check.obj(top["grader"], "grader")
-        weights = {}
-        for column, weight in check.obj(given.get("weights"), "grader.weights").items():
-            key = f"grader.weights.{show(column)}"
-            if column not in _GRADER_COLUMNS:
-                check.bad(key, column, f"is not a grader column ({', '.join(_GRADER_COLUMNS)})")
-            elif (value := check.number(weight, key, low=0)) is not None:
-                weights[column] = float(value)
-        clamp = given.get("clamp")
-        if clamp is not None:
-            if (not isinstance(clamp, list) or len(clamp) != 2
-                    or any(check.number(v, "grader.clamp", low=0, high=1) is None for v in clamp)
-                    or clamp[0] >= clamp[1]):
-                check.bad("grader.clamp", clamp, "is not [low, high] with 0 <= low < high <= 1")
-            else:
-                clamp = (float(clamp[0]), float(clamp[1]))
-        grader = Grader(weights, clamp)
-    claims = {}
-    for finding, claim in check.obj(top.get("claims", {}), "claims").items():
+        grader = _grader(check, check.obj(top["grader"], "grader"))
+    claims = check.obj(top.get("claims", {}), "claims")
+    for finding, claim in claims.items():
         if not isinstance(claim, str):
             check.bad(f"claims.{show(finding)}", claim, "is not a string")
-        else:
-            claims[finding] = claim
     if check.problems:
         return None, check.problems, check.warnings
-    teamforge = grader == TEAMFORGE_GRADER
-    return Profile(name, label, protocol, grader, claims, teamforge), [], check.warnings
+    profile = Profile(texts["name"] or default_name, texts["score_label"] or DEFAULT.score_label,
+                      protocol, grader, dict(claims), grader == TEAMFORGE_GRADER)
+    return profile, [], check.warnings
 
 
-def read_profile(path: Path, default_name: str) -> tuple[Profile | None, list[Problem],
+def read_profile(raw: bytes, default_name: str) -> tuple[Profile | None, list[Problem],
                                                          list[Problem]]:
-    """benchmark.json read and checked (see :func:`parse_profile`)."""
+    """benchmark.json's bytes (UTF-8, see :func:`.io.read_file`) read and checked."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-        data = json.loads(text)
-    except OSError as exc:
-        return None, [Problem(FILE, f"cannot be read ({exc.strerror or exc})")], []
-    except UnicodeDecodeError as exc:
-        return None, [Problem(FILE, f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x})")], []
-    except ValueError as exc:
-        line = getattr(exc, "lineno", None)
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (ValueError, RecursionError) as exc:
         detail = getattr(exc, "msg", str(exc))
-        return None, [Problem(FILE, f"is not valid JSON ({detail})", line)], []
+        return None, [Problem(FILE, f"is not valid JSON ({show(detail)})",
+                              getattr(exc, "lineno", None))], []
     return parse_profile(data, default_name)

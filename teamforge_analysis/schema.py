@@ -1,9 +1,6 @@
-"""The input columns, declared once: for every file, each column's name, kind, range, whether
-the file must have it, whether a cell may be blank, and what needs it.
-
-:mod:`.validate` checks frames against these tables, :mod:`.io` reads files into frames, and
-``data/README.md`` documents the same table for people.
-"""
+"""The input columns, declared once: for every file, each column's name, kind and range,
+whether the file must have it and whether a cell may be blank (``data/README.md`` documents
+the same table for people)."""
 
 from __future__ import annotations
 
@@ -36,28 +33,24 @@ PHASES: tuple[str, ...] = ("planning", "coding", "testing", "reviewing", "reflec
 #: An episode is one run of one model on one task.
 EPISODE_KEY: tuple[str, ...] = ("model", "task", RUN_COLUMN)
 
-Kind = Literal["text", "float", "int", "bool"]
-
 
 @dataclass(frozen=True)
 class Column:
-    """One column: ``required`` = the file must have it; ``blank_ok`` = a cell may be blank
-    (a missing value); ``lower``/``upper`` bound the value (``lower_open``: strictly above)."""
+    """``lower``/``upper`` bound the value (``lower_open``: strictly above)."""
 
     name: str
-    kind: Kind
-    required: bool = True
-    blank_ok: bool = False
+    kind: Literal["text", "float", "int", "bool"]
+    required: bool = True  # the file must have the column
+    blank_ok: bool = False  # a cell may be blank (a missing value)
     lower: float | None = None
     upper: float | None = None
     lower_open: bool = False
     choices: tuple[str, ...] | None = None
-    needed_by: str = ""
 
 
 @dataclass(frozen=True)
 class Table:
-    """One input file: its name as a frame (``results``) and as a file (``results.csv``)."""
+    """One input: its name as a frame (``results``) and as a file (``results.csv``)."""
 
     name: str
     file: str
@@ -69,47 +62,38 @@ class Table:
         return {c.name: c for c in self.columns}
 
 
-def _share(name: str, needed_by: str, *, required: bool = False) -> Column:
-    return Column(name, "float", required=required, lower=0.0, upper=1.0, needed_by=needed_by)
+def _share(name: str, *, required: bool = False, blank_ok: bool = False) -> Column:
+    return Column(name, "float", required, blank_ok, lower=0.0, upper=1.0)
 
 
 RESULTS = Table("results", "results.csv", ("model", "task", RUN_COLUMN), (
     Column("model", "text"),
     Column("task", "text"),
-    Column(RUN_COLUMN, "int", required=False, lower=1, needed_by="the run-to-run spread"),
-    _share("score", "every finding", required=True),
-    Column("steps", "int", required=False, blank_ok=True, lower=0,
-           needed_by="finding 2 (step efficiency)"),
-    Column("test_pass", "float", required=False, blank_ok=True, lower=0.0, upper=1.0,
-           needed_by="finding 3 (test pass vs score)"),
-    Column("passed", "bool", required=False, blank_ok=True,
-           needed_by="finding 4 (else score >= pass_threshold)"),
-    *(_share(c, "finding 5 (score components)") for c in COMPONENT_COLUMNS),
+    Column(RUN_COLUMN, "int", required=False, lower=1),
+    _share("score", required=True),
+    Column("steps", "int", required=False, blank_ok=True, lower=0),
+    _share("test_pass", blank_ok=True),
+    Column("passed", "bool", required=False, blank_ok=True),
+    *(_share(c) for c in COMPONENT_COLUMNS),
 ))
 MODELS = Table("models", "models.csv", ("model",), (
     Column("model", "text"),
-    Column("params_b", "float", blank_ok=True, lower=0.0, lower_open=True,
-           needed_by="findings 1 and 4 (model size)"),
-    Column("active_params_b", "float", required=False, blank_ok=True, lower=0.0,
-           lower_open=True, needed_by="size by active parameters"),
+    Column("params_b", "float", blank_ok=True, lower=0.0, lower_open=True),
+    Column("active_params_b", "float", False, True, lower=0.0, lower_open=True),
     Column("family", "text", required=False, blank_ok=True),
     Column("source", "text", required=False, blank_ok=True),
 ))
 TASKS = Table("tasks", "tasks.csv", ("task",), (
     Column("task", "text"),
-    Column("difficulty", "text", needed_by="the level findings"),
-    Column("difficulty_rank", "int", required=False, lower=1, needed_by="levels other than "
-           "easy, medium, hard"),
-    Column("weight", "float", required=False, lower=0.0, needed_by="the weighted score "
-           "(else equal weights)"),
-    Column("pass_threshold", "float", required=False, lower=0.0, upper=1.0,
-           needed_by="finding 4 without a passed column"),
+    Column("difficulty", "text"),
+    Column("difficulty_rank", "int", required=False, lower=1),
+    Column("weight", "float", required=False, lower=0.0),
+    _share("pass_threshold"),
 ))
 STEPS = Table("steps", "steps", (*EPISODE_KEY, "step"), (
     Column("model", "text"),
     Column("task", "text"),
-    # Required when results have runs (a cross-file rule).
-    Column(RUN_COLUMN, "int", required=False, lower=1),
+    Column(RUN_COLUMN, "int", required=False, lower=1),  # (required when results have runs)
     Column("step", "int", lower=1),
     Column("action", "text", choices=ACTIONS),
     Column("reward", "float"),

@@ -1,38 +1,18 @@
 """Step logs: one row per agent step of every episode (one run of one model on one task).
 
-A data folder may hold one step log, in one of three formats with the same columns:
-
-``steps.jsonl``
-    JSON Lines: one JSON object per line (blank lines are skipped).
-``steps.csv``
-    CSV with a header line.
-``steps.parquet``
-    Apache Parquet, read with pyarrow (the ``parquet`` extra).
-
-Columns (:data:`STEP_COLUMNS`): ``model, task, run, step`` (whole numbers ≥ 1; ``run`` may be
-left out when results.csv has no run column, and is then 1), ``action`` (one of
-:data:`ACTIONS`), ``reward`` (a finite number: TeamForge's dense per-step reward) and,
-optionally, ``phase`` (one of :data:`PHASES`), ``tests_passed`` and ``tests_total`` (whole
-numbers ≥ 0, tests_passed ≤ tests_total).
-
-Problems are reported like those of the CSV files, as :class:`~teamforge_analysis.io.Problem`
-lines naming file, line, column and value. The *line* is the physical line for JSON Lines and
-CSV (CSV's header is line 1); a Parquet file has no lines, so there it is the 1-based row
-number (row index + 1). Besides bad cells, the log is checked for duplicate steps (the same
-model, task, run and step twice) and for episodes that match no row of results.csv (reported
-once per episode, at its first step).
-
-:func:`episodes` summarises the log per episode (planning depth, total reward, reward slope,
-first step with every test passing), :func:`reward_curves` gives mean cumulative reward
-against scaled step position per bin, and :func:`reward_bands` the mean of every episode's
-cumulative reward interpolated onto one grid, with a 95% band; all are vectorised (no loop over
-episodes).
+A data folder may hold one step log: ``steps.jsonl`` (one JSON object per line),
+``steps.csv`` or ``steps.parquet`` (read with pyarrow, the ``parquet`` extra), with the
+columns of :data:`STEP_COLUMNS` (``data/README.md`` describes them). It is read and checked
+with the other files (:mod:`.io`, :mod:`.validate`); a Parquet file's *line* is its row
+number + 1. :func:`episodes` summarises the log per episode and :func:`reward_curves` gives
+mean cumulative reward against scaled step position, and :func:`reward_bands` the mean of
+every episode's cumulative reward interpolated onto one grid with a 95% band; all vectorised.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,68 +22,19 @@ import pandas as pd
 from . import schema
 from .io import STEP_LOG_NAMES, find_step_log, read_input
 from .schema import ACTIONS, EPISODE_KEY, PHASES, RUN_COLUMN
-from .validate import Cells, DataValidationError, Input, Problem, Rows, check
+from .validate import DataValidationError, Input, Problem, check, tidy
 
 if TYPE_CHECKING:
     from .dataset import Dataset
 
 __all__ = [
-    "ACTIONS",
-    "EPISODE_KEY",
-    "EPISODE_SUMMARIES",
-    "PHASES",
-    "STEP_COLUMNS",
-    "STEP_LOG_NAMES",
-    "StepLog",
-    "dataset_episodes",
-    "episode_keys",
-    "episodes",
-    "find_step_log",
-    "load_step_log",
-    "read_step_log",
-    "reward_bands",
-    "reward_curves",
-    "tidy_steps",
+    "ACTIONS", "EPISODE_KEY", "EPISODE_SUMMARIES", "PHASES", "STEP_COLUMNS", "STEP_LOG_NAMES",
+    "dataset_episodes", "episode_keys", "episodes", "find_step_log", "load_step_log",
+    "reward_bands", "reward_curves", "tidy_steps",
 ]
 
 #: Columns of the step frame, in order (optional ones are filled with missing values).
 STEP_COLUMNS: tuple[str, ...] = tuple(c.name for c in schema.STEPS.columns)
-
-
-# ----------------------------------------------------------------------------------------------
-# Reading: the loader's reader and checks (:mod:`.io`, :mod:`.validate`)
-# ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class StepLog:
-    """What :func:`read_step_log` found: the frame (or None), problems, warnings, file hash."""
-
-    frame: pd.DataFrame | None
-    file: str | None = None
-    sha256: str | None = None
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
-
-
-def read_step_log(folder: Path, results: pd.DataFrame | None = None) -> StepLog:
-    """Read and check the folder's step log (against ``results``, a results frame, if given).
-
-    Problems are returned, not raised; the frame is tidy (see :func:`tidy_steps`), or None
-    when there is a problem.
-    """
-    file, problems = find_step_log(Path(folder))
-    if file is None:
-        return StepLog(None, problems=problems)
-    inp, found, sha = read_input(file, schema.STEPS)
-    inputs = [] if inp is None else [inp]
-    if results is not None and inp is not None:
-        inputs.insert(0, Input(schema.RESULTS, "results.csv", [str(c) for c in results],
-                               [Cells.of(results[c]) for c in results], len(results),
-                               Rows(results.index)))
-    checked = check(inputs)
-    problems += found + [p for p in checked.problems if p.file == file.name]
-    frame = checked.frames.get("steps")
-    return StepLog(None if problems or frame is None else tidy_steps(frame), file.name, sha,
-                   problems, [w for w in checked.warnings if w.file == file.name])
 
 
 def load_step_log(path: str | Path, *, results: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -139,16 +70,12 @@ def load_step_log(path: str | Path, *, results: pd.DataFrame | None = None) -> p
     file = Path(path)
     if file.suffix not in (".jsonl", ".csv", ".parquet"):
         raise DataValidationError([Problem(file.name, "is not a .jsonl, .csv or .parquet file")])
-    if not file.is_file():
+    if not file.exists():
         raise DataValidationError([Problem(file.name, "does not exist")])
     inp, problems, _ = read_input(file, schema.STEPS)
     if inp is not None:
-        inputs = [inp]
-        if results is not None:
-            inputs.insert(0, Input(schema.RESULTS, "results", [str(c) for c in results],
-                                   [Cells.of(results[c]) for c in results], len(results),
-                                   Rows(results.index)))
-        checked = check(inputs)
+        given = [] if results is None else [Input.of_frame(schema.RESULTS, results)]
+        checked = check([*given, inp])
         problems += [p for p in checked.problems if p.file == file.name]
     if problems:
         raise DataValidationError(problems)
@@ -158,17 +85,8 @@ def load_step_log(path: str | Path, *, results: pd.DataFrame | None = None) -> p
 def tidy_steps(frame: pd.DataFrame) -> pd.DataFrame:
     """Declared columns in order (optional ones missing-filled), sorted by model, task, run,
     step."""
-    n = len(frame)
-    columns = {}
-    for c in schema.STEPS.columns:
-        if c.name in frame:
-            values = frame[c.name].to_numpy()
-        else:
-            values = np.full(n, 1) if c.name == RUN_COLUMN else pd.array(
-                [None] * n, dtype=object if c.kind == "text" else "float64").to_numpy()
-        columns[c.name] = pd.Series(values, dtype=object if c.kind == "text" else None)
-    return pd.DataFrame(columns).sort_values(
-        [*EPISODE_KEY, "step"], kind="stable", ignore_index=True)
+    frame = frame if RUN_COLUMN in frame else frame.assign(**{RUN_COLUMN: 1})
+    return tidy(frame.sort_values([*EPISODE_KEY, "step"], kind="stable"), None, schema.STEPS)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,10 +1,9 @@
 """Check input frames against :mod:`.schema`: cells, keys, and the rules across files.
 
-The one validation behind both ways in (files read by :mod:`.io`, and DataFrames given to
-:meth:`.Dataset.from_frames`). A column is checked through its distinct values (vectorised
-masks; a name or a rounded score repeats a lot), then spread to the rows by their codes.
-Problems are located by row *position*; a :class:`Rows` turns positions into what the user
-sees: a file's physical line, or a frame's index label.
+The one validation behind both ways in (files read by :mod:`.io`, DataFrames given to
+:meth:`.Dataset.from_frames`). A column is checked through its distinct values, then spread
+to the rows by their codes. Problems are found by row *position*; a :class:`Rows` names a
+position as the user sees it: a file's physical line, or a frame's index label.
 """
 
 from __future__ import annotations
@@ -19,8 +18,10 @@ import pandas as pd
 from . import schema
 from .schema import RUN_COLUMN, Column, Table
 
-__all__ = ["Cells", "Checked", "DataValidationError", "Input", "Problem", "Rows", "check", "show"]
+__all__ = ["Cells", "Checked", "DataValidationError", "Input", "Problem", "Rows", "check",
+           "printable", "show", "tidy", "tidy_order"]
 
+Message = str | Callable[[str], str]  # (a callable words it from the value)
 _TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
 _CONTROL = r"[\x00-\x1f\x7f-\x9f]"
 #: Whole numbers from here on are not exact in float64: rejected.
@@ -31,8 +32,8 @@ MAX_SHOWN = 60
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with the input, located as precisely as it can be: ``line`` is a
-    file's physical line (``unit`` "line") or a frame's index label (``unit`` "row")."""
+    """One thing wrong with the input: ``line`` is a file's physical line (``unit`` "line"),
+    a frame's index label (``unit`` "row") or a JSON key path (``unit`` "key")."""
 
     file: str
     message: str
@@ -61,28 +62,38 @@ class DataValidationError(ValueError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-def show(value: object) -> str:
-    """A value for a one-line message: control characters escaped, long values cut."""
-    text = str(value)
+def printable(text: str) -> str:
+    """``text`` with the bytes of a file name that are not UTF-8 escaped (``\\xff``)."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def show(value: object, limit: int | None = MAX_SHOWN) -> str:
+    """A value for a one-line message: control characters and bytes that are not UTF-8
+    escaped, values longer than ``limit`` cut."""
+    text = printable(str(value))
     if not text.isprintable():
         text = repr(text)[1:-1]
-    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
+    return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
 
 
 class Rows:
-    """Names row positions: a frame's index labels (``unit`` "row"); :mod:`.io` subclasses it
-    to give physical lines. Position -1 is the header (no label for a frame)."""
+    """Names row positions as the user sees them: a frame's index labels (``unit`` "row"), or
+    a file's physical lines (``unit`` "line"), header first (0: none), found by ``find`` when
+    first asked. Position -1 is the header."""
 
-    unit = "row"
-
-    def __init__(self, index: pd.Index | None = None) -> None:
-        self.index = index
+    def __init__(self, labels: Sequence | None = None, unit: str = "row",
+                 find: Callable[[], Sequence] | None = None) -> None:
+        self.labels, self.unit, self.find = labels, unit, find
 
     def label(self, position: int) -> int | str | None:
-        if position < 0 or self.index is None:
+        if self.labels is None and self.find is not None:
+            self.labels = self.find()
+        at = position + 1 if self.unit == "line" else position
+        if self.labels is None or not 0 <= at < len(self.labels):
             return None
-        label = self.index[position]
-        return label.item() if isinstance(label, np.generic) else label
+        label = self.labels[at]
+        label = label.item() if isinstance(label, np.generic) else label
+        return None if self.unit == "line" and label == 0 else label
 
 
 @dataclass(frozen=True)
@@ -111,47 +122,53 @@ class Cells:
 
 @dataclass
 class Input:
-    """One table to check: its header names and cells in header order, and how rows are named."""
+    """One table to check: header names, cells in header order (None: a column of a type that
+    holds no values, already reported) and how rows are named."""
 
     table: Table
     file: str
     names: list[str]
-    cells: list[Cells]
+    cells: list[Cells | None]
     n_rows: int
     rows: Rows = field(default_factory=Rows)
     no_rows: str = "has a header but no data rows"
+    problems: list[tuple[int | None, Problem]] = field(default_factory=list)
+    warnings: list[tuple[int | None, Problem]] = field(default_factory=list)
+
+    @classmethod
+    def of_frame(cls, table: Table, frame: pd.DataFrame, file: str | None = None) -> Input:
+        """A DataFrame to check, its rows named by index label."""
+        cells = [Cells.of(frame.iloc[:, i]) for i in range(frame.shape[1])]
+        return cls(table, file or table.name, [str(c) for c in frame.columns], cells,
+                   len(frame), Rows(frame.index))
+
+    def add(self, message: str, position: int | None = None, column: str | None = None,
+            value: object = None, *, warn: bool = False) -> None:
+        line = None if position is None else self.rows.label(position)
+        shown = None if value is None else show(str(value).strip())
+        problem = Problem(self.file, message, line, column, shown, self.rows.unit)
+        (self.warnings if warn else self.problems).append((position, problem))
+
+    def failing(self, mask: np.ndarray, column: str, message: Message, values: Sequence
+                ) -> None:
+        for row in np.flatnonzero(mask):
+            text = None if values[row] is None else str(values[row]).strip()
+            self.add(message(text or "") if callable(message) else message, int(row), column,
+                     text)
 
 
 @dataclass
 class Checked:
-    """What :func:`check` found: typed frames (by table name), problems and warnings."""
+    """What :func:`check` found: typed frames (by table name, rows as given), the row order
+    that sorts each by its key (None: already sorted), the distinct names in each table's
+    text key columns and their codes, problems and warnings."""
 
     frames: dict[str, pd.DataFrame]
+    orders: dict[str, np.ndarray | None]
+    names: dict[str, dict[str, np.ndarray]]
+    codes: dict[str, dict[str, np.ndarray]]  # key columns' values ranked, per row (-1: missing)
     problems: list[Problem]
     warnings: list[Problem]
-    files: dict[str, str]  # table name -> file name shown
-
-
-Message = str | Callable[[str], str]
-
-
-class _Report:
-    def __init__(self, inp: Input) -> None:
-        self.inp, self.problems, self.warnings = inp, [], []
-
-    def add(self, message: str, position: int | None = None, column: str | None = None,
-            value: object = None, *, warn: bool = False) -> None:
-        line = None if position is None else self.inp.rows.label(position)
-        shown = None if value is None else show(str(value).strip())
-        problem = Problem(self.inp.file, message, line, column, shown, self.inp.rows.unit)
-        (self.warnings if warn else self.problems).append((position, problem))
-
-    def cells(self, mask: np.ndarray, column: str, message: Message, values: Sequence) -> None:
-        for row in np.flatnonzero(mask):
-            value = values[row]
-            text = None if value is None else str(value).strip()
-            said = message(text or "") if callable(message) else message
-            self.add(said, int(row), column, text)
 
 
 # -- one column --------------------------------------------------------------------------------
@@ -176,30 +193,25 @@ def _convert(cells: Cells, col: Column, key: bool) -> tuple[np.ndarray, np.ndarr
             checks.append((~blank & ~text.isin(col.choices).to_numpy(),
                            f"is not one of {', '.join(col.choices)}"))
         return np.where(blank, None, text.to_numpy(dtype=object)), blank, checks
-    if raw.dtype.kind in "iuf" and col.kind == "bool":
-        values = raw.astype(float)
-        blank = np.isnan(values)
-        checks.append((~blank & (values != 0) & (values != 1),
-                       "is not a boolean (true/false, 1/0)"))
-        return values, blank, checks
     if col.kind == "bool":
-        if raw.dtype.kind == "b":
-            return raw.astype(float), np.zeros(len(raw), bool), checks
-        words = _text(raw).str.lower()
-        blank = (words == "").to_numpy()
-        true, false = words.isin(_TRUE).to_numpy(), words.isin(_FALSE).to_numpy()
-        checks.append((~blank & ~true & ~false, "is not a boolean (true/false, 1/0)"))
-        return _where(true | false, true.astype(float)), blank, checks
-    # numbers
-    if raw.dtype.kind in "iu":
+        if raw.dtype.kind in "iufb":
+            values = raw.astype(float)
+            blank = np.isnan(values)
+            ok = blank | (values == 0) | (values == 1)
+        else:
+            words = _text(raw).str.lower()
+            blank, ok = (words == "").to_numpy(), words.isin(_TRUE | _FALSE | {""}).to_numpy()
+            values = words.isin(_TRUE).to_numpy().astype(float)
+        return _where(ok & ~blank, values), blank, [(~ok, "is not a boolean (true/false, 1/0)")]
+    blank = np.zeros(len(raw), bool)
+    if raw.dtype.kind in "iu":  # (checked before float64 rounds them)
         values = raw.astype(float)
-        blank = np.zeros(len(raw), bool)
-        if col.kind == "int":  # (before float64 rounds them)
+        if col.kind == "int":
             checks.append(((raw >= 2**53) | (raw <= -(2**53)), "is too large"))
     elif raw.dtype.kind == "f":
         values, blank = raw, np.isnan(raw)
-    elif raw.dtype.kind == "b":
-        values, blank = _where(np.zeros(len(raw), bool), raw), np.zeros(len(raw), bool)
+    elif raw.dtype.kind == "b":  # (a boolean is not a number)
+        values = _where(np.zeros(len(raw), bool), raw.astype(float))
         checks.append((np.ones(len(raw), bool), "is not a number"))
     else:
         text = _text(raw)
@@ -214,8 +226,7 @@ def _convert(cells: Cells, col: Column, key: bool) -> tuple[np.ndarray, np.ndarr
         if col.kind == "int":
             fraction = finite & (values != np.floor(values))
             checks.append((fraction, "is not a whole number"))
-            huge = finite & ~fraction & (np.abs(values) >= _MAX_EXACT)
-            checks.append((huge, "is too large"))
+            checks.append((finite & ~fraction & (np.abs(values) >= _MAX_EXACT), "is too large"))
         low = np.zeros(len(values), bool) if col.lower is None else (
             values <= col.lower if col.lower_open else values < col.lower)
         high = np.zeros(len(values), bool) if col.upper is None else values > col.upper
@@ -265,91 +276,102 @@ def _typed(values: np.ndarray, col: Column) -> np.ndarray | pd.api.extensions.Ex
 
 
 # -- one table ---------------------------------------------------------------------------------
-def _header(inp: Input, report: _Report) -> dict[str, int]:
+def _header(inp: Input) -> dict[str, int]:
     """Position of every known column named once; problems for the others."""
     known = inp.table.by_name
     names = [str(n).strip() for n in inp.names]
     if len(names) == 1 and names[0] not in known and (";" in names[0] or "\t" in names[0]):
         separator = "';'" if ";" in names[0] else "tabs"
-        report.add(f"the header looks separated by {separator}; columns must be separated "
+        inp.add(f"the header looks separated by {separator}; columns must be separated "
                    "by commas", -1)
         return {}
     where: dict[str, list[int]] = {}
     for i, name in enumerate(names):
         where.setdefault(name, []).append(i)
     for i in where.pop("", []):
-        report.add(f"column {i + 1} of the header has no name", -1)
+        inp.add(f"column {i + 1} of the header has no name", -1)
     for name, at in where.items():
         if name not in known:
-            report.add("unknown column, ignored", -1, name, warn=True)
+            inp.add("unknown column, ignored", -1, name, warn=True)
         elif len(at) > 1:
-            report.add(f"appears {len(at)} times in the header", -1, name)
+            inp.add(f"appears {len(at)} times in the header", -1, name)
     lowered = {n.lower(): n for n in where}
     for col in inp.table.columns:
         if col.required and col.name not in where:
             near = lowered.get(col.name.lower())
-            hint = f" (found {show(near)!r}; names are case-sensitive)" if near else ""
-            report.add(f"missing column {col.name!r}{hint}", -1)
-    return {n: at[0] for n, at in where.items() if n in known and len(at) == 1}
+            hint = f" (found '{show(near)}'; names are case-sensitive)" if near else ""
+            inp.add(f"missing column {col.name!r}{hint}", -1)
+    return {n: at[0] for n, at in where.items()
+            if n in known and len(at) == 1 and inp.cells[at[0]] is not None}
 
 
-def _check_table(inp: Input, report: _Report) -> pd.DataFrame | None:
+def _check_table(inp: Input, checked: Checked) -> None:
     if inp.n_rows == 0:
-        report.add(inp.no_rows)
-        return None
-    at = _header(inp, report)
+        inp.add(inp.no_rows)
+        return
+    at = _header(inp)
     columns: dict[str, object] = {}
-    codes: dict[str, np.ndarray] = {}
+    codes = checked.codes[inp.table.name] = {}
+    names = checked.names[inp.table.name] = {}
     for col in inp.table.columns:
         if col.name not in at:
             continue
         cells = inp.cells[at[col.name]]
         values, blank, checks = _convert(cells, col, col.name in inp.table.key)
         if not col.blank_ok and blank.any():
-            report.cells(cells.rows(blank), col.name, "is blank", [None] * inp.n_rows)
+            inp.failing(cells.rows(blank), col.name, "is blank", [None] * inp.n_rows)
         raw = None
         for mask, message in checks:
             if mask.any():
                 raw = cells.rows(cells.values) if raw is None else raw
-                report.cells(cells.rows(mask), col.name, message, raw)
-        if col.name in inp.table.key:  # (integer codes: the key check compares them)
-            canonical = pd.factorize(values if col.kind == "text" else values.astype(float))[0]
-            codes[col.name] = cells.rows(canonical)
-        typed = _typed(cells.rows(values), col)
-        columns[col.name] = pd.Series(typed, dtype=object if col.kind == "text" else None,
-                                      copy=False)
-    frame = pd.DataFrame(columns, index=pd.RangeIndex(inp.n_rows))
+                inp.failing(cells.rows(mask), col.name, message, raw)
+        if col.name in inp.table.key:  # (sorted codes: the key check and the order use them)
+            codes[col.name] = cells.rows(pd.factorize(values, sort=True)[0].astype(np.int32))
+            used = values if cells.codes is None else values[np.bincount(
+                cells.codes, minlength=len(values)) > 0]
+            names[col.name] = pd.unique(used[pd.notna(used)])
+        columns[col.name] = pd.Series(_typed(cells.rows(values), col),
+                                      dtype=object if col.kind == "text" else None, copy=False)
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(inp.n_rows), copy=False)
     if inp.table is schema.STEPS and RUN_COLUMN not in frame and "task" in frame:
         frame.insert(frame.columns.get_loc("task") + 1, RUN_COLUMN, 1)  # (checked in check())
         frame.attrs["run_absent"] = True
-    _check_keys(inp.table, frame, codes, report)
-    return frame
+    checked.frames[inp.table.name] = frame
+    checked.orders[inp.table.name] = _check_keys(inp, frame, codes)
 
 
-def _check_keys(table: Table, frame: pd.DataFrame, codes: dict[str, np.ndarray],
-                report: _Report) -> None:
-    key = [k for k in table.key if k in frame]
-    if len(key) < len([k for k in table.key if k != RUN_COLUMN]):
-        return
-    coded = [np.asarray(codes.get(k, np.zeros(len(frame), np.intp))) for k in key]
-    complete = np.logical_and.reduce([c >= 0 for c in coded])  # (-1: missing)
-    sizes = [int(c.max(initial=0)) + 1 for c in coded]
-    if math.prod(sizes) < 2**62:  # (one integer per key: fast to hash)
-        combined = np.zeros(int(complete.sum()), np.int64)
+def _check_keys(inp: Input, frame: pd.DataFrame, codes: dict[str, np.ndarray]
+                ) -> np.ndarray | None:
+    """Repeated keys reported; the stable order that sorts the rows by key (None: sorted)."""
+    if any(k not in codes for k in inp.table.key if k != RUN_COLUMN):
+        return None
+    coded = [codes[k] for k in inp.table.key if k in codes]
+    sizes = [int(c.max(initial=-1)) + 2 for c in coded]
+    if math.prod(sizes) < 2**62:  # (one integer per row: one sort, one comparison)
+        combined = np.zeros(len(frame), np.int64)
         for c, size in zip(coded, sizes, strict=True):
-            combined = combined * size + c[complete]
-        repeats = pd.Series(combined).duplicated().any()
+            combined = combined * size + (c + 1)  # (0: missing, sorted first)
+        coded = [combined]
+    if len(coded) == 1:
+        order = None if (coded[0][1:] >= coded[0][:-1]).all() else np.argsort(
+            coded[0], kind="stable")
     else:
-        repeats = pd.DataFrame({i: c[complete] for i, c in enumerate(coded)}).duplicated().any()
-    if not repeats:
-        return
-    keys = frame.loc[complete, key]
-    repeated = keys.duplicated()
+        order = np.lexsort(coded[::-1])
+    ranked = [c if order is None else c[order] for c in coded]
+    repeats = np.logical_and.reduce([c[1:] == c[:-1] for c in ranked])
+    if repeats.any():
+        _report_repeats(inp, frame)
+    return order
+
+
+def _report_repeats(inp: Input, frame: pd.DataFrame) -> None:
+    key = [k for k in inp.table.key if k in frame]
+    keys = frame.loc[frame[key].notna().all(axis=1), key]
     first = pd.Series(keys.index, index=keys.index).groupby(
         [keys[k] for k in key], sort=False).transform("min")
-    for row in keys.index[repeated.to_numpy()]:
-        line = report.inp.rows.label(int(first[row]))
-        report.add(f"repeats the {'/'.join(key)} of {report.inp.rows.unit} {line}", int(row),
+    for row in keys.index[keys.duplicated().to_numpy()]:
+        line = inp.rows.label(int(first[row]))
+        inp.add(f"repeats the {'/'.join(key)} of {inp.rows.unit} {line}", int(row),
                    "/".join(key), ", ".join(_int_text(keys.at[row, k]) for k in key))
 
 
@@ -357,10 +379,9 @@ def _int_text(value: object) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
-def _check_tasks(frame: pd.DataFrame, report: _Report) -> None:
+def _check_tasks(frame: pd.DataFrame, report: Input) -> None:
     if "weight" in frame and not any(p.column == "weight" for _, p in report.problems):
-        weights = frame["weight"].to_numpy(dtype=float)
-        total = math.fsum(weights)
+        total = math.fsum(frame["weight"].to_numpy(dtype=float))
         if abs(total - 1.0) > schema.WEIGHT_SUM_TOLERANCE:
             report.add(f"weights sum to {total:.12g}, not 1", None, "weight")
     if "difficulty" not in frame:
@@ -368,59 +389,50 @@ def _check_tasks(frame: pd.DataFrame, report: _Report) -> None:
     level = frame["difficulty"]
     if "difficulty_rank" not in frame:
         unknown = level.notna() & ~level.isin(schema.DIFFICULTY_LEVELS)
-        report.cells(unknown.to_numpy(), "difficulty", "is not easy, medium or hard; add a "
+        report.failing(unknown.to_numpy(), "difficulty", "is not easy, medium or hard; add a "
                      "difficulty_rank column to declare other levels", level.to_numpy())
         return
-    rank = frame["difficulty_rank"]
+    rank, unit, label = frame["difficulty_rank"], report.rows.unit, report.rows.label
     known = level.notna() & rank.notna()
     first = frame[known].drop_duplicates("difficulty")
-    unit = report.inp.rows.unit
     for row in frame.index[known]:
         f = first.index[first["difficulty"] == level[row]][0]
         if rank[row] != rank[f]:
-            report.add(f"is not the rank of {show(level[row])} on {unit} "
-                       f"{report.inp.rows.label(int(f))} ({_int_text(rank[f])})", int(row),
-                       "difficulty_rank", _int_text(rank[row]))
+            report.add(f"is not the rank of {show(level[row])} on {unit} {label(int(f))} "
+                       f"({_int_text(rank[f])})", int(row), "difficulty_rank", _int_text(rank[row]))
     for row, shared in zip(first.index, first["difficulty_rank"].duplicated(), strict=True):
         if shared:
             f = first.index[first["difficulty_rank"] == rank[row]][0]
-            report.add(f"is also the rank of {show(level[f])} ({unit} "
-                       f"{report.inp.rows.label(int(f))}); levels need different ranks",
-                       int(row), "difficulty_rank", _int_text(rank[row]))
+            report.add(f"is also the rank of {show(level[f])} ({unit} {label(int(f))}); levels "
+                       "need different ranks", int(row), "difficulty_rank", _int_text(rank[row]))
 
 
 # -- across tables -----------------------------------------------------------------------------
-def check(inputs: Sequence[Input], missing: Sequence[str] = ()) -> Checked:
-    """Check every table, then the rules across them (only between tables that were read).
-
-    ``missing`` names tables that could not be read at all: rules that need them are skipped.
-    """
-    frames: dict[str, pd.DataFrame] = {}
-    reports: dict[str, _Report] = {}
+def check(inputs: Sequence[Input]) -> Checked:
+    """Check every table, then the rules across them (only between tables that were read)."""
+    checked = Checked({}, {}, {}, {}, [], [])
+    frames, reports = checked.frames, {inp.table.name: inp for inp in inputs}
     for inp in inputs:
-        reports[inp.table.name] = report = _Report(inp)
-        frame = _check_table(inp, report)
-        if frame is not None:
-            frames[inp.table.name] = frame
-            if inp.table is schema.TASKS:
-                _check_tasks(frame, report)
-    files = {inp.table.name: inp.file for inp in inputs}
-    results, models, tasks = (frames.get(t) for t in ("results", "models", "tasks"))
+        _check_table(inp, checked)
+        if inp.table is schema.TASKS and "tasks" in frames:
+            _check_tasks(frames["tasks"], inp)
+    results = frames.get("results")
     if results is not None:
-        for other, rule in ((tasks, "task"), (models, "model")):
-            if other is not None and rule in results and rule in other:
-                _cross(results, other, rule, reports["results"], reports[f"{rule}s"])
+        for rule in ("task", "model"):
+            if f"{rule}s" in frames and rule in results and rule in frames[f"{rule}s"]:
+                _cross(checked, rule, reports["results"], reports[f"{rule}s"])
         present = [c for c in schema.COMPONENT_COLUMNS if c in results]
         if 0 < len(present) < len(schema.COMPONENT_COLUMNS):
             absent = [c for c in schema.COMPONENT_COLUMNS if c not in present]
             reports["results"].add(
                 f"has the grader component column(s) {', '.join(present)} but not "
                 f"{', '.join(absent)}; score components need all four", -1, warn=True)
-    if "steps" in reports:
-        _check_steps(frames, reports, files)
-    problems = [p for r in reports.values() for p in _ordered(r.problems, r.inp.table)]
-    warnings = [p for r in reports.values() for p in _ordered(r.warnings, r.inp.table)]
-    return Checked(frames, problems, warnings, files)
+    if frames.get("steps") is not None:
+        _check_steps(checked, reports)
+    for r in reports.values():
+        checked.problems += _ordered(r.problems, r.table)
+        checked.warnings += _ordered(r.warnings, r.table)
+    return checked
 
 
 def _ordered(found: list[tuple[int | None, Problem]], table: Table) -> list[Problem]:
@@ -430,53 +442,80 @@ def _ordered(found: list[tuple[int | None, Problem]], table: Table) -> list[Prob
     return list(dict.fromkeys(p for _, p in ranked))
 
 
-def _cross(results: pd.DataFrame, other: pd.DataFrame, column: str, report: _Report,
-           other_report: _Report) -> None:
-    names = results[column]
-    used = pd.unique(names.dropna().to_numpy())  # (compared once per name, not per row)
+def _cross(checked: Checked, column: str, report: Input, other_report: Input) -> None:
+    names, other = checked.frames["results"][column], checked.frames[f"{column}s"]
+    used = checked.names["results"][column]  # (compared once per name, not per row)
     unknown = used[~pd.Series(used).isin(set(other[column].dropna())).to_numpy()]
     if len(unknown):
-        report.cells(names.isin(set(unknown)).to_numpy(), column,
-                     f"is not a {column} in {other_report.inp.file}", names.to_numpy())
+        report.failing(names.isin(set(unknown)).to_numpy(), column,
+                     f"is not a {column} in {other_report.file}", names.to_numpy())
     unused = other[column].notna() & ~other[column].isin(set(used))
-    message = ("has no rows in {} (ignored)" if column == "model" else "has no rows in {}")
+    message = "has no rows in {} (ignored)" if column == "model" else "has no rows in {}"
     for row in np.flatnonzero(unused.to_numpy()):
-        other_report.add(message.format(report.inp.file), int(row), column,
+        other_report.add(message.format(report.file), int(row), column,
                          other[column].iloc[row], warn=column == "model")
 
 
-def _check_steps(frames: dict[str, pd.DataFrame], reports: dict[str, _Report],
-                 files: dict[str, str]) -> None:
-    report, steps, results = reports["steps"], frames.get("steps"), frames.get("results")
-    if steps is None:
-        return
+def _check_steps(checked: Checked, reports: dict[str, Input]) -> None:
+    steps, results = checked.frames["steps"], checked.frames.get("results")
+    report = reports["steps"]
     if "tests_passed" in steps and "tests_total" in steps:
         passed, total = (steps[c].to_numpy(dtype=float) for c in ("tests_passed", "tests_total"))
         with np.errstate(invalid="ignore"):
             for row in np.flatnonzero(passed > total):
                 report.add(f"is more than tests_total ({_int_text(total[row])})", int(row),
                            "tests_passed", _int_text(passed[row]))
-    if steps.attrs.get("run_absent") and results is not None and RUN_COLUMN in results:
-        report.add(f"missing column 'run' ({files['results']} has a run column)")
+    if results is None:
         return
-    if results is None or reports["results"].problems or report.problems \
-            or "results" not in files:
+    results_file = reports["results"].file
+    if steps.attrs.get("run_absent") and RUN_COLUMN in results:
+        report.add(f"missing column 'run' ({results_file} has a run column)")
         return
+    if reports["results"].problems or report.problems:
+        return
+    # Episodes are runs of rows in key order: each compared with results.csv once.
+    order, codes = checked.orders["steps"], checked.codes["steps"]
+    rows = np.arange(len(steps)) if order is None else order
+    starts = np.zeros(len(rows), bool)
+    starts[0] = True
+    for column in (c for c in schema.EPISODE_KEY if c in codes):
+        ranked = codes[column][rows]
+        starts[1:] |= ranked[1:] != ranked[:-1]
+    at = np.flatnonzero(starts)
+    first, sizes = np.minimum.reduceat(rows, at), np.diff(np.append(at, len(rows)))
     key = list(schema.EPISODE_KEY)
     known = results.assign(**{} if RUN_COLUMN in results else {RUN_COLUMN: 1})[key]
     known_runs = pd.MultiIndex.from_frame(known.astype({RUN_COLUMN: float}))
-    episode = pd.MultiIndex.from_frame(steps[key].astype({RUN_COLUMN: float}))
-    unmatched = ~episode.isin(known_runs)
-    bad = steps.loc[unmatched, key]
-    counts = bad.groupby(key, sort=False).size()
-    for row, record in bad.drop_duplicates(key).iterrows():
-        n = int(counts.loc[tuple(record)])
-        others = ("" if n == 1 else " (nor does its other step)" if n == 2
-                  else f" (nor do its {n - 1} other steps)")
-        report.add(f"matches no model/task/run of {files['results']}{others}", int(row),
-                   "model/task/run", ", ".join(_int_text(v) for v in record))
-    if not unmatched.any():
-        lacking = int((~known_runs.isin(episode)).sum())
-        if lacking:
-            report.add(f"{lacking} of {len(known)} runs in {files['results']} have no steps "
-                       "(left out of the step-log findings)", warn=True)
+    episodes = pd.MultiIndex.from_frame(steps[key].iloc[first].astype({RUN_COLUMN: float}))
+    matched = episodes.isin(known_runs)
+    for i in np.flatnonzero(~matched):
+        others = ("" if sizes[i] == 1 else " (nor does its other step)" if sizes[i] == 2
+                  else f" (nor do its {sizes[i] - 1} other steps)")
+        report.add(f"matches no model/task/run of {results_file}{others}", int(first[i]),
+                   "model/task/run", ", ".join(_int_text(v) for v in episodes[i]))
+    lacking = int((~known_runs.isin(episodes)).sum())
+    if matched.all() and lacking:
+        report.add(f"{lacking} of {len(known)} runs in {results_file} have no steps (left out "
+                   "of the step-log findings)", warn=True)
+
+
+def tidy_order(frame: pd.DataFrame, order: np.ndarray | None) -> pd.DataFrame:
+    """The rows in ``order`` (None: as they are), numbered from 0."""
+    return (frame if order is None else frame.take(order)).reset_index(drop=True)
+
+
+def tidy(frame: pd.DataFrame, order: np.ndarray | None, table: Table, **defaults: object
+          ) -> pd.DataFrame:
+    """The table's columns in order (absent ones from ``defaults``, else missing), sorted by
+    the table's key (``order``)."""
+    columns = {}
+    for col in table.columns:
+        values = frame[col.name] if col.name in frame else defaults.get(col.name)
+        columns[col.name] = pd.Series(values, index=frame.index,
+                                      dtype=object if col.kind == "text" else None)
+        if values is None and col.kind != "text":
+            columns[col.name] = columns[col.name].astype("float64")  # (all missing)
+    tidy = tidy_order(pd.DataFrame(columns), order)
+    if table is schema.TASKS:
+        tidy["difficulty_rank"] = tidy["difficulty_rank"].astype(np.int64)
+    return tidy
