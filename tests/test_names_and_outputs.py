@@ -242,8 +242,8 @@ def test_the_console_prints_names_as_text_never_as_markup():
 
 
 def test_a_data_folder_named_in_bytes_that_are_not_utf8(tmp_path):
-    """Its name goes into findings.json as a JSON escape (valid JSON) and into findings.md
-    escaped; stdout shows a replacement character."""
+    """The loader names the data set with the undecodable byte escaped (``data\\xff``): plain
+    text in findings.json, escaped again in findings.md."""
     folder = os.fsencode(tmp_path) + b"/data\xff"
     copy_data(BUNDLED, Path(os.fsdecode(folder)), DATA_FILES)
     done = subprocess.run(
@@ -252,12 +252,11 @@ def test_a_data_folder_named_in_bytes_that_are_not_utf8(tmp_path):
         cwd=tmp_path, capture_output=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stderr == b""
-    assert json.loads(done.stdout)["dataset"]["name"] == "data?"
+    assert json.loads(done.stdout)["dataset"]["name"] == "data\\xff"
     text = (tmp_path / "out" / "findings.json").read_text(encoding="utf-8")
-    assert '"name": "data\\udcff"' in text
-    assert json.loads(text)["dataset"]["name"] == "data\udcff"
+    assert json.loads(text)["dataset"]["name"] == "data\\xff"
     markdown = (tmp_path / "out" / "findings.md").read_text(encoding="utf-8")
-    assert markdown.startswith("# data\\\\udcff: findings\n")
+    assert markdown.startswith("# data\\\\xff: findings\n")
 
 
 # ----------------------------------------------------------------------------------------------
