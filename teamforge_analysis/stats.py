@@ -525,6 +525,11 @@ def repeated_measures_correlation(data: Any, *, x: str, y: str, subject: str
     return RepeatedMeasuresResult(n=n, subjects=k, r=r, dof=dof, p_value=p, ci95=ci, reason=reason)
 
 
+#: Beyond this many shuffled values (units × resamples) the stratified permutation test uses
+#: the permutation distribution's exact moments instead of shuffles.
+_MAX_SHUFFLED_VALUES = 20_000_000
+
+
 @dataclass(frozen=True)
 class StratifiedPermutationResult:
     """Two-sided permutation p of Pearson's r with x shuffled only within strata."""
@@ -574,15 +579,35 @@ def stratified_permutation_correlation(x: Any, y: Any, strata: Any, *,
     if not varies.any():
         return StratifiedPermutationResult(n=n, r=r, strata=n_strata, reason=(
             "x is constant within every stratum, so no within-stratum shuffle changes r"))
+    if n * resamples > _MAX_SHUFFLED_VALUES:
+        # Many units: the permutation distribution's exact mean and variance with a normal
+        # tail (the shuffles would need n x resamples values). Within strata Σx, Σx², Σy and
+        # Σy² are fixed, so r is affine in T = Σ x·y, whose moments are known stratum by stratum.
+        frame = pd.DataFrame({"x": xa, "y": ya, "g": groups})
+        stats = frame.groupby("g").agg(n=("x", "size"), mx=("x", "mean"), my=("y", "mean"),
+                                       vx=("x", "var"), vy=("y", "var"))
+        mean_t = float((stats["n"] * stats["mx"] * stats["my"]).sum())
+        # Var(Σ_i x_π(i) y_i) within a stratum: Sxx·Syy / (n_s − 1) = (n_s − 1)·vx·vy
+        var_t = float(((stats["n"] - 1) * stats["vx"].fillna(0) * stats["vy"].fillna(0)).sum())
+        z = (float(xa @ ya) - mean_t) / math.sqrt(var_t)
+        return StratifiedPermutationResult(
+            n=n, r=r, p_value=float(min(1.0, 2 * sps.norm.sf(abs(z)))), strata=n_strata,
+            method=f"permutation within {n_strata} strata (normal approximation from the "
+                   "permutation distribution's exact mean and variance)")
     rng = np.random.default_rng(seed)
-    # One shuffle per row: sort by (stratum, a random key) and take x in that order.
-    order = np.lexsort((rng.random((resamples, n)), np.broadcast_to(groups, (resamples, n))))
     by_stratum = np.argsort(groups, kind="stable")
-    shuffled = np.empty((resamples, n))
-    shuffled[:, by_stratum] = xa[order]
     centred_y = ya - ya.mean()
-    centred = shuffled - shuffled.mean(axis=1, keepdims=True)
-    null = (centred @ centred_y) / np.sqrt((centred**2).sum(axis=1) * (centred_y**2).sum())
+    null = np.empty(resamples)
+    chunk = max(1, _MAX_SHUFFLED_VALUES // (10 * n))  # rows shuffled at a time (memory)
+    for start in range(0, resamples, chunk):
+        rows = min(chunk, resamples - start)
+        # One shuffle per row: sort by (stratum, a random key) and take x in that order.
+        order = np.lexsort((rng.random((rows, n)), np.broadcast_to(groups, (rows, n))))
+        shuffled = np.empty((rows, n))
+        shuffled[:, by_stratum] = xa[order]
+        centred = shuffled - shuffled.mean(axis=1, keepdims=True)
+        null[start:start + rows] = (centred @ centred_y) / np.sqrt(
+            (centred**2).sum(axis=1) * (centred_y**2).sum())
     tolerance = 1e-12 * max(1.0, abs(r))
     low = (np.sum(null <= r + tolerance) + 1) / (resamples + 1)
     high = (np.sum(null >= r - tolerance) + 1) / (resamples + 1)
