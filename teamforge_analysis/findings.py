@@ -937,12 +937,17 @@ def _inconsistent_flags(dataset: Dataset) -> list[dict[str, Any]]:
     """Rows of results.csv (run rows) whose ``passed`` disagrees with score >= pass_threshold."""
     runs = dataset.runs
     assert runs is not None
-    if not runs["passed"].notna().any():
+    passed = runs["passed"].to_numpy(dtype=float, na_value=math.nan)  # (1, 0 or NaN)
+    if np.isnan(passed).all():
         return []
-    threshold = runs["task"].map(dataset.tasks.set_index("task")["pass_threshold"])
-    known = runs["passed"].notna() & threshold.notna()
-    disagree = known & (runs["passed"].astype("boolean") != (runs["score"] >= threshold))
-    rows = runs[disagree.to_numpy(dtype=bool)].assign(pass_threshold=threshold[disagree])
+    # Looked up once per distinct task, then spread by code (Series.map over a million run
+    # rows' names took 4x the time).
+    codes, tasks = pd.factorize(runs["task"])
+    threshold = dataset.tasks.set_index("task")["pass_threshold"].reindex(tasks).to_numpy()[codes]
+    known = ~np.isnan(passed) & ~np.isnan(threshold)
+    with np.errstate(invalid="ignore"):
+        disagree = known & ((passed == 1) != (runs["score"].to_numpy() >= threshold))
+    rows = runs[disagree].assign(pass_threshold=threshold[disagree])
     return [
         {"model": str(r.model), "task": str(r.task), "run": int(r.run), "score": float(r.score),
          "pass_threshold": float(r.pass_threshold), "passed": bool(r.passed)}
