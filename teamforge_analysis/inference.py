@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .stats import correlation, finite_or_none, quiet
+from .stats import PERMUTATION_MAX_N, correlation, finite_or_none, quiet
 
 __all__ = [
     "NEAR_PERFECT_R",
@@ -280,6 +280,13 @@ def leave_one_out_correlations(sizes: pd.Series, level_scores: pd.Series | pd.Da
     known = sizes.dropna().index.intersection(frame.index)
     rows = []
     for level in frame.columns:
+        x = sizes.reindex(known).to_numpy(float)
+        y = frame.loc[known, level].to_numpy(float)
+        if np.isfinite(y).all() and len(known) - 1 > PERMUTATION_MAX_N:
+            # Beyond the permutation range every p is parametric: all leave-one-out samples
+            # at once (scipy's pearsonr along an axis) instead of one full correlation each.
+            rows += _leave_one_out_parametric(level, known, x, y)
+            continue
         for model in known:
             rest = known.drop(model)
             res = correlation(sizes.reindex(rest).to_numpy(float),
@@ -294,6 +301,24 @@ def leave_one_out_correlations(sizes: pd.Series, level_scores: pd.Series | pd.Da
     out = pd.DataFrame(rows, columns=["level", "left_out", "n", "r", "p_value", "p_method",
                                       "reason"], dtype=object).astype({"n": int})
     return out.drop(columns="level") if one_level else out
+
+
+def _leave_one_out_parametric(level: Any, known: pd.Index, x: np.ndarray, y: np.ndarray
+                              ) -> list[dict[str, Any]]:
+    n = len(known)
+    keep = ~np.eye(n, dtype=bool)
+    xs = np.broadcast_to(x, (n, n))[keep].reshape(n, n - 1)
+    ys = np.broadcast_to(y, (n, n))[keep].reshape(n, n - 1)
+    with quiet():
+        res = sps.pearsonr(xs, ys, axis=1)
+    rows = []
+    for model, r, p in zip(known, res.statistic, res.pvalue, strict=True):
+        defined = bool(np.isfinite(r) and np.isfinite(p))
+        rows.append({"level": level, "left_out": model, "n": n - 1,
+                     "r": float(r) if defined else None, "p_value": float(p) if defined else None,
+                     "p_method": "parametric" if defined else None,
+                     "reason": None if defined else "a constant sample without this model"})
+    return rows
 
 
 @dataclass(frozen=True)

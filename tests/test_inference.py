@@ -542,3 +542,21 @@ def test_never_nan_never_raises(x, y) -> None:
         if any(values.get(key) is None for key in ("r", "p_value", "w", "ci95", "mean_d",
                                                     "min_attainable_p") if key in values):
             assert values["reason"]
+
+
+def test_leave_one_out_on_many_models_matches_numpy() -> None:
+    # INVENTED: 150 models, beyond the permutation range: every p is parametric
+    from scipy import stats as sps
+
+    rng = np.random.default_rng(3)
+    names = [f"m{i:03d}" for i in range(150)]
+    sizes = pd.Series(rng.uniform(1, 100, 150), index=names)
+    scores = pd.Series(0.002 * sizes.to_numpy() + rng.normal(0, 0.1, 150), index=names)
+    out = inf.leave_one_out_correlations(sizes, scores).set_index("left_out")
+    for i in (0, 77, 149):
+        rest = [n for j, n in enumerate(names) if j != i]
+        r = np.corrcoef(sizes[rest], scores[rest])[0, 1]
+        t = r * np.sqrt(147 / (1 - r**2))
+        assert out.loc[names[i], "r"] == pytest.approx(r, abs=1e-10)
+        assert out.loc[names[i], "p_value"] == pytest.approx(2 * sps.t.sf(abs(t), 147), rel=1e-6)
+        assert out.loc[names[i], "p_method"] == "parametric" and out.loc[names[i], "n"] == 149
