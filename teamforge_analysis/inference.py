@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .stats import PERMUTATION_MAX_N, correlation, finite_or_none, quiet
+from .stats import PERMUTATION_EXACT_MAX_N, correlation, finite_or_none, quiet
 
 __all__ = [
     "NEAR_PERFECT_R",
@@ -264,8 +264,9 @@ def leave_one_out_correlations(sizes: pd.Series, level_scores: pd.Series | pd.Da
     """For each model of known size, the correlation of size with score without it.
 
     ``level_scores`` is a Series (one level) or a models × levels DataFrame (a ``level``
-    column is added). ``p_value`` is the verdicts' p (``p_for_verdict``: permutation where
-    defined) and ``p_method`` says which; undefined values are None with a ``reason``.
+    column is added). ``p_value`` is the verdicts' p (the exact permutation p) up to 8 models
+    left, the parametric p beyond (``p_method`` says which); undefined values are None with a
+    ``reason``.
 
     Examples
     --------
@@ -282,9 +283,10 @@ def leave_one_out_correlations(sizes: pd.Series, level_scores: pd.Series | pd.Da
     for level in frame.columns:
         x = sizes.reindex(known).to_numpy(float)
         y = frame.loc[known, level].to_numpy(float)
-        if np.isfinite(y).all() and len(known) - 1 > PERMUTATION_MAX_N:
-            # Beyond the permutation range every p is parametric: all leave-one-out samples
-            # at once (scipy's pearsonr along an axis) instead of one full correlation each.
+        if np.isfinite(y).all() and len(known) - 1 > PERMUTATION_EXACT_MAX_N:
+            # Beyond the exact permutation range the p is parametric (a Monte Carlo test per
+            # model would cost seconds for a sensitivity check; p_method says so): all
+            # leave-one-out samples at once, with scipy's pearsonr along an axis.
             rows += _leave_one_out_parametric(level, known, x, y)
             continue
         for model in known:

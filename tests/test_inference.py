@@ -545,7 +545,7 @@ def test_never_nan_never_raises(x, y) -> None:
 
 
 def test_leave_one_out_on_many_models_matches_numpy() -> None:
-    # INVENTED: 150 models, beyond the permutation range: every p is parametric
+    # INVENTED: 150 models, beyond the exact permutation range: every p is parametric
     from scipy import stats as sps
 
     rng = np.random.default_rng(3)
