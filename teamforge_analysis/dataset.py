@@ -74,6 +74,25 @@ class Dataset:
         ordered = self.tasks.sort_values(["difficulty_rank", "difficulty"], kind="stable")
         return tuple(ordered["difficulty"].drop_duplicates())
 
+    def _counts(self) -> dict[str, int]:
+        return {"models": int(self.results["model"].nunique()), "tasks": len(self.tasks),
+                "cells": len(self.results), "runs": len(self.runs),
+                "step rows": 0 if self.steps is None else len(self.steps)}
+
+    def __repr__(self) -> str:
+        from .display import one_line_repr
+
+        return one_line_repr("Dataset", [("name", self.name), *self._counts().items(),
+                                         ("levels", ", ".join(self.levels)),
+                                         ("aggregate", self.aggregate)])
+
+    def _repr_html_(self) -> str:
+        from .display import dataset_html
+
+        sizes = self.tasks.groupby("difficulty")["task"].size()
+        return dataset_html(self.name, self._counts(),
+                            [(level, int(sizes[level])) for level in self.levels], self.files)
+
     def with_aggregate(self, aggregate: str) -> Dataset:
         """The same data with ``results`` re-made from ``runs`` by ``aggregate``."""
         _check_aggregate(aggregate)

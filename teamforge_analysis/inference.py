@@ -19,7 +19,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .stats import PERMUTATION_EXACT_MAX_N, correlation, finite_or_none, quiet
+from .stats import (
+    PERMUTATION_EXACT_MAX_N,
+    ResultDisplay,
+    correlation,
+    finite_or_none,
+    quiet,
+)
 
 __all__ = [
     "NEAR_PERFECT_R",
@@ -59,7 +65,7 @@ EXACT_MAX_ARRANGEMENTS = 20_000
 _CONSTANT_TOLERANCE = 1e-10
 
 
-class _Result:
+class _Result(ResultDisplay):
     """``to_dict()`` for the frozen results below: intervals as lists, None never NaN."""
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,7 +81,7 @@ class _Result:
 # ----------------------------------------------------------------------------------------------
 # Finding 3: partial correlation with fixed effects, beyond construction
 # ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class PartialCorrelationResult(_Result):
     """Partial correlation controlling for fixed effects.
 
@@ -154,7 +160,7 @@ def partial_correlation_fixed_effects(data: pd.DataFrame, *, x: str, y: str,
     return PartialCorrelationResult(n=n, r=r, ci95=ci, p_value=p, dof=dof, k=k)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class BeyondConstructionResult(PartialCorrelationResult):
     """Partial correlation of the rest of the score with test_pass (model and task fixed).
 
@@ -220,7 +226,7 @@ def _verdict_p(x: np.ndarray, y: np.ndarray) -> float | None:
     return correlation(x, y).p_for_verdict
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class AttainablePResult(_Result):
     """Smallest p a test could give with these values (their most extreme arrangement)."""
 
@@ -323,7 +329,7 @@ def _leave_one_out_parametric(level: Any, known: pd.Index, x: np.ndarray, y: np.
     return rows
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ConcordanceResult(_Result):
     """Kendall's W of the items' rankings across raters (models ranked within each level)."""
 
@@ -420,7 +426,7 @@ def floor_ceiling_warning(level_scores: pd.DataFrame, *, low: float = 0.05, high
 # ----------------------------------------------------------------------------------------------
 # Finding 2: effect size
 # ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class MeanDifferenceResult(_Result):
     """Mean of paired differences with its 95% t-interval, and their median."""
 
@@ -460,7 +466,7 @@ def mean_difference_interval(d: Any) -> MeanDifferenceResult:
 # ----------------------------------------------------------------------------------------------
 # Finding 4: a symmetric size test
 # ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SizeTestResult(_Result):
     """Two-sided Mann–Whitney test of the sizes of passing against failing models.
 
@@ -561,7 +567,7 @@ def size_verdict(result: SizeTestResult, *, alpha: float = ALPHA) -> tuple[Verdi
 # ----------------------------------------------------------------------------------------------
 # What data would settle it
 # ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SettleResult(_Result):
     """How many units the rule's test needs: ``min_n_attainable`` (the fewest with which it
     could reach p < α at all, other things as observed) and ``n_for_80_power`` (for the power

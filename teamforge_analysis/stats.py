@@ -72,8 +72,22 @@ def finite_or_none(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-@dataclass(frozen=True)
-class CorrelationResult:
+class ResultDisplay:
+    """One-line ``repr`` and HTML for a result with ``to_dict()`` (shown by Jupyter)."""
+
+    def __repr__(self) -> str:
+        from .display import one_line_repr
+
+        return one_line_repr(type(self).__name__, self.to_dict().items())  # type: ignore[attr-defined]
+
+    def _repr_html_(self) -> str:
+        from .display import result_html
+
+        return result_html(type(self).__name__, self.to_dict())  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, repr=False)
+class CorrelationResult(ResultDisplay):
     """Pearson and Spearman correlation of two samples, with n and a 95% interval.
 
     Attributes
@@ -302,8 +316,8 @@ def permutation_p(x: np.ndarray, y: np.ndarray) -> tuple[float | None, str | Non
     return (p, method, None) if p is not None else (None, None, "p_permutation is undefined")
 
 
-@dataclass(frozen=True)
-class DifferenceResult:
+@dataclass(frozen=True, repr=False)
+class DifferenceResult(ResultDisplay):
     """Difference of two dependent correlations that share one variable, with Zou's interval."""
 
     n: int
@@ -373,8 +387,8 @@ def zou_difference(r12: float | None, r13: float | None, r23: float | None, n: i
     return DifferenceResult(n=n, difference=difference, ci95=(lower, upper))
 
 
-@dataclass(frozen=True)
-class PairedTestResult:
+@dataclass(frozen=True, repr=False)
+class PairedTestResult(ResultDisplay):
     """Wilcoxon signed-rank test of paired differences against 0."""
 
     n: int
@@ -444,8 +458,8 @@ def paired_wilcoxon(d: Any) -> PairedTestResult:
     )
 
 
-@dataclass(frozen=True)
-class RepeatedMeasuresResult:
+@dataclass(frozen=True, repr=False)
+class RepeatedMeasuresResult(ResultDisplay):
     """Repeated-measures correlation (Bakdash & Marusich 2017)."""
 
     n: int
@@ -530,8 +544,8 @@ def repeated_measures_correlation(data: Any, *, x: str, y: str, subject: str
 _MAX_SHUFFLED_VALUES = 20_000_000
 
 
-@dataclass(frozen=True)
-class StratifiedPermutationResult:
+@dataclass(frozen=True, repr=False)
+class StratifiedPermutationResult(ResultDisplay):
     """Two-sided permutation p of Pearson's r with x shuffled only within strata."""
 
     n: int

@@ -99,3 +99,25 @@ def test_unknown_finding_id_lists_the_valid_ones(result: Analysis) -> None:
     with pytest.raises(KeyError, match="no finding 'scale'; the findings are "
                                        "scale_vs_difficulty, step_efficiency"):
         result.finding("scale")
+
+
+def test_dataset_shows_its_counts_levels_and_files(result: Analysis) -> None:
+    dataset = result.dataset
+    text = repr(dataset)
+    assert "\n" not in text and len(text) < 200
+    assert text.startswith("Dataset(name='TeamForge (published results)', models=4, tasks=3")
+    html_text = visible_text(dataset._repr_html_())
+    assert "easy (1 task), medium (1 task), hard (1 task)" in html_text
+    assert "results.csv" in html_text and "benchmark.json" in html_text
+
+
+def test_statistics_results_show_one_line_and_html() -> None:
+    from teamforge_analysis.inference import size_test
+    from teamforge_analysis.stats import correlation
+
+    for res in (correlation([1, 2, 3, 4, 5], [2, 1, 4, 3, 5]), size_test([5, 6], [1, 2])):
+        text = repr(res)
+        assert "\n" not in text and len(text) < 200
+        shown = visible_text(res._repr_html_())
+        assert type(res).__name__ in shown
+    assert "0.8" in visible_text(correlation([1, 2, 3, 4, 5], [2, 1, 4, 3, 5])._repr_html_())
