@@ -176,6 +176,10 @@ GENERIC_CLAIMS: dict[str, str] = {
     "test_pass_vs_score": "The test pass rate is a near-perfect predictor of the score.",
     "hard_task_boundary": "The hardest level is a capability boundary that separates larger "
                           "models from smaller ones.",
+    "planning_depth_vs_success": "Episodes with more planning (plan_step actions) succeed more "
+                                 "often.",
+    "reward_trajectories": "How the per-step reward evolves over an episode at each difficulty "
+                           "level.",
 }
 
 #: What a measure is called when a text says which column would enable a finding.
@@ -279,6 +283,8 @@ def _corr_phrase(result: CorrelationResult) -> str:
 def _power_sentence(result: CorrelationResult) -> str:
     """Why a small sample can only detect large correlations (empty when not relevant)."""
     if result.min_detectable_r is None:
+        if result.n < 3:
+            return ""  # (the correlation itself is undefined, and the text says why)
         return (f"With n = {result.n}, no interval can be computed and only a perfect "
                 "correlation could be told from chance.")
     if result.r is not None and abs(result.r) >= result.min_detectable_r:
@@ -488,7 +494,8 @@ def scale_vs_difficulty(dataset: Dataset, *, size_column: str = "params_b") -> F
     if without_size:
         sentences.append("Left out for unknown size: "
                          f"{fmt.names(without_size, at_most=MAX_NAMED_MODELS)}.")
-    sentences.append(_settle_sentence(settle))
+    sentences.append(_settle_sentence(settle, f" (for the {hardest}-level correlation, one "
+                                               "half of the rule)"))
     sentences.append(_verdict_sentence(verdict, reason))
     return Finding("scale_vs_difficulty", title, claim, statistics, verdict, reason,
                    " ".join(sentences))
@@ -651,7 +658,8 @@ def _effect_sentence(effect: MeanDifferenceResult, first: str, last: str,
         return f"The difference d is undefined ({effect.reason})."
     interval = (f"95% t-interval {fmt.num(effect.ci95[0])} to {fmt.num(effect.ci95[1])}"
                 if effect.ci95 is not None else f"no interval: {effect.reason}")
-    text = (f"On average the {first} increase in steps exceeds the {last} increase by "
+    relation = "exceeds" if effect.mean_d >= 0 else "falls short of"
+    text = (f"On average the {first} increase in steps {relation} the {last} increase: "
             f"d = {fmt.num(effect.mean_d)} steps ({interval}; median {fmt.short(effect.median_d)},"
             f" n = {effect.n} models).")
     jumps = pd.DataFrame({"first": means[levels[1]] - means[levels[0]],
@@ -776,8 +784,9 @@ def _construction_r(results: pd.DataFrame, share: float | None) -> float | None:
         else None
 
 
-def _settle_sentence(settle: SettleResult) -> str:
-    """What data would settle the claim, in one sentence (``settle`` of the statistics)."""
+def _settle_sentence(settle: SettleResult, about: str = "") -> str:
+    """What data would settle the claim, in one sentence (``settle`` of the statistics);
+    ``about`` names the part of the rule it is computed for, where that is not all of it."""
     if settle.min_n_attainable is None and settle.n_for_80_power is None:
         return f"What data would settle it cannot be said: {settle.reason}."
     parts = []
@@ -790,8 +799,9 @@ def _settle_sentence(settle: SettleResult) -> str:
                      "power at the observed effect")
     elif settle.reason:
         parts.append(f"no power estimate ({settle.reason})")
-    return (f"What data would settle it: {'; '.join(parts)} (these data have "
-            f"{settle.n_observed} {settle.unit}).")
+    unit = settle.unit[:-1] if settle.n_observed == 1 else settle.unit
+    return (f"What data would settle it{about}: {'; '.join(parts)} (these data have "
+            f"{settle.n_observed} {unit}).")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -897,7 +907,8 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
     if flags:
         sentences.append(
             f"Warning: {len(flags)} row{'s' if len(flags) != 1 else ''} of results.csv "
-            "disagree with score >= pass_threshold in the passed column."
+            f"disagree{'s' if len(flags) == 1 else ''} with score >= pass_threshold in the "
+            "passed column."
         )
     if disagreements := statistics["aggregated_flag_disagreements"]:
         sentences.append(
@@ -1122,8 +1133,7 @@ def planning_depth_vs_success(dataset: Dataset) -> Finding:
     from .steps import dataset_episodes
 
     title = "Planning depth vs success"
-    claim = ("Planning depth vs success rate (promised by the published analysis, never "
-             "computed): episodes with more planning (plan_step actions) succeed more often.")
+    claim = claim_text(dataset, "planning_depth_vs_success")
     statistics: dict[str, Any] = {
         "episodes": 0,
         "runs_without_steps": None,
@@ -1219,9 +1229,7 @@ def reward_trajectories(dataset: Dataset) -> Finding:
     from .steps import dataset_episodes
 
     title = "Reward trajectories"
-    claim = ("Reward trajectory patterns (promised by the published analysis, never "
-             "computed): how the dense per-step reward evolves over an episode at each "
-             "difficulty level.")
+    claim = claim_text(dataset, "reward_trajectories")
     statistics: dict[str, Any] = {"episodes": 0, "has_test_counts": False, "by_difficulty": {}}
     if dataset.steps is None:
         return _step_log_missing("reward_trajectories", title, claim, statistics)

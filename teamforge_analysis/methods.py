@@ -52,14 +52,16 @@ RULES: dict[str, str] = {
         "model has both a known size and a known pass status."
     ),
     "score_components": (
-        "*Descriptive*: it tests no claim. *Not computable* without the four component "
-        "columns in results.csv."
+        "*Descriptive*: it tests no claim. *Not computable* without a grader formula (in "
+        "benchmark.json, or TeamForge's for data with its four component columns besides "
+        "test_pass) or without the formula's columns in results.csv."
     ),
     "planning_depth_vs_success": (
-        f"The correlation rule on `depth_vs_passed`: *supported* iff r > 0 with p < {_A}; "
+        "The correlation rule on `stratified` (depth vs passed, the permutation p shuffling "
+        f"depth only within model × task strata): *supported* iff r > 0 with p < {_A}; "
         f"*contradicted* iff r < 0 with p < {_A}; otherwise *inconclusive*; *not computable* "
-        "without a step log or when the correlation is undefined (for example when every "
-        "episode passed)."
+        "without a step log or when the correlation or its p is undefined (for example when "
+        "every episode passed, or depth is constant within every stratum)."
     ),
     "reward_trajectories": "*Descriptive*: it tests no claim. *Not computable* without a step log.",
 }

@@ -434,12 +434,15 @@ def uncertainty_tables(document: dict[str, Any]) -> list[Table | Note]:
 
 
 def _too_few_tasks(pairs: list[dict[str, Any]]) -> str:
-    """A sentence when some pair shares too few tasks for the exact test ever to reach 0.05."""
+    """A sentence when some pair shares too few tasks for the Holm-adjusted sign-flip test
+    ever to reach 0.05 (its floor: the number of pairs × 2 / 2ⁿ)."""
     fewest = min(c["n_tasks"] for c in pairs)
-    if fewest == 0 or 2 / 2**fewest < 0.05:
+    floor = min(1.0, len(pairs) * 2 / 2**fewest) if fewest else 1.0
+    if fewest == 0 or floor < 0.05:
         return ""
-    return (f" With {fewest} shared task{'s' if fewest != 1 else ''}, the smallest p the "
-            f"sign-flip test can give is {fmt.short(2 / 2**fewest, 3)}, so no such pair can be "
+    return (f" With {fewest} shared task{'s' if fewest != 1 else ''} and {len(pairs)} "
+            f"pair{'s' if len(pairs) != 1 else ''}, the smallest Holm-adjusted p the sign-flip "
+            f"test can give is {fmt.short(floor, 3)}, so no such pair can be "
             "'ahead' whatever the scores.")
 
 
@@ -521,7 +524,7 @@ def _scale_tables(stats: dict[str, Any]) -> list[Table]:
     if leave_out:
         tables.append(Table(
             f"Leaving out one model: r at the {stats['hardest']} level without it",
-            ("Left out", "n", "r", "p", "Verdict then"),
+            ("Left out", "n", "r", "p", "Hardest-level test then"),
             tuple((row["left_out"], _opt(row["n"]), _opt(row["r"]), _p(row["p_value"]),
                    row["verdict_without"].replace("_", " "))
                   for row in leave_out[:MAX_TABLE_ROWS]),
@@ -721,6 +724,9 @@ def _planning_depth_tables(stats: dict[str, Any]) -> list[Table]:
     rows = [
         _corr_row("depth vs score", stats["depth_vs_score"]),
         _corr_row("depth vs passed (point-biserial)", stats["depth_vs_passed"]),
+        *([_corr_row("depth vs passed, within model x task (the rule)",
+                     {"n": s["n"], "r": s["r"], "p_permutation": s["p_value"]})]
+          if (s := stats.get("stratified")) else []),
         *(_corr_row(f"depth vs score, {task}", c) for task, c in stats["within_task"].items()),
     ]
     return [Table(f"Correlation of planning depth with success ({stats['episodes']} episodes)",
