@@ -57,7 +57,6 @@ from .stats import (
     CorrelationResult,
     DifferenceResult,
     RepeatedMeasuresResult,
-    StratifiedPermutationResult,
     correlation,
     finite_or_none,
     paired_wilcoxon,
@@ -256,11 +255,18 @@ def correlation_verdict(result: CorrelationResult | RepeatedMeasuresResult
     p = result.p_for_verdict if isinstance(result, CorrelationResult) else result.p_value
     label = ("permutation " if isinstance(result, CorrelationResult)
              and result.p_permutation is not None else "")
-    if result.r is None or p is None:
-        return "not_computable", f"the correlation is undefined ({result.reason})"
-    if _significant(result.r, p, +1):
+    return _correlation_rule(result.r, p, label,
+                             f"the correlation is undefined ({result.reason})")
+
+
+def _correlation_rule(r: float | None, p: float | None, label: str, undefined: str
+                      ) -> tuple[Verdict, str]:
+    """The two-sided correlation rule on r and its p (``label`` names the kind of p)."""
+    if r is None or p is None:
+        return "not_computable", undefined
+    if _significant(r, p, +1):
         return "supported", f"r > 0 and {label}{fmt.pval(p)} (below {ALPHA:g})"
-    if _significant(result.r, p, -1):
+    if _significant(r, p, -1):
         return "contradicted", f"r < 0 and {label}{fmt.pval(p)} (below {ALPHA:g})"
     return "inconclusive", f"{label}{fmt.pval(p)} is not below {ALPHA:g}"
 
@@ -928,41 +934,38 @@ def hard_task_boundary(dataset: Dataset, *, size_column: str = "params_b") -> Fi
     )
 
 
+def _disagreeing(dataset: Dataset, frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``frame`` (run rows or cells) whose ``passed`` disagrees with
+    score >= their task's pass_threshold, with that threshold as a column."""
+    passed = frame["passed"].to_numpy(dtype=float, na_value=math.nan)  # (1, 0 or NaN)
+    # Looked up once per distinct task, then spread by code (Series.map over a million run
+    # rows' names took 4x the time).
+    codes, tasks = pd.factorize(frame["task"])
+    threshold = dataset.tasks.set_index("task")["pass_threshold"].reindex(tasks).to_numpy()[codes]
+    known = ~np.isnan(passed) & ~np.isnan(threshold)
+    with np.errstate(invalid="ignore"):
+        disagree = known & ((passed == 1) != (frame["score"].to_numpy() >= threshold))
+    return frame[disagree].assign(pass_threshold=threshold[disagree])
+
+
 def _aggregated_disagreements(dataset: Dataset) -> list[dict[str, Any]]:
     """Under mean aggregation of repeated runs: cells whose pass flag (a majority of runs
     passed) disagrees with their mean score >= pass_threshold (each run may agree with its own
     flag, and the cell still not)."""
     if not dataset.has_runs or dataset.aggregate != "mean":
         return []
-    cells = dataset.results
-    threshold = cells["task"].map(dataset.tasks.set_index("task")["pass_threshold"])
-    known = cells["passed"].notna() & threshold.notna()
-    disagree = known & (cells["passed"].astype("boolean") != (cells["score"] >= threshold))
-    rows = cells[disagree.to_numpy(dtype=bool)].assign(pass_threshold=threshold[disagree])
     return [{"model": str(r.model), "task": str(r.task), "mean_score": float(r.score),
              "pass_threshold": float(r.pass_threshold), "majority_passed": bool(r.passed)}
-            for r in rows.itertuples(index=False)]
+            for r in _disagreeing(dataset, dataset.results).itertuples(index=False)]
 
 
 def _inconsistent_flags(dataset: Dataset) -> list[dict[str, Any]]:
     """Rows of results.csv (run rows) whose ``passed`` disagrees with score >= pass_threshold."""
-    runs = dataset.runs
-    assert runs is not None
-    passed = runs["passed"].to_numpy(dtype=float, na_value=math.nan)  # (1, 0 or NaN)
-    if np.isnan(passed).all():
-        return []
-    # Looked up once per distinct task, then spread by code (Series.map over a million run
-    # rows' names took 4x the time).
-    codes, tasks = pd.factorize(runs["task"])
-    threshold = dataset.tasks.set_index("task")["pass_threshold"].reindex(tasks).to_numpy()[codes]
-    known = ~np.isnan(passed) & ~np.isnan(threshold)
-    with np.errstate(invalid="ignore"):
-        disagree = known & ((passed == 1) != (runs["score"].to_numpy() >= threshold))
-    rows = runs[disagree].assign(pass_threshold=threshold[disagree])
+    assert dataset.runs is not None
     return [
         {"model": str(r.model), "task": str(r.task), "run": int(r.run), "score": float(r.score),
          "pass_threshold": float(r.pass_threshold), "passed": bool(r.passed)}
-        for r in rows.itertuples(index=False)
+        for r in _disagreeing(dataset, dataset.runs).itertuples(index=False)
     ]
 
 
@@ -1174,7 +1177,9 @@ def planning_depth_vs_success(dataset: Dataset) -> Finding:
         "within_task": {task: res.to_dict() for task, res in within.items()},
         "settle": settle.to_dict(),
     })
-    verdict, reason = _stratified_verdict(stratified)
+    verdict, reason = _correlation_rule(
+        stratified.r, stratified.p_value, "stratified permutation ",
+        f"the stratified permutation test is undefined ({stratified.reason})")
 
     n_models, n_tasks = table["model"].nunique(), table["task"].nunique()
     sentences = [
@@ -1200,18 +1205,6 @@ def planning_depth_vs_success(dataset: Dataset) -> Finding:
     sentences.append(_verdict_sentence(verdict, reason))
     return Finding("planning_depth_vs_success", title, claim, statistics, verdict, reason,
                    " ".join(sentences))
-
-
-def _stratified_verdict(result: StratifiedPermutationResult) -> tuple[Verdict, str]:
-    """The correlation rule on a within-stratum permutation p (two-sided)."""
-    if result.r is None or result.p_value is None:
-        return "not_computable", f"the stratified permutation test is undefined ({result.reason})"
-    p = f"stratified permutation {fmt.pval(result.p_value)}"
-    if _significant(result.r, result.p_value, +1):
-        return "supported", f"r > 0 and {p} (below {ALPHA:g})"
-    if _significant(result.r, result.p_value, -1):
-        return "contradicted", f"r < 0 and {p} (below {ALPHA:g})"
-    return "inconclusive", f"{p} is not below {ALPHA:g}"
 
 
 def reward_trajectories(dataset: Dataset) -> Finding:
