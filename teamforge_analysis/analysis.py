@@ -86,7 +86,7 @@ def analyze(data: Dataset | str | Path | None = None, *, aggregate: str | None =
         raise ValueError(f"data must be a data folder (a path), a Dataset or None (the "
                          f"bundled data), not {type(data).__name__}")
     board = leaderboard(dataset)
-    uncertainty = leaderboard_uncertainty(dataset, pairs=pairs)
+    uncertainty = leaderboard_uncertainty(dataset, pairs=pairs, board=board)
     findings = all_findings(dataset)
     document = build_document(dataset, board, findings, uncertainty, caveats(dataset))
     return Analysis(dataset, board, findings, document, uncertainty)

@@ -237,14 +237,15 @@ def score_intervals(dataset: Dataset, *, resamples: int = DEFAULT_RESAMPLES,
 
 
 def _score_intervals(dataset: Dataset, design: _Design, resamples: int, seed: int,
-                     confidence: float) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray]:
+                     confidence: float, board: pd.DataFrame | None = None
+                     ) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray]:
     """score_intervals' frame, the resampled scores of the complete models, and those rows."""
     require_count("resamples", resamples, 1)
     require_count("seed", seed, 0)
     if isinstance(confidence, bool) or not isinstance(confidence, int | float) \
             or not 0 < confidence < 1:
         raise ValueError(f"confidence must be a number between 0 and 1, not {confidence!r}")
-    board = leaderboard(dataset)
+    board = leaderboard(dataset) if board is None else board
     position = pd.Index(design.models).get_indexer(board["model"])
     scores = design.scores[position]
     complete = ~np.isnan(scores).any(axis=1)
@@ -613,9 +614,11 @@ def _record(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 
 
 def leaderboard_uncertainty(dataset: Dataset, *, pairs: str = "adjacent",
-                            resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED
-                            ) -> LeaderboardUncertainty:
+                            resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
+                            board: pd.DataFrame | None = None) -> LeaderboardUncertainty:
     """:func:`score_intervals` and :func:`pairwise_comparisons` (95%) from the same resamples.
+
+    ``board`` is ``leaderboard(dataset)`` when the caller has it already (else computed).
 
     Examples
     --------
@@ -625,7 +628,7 @@ def leaderboard_uncertainty(dataset: Dataset, *, pairs: str = "adjacent",
     (None, None, 'indistinguishable')
     """
     design = _design(dataset)
-    models, draws, rows = _score_intervals(dataset, design, resamples, seed, 0.95)
+    models, draws, rows = _score_intervals(dataset, design, resamples, seed, 0.95, board)
     table = _pairs(design, models, draws, rows, pairs, resamples, seed, 0.95)
     return LeaderboardUncertainty(METHOD, design.source, resamples, seed, design.reason,
                                   table.attrs["order"], models, table)
