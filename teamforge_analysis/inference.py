@@ -166,18 +166,22 @@ def _within_residuals(frame: pd.DataFrame, columns: list[str], factors: list[str
     the same groups, go to least squares: the same residuals as one regression on all the
     dummies, without a cells × (models + tasks) design matrix (500 models × 20 tasks: 0.36 s).
     """
-    levels = {name: frame[name].astype(str) for name in factors}
-    absorbed = max(factors, key=lambda name: levels[name].nunique())
-    groups = levels[absorbed]
+    codes = {name: pd.factorize(frame[name].astype(str))[0] for name in factors}
+    absorbed = max(factors, key=lambda name: codes[name].max())
+    groups = codes[absorbed]
+    sizes = np.bincount(groups)
 
-    def within(values: pd.DataFrame) -> np.ndarray:
-        return (values - values.groupby(groups.to_numpy()).transform("mean")).to_numpy(float)
+    def within(values: np.ndarray) -> np.ndarray:
+        sums = np.zeros((len(sizes), values.shape[1]))
+        np.add.at(sums, groups, values)
+        return values - (sums / sizes[:, None])[groups]
 
-    resid = within(frame[columns].astype(float))
-    k = groups.nunique() - 1
-    rest = [levels[name] for name in factors if name != absorbed]
-    if rest:
-        dummies = within(pd.get_dummies(pd.concat(rest, axis=1), drop_first=True, dtype=float))
+    resid = within(frame[columns].to_numpy(dtype=float))
+    k = len(sizes) - 1
+    rest = [np.eye(codes[name].max() + 1)[codes[name]][:, 1:] for name in factors
+            if name != absorbed]
+    dummies = within(np.hstack([np.empty((len(groups), 0)), *rest]))
+    if dummies.shape[1]:
         coef, _, rank, _ = np.linalg.lstsq(dummies, resid, rcond=None)
         resid = resid - dummies @ coef
         k += int(rank)
