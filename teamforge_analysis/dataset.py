@@ -14,7 +14,7 @@ import pandas as pd
 from . import io, schema
 from .profile import FILE as PROFILE_FILE
 from .profile import Profile, read_profile, teamforge_profile
-from .runs import AGGREGATES, aggregate_runs
+from .runs import AGGREGATES, aggregate_runs, cell_scores
 from .schema import COMPONENT_COLUMNS, MEASURES, RUN_COLUMN, Table
 from .validate import (
     Checked,
@@ -73,6 +73,12 @@ class Dataset:
         """The difficulty levels, easiest first (by ``difficulty_rank``)."""
         ordered = self.tasks.sort_values(["difficulty_rank", "difficulty"], kind="stable")
         return tuple(ordered["difficulty"].drop_duplicates())
+
+    @cached_property
+    def cells(self) -> pd.DataFrame:
+        """Per (model, task) cell: ``runs`` and the ``score_mean``, ``score_best`` and
+        ``score_sd`` of its runs (:func:`.runs.cell_scores`; computed once)."""
+        return cell_scores(self.runs)
 
     def _counts(self) -> dict[str, int]:
         return {"models": int(self.results["model"].nunique()), "tasks": len(self.tasks),

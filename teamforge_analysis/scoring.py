@@ -12,7 +12,6 @@ import pandas as pd
 
 from ._checks import require_choice, require_dataset
 from .io import Dataset
-from .runs import cell_scores
 
 __all__ = [
     "LEVEL_PREFIX",
@@ -20,6 +19,7 @@ __all__ = [
     "RANK_DECIMALS",
     "RUN_COLUMNS",
     "TASK_PREFIX",
+    "cell_matrix",
     "cell_passes",
     "leaderboard",
     "level_scores",
@@ -49,6 +49,15 @@ def score_matrix(dataset: Dataset, value: str = "score") -> pd.DataFrame:
     """
     _require_measure(dataset, value)
     wide = dataset.results.pivot(index="model", columns="task", values=value)
+    return wide.reindex(columns=list(dataset.tasks["task"])).sort_index()
+
+
+def cell_matrix(dataset: Dataset, column: str) -> pd.DataFrame:
+    """Wide table of a column of ``dataset.cells`` (run statistics) laid out as
+    :func:`score_matrix`."""
+    require_choice("column", column, [c for c in dataset.cells.columns
+                                      if c not in ("model", "task")])
+    wide = dataset.cells.pivot(index="model", columns="task", values=column)
     return wide.reindex(columns=list(dataset.tasks["task"])).sort_index()
 
 
@@ -204,7 +213,7 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
         {
             "model": scores.index.to_numpy(dtype=object),
             "teamforge_score": weighted,
-            **_run_columns(dataset, scores.index, tasks, weights),
+            **_run_columns(dataset, scores.index, weights),
             **{TASK_PREFIX + task: values[:, i] for i, task in enumerate(tasks)},
             **{LEVEL_PREFIX + level: on_levels[level].to_numpy()
                for level in dataset.levels},
@@ -229,15 +238,11 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
 RUN_COLUMNS = ("teamforge_score_mean", "teamforge_score_best", "teamforge_score_se", "runs")
 
 
-def _run_columns(dataset: Dataset, models: pd.Index, tasks: list[str], weights: np.ndarray
+def _run_columns(dataset: Dataset, models: pd.Index, weights: np.ndarray
                  ) -> dict[str, np.ndarray]:
     """Mean-of-runs and best-of-runs TeamForge scores, the SE of the first, fewest runs."""
-    assert dataset.runs is not None
-    cells = cell_scores(dataset.runs).set_index(["model", "task"])
-
     def wide(column: str) -> np.ndarray:
-        table = cells[column].unstack("task").reindex(index=models, columns=tasks)
-        return table.to_numpy(dtype=float)
+        return cell_matrix(dataset, column).reindex(index=models).to_numpy(dtype=float)
 
     mean, best, sd, n = wide("score_mean"), wide("score_best"), wide("score_sd"), wide("runs")
     complete = ~np.isnan(mean).any(axis=1)

@@ -21,7 +21,14 @@ from scipy import stats as sps
 
 from ._checks import require_count, require_dataset
 from .io import Dataset
-from .scoring import RANK_DECIMALS, leaderboard, level_task_weights, task_weights
+from .scoring import (
+    RANK_DECIMALS,
+    cell_matrix,
+    leaderboard,
+    level_task_weights,
+    score_matrix,
+    task_weights,
+)
 from .stats import Z_80, Z_975, finite_or_none, quiet
 
 __all__ = [
@@ -75,36 +82,17 @@ class _Design:
 
 def _design(dataset: Dataset) -> _Design:
     require_dataset(dataset)  # (the first use of the dataset by every public function here)
-    tasks = list(dataset.tasks["task"])
-    wide = dataset.results.pivot(index="model", columns="task", values="score")
-    wide = wide.reindex(columns=tasks).sort_index()
+    wide = score_matrix(dataset)
     models = wide.index.to_numpy(dtype=object)
     weight = task_weights(dataset)
     level, level_names = pd.factorize(level_task_weights(dataset)["level"])
     weight = np.where(weight > 0, weight, 0.0)
-    runs = dataset.runs if dataset.runs is not None else dataset.results
-    runs = runs.dropna(subset=["score"])
-    mi = pd.Index(models).get_indexer(runs["model"])
-    ti = pd.Index(tasks).get_indexer(runs["task"])
-    order = np.lexsort((ti, mi))
-    mi, ti, values = mi[order], ti[order], runs["score"].to_numpy(dtype=float)[order]
-    cell = mi * len(tasks) + ti
-    starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]]) if len(cell) else cell
-    sizes = np.diff(np.r_[starts, len(cell)])
-    run_n = np.zeros(wide.shape)
-    run_sd = np.full(wide.shape, math.nan)
-    groups = {}
-    for n in np.unique(sizes):
-        first = starts[sizes == n]
-        block = values[first[:, None] + np.arange(n)]
-        run_n[mi[first], ti[first]] = n
-        if n >= 2:
-            run_sd[mi[first], ti[first]] = block.std(axis=1, ddof=1)
-            groups[int(n)] = (mi[first], ti[first], block)
+    run_n = np.nan_to_num(cell_matrix(dataset, "runs").to_numpy(dtype=float))
+    run_sd = cell_matrix(dataset, "score_sd").to_numpy(dtype=float)
     used = weight > 0
     per_level = np.bincount(level[used], minlength=level.max(initial=-1) + 1)
     fixed = [str(name) for code, name in enumerate(level_names) if per_level[code] == 1]
-    source, reason = None, None
+    source, reason, groups = None, None, {}
     if dataset.aggregate == "best":
         reason = ("scores are best-of-N over runs, and the bootstrap is not defined for a "
                   "best-of-N score")
@@ -112,8 +100,8 @@ def _design(dataset: Dataset) -> _Design:
         source = "tasks"
         if fixed:
             reason = f"levels with one task held fixed: {', '.join(fixed)}"
-    elif groups:
-        source = "runs"
+    elif (run_n >= 2).any():
+        source, groups = "runs", _run_blocks(dataset, wide)
         reason = "no level has two or more tasks, so runs are resampled within each cell"
         if (run_n[:, used] == 1).any():
             reason += "; cells with one run held fixed"
@@ -122,6 +110,25 @@ def _design(dataset: Dataset) -> _Design:
                   "cell one run), so no interval can be estimated")
     return _Design(models, wide.to_numpy(dtype=float), weight, level, groups, run_sd, run_n,
                    source, reason)
+
+
+def _run_blocks(dataset: Dataset, wide: pd.DataFrame
+                ) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The run scores of every cell with two or more runs, grouped by run count n: model rows,
+    task columns and an (cells × n) block of scores, for resampling runs within cells."""
+    runs = dataset.runs
+    mi = wide.index.get_indexer(runs["model"])
+    ti = wide.columns.get_indexer(runs["task"])
+    order = np.lexsort((ti, mi))
+    mi, ti, values = mi[order], ti[order], runs["score"].to_numpy(dtype=float)[order]
+    cell = mi * wide.shape[1] + ti
+    starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
+    sizes = np.diff(np.r_[starts, len(cell)])
+    blocks = {}
+    for n in np.unique(sizes[sizes >= 2]):
+        first = starts[sizes == n]
+        blocks[int(n)] = (mi[first], ti[first], values[first[:, None] + np.arange(n)])
+    return blocks
 
 
 def _renormalised(design: _Design, mask: np.ndarray) -> np.ndarray:
@@ -445,7 +452,7 @@ def _pairs(design: _Design, board: pd.DataFrame, draws: np.ndarray | None, rows:
         raise ValueError(f'pairs must be "adjacent" or "all", not {pairs!r}')
     column = {int(row): k for k, row in enumerate(rows)}
     present = ~np.isnan(design.scores) & (design.weight > 0)
-    records, differences = [], []
+    records, differences, resampled = [], [], {}
     for a, b in chosen:
         mask = present[a] & present[b]
         w = _renormalised(design, mask)
@@ -476,9 +483,13 @@ def _pairs(design: _Design, board: pd.DataFrame, draws: np.ndarray | None, rows:
                                 _seed(seed, 1, min(a, b), max(a, b)))
             diffs = pair_draws[:, 0] - pair_draws[:, 1]
         if diffs is not None:
-            record["ci_low"], record["ci_high"] = _percentile(diffs, confidence)
+            resampled[len(records)] = diffs
         record["tasks_for_80_power"] = _tasks_for_power(d, reasons)
         records.append(record)
+    if resampled:  # (one quantile call for every pair's resampled differences)
+        bounds = _percentile(np.column_stack(list(resampled.values())), confidence).T
+        for i, (low, high) in zip(resampled, bounds, strict=True):
+            records[i]["ci_low"], records[i]["ci_high"] = float(low), float(high)
     tested = [r for r in records if r["n_tasks"] > 0]
     for record, p in zip(tested, _sign_flip_ps(differences, seed), strict=True):
         record["p_value"] = p
