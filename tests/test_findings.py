@@ -680,7 +680,7 @@ def test_bundled_verdicts(bundled: Dataset) -> None:
         "planning_depth_vs_success": "not_computable",
         "reward_trajectories": "not_computable",
     }
-    assert [f.__name__ for f in FINDINGS] == list(verdicts)
+    assert [f.id for f in FINDINGS] == list(verdicts)
 
 
 def test_bundled_hard_level_correlation_by_hand(bundled: Dataset) -> None:
