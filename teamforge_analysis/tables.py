@@ -76,6 +76,8 @@ class Bullets(_ShowsMarkdown):
     items: tuple[str, ...]
 
     def to_markdown(self) -> str:
+        if not self.items:
+            return "_None._\n"
         return "".join(f"- {md_text(item)}\n" for item in self.items)
 
 
