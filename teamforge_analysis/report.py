@@ -42,27 +42,10 @@ if TYPE_CHECKING:  # rich is imported only when the console is used
 
     from .uncertainty import LeaderboardUncertainty
 
-__all__ = [
-    "MAX_TABLE_MODELS",
-    "MAX_TABLE_ROWS",
-    "Bullets",
-    "Note",
-    "Table",
-    "build_document",
-    "caveats_note",
-    "evidence_or_reason",
-    "evidence_tables",
-    "frame_table",
-    "has_runs",
-    "leaderboard_table",
-    "print_console",
-    "runs_phrase",
-    "settle_table",
-    "to_json",
-    "to_markdown",
-    "uncertainty_tables",
-    "verdicts_table",
-]
+__all__ = ["MAX_TABLE_MODELS", "MAX_TABLE_ROWS", "Bullets", "Note", "Table", "build_document",
+           "caveats_note", "evidence_or_reason", "evidence_tables", "frame_table", "has_runs",
+           "leaderboard_table", "print_console", "runs_phrase", "settle_table", "to_json",
+           "to_markdown", "uncertainty_tables", "verdicts_table"]
 
 
 def settle_table(document: dict[str, Any]) -> Table:
@@ -307,7 +290,7 @@ def uncertainty_tables(document: dict[str, Any]) -> Parts:
             + (f" {len(pairs) - MAX_TABLE_ROWS} more pairs are in findings.json."
                if len(pairs) > MAX_TABLE_ROWS else ""),
             label_columns=2))
-    return Parts(tuple(out))
+    return Parts(out)
 
 
 def _too_few_tasks(pairs: list[dict[str, Any]]) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,23 +94,11 @@ class Markdown(_ShowsMarkdown):
         return self.text
 
 
-@dataclass(frozen=True)
-class Parts(_ShowsMarkdown):
-    """Tables, notes and texts shown one after another; a sequence of them."""
-
-    items: tuple[Table | Note | Bullets | Markdown, ...]
+class Parts(tuple, _ShowsMarkdown):  # type: ignore[type-arg]
+    """Tables, notes and texts (a tuple of them), shown one after another."""
 
     def to_markdown(self) -> str:
-        return "\n".join(item.to_markdown() for item in self.items)
-
-    def __iter__(self) -> Iterator[Table | Note | Bullets | Markdown]:
-        return iter(self.items)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, index: int) -> Table | Note | Bullets | Markdown:
-        return self.items[index]
+        return "\n".join(item.to_markdown() for item in self)
 
 
 def _format_cells(column: pd.Series, digits: int) -> list[str]:

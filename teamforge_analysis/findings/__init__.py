@@ -48,36 +48,12 @@ from .score_components import (
 from .step_efficiency import step_efficiency
 from .test_pass_vs_score import test_pass_vs_score
 
-__all__ = [
-    "ALPHA",
-    "COMPONENT_TOLERANCE",
-    "FINDINGS",
-    "MAX_NAMED_MODELS",
-    "REGISTRY",
-    "Definition",
-    "Finding",
-    "Verdict",
-    "all_findings",
-    "correlation_verdict",
-    "definition",
-    "difficulty_means",
-    "evidence",
-    "finding_inputs",
-    "grader_formula",
-    "grader_weights",
-    "hard_task_boundary",
-    "missing_measure",
-    "model_sizes",
-    "planning_depth_vs_success",
-    "recomputed_scores",
-    "reward_trajectories",
-    "scale_vs_difficulty",
-    "score_components",
-    "score_label",
-    "size_measures",
-    "step_efficiency",
-    "test_pass_vs_score",
-]
+__all__ = ["ALPHA", "COMPONENT_TOLERANCE", "FINDINGS", "MAX_NAMED_MODELS", "REGISTRY",
+           "Definition", "Finding", "Verdict", "all_findings", "correlation_verdict", "definition",
+           "difficulty_means", "evidence", "finding_inputs", "grader_formula", "grader_weights",
+           "hard_task_boundary", "missing_measure", "model_sizes", "planning_depth_vs_success",
+           "recomputed_scores", "reward_trajectories", "scale_vs_difficulty", "score_components",
+           "score_label", "size_measures", "step_efficiency", "test_pass_vs_score"]
 
 #: Every finding, in report order.
 FINDINGS: tuple[Definition, ...] = (

@@ -15,7 +15,7 @@ import pandas as pd
 from .. import _fmt as fmt
 from .._checks import require_choice, require_dataset
 from ..dataset import Dataset
-from ..inference import SettleResult
+from ..inference import ALPHA, SettleResult
 from ..scoring import level_scores
 from ..stats import CorrelationResult, RepeatedMeasuresResult
 from ..tables import Markdown, Note, Parts, Table, frame_table, md_paragraph, md_text
@@ -23,8 +23,6 @@ from ..tables import Markdown, Note, Parts, Table, frame_table, md_paragraph, md
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-#: Significance level of every verdict rule (two-sided).
-ALPHA = 0.05
 #: Finding texts name at most this many models in one list (the JSON lists them all).
 MAX_NAMED_MODELS = 8
 DESCRIPTIVE_REASON = "the finding describes the data and tests no claim"
@@ -92,7 +90,7 @@ class Finding:
 
     def inputs(self) -> Parts:
         """The rows the finding reads, as tables."""
-        return Parts(tuple(self.definition.input_tables(self._dataset(), **self._options())))
+        return Parts(self.definition.input_tables(self._dataset(), **self._options()))
 
     def method(self) -> Markdown:
         """What the finding computes and its verdict rule (as in ``docs/methods.md``)."""
@@ -166,7 +164,7 @@ def evidence(finding: dict[str, Any]) -> Parts:
     # (a finding not computable for want of a measure has no statistics at all)
     tables = known.evidence(finding["statistics"]) if known and finding["statistics"] else []
     if tables:
-        return Parts(tuple(tables))
+        return Parts(tables)
     verdict = finding["verdict"].replace("_", " ")
     return Parts((Note(f"No statistics: {verdict}, because {finding['verdict_reason']}."),))
 

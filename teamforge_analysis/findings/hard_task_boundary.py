@@ -254,9 +254,6 @@ def _tables(stats: dict[str, Any]) -> list[Table]:
 # The figure
 # ----------------------------------------------------------------------------------------------
 def _figure(finding: Finding) -> Figure | None:
-    """Every level's score against model size (small dots; the hardest level's big, filled
-    if the model passes it, hollow if not), the level's weighted pass threshold as a labelled
-    line, names inside the axes, the Mann–Whitney size test in the title."""
     from .. import plots
 
     dataset = finding.dataset

@@ -169,8 +169,6 @@ def _swarm_offsets(scores: np.ndarray, width: float, near: float) -> np.ndarray:
 
 
 def _figure(finding: Finding) -> Figure | None:
-    """Run score against planning depth per episode, one column per depth and level; points
-    of one column that would overlap are set side by side (none hidden). Filled markers passed."""
     from .. import plots
     from ..steps import dataset_episodes
 

@@ -141,9 +141,6 @@ def _tables(stats: dict[str, Any]) -> list[Table]:
 
 
 def _figure(finding: Finding) -> Figure | None:
-    """Per level, the mean cumulative reward of the level's episodes at each position of the
-    episode (every episode interpolated onto one grid), with its 95% t-band; the last point
-    is the mean final total reward."""
     from .. import plots
     from ..steps import reward_bands
 

@@ -39,6 +39,7 @@ from ._common import (
     Finding,
     Verdict,
     corr_phrase,
+    correlation_rule,
     difficulty_means,
     model_sizes,
     ordered_inputs,
@@ -125,7 +126,7 @@ class ScaleVsDifficulty(Definition):
         settle = settle_correlation(evidence.by_difficulty[levels[-1]].r, evidence.n_known)
         statistics.update({
             "min_attainable_p": robust.floor.to_dict(),
-            "leave_one_out": [_leave_one_out_record(row, _verdict_on(row))
+            "leave_one_out": [_leave_one_out_record(row)
                               for row in robust.leave_out.to_dict(orient="records")],
             "rank_concordance": robust.concordance.to_dict(),
             "floor_ceiling": robust.floor_ceiling,
@@ -267,17 +268,9 @@ def _sentences(statistics: dict[str, Any], evidence: _ScaleEvidence, robust: _Ro
     return sentences
 
 
-def _verdict_on(row: dict[str, Any]) -> Verdict:
-    """The hardest level's half of the correlation rule on a leave-one-out correlation."""
-    r, p = row["r"], row["p_value"]
-    if r is None or p is None:
-        return "not_computable"
-    if p < ALPHA:
-        return "supported" if r > 0 else "contradicted"
-    return "inconclusive"
-
-
-def _leave_one_out_record(row: dict[str, Any], verdict: Verdict) -> dict[str, Any]:
+def _leave_one_out_record(row: dict[str, Any]) -> dict[str, Any]:
+    """A leave-one-out correlation with the hardest level's half of the rule applied to it."""
+    verdict = correlation_rule(row["r"], row["p_value"], "", "")[0]
     return {"left_out": row["left_out"], "n": int(row["n"]), "r": finite_or_none(row["r"]),
             "p_value": finite_or_none(row["p_value"]), "p_method": row["p_method"],
             "verdict_without": verdict,
@@ -367,10 +360,6 @@ def _r_and_p(corr: dict[str, Any]) -> str:
 # The figure
 # ----------------------------------------------------------------------------------------------
 def _figure(finding: Finding) -> Figure:
-    """Left: each model's level scores joined across levels, easiest to hardest (a slope
-    graph; names with sizes at the right). Middle: r with size at each level, on the size axis
-    the statistic uses, with its 95% interval (and r at the hardest level with each model left
-    out). Right: the hardest − easiest difference of r with Zou's 95% interval."""
     from .. import plots
 
     dataset, stats = finding.dataset, finding.statistics

@@ -214,7 +214,6 @@ def _tables(stats: dict[str, Any]) -> list[Table]:
 
 
 def _figure(finding: Finding) -> Figure | None:
-    """Stacked bars: each model's weighted score split into the grader's weighted components."""
     from .. import plots
 
     dataset, stats = finding.dataset, finding.statistics

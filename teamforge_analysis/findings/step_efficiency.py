@@ -230,9 +230,6 @@ def step_differences(finding: Finding, levels: list[str]) -> pd.Series:
 
 
 def _figure(finding: Finding) -> Figure | None:
-    """Each model's d (steps added between the two easiest levels minus those added between
-    the two hardest), with the mean d, its 95% t-interval and a zero line (d > 0: steps rise
-    more at the easy end)."""
     from .. import plots
 
     dataset = finding.dataset

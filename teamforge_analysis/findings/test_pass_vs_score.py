@@ -236,9 +236,6 @@ def beyond_construction_residuals(dataset: Dataset, finding: Finding) -> pd.Data
 
 
 def _figure(finding: Finding) -> Figure | None:
-    """The beyond-construction residuals: test_pass against the rest of the score, each after
-    model and task effects, one marker per model; the title gives the finding's partial r
-    with its 95% interval."""
     from .. import plots
 
     dataset = finding.dataset
