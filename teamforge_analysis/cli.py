@@ -290,12 +290,11 @@ def _run(args: argparse.Namespace) -> int:
         outputs[args.figures / "leaderboard.png"] = plots.png_bytes(
             plots.leaderboard(analysis.uncertainty, analysis.dataset))
         for finding in analysis.findings:
-            draw = plots.FIGURES.get(finding.id)
-            figure = None if draw is None else draw(analysis.dataset, finding)
+            figure, path = finding.figure(), args.figures / f"{finding.id}.png"
             if figure is not None:
-                outputs[args.figures / f"{finding.id}.png"] = plots.png_bytes(figure)
-            elif draw is not None:  # not computable: no figure, and none left from a past run
-                stale.append(args.figures / f"{finding.id}.png")
+                outputs[path] = plots.png_bytes(figure)
+            else:  # not computable: no figure, and none left from a past run
+                stale.append(path)
     try:
         write_atomically(outputs)
         for path in stale:

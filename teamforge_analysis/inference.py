@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -27,30 +27,14 @@ from .stats import (
     quiet,
 )
 
-__all__ = [
-    "NEAR_PERFECT_R",
-    "AttainablePResult",
-    "BeyondConstructionResult",
-    "ConcordanceResult",
-    "MeanDifferenceResult",
-    "PartialCorrelationResult",
-    "SettleResult",
-    "SizeTestResult",
-    "beyond_construction",
-    "floor_ceiling_warning",
-    "kendalls_w",
-    "leave_one_out_correlations",
-    "mean_difference_interval",
-    "min_attainable_correlation_p",
-    "near_perfect_verdict",
-    "partial_correlation_fixed_effects",
-    "settle_correlation",
-    "settle_fixed_effects_correlation",
-    "settle_paired",
-    "settle_size_test",
-    "size_test",
-    "size_verdict",
-]
+__all__ = ["NEAR_PERFECT_R", "AttainablePResult", "BeyondConstructionResult", "ConcordanceResult",
+           "MeanDifferenceResult", "PartialCorrelationResult", "SettleResult", "SizeTestResult",
+           "beyond_construction", "floor_ceiling_warning", "kendalls_w",
+           "leave_one_out_correlations", "mean_difference_interval",
+           "min_attainable_correlation_p", "near_perfect_verdict",
+           "partial_correlation_fixed_effects", "settle_correlation",
+           "settle_fixed_effects_correlation", "settle_paired", "settle_size_test", "size_test",
+           "size_verdict"]
 
 Verdict = Literal["supported", "contradicted", "inconclusive", "not_computable"]
 
@@ -65,24 +49,11 @@ EXACT_MAX_ARRANGEMENTS = 20_000
 _CONSTANT_TOLERANCE = 1e-10
 
 
-class _Result(ResultDisplay):
-    """``to_dict()`` for the frozen results below: intervals as lists, None never NaN."""
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)  # type: ignore[call-overload]
-        for key, value in out.items():
-            if isinstance(value, tuple):
-                out[key] = list(value)
-            elif isinstance(value, float):
-                out[key] = finite_or_none(value)
-        return out
-
-
 # ----------------------------------------------------------------------------------------------
 # Finding 3: partial correlation with fixed effects, beyond construction
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True, repr=False)
-class PartialCorrelationResult(_Result):
+class PartialCorrelationResult(ResultDisplay):
     """Partial correlation controlling for fixed effects.
 
     ``k`` is the number of dummy columns (rank of the design minus the intercept: Σ(levels − 1)
@@ -255,7 +226,7 @@ def _verdict_p(x: np.ndarray, y: np.ndarray) -> float | None:
 
 
 @dataclass(frozen=True, repr=False)
-class AttainablePResult(_Result):
+class AttainablePResult(ResultDisplay):
     """Smallest p a test could give with these values (their most extreme arrangement)."""
 
     n: int
@@ -358,7 +329,7 @@ def _leave_one_out_parametric(level: Any, known: pd.Index, x: np.ndarray, y: np.
 
 
 @dataclass(frozen=True, repr=False)
-class ConcordanceResult(_Result):
+class ConcordanceResult(ResultDisplay):
     """Kendall's W of the items' rankings across raters (models ranked within each level)."""
 
     n_items: int
@@ -455,7 +426,7 @@ def floor_ceiling_warning(level_scores: pd.DataFrame, *, low: float = 0.05, high
 # Finding 2: effect size
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True, repr=False)
-class MeanDifferenceResult(_Result):
+class MeanDifferenceResult(ResultDisplay):
     """Mean of paired differences with its 95% t-interval, and their median."""
 
     n: int
@@ -495,7 +466,7 @@ def mean_difference_interval(d: Any) -> MeanDifferenceResult:
 # Finding 4: a symmetric size test
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True, repr=False)
-class SizeTestResult(_Result):
+class SizeTestResult(ResultDisplay):
     """Two-sided Mann–Whitney test of the sizes of passing against failing models.
 
     ``statistic`` is U of the passing models (the number of (passing, failing) pairs where the
@@ -596,7 +567,7 @@ def size_verdict(result: SizeTestResult, *, alpha: float = ALPHA) -> tuple[Verdi
 # What data would settle it
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True, repr=False)
-class SettleResult(_Result):
+class SettleResult(ResultDisplay):
     """How many units the rule's test needs: ``min_n_attainable`` (the fewest with which it
     could reach p < α at all, other things as observed) and ``n_for_80_power`` (for the power
     asked, 80% by default, at the observed effect; never below ``min_n_attainable``)."""

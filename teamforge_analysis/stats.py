@@ -11,7 +11,7 @@ import math
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -19,15 +19,8 @@ import pandas as pd
 from scipy import special as spc
 from scipy import stats as sps
 
-__all__ = [
-    "CorrelationResult",
-    "DifferenceResult",
-    "PairedTestResult",
-    "correlation",
-    "fisher_ci",
-    "paired_wilcoxon",
-    "zou_difference",
-]
+__all__ = ["CorrelationResult", "DifferenceResult", "PairedTestResult", "correlation", "fisher_ci",
+           "paired_wilcoxon", "zou_difference"]
 
 def _normal_quantile(q: float) -> float:
     """The standard normal quantile: ``scipy.stats.norm.ppf(q)``, which is ``ndtri(q)``.
@@ -73,7 +66,17 @@ def finite_or_none(value: Any) -> float | None:
 
 
 class ResultDisplay:
-    """One-line ``repr`` and HTML for a result with ``to_dict()`` (shown by Jupyter)."""
+    """A frozen result's ``to_dict()`` (fields in order, intervals as lists, None never NaN),
+    one-line ``repr`` and HTML (shown by Jupyter)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)  # type: ignore[call-overload]
+        for key, value in out.items():
+            if isinstance(value, tuple):
+                out[key] = list(value)
+            elif isinstance(value, float):
+                out[key] = finite_or_none(value)
+        return out
 
     def __repr__(self) -> str:
         from .display import one_line_repr
@@ -138,21 +141,6 @@ class CorrelationResult(ResultDisplay):
         """Alias of ``r``, as scipy names it."""
         return self.r
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "n": self.n,
-            "r": self.r,
-            "p_value": self.p_value,
-            "ci95": None if self.ci95 is None else list(self.ci95),
-            "spearman_rho": self.spearman_rho,
-            "spearman_p": self.spearman_p,
-            "p_permutation": self.p_permutation,
-            "permutation_method": self.permutation_method,
-            "kendall_tau": self.kendall_tau,
-            "kendall_p": self.kendall_p,
-            "min_detectable_r": self.min_detectable_r,
-            "reason": self.reason,
-        }
 
 
 def _complete_pairs(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -325,13 +313,6 @@ class DifferenceResult(ResultDisplay):
     ci95: tuple[float, float] | None = None
     reason: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "n": self.n,
-            "difference": self.difference,
-            "ci95": None if self.ci95 is None else list(self.ci95),
-            "reason": self.reason,
-        }
 
 
 def zou_difference(r12: float | None, r13: float | None, r23: float | None, n: int
@@ -555,9 +536,6 @@ class StratifiedPermutationResult(ResultDisplay):
     method: str | None = None
     reason: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "r": finite_or_none(self.r), "p_value": finite_or_none(self.p_value),
-                "strata": self.strata, "method": self.method, "reason": self.reason}
 
 
 def stratified_permutation_correlation(x: Any, y: Any, strata: Any, *,

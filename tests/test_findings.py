@@ -680,7 +680,7 @@ def test_bundled_verdicts(bundled: Dataset) -> None:
         "planning_depth_vs_success": "not_computable",
         "reward_trajectories": "not_computable",
     }
-    assert [f.__name__ for f in FINDINGS] == list(verdicts)
+    assert [f.id for f in FINDINGS] == list(verdicts)
 
 
 def test_bundled_hard_level_correlation_by_hand(bundled: Dataset) -> None:
@@ -814,3 +814,17 @@ def test_not_computable_texts_have_no_nan(make_data: MakeData, tmp_path: Path) -
     for f in all_findings(ds):
         assert f.verdict == "not_computable", f.id
         assert_clean(f)
+
+
+def test_json_path_imports_no_matplotlib(tmp_path: Path) -> None:
+    """The findings draw their figures lazily: the JSON path never imports matplotlib."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from teamforge_analysis.cli import main; "
+            f"main(['--format', 'json', '--no-figures', '--out', {str(tmp_path)!r}]); "
+            "print('matplotlib' in sys.modules, file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert json.loads(done.stdout)["findings"]
+    assert done.stderr.strip() == "False"

@@ -98,11 +98,12 @@ def test_evidence_or_reason_says_why_there_are_no_tables() -> None:
     finding = {"id": "planning_depth_vs_success", "verdict": "not_computable",
                "verdict_reason": "the data folder has no step log",
                "statistics": {"depth_vs_score": None}}
-    assert evidence_or_reason(finding) == [
+    assert list(evidence_or_reason(finding)) == [
         Note("No statistics: not computable, because the data folder has no step log.")]
     unknown = {"id": "no_tables", "verdict": "descriptive", "verdict_reason": "because",
                "statistics": {}}
-    assert evidence_or_reason(unknown) == [Note("No statistics: descriptive, because because.")]
+    assert list(evidence_or_reason(unknown)) == [
+        Note("No statistics: descriptive, because because.")]
 
 
 def test_evidence_or_reason_passes_tables_through() -> None:
@@ -151,24 +152,42 @@ def _figure() -> Figure:
     return figure
 
 
-def test_figures_have_no_image_without_registration() -> None:
+def test_plain_figures_have_no_image() -> None:
     data, _ = DisplayFormatter().format(_figure())
     assert "image/png" not in data
 
 
-def test_registered_figures_display_as_reproducible_png() -> None:
-    formatter = DisplayFormatter()
-    assert plots.register_notebook_display(formatter) is True
-    figure = _figure()
-    data, _ = formatter.format(figure)
-    png = data["image/png"]
-    assert png.startswith(PNG_SIGNATURE)
-    assert png == plots.png_bytes(figure)  # the same bytes as the command's figures/ files
-    assert b"Software" not in png  # no version or timestamp metadata
+def test_library_figures_display_as_reproducible_png_with_alt_text() -> None:
+    figure = plots.leaderboard(*_leaderboard_inputs())
+    data, metadata = DisplayFormatter().format(figure)
+    assert data["image/png"] == plots.png_bytes(figure)  # the command's figures/ bytes
+    assert b"Software" not in data["image/png"]  # no version or timestamp metadata
+    assert metadata["image/png"]["alt"].startswith("Leaderboard: each model's score")
 
 
-def test_registration_outside_ipython_does_nothing() -> None:
-    assert plots.register_notebook_display() is False
+def test_library_figures_win_over_a_formatter_for_every_figure() -> None:
+    """In IPython, matplotlib's inline backend (set up by importing pyplot) registers a PNG
+    formatter for every Figure; the library's figures still show as their own bytes."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        formatter = shell.display_formatter
+        formatter.formatters["image/png"].for_type(Figure, lambda figure: b"inline backend")
+        figure = plots.leaderboard(*_leaderboard_inputs())  # made after that registration
+        data, metadata = formatter.format(figure)
+        assert data["image/png"] == plots.png_bytes(figure)
+        assert "alt" in metadata["image/png"]
+        assert formatter.format(_figure())[0]["image/png"] == b"inline backend"
+    finally:
+        InteractiveShell.clear_instance()
+
+
+def _leaderboard_inputs() -> tuple:
+    from teamforge_analysis import analyze
+
+    result = analyze()
+    return result.uncertainty, result.dataset
 
 
 # ----------------------------------------------------------------------------------------------

@@ -19,12 +19,15 @@ import csv
 import os
 import re
 from collections.abc import Iterator
+from html import unescape as html_unescape
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbconvert import MarkdownExporter
+
+from teamforge_analysis import analyze
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO / "notebooks"
@@ -92,6 +95,16 @@ def test_notebook_is_stored_clean_and_tagged(path: Path) -> None:
     assert code[0].metadata.get("tags") == ["parameters"]
     assert "TEAMFORGE_DATA" in code[0].source
     assert all("parameters" not in cell.metadata.get("tags", []) for cell in code[1:])
+
+
+def test_code_cells_only_ask_the_library() -> None:
+    """Thin notebooks: short code cells, no formatting of results, no setup call."""
+    cells = [cell.source for path in NOTEBOOKS
+             for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
+    assert sum(len(source.splitlines()) for source in cells) / len(cells) < 4
+    for source in cells:
+        assert not re.search(r"""\bf["']|\.format\(|%\s*\(|display\(|Markdown\(|print\(|register""",
+                             source), source
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -176,7 +189,7 @@ def test_notebook_runs_without_noise(executions: dict, data: str, name: str) -> 
     text = "\n".join(_output_text(o) for o in outputs)
     assert not [o for o in outputs if o["output_type"] == "error"]
     assert not [o for o in outputs if o.get("name") == "stderr"], "warnings reached the output"
-    assert f"Data set: {data}" in text
+    assert f"Dataset(name='{data}'" in text  # the data set shows itself, named
     for absolute in (str(REPO), str(DATA_SETS[data]), str(out), os.path.expanduser("~")):
         assert absolute not in markdown
     assert not re.search(r"0x[0-9a-fA-F]{6,}", markdown), "a memory address is in the output"
@@ -207,13 +220,15 @@ def test_notebook_exports_its_figure(executions: dict, data: str, name: str) -> 
     pngs = [base64.b64decode(o["data"]["image/png"]) for o in _outputs(notebook)
             if "image/png" in o.get("data", {})]
     if name != "00_overview":  # (the overview's figure, the leaderboard, is always drawn)
-        from teamforge_analysis import analyze
-
         finding = analyze(DATA_SETS[data]).finding(name.split("_", 1)[1])
         if finding.verdict == "not_computable":  # no figure: its text already says why
             assert pngs == [] and not figures and "![png]" not in markdown
             return
     assert len(pngs) == 1
+    (cell,) = [c for c in notebook.cells if c.cell_type == "code"
+               and any("image/png" in o.get("data", {}) for o in c.outputs)]
+    assert cell.source in ("finding.figure()", "plots.leaderboard(result.uncertainty, "
+                           "result.dataset)")  # shown inline by the figure itself
     assert list(figures) == [f"{name}_files/{next(iter(figures)).split('/')[-1]}"]
     (figure,) = figures
     assert f"]({figure})" in markdown
@@ -299,10 +314,54 @@ def test_step_log_notebooks_count_every_episode(executed_runs: dict) -> None:
 def test_overview_shows_the_run_level_leaderboard(executed_runs: dict, executed: dict) -> None:
     # runs_benchmark/README.md: 27 rows, 3 runs per cell, 278 steps in the step log.
     _, markdown, _, _ = executed_runs["00_overview"]
-    assert "27 result rows (9 (model, task) cells, each the mean of its runs; 278 logged " \
-           "steps)" in markdown
+    summary = markdown.split("teamforge-dataset", 1)[1]
+    counts = re.sub(r"<[^>]+>", " ", summary.split("<tbody>")[1].split("</tbody>")[0])
+    assert counts.split() == ["models", "3", "tasks", "3", "cells", "9", "runs", "27",
+                              "step", "rows", "278"]
     header = next(line for line in markdown.splitlines() if line.startswith("| Rank |"))
     assert "| Mean of runs (95% CI) | Best of N | Inflation | Runs |" in header
     _, other, _, _ = executed["00_overview"]
     other_header = next(line for line in other.splitlines() if line.startswith("| Rank |"))
     assert "Best of N" not in other_header  # one value per cell: no run columns
+
+
+@pytest.mark.notebooks
+def test_html_export_gives_each_figure_its_alternative_text(executed_runs: dict) -> None:
+    """The figure outputs carry alt text (output metadata ``image/png.alt``), which
+    nbconvert's classic HTML template writes into the image tag: no "Alternative text is
+    missing" warning, and the text describes the finding's figure."""
+    from nbconvert import HTMLExporter
+
+    for name, (notebook, _, _, _) in executed_runs.items():
+        exporter = HTMLExporter(template_name="classic")
+        with _captured_warnings(exporter) as warnings:
+            html, _ = exporter.from_notebook_node(notebook)
+        alts = re.findall(r'<img[^>]*\balt="([^"]*)"', html)
+        assert warnings == [], (name, warnings)
+        if name == "00_overview":
+            assert [alt.split(":")[0] for alt in alts] == ["Leaderboard"]
+            continue
+        finding = analyze(RUNS_DATA).finding(name.split("_", 1)[1])
+        expected = [] if finding.verdict == "not_computable" else [
+            f"{finding.title}: {finding.definition.figure_shows}. "
+            f"Verdict: {finding.verdict.replace('_', ' ')}."]
+        assert [html_unescape(alt) for alt in alts] == expected
+
+
+class _captured_warnings:
+    """The exporter's log warnings while in the block."""
+
+    def __init__(self, exporter: object) -> None:
+        import logging
+
+        self.log: logging.Logger = exporter.log  # type: ignore[attr-defined]
+        self.records: list[str] = []
+        self.handler = logging.Handler()
+        self.handler.emit = lambda record: self.records.append(record.getMessage())
+
+    def __enter__(self) -> list[str]:
+        self.log.addHandler(self.handler)
+        return self.records
+
+    def __exit__(self, *exc: object) -> None:
+        self.log.removeHandler(self.handler)

@@ -40,7 +40,7 @@ def _figures(data: Path | None) -> dict[str, Figure]:
     result = analyze(data)
     figures = {"leaderboard": plots.leaderboard(result.uncertainty, result.dataset)}
     for finding in result.findings:
-        figure = plots.FIGURES[finding.id](result.dataset, finding)
+        figure = finding.figure()
         if figure is not None:  # (a not computable finding has none)
             figures[finding.id] = figure
     return figures
@@ -155,7 +155,7 @@ def test_not_computable_findings_get_no_figure() -> None:
                       (RUNS_DIR, {"scale_vs_difficulty"})):
         result = analyze(data)
         for finding in result.findings:
-            figure = plots.FIGURES[finding.id](result.dataset, finding)
+            figure = finding.figure()
             assert (finding.verdict == "not_computable") == (finding.id in ids), finding.id
             assert (figure is None) == (finding.id in ids), finding.id
 
@@ -164,7 +164,7 @@ def test_scale_figure_draws_the_findings_r_and_difference() -> None:
     result = analyze()
     finding = result.finding("scale_vs_difficulty")
     stats = finding.statistics
-    figure = plots.scale_vs_difficulty(result.dataset, finding)
+    figure = finding.figure()
     slope_ax, r_ax, diff_ax = figure.axes
     for level, corr in stats["by_difficulty"].items():
         (line,) = _by_gid(r_ax, f"r:{level}")
@@ -188,7 +188,7 @@ def test_step_figure_draws_each_d_and_the_findings_mean_d() -> None:
     result = analyze()
     finding = result.finding("step_efficiency")
     effect = finding.statistics["effect"]
-    (ax,) = plots.step_efficiency(result.dataset, finding).axes
+    (ax,) = finding.figure().axes
     steps = _bundled_cells().pivot(index="model", columns="difficulty", values="steps")
     by_hand = (steps["medium"] - steps["easy"]) - (steps["hard"] - steps["medium"])
     (points,) = _by_gid(ax, "d_per_model")
@@ -207,7 +207,7 @@ def test_test_pass_figure_points_correlate_at_the_findings_partial_r(data: Path 
     result = analyze(data)
     finding = result.finding("test_pass_vs_score")
     beyond = finding.statistics["beyond_construction"]
-    (ax,) = plots.test_pass_vs_score(result.dataset, finding).axes
+    (ax,) = finding.figure().axes
     models = set(result.dataset.results["model"])
     groups = {a.get_gid(): a.get_offsets() for a in ax.collections}
     assert set(groups) == {f"cells:{m}" for m in models}  # one marker set per model
@@ -226,7 +226,7 @@ def test_boundary_figure_draws_the_findings_threshold_and_scores(data: Path | No
     result = analyze(data)
     finding = result.finding("hard_task_boundary")
     stats = finding.statistics
-    (ax,) = plots.hard_task_boundary(result.dataset, finding).axes
+    (ax,) = finding.figure().axes
     (line,) = _by_gid(ax, "level_threshold")
     assert list(line.get_ydata()) == [stats["level_threshold"]] * 2
     assert any(f"threshold {stats['level_threshold']:.2f}" in t.get_text() for t in ax.texts)
@@ -245,7 +245,7 @@ def test_boundary_figure_draws_the_findings_threshold_and_scores(data: Path | No
 def test_reward_curve_ends_at_the_mean_final_total_by_hand() -> None:
     result = analyze(RUNS_DIR)
     finding = result.finding("reward_trajectories")
-    (ax,) = plots.reward_trajectories(result.dataset, finding).axes
+    (ax,) = finding.figure().axes
     steps = pd.read_json(RUNS_DIR / "steps.jsonl", lines=True)
     steps["run"] = steps["run"] if "run" in steps else 1
     level = pd.read_csv(RUNS_DIR / "tasks.csv").set_index("task")["difficulty"]
@@ -290,7 +290,7 @@ def test_reward_bands_average_the_same_episodes_at_every_position() -> None:
 def test_planning_figure_hides_no_point() -> None:
     result = analyze(RUNS_DIR)
     finding = result.finding("planning_depth_vs_success")
-    figure = plots.planning_depth_vs_success(result.dataset, finding)
+    figure = finding.figure()
     _drawn(figure)
     (ax,) = figure.axes
     points = np.vstack([ax.transData.transform(c.get_offsets()) for c in ax.collections])
@@ -314,7 +314,7 @@ def test_figures_display_inline_without_setup_as_the_commands_bytes() -> None:
     from IPython.core.formatters import DisplayFormatter
 
     result = analyze()
-    figure = plots.step_efficiency(result.dataset, result.finding("step_efficiency"))
+    figure = result.finding("step_efficiency").figure()
     data, _ = DisplayFormatter().format(figure)
     assert data["image/png"] == plots.png_bytes(figure)
 
@@ -361,6 +361,6 @@ def test_boundary_names_stay_inside_the_axes(figures: dict[str, Figure]) -> None
 
 
 def test_up_to_90_models_get_distinct_colour_and_marker_pairs() -> None:
-    styles = plots._model_styles([f"m{i}" for i in range(90)])
+    styles = plots.model_styles([f"m{i}" for i in range(90)])
     assert len({(s["color"], s["marker"]) for s in styles.values()}) == 90
     assert len({s["marker"] for s in list(styles.values())[:9]}) == 9  # the first differ in both

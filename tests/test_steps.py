@@ -533,7 +533,7 @@ def test_step_figures_draw(tmp_path: Path) -> None:
     for data in (RUNS_DIR, None):
         result = analyze(data)
         for fid in ("score_components", "planning_depth_vs_success", "reward_trajectories"):
-            figure = plots.FIGURES[fid](result.dataset, result.finding(fid))
+            figure = result.finding(fid).figure()
             if data is None:  # no components or step log: not computable, so no figure
                 assert figure is None
                 continue
