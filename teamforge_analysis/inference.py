@@ -29,7 +29,7 @@ from .stats import (
 
 __all__ = ["NEAR_PERFECT_R", "AttainablePResult", "BeyondConstructionResult", "ConcordanceResult",
            "MeanDifferenceResult", "PartialCorrelationResult", "SettleResult", "SizeTestResult",
-           "beyond_construction", "floor_ceiling_warning", "kendalls_w",
+           "beyond_construction", "fixed_effects_residuals", "floor_ceiling_warning", "kendalls_w",
            "leave_one_out_correlations", "mean_difference_interval",
            "min_attainable_correlation_p", "near_perfect_verdict",
            "partial_correlation_fixed_effects", "settle_correlation",
@@ -98,7 +98,8 @@ def partial_correlation_fixed_effects(data: pd.DataFrame, *, x: str, y: str,
     n = len(frame)
     if n == 0:
         return PartialCorrelationResult(n=0, reason="no complete rows")
-    resid, k = _within_residuals(frame, [x, y], list(factors))
+    residuals = fixed_effects_residuals(frame, [x, y], factors)
+    resid, k = residuals.to_numpy(), residuals.attrs["k"]
     xy = frame[[x, y]].to_numpy(dtype=float)
     dof = n - k - 2
     if dof < 1:
@@ -127,28 +128,38 @@ def partial_correlation_fixed_effects(data: pd.DataFrame, *, x: str, y: str,
     return PartialCorrelationResult(n=n, r=r, ci95=ci, p_value=p, dof=dof, k=k)
 
 
-def _within_residuals(frame: pd.DataFrame, columns: list[str], factors: list[str]
-                      ) -> tuple[np.ndarray, int]:
-    """Residuals of ``columns`` after least squares on an intercept and every factor's dummies,
-    and k, the number of dummy columns that are not redundant.
+def fixed_effects_residuals(data: pd.DataFrame, columns: Sequence[str],
+                            factors: Sequence[str] = ("model", "task")) -> pd.DataFrame:
+    """``columns`` residualised on an intercept and one dummy per level of each factor.
 
-    By the Frisch–Waugh–Lovell theorem the factor with the most levels is absorbed by
-    subtracting group means, and only the others' dummies (first level dropped), centred within
-    the same groups, go to least squares: the same residuals as one regression on all the
-    dummies, without a cells × (models + tasks) design matrix (500 models × 20 tasks: 0.36 s).
+    Rows missing a column or a factor are dropped (the index is kept). ``.attrs["k"]`` is the
+    number of dummy columns that are not redundant (Σ(levels − 1) when the factors are not
+    confounded). By the Frisch–Waugh–Lovell theorem, the factor with the most levels is
+    absorbed by subtracting group means and only the others' dummies (centred in the same
+    groups) go to least squares: the residuals of the one regression on all dummies, without
+    a rows × (models + tasks) design matrix.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"model": list("aabb"), "task": list("stst"),
+    ...                    "x": [1.0, 2.0, 3.0, 5.0]})
+    >>> res = fixed_effects_residuals(df, ["x"])
+    >>> res["x"].round(2).tolist(), res.attrs["k"]
+    ([0.25, -0.25, -0.25, 0.25], 2)
     """
+    frame = data[[*columns, *factors]].dropna()
     codes = {name: pd.factorize(frame[name].astype(str))[0] for name in factors}
-    absorbed = max(factors, key=lambda name: codes[name].max())
+    absorbed = max(factors, key=lambda name: codes[name].max(initial=0))
     groups = codes[absorbed]
     sizes = np.bincount(groups)
 
     def within(values: np.ndarray) -> np.ndarray:
         sums = np.zeros((len(sizes), values.shape[1]))
         np.add.at(sums, groups, values)
-        return values - (sums / sizes[:, None])[groups]
+        return values - (sums / np.maximum(sizes, 1)[:, None])[groups]
 
-    resid = within(frame[columns].to_numpy(dtype=float))
-    k = len(sizes) - 1
+    resid = within(frame[list(columns)].to_numpy(dtype=float))
+    k = max(len(sizes) - 1, 0)
     rest = [np.eye(codes[name].max() + 1)[codes[name]][:, 1:] for name in factors
             if name != absorbed]
     dummies = within(np.hstack([np.empty((len(groups), 0)), *rest]))
@@ -156,7 +167,9 @@ def _within_residuals(frame: pd.DataFrame, columns: list[str], factors: list[str
         coef, _, rank, _ = np.linalg.lstsq(dummies, resid, rcond=None)
         resid = resid - dummies @ coef
         k += int(rank)
-    return resid, k
+    out = pd.DataFrame(resid, index=frame.index, columns=list(columns))
+    out.attrs["k"] = k
+    return out
 
 
 @dataclass(frozen=True, repr=False)

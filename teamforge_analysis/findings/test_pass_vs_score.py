@@ -14,6 +14,7 @@ from ..inference import (
     NEAR_PERFECT_R,
     BeyondConstructionResult,
     beyond_construction,
+    fixed_effects_residuals,
     near_perfect_verdict,
     settle_fixed_effects_correlation,
 )
@@ -224,15 +225,12 @@ def beyond_construction_residuals(dataset: Dataset, finding: Finding) -> pd.Data
     weight = None if beyond["outcome"] == "score" else (
         (grader_weights(dataset) or {}).get("test_pass"))
     cells = dataset.results[["model", "task", "score", "test_pass"]].dropna()
-    outcome = cells["score"] - (0.0 if weight is None else weight) * cells["test_pass"]
-    dummies = pd.get_dummies(cells[["model", "task"]].astype(str), drop_first=True, dtype=float)
-    design = np.column_stack([np.ones(len(cells)), dummies.to_numpy(dtype=float)])
-    values = np.column_stack([cells["test_pass"].to_numpy(dtype=float),
-                              outcome.to_numpy(dtype=float)])
-    coef, *_ = np.linalg.lstsq(design, values, rcond=None)
-    residual = values - design @ coef
+    cells = cells.assign(
+        outcome=cells["score"] - (0.0 if weight is None else weight) * cells["test_pass"])
+    residual = fixed_effects_residuals(cells, ["test_pass", "outcome"])
     return pd.DataFrame({"model": cells["model"].to_numpy(), "task": cells["task"].to_numpy(),
-                         "test_pass": residual[:, 0], "outcome": residual[:, 1]})
+                         "test_pass": residual["test_pass"].to_numpy(),
+                         "outcome": residual["outcome"].to_numpy()})
 
 
 def _figure(finding: Finding) -> Figure | None:
