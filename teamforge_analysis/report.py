@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import math
+import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -420,6 +421,25 @@ _VERDICT_STYLE = {
 }
 
 
+def _fitted_headers(table: Table, width: int) -> list[str] | None:
+    """The headers wrapped between words to their columns' widths (a column as wide as its
+    longest cell or header word), when the table then fits ``width``; None when it does not."""
+    columns = list(zip(*table.rows, strict=True)) or [() for _ in table.headers]
+    headers = [display_name(h) for h in table.headers]
+    widths = [max([len(h) if i < table.label_columns else 0,
+                   *(len(one_line(c)) for c in column), *(len(w) for w in h.split())])
+              for i, (h, column) in enumerate(zip(headers, columns, strict=True))]
+    slack = width - (sum(widths) + 3 * len(widths) + 1)  # (a space either side, a gap)
+    if slack < 0:
+        return None
+    for i in sorted(range(len(widths)), key=lambda i: len(headers[i]) - widths[i]):
+        grow = min(slack, len(headers[i]) - widths[i])  # (headers kept whole while room lasts)
+        if grow > 0:
+            widths[i] += grow
+            slack -= grow
+    return ["\n".join(textwrap.wrap(h, w)) for h, w in zip(headers, widths, strict=True)]
+
+
 def print_console(document: dict[str, Any], console: Console | None = None) -> None:
     """Print the leaderboard and findings as rich tables and panels.
 
@@ -451,12 +471,12 @@ def print_console(document: dict[str, Any], console: Console | None = None) -> N
 
     def show(table: Table) -> None:
         rich_table = RichTable(title=text(table.caption), box=box.SIMPLE, header_style="bold")
-        for i, header in enumerate(table.headers):
-            if i < table.label_columns:
-                rich_table.add_column(Text(display_name(header)), justify="left", no_wrap=True)
-            else:
-                rich_table.add_column(Text(display_name(header)), justify="right",
-                                      overflow="fold")
+        # Headers wrap between words where the table fits; else cells and headers fold.
+        fitted = _fitted_headers(table, console.width)
+        for i, header in enumerate(fitted or map(display_name, table.headers)):
+            label = i < table.label_columns
+            rich_table.add_column(Text(header), justify="left" if label else "right",
+                                  no_wrap=label or fitted is not None, overflow="fold")
         for row in table.rows:
             rich_table.add_row(*(Text(display_name(cell)) if i < table.label_columns
                                  else text(cell) for i, cell in enumerate(row)))

@@ -241,6 +241,23 @@ def test_the_console_prints_names_as_text_never_as_markup():
     assert "\x1b" not in out
 
 
+def test_console_tables_at_120_columns_break_no_cell_and_wrap_headers_between_words():
+    """Each paired comparison's row holds its verdict whole, and a header too long for its
+    column wraps between words ("Tasks for 80% power"), never inside one."""
+    from rich.console import Console
+
+    document = analyze().document
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    print_console(document, console)
+    lines = console.file.getvalue().splitlines()
+    for pair in document["leaderboard_uncertainty"]["pairs"]:
+        row = next(line for line in lines
+                   if line.split()[:2] == [pair["model_a"], pair["model_b"]])
+        assert row.split()[-2] == pair["verdict"]
+    words = {word for line in lines for word in line.split()}
+    assert {"Tasks", "80%", "power"} <= words and "pow" not in words
+
+
 def test_a_data_folder_named_in_bytes_that_are_not_utf8(tmp_path):
     """The loader names the data set with the undecodable byte escaped (``data\\xff``): plain
     text in findings.json, escaped again in findings.md."""
