@@ -8,25 +8,15 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from . import io, schema
+from ._checks import require_choice
 from .profile import FILE as PROFILE_FILE
 from .profile import Profile, read_profile, teamforge_profile
 from .runs import AGGREGATES, aggregate_runs
-from .schema import COMPONENT_COLUMNS, MEASURES, RUN_COLUMN, Table
-from .validate import (
-    Checked,
-    DataValidationError,
-    Input,
-    Problem,
-    check,
-    printable,
-    show,
-    tidy,
-    tidy_order,
-)
+from .schema import COMPONENT_COLUMNS, RUN_COLUMN, Table
+from .validate import DataValidationError, Input, Problem, check, printable, show, tidy
 
 __all__ = ["Dataset", "bundled_data_dir", "load_dataset"]
 
@@ -95,7 +85,7 @@ class Dataset:
 
     def with_aggregate(self, aggregate: str) -> Dataset:
         """The same data with ``results`` re-made from ``runs`` by ``aggregate``."""
-        _check_aggregate(aggregate)
+        require_choice("aggregate", aggregate, AGGREGATES)
         if aggregate == self.aggregate:
             return self
         return replace(self, results=aggregate_runs(self.runs, how=aggregate),
@@ -150,7 +140,7 @@ class Dataset:
         ...
         teamforge_analysis.validate.DataValidationError: results row 1, column score: 1.7 ...
         """
-        _check_aggregate(aggregate)
+        require_choice("aggregate", aggregate, AGGREGATES)
         given = [(schema.RESULTS, results), (schema.MODELS, models), (schema.TASKS, tasks)]
         if steps is not None:
             given.append((schema.STEPS, steps))
@@ -160,12 +150,7 @@ class Dataset:
                                  f"{type(frame).__name__}")
         inputs = [Input.of_frame(table, frame) for table, frame in given]
         name = name or (profile.name if profile is not None else "dataset")
-        return _dataset(check(inputs), [], [], name, profile, aggregate, {}, strict)
-
-
-def _check_aggregate(aggregate: object) -> None:
-    if aggregate not in AGGREGATES:
-        raise ValueError(f"aggregate must be one of {', '.join(AGGREGATES)}, not {aggregate!r}")
+        return _dataset(inputs, [], [], name, profile, aggregate, {}, strict)
 
 
 def bundled_data_dir() -> Path:
@@ -192,7 +177,7 @@ def load_dataset(path: str | bytes | os.PathLike | None = None, *, strict: bool 
     >>> ds.name, ds.results.shape, ds.levels
     ('TeamForge (published results)', (12, 6), ('easy', 'medium', 'hard'))
     """
-    _check_aggregate(aggregate)
+    require_choice("aggregate", aggregate, AGGREGATES)
     folder = bundled_data_dir() if path is None else Path(os.fsdecode(path))  # (bytes too)
     shown = show(folder, limit=None)  # (a path is not cut)
     if not os.path.exists(folder):
@@ -221,9 +206,7 @@ def load_dataset(path: str | bytes | os.PathLike | None = None, *, strict: bool 
         problems += found
     name = profile.name if profile is not None else default_name
     hashes = {f: sha for f, sha in sorted(hashes.items()) if sha is not None}
-    checked = check(inputs)
-    inputs.clear()  # (the files' bytes and codes: not needed once the problems are located)
-    return _dataset(checked, problems + extra, notes, name, profile, aggregate, hashes, strict)
+    return _dataset(inputs, problems + extra, notes, name, profile, aggregate, hashes, strict)
 
 
 def _rank(problem: Problem) -> int:
@@ -231,36 +214,32 @@ def _rank(problem: Problem) -> int:
     return next((i for i, t in enumerate(schema.TABLES) if t.name == stem), len(schema.TABLES))
 
 
-def _dataset(checked: Checked, problems: list[Problem], notes: list[Problem], name: str,
+def _dataset(inputs: list[Input], problems: list[Problem], notes: list[Problem], name: str,
              profile: Profile | None, aggregate: str, files: dict[str, str], strict: bool
              ) -> Dataset:
-    problems, notes = problems + checked.problems, notes + checked.warnings
+    found, warned = check(inputs)
+    problems, notes = problems + found, notes + warned
     if strict:
         problems, notes = problems + notes, []
     warnings = [str(w) for w in sorted(notes, key=_rank)]
     if problems:
         raise DataValidationError(sorted(problems, key=_rank), warnings)
-    frames, orders = checked.frames, checked.orders
-    results = frames.pop("results")  # (its rows, once sorted into runs, are not kept twice)
-    absent = {m: pd.Series(index=results.index, dtype="boolean" if m == "passed" else "float64")
-              for m in MEASURES if m not in results}
-    if RUN_COLUMN not in results:
-        absent[RUN_COLUMN] = np.ones(len(results), np.int64)
-    components = [c for c in COMPONENT_COLUMNS if c in results]
-    runs = tidy_order(results.assign(**absent), orders["results"])[
-        ["model", "task", RUN_COLUMN, "score", *MEASURES, *components]]
-    del results
-    tasks = frames["tasks"]
-    tasks = tidy(tasks, orders["tasks"], schema.TASKS, weight=1.0 / len(tasks),
-                  difficulty_rank=tasks["difficulty"].map(schema.DEFAULT_LEVEL_RANKS))
-    models = tidy(frames["models"], orders["models"], schema.MODELS)
-    models = models[models["model"].isin(set(checked.names["results"]["model"]))].reset_index(
-        drop=True)
-    steps = frames.get("steps")
+    tables = {inp.table.name: inp for inp in inputs}
+    results = tables["results"]
+    columns = [c for c in schema.RESULTS.columns
+               if c.name not in COMPONENT_COLUMNS or c.name in results.frame]
+    runs = tidy(results.frame, results.order, replace(schema.RESULTS, columns=columns), run=1)
+    results.frame = None  # (its rows, once sorted into runs, are not kept twice)
+    tasks = tables["tasks"].frame
+    tasks = tidy(tasks, tables["tasks"].order, schema.TASKS, weight=1.0 / len(tasks),
+                 difficulty_rank=tasks["difficulty"].map(schema.DEFAULT_LEVEL_RANKS))
+    models = tidy(tables["models"].frame, tables["models"].order, schema.MODELS)
+    models = models[models["model"].isin(set(results.used["model"]))].reset_index(drop=True)
+    steps = tables.get("steps")
     if steps is not None:
-        steps = tidy(steps, orders["steps"], schema.STEPS)
-    if profile is None and len(components) == len(COMPONENT_COLUMNS):
+        steps = tidy(steps.frame, steps.order, schema.STEPS)
+    if profile is None and all(c in runs for c in COMPONENT_COLUMNS):
         profile = teamforge_profile(name)
     return Dataset(name, aggregate_runs(runs, how=aggregate), models, tasks, files,
                    tuple(warnings), runs, steps, aggregate, profile,
-                   "weight" not in frames["tasks"])
+                   "weight" not in tables["tasks"].frame)

@@ -75,11 +75,10 @@ def load_step_log(path: str | Path, *, results: pd.DataFrame | None = None) -> p
     inp, problems, _ = read_input(file, schema.STEPS)
     if inp is not None:
         given = [] if results is None else [Input.of_frame(schema.RESULTS, results)]
-        checked = check([*given, inp])
-        problems += [p for p in checked.problems if p.file == file.name]
+        problems += [p for p in check([*given, inp])[0] if p.file == file.name]
     if problems:
         raise DataValidationError(problems)
-    return tidy_steps(checked.frames["steps"])
+    return tidy_steps(inp.frame)
 
 
 def tidy_steps(frame: pd.DataFrame) -> pd.DataFrame:
