@@ -15,7 +15,7 @@ from ._checks import require_choice
 from .profile import FILE as PROFILE_FILE
 from .profile import Profile, read_profile, teamforge_profile
 from .runs import AGGREGATES, aggregate_runs
-from .schema import COMPONENT_COLUMNS, RUN_COLUMN, Table
+from .schema import COMPONENT_COLUMNS, RUN_COLUMN
 from .validate import DataValidationError, Input, Problem, check, printable, show, tidy
 
 __all__ = ["Dataset", "bundled_data_dir", "load_dataset"]
@@ -101,9 +101,8 @@ class Dataset:
         Parameters
         ----------
         results, models, tasks, steps
-            The tables of ``data/README.md``, one column per field. Cells may be numbers,
-            booleans or text (``"0.5"``, ``"true"``); missing values are blank. ``steps``
-            (a step log) is optional.
+            The tables of ``data/README.md``; cells may be numbers, booleans or text
+            (``"0.5"``, ``"true"``), missing values blank. ``steps`` is optional.
         name
             The data set's name (default: the profile's name, else ``"dataset"``).
         profile
@@ -114,15 +113,10 @@ class Dataset:
         strict
             If true, warnings (ignored columns, models without results) are errors too.
 
-        Returns
-        -------
-        Dataset
-
         Raises
         ------
         DataValidationError
-            Listing every problem, located by the frames' index labels, e.g.
-            ``results row 7, column score: 1.7 is not between 0 and 1``.
+            Listing every problem, located by the frames' index labels.
 
         Examples
         --------
@@ -141,21 +135,15 @@ class Dataset:
         teamforge_analysis.validate.DataValidationError: results row 1, column score: 1.7 ...
         """
         require_choice("aggregate", aggregate, AGGREGATES)
-        given = [(schema.RESULTS, results), (schema.MODELS, models), (schema.TASKS, tasks)]
-        if steps is not None:
-            given.append((schema.STEPS, steps))
-        for table, frame in given:
-            if not isinstance(frame, pd.DataFrame):
-                raise ValueError(f"{table.name} must be a pandas DataFrame, not "
-                                 f"{type(frame).__name__}")
-        inputs = [Input.of_frame(table, frame) for table, frame in given]
+        given = zip(schema.TABLES, (results, models, tasks, steps), strict=True)
+        inputs = [Input.of_frame(t, f) for t, f in given if f is not None or t is not schema.STEPS]
         name = name or (profile.name if profile is not None else "dataset")
         return _dataset(inputs, [], [], name, profile, aggregate, {}, strict)
 
 
 def bundled_data_dir() -> Path:
-    """The data folder shipped with the package (TeamForge's published results): inside the
-    package in a wheel, the repository's ``data/`` in a source checkout."""
+    """The data folder shipped with the package: inside the package in a wheel, the
+    repository's ``data/`` in a source checkout."""
     here = Path(__file__).resolve().parent
     packaged = here / "_bundled_data"
     return packaged if (packaged / "results.csv").is_file() else here.parent / "data"
@@ -179,18 +167,17 @@ def load_dataset(path: str | bytes | os.PathLike | None = None, *, strict: bool 
     """
     require_choice("aggregate", aggregate, AGGREGATES)
     folder = bundled_data_dir() if path is None else Path(os.fsdecode(path))  # (bytes too)
-    shown = show(folder, limit=None)  # (a path is not cut)
-    if not os.path.exists(folder):
-        raise DataValidationError([Problem(shown, "data folder does not exist")])
-    if not folder.is_dir():
-        raise DataValidationError([Problem(shown, "is a file, not a data folder")])
-    if not os.access(folder, os.R_OK | os.X_OK):
-        raise DataValidationError([Problem(shown, "data folder cannot be read (Permission "
-                                           "denied)")])
+    wrong = ("data folder does not exist" if not os.path.exists(folder) else
+             "is a file, not a data folder" if not folder.is_dir() else
+             None if os.access(folder, os.R_OK | os.X_OK) else
+             "data folder cannot be read (Permission denied)")
+    if wrong:
+        raise DataValidationError([Problem(show(folder, limit=None), wrong)])
     inputs, problems, hashes = [], [], {}
     step_log, extra = io.find_step_log(folder)
-    files: list[tuple[Table, Path]] = [(t, folder / t.file) for t in _FILES]
-    for table, file in [*files, *([(schema.STEPS, step_log)] if step_log else [])]:
+    files = [(t, folder / t.file) for t in _FILES] + ([(schema.STEPS, step_log)] if step_log
+                                                      else [])
+    for table, file in files:
         if not os.path.lexists(file):
             problems.append(Problem(file.name, f"is missing from the data folder "
                                     f"'{show(folder.resolve().name)}'"))
@@ -225,21 +212,21 @@ def _dataset(inputs: list[Input], problems: list[Problem], notes: list[Problem],
     if problems:
         raise DataValidationError(sorted(problems, key=_rank), warnings)
     tables = {inp.table.name: inp for inp in inputs}
-    results = tables["results"]
+    results, models, tasks = tables["results"], tables["models"], tables["tasks"]
     columns = [c for c in schema.RESULTS.columns
                if c.name not in COMPONENT_COLUMNS or c.name in results.frame]
     runs = tidy(results.frame, results.order, replace(schema.RESULTS, columns=columns), run=1)
     results.frame = None  # (its rows, once sorted into runs, are not kept twice)
-    tasks = tables["tasks"].frame
-    tasks = tidy(tasks, tables["tasks"].order, schema.TASKS, weight=1.0 / len(tasks),
-                 difficulty_rank=tasks["difficulty"].map(schema.DEFAULT_LEVEL_RANKS))
-    models = tidy(tables["models"].frame, tables["models"].order, schema.MODELS)
-    models = models[models["model"].isin(set(results.used["model"]))].reset_index(drop=True)
+    ranks = tasks.frame["difficulty"].map(schema.DEFAULT_LEVEL_RANKS)
+    task_frame = tidy(tasks.frame, tasks.order, schema.TASKS, weight=1.0 / tasks.n_rows,
+                      difficulty_rank=ranks)
+    model_frame = tidy(models.frame, models.order, schema.MODELS)
+    model_frame = model_frame[model_frame["model"].isin(set(results.used["model"]))]
     steps = tables.get("steps")
     if steps is not None:
         steps = tidy(steps.frame, steps.order, schema.STEPS)
     if profile is None and all(c in runs for c in COMPONENT_COLUMNS):
         profile = teamforge_profile(name)
-    return Dataset(name, aggregate_runs(runs, how=aggregate), models, tasks, files,
-                   tuple(warnings), runs, steps, aggregate, profile,
-                   "weight" not in tables["tasks"].frame)
+    return Dataset(name, aggregate_runs(runs, how=aggregate), model_frame.reset_index(drop=True),
+                   task_frame, files, tuple(warnings), runs, steps, aggregate, profile,
+                   "weight" not in tasks.frame)

@@ -22,12 +22,20 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .schema import COMPONENT_COLUMNS, MEASURES, Table
+from .schema import (  # (re-exported for older imports)
+    COMPONENT_COLUMNS,
+    DIFFICULTY_LEVELS,
+    MEASURES,
+    RUN_COLUMN,
+    WEIGHT_SUM_TOLERANCE,
+    Table,
+)
 from .validate import Cells, DataValidationError, Input, Problem, show
 
 __all__ = [
-    "COMPONENT_COLUMNS", "MAX_BYTES", "MODELS_COLUMNS", "RESULTS_COLUMNS", "STEP_LOG_NAMES",
-    "TASKS_COLUMNS", "DataValidationError", "Problem", "find_step_log", "read_file", "read_input",
+    "COMPONENT_COLUMNS", "DIFFICULTY_LEVELS", "MAX_BYTES", "MODELS_COLUMNS", "RESULTS_COLUMNS",
+    "RUN_COLUMN", "STEP_LOG_NAMES", "TASKS_COLUMNS", "WEIGHT_SUM_TOLERANCE",
+    "DataValidationError", "Problem", "find_step_log", "read_file", "read_input",
 ]
 
 #: Column names of the Dataset's frames, in order (``results`` also has the component

@@ -19,7 +19,7 @@ from . import schema
 from .schema import RUN_COLUMN, Column, Table
 
 __all__ = ["Cells", "DataValidationError", "Input", "Problem", "check", "printable", "show",
-           "tidy", "tidy_order"]
+           "tidy"]
 
 Message = str | Callable[[str], str]  # (a callable words it from the value)
 _TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
@@ -130,6 +130,9 @@ class Input:
     @classmethod
     def of_frame(cls, table: Table, frame: pd.DataFrame, file: str | None = None) -> Input:
         """A DataFrame to check, its rows named by index label."""
+        if not isinstance(frame, pd.DataFrame):
+            raise ValueError(f"{table.name} must be a pandas DataFrame, not "
+                             f"{type(frame).__name__}")
         cells = [Cells.of(frame.iloc[:, i]) for i in range(frame.shape[1])]
         return cls(table, file or table.name, [str(c) for c in frame.columns], cells,
                    len(frame), frame.index)
@@ -171,11 +174,11 @@ def _convert(cells: Cells, col: Column, key: bool) -> tuple[np.ndarray, np.ndarr
                                                                list[tuple[np.ndarray, Message]]]:
     """Per distinct value: the converted value (NaN/None: missing), whether blank, and the
     masks of values failing each check with its message."""
-    raw = cells.values
-    checks: list[tuple[np.ndarray, Message]] = []
+    raw, checks = cells.values, []
+    numeric = raw.dtype.kind in "iufb" and col.kind != "text"
+    text = None if numeric else _text(raw)
+    blank = np.isnan(raw.astype(float)) if numeric else (text == "").to_numpy()
     if col.kind == "text":
-        text = _text(raw)
-        blank = (text == "").to_numpy()
         if key:
             checks.append(((text.str.contains(_CONTROL) & ~blank).to_numpy(),
                            "contains a line break or another control character"))
@@ -184,44 +187,34 @@ def _convert(cells: Cells, col: Column, key: bool) -> tuple[np.ndarray, np.ndarr
                            f"is not one of {', '.join(col.choices)}"))
         return np.where(blank, None, text.to_numpy(dtype=object)), blank, checks
     if col.kind == "bool":
-        if raw.dtype.kind in "iufb":
+        if numeric:
             values = raw.astype(float)
-            blank = np.isnan(values)
             ok = blank | (values == 0) | (values == 1)
         else:
-            words = _text(raw).str.lower()
-            blank, ok = (words == "").to_numpy(), words.isin(_TRUE | _FALSE | {""}).to_numpy()
+            words = text.str.lower()
             values = words.isin(_TRUE).to_numpy().astype(float)
+            ok = blank | words.isin(_TRUE | _FALSE).to_numpy()
         return _where(ok & ~blank, values), blank, [(~ok, "is not a boolean (true/false, 1/0)")]
-    blank = np.zeros(len(raw), bool)
-    if raw.dtype.kind in "iu":  # (checked before float64 rounds them)
-        values = raw.astype(float)
-        if col.kind == "int":
-            checks.append(((raw >= _MAX_EXACT) | (raw <= -_MAX_EXACT), "is too large"))
-    elif raw.dtype.kind == "f":
-        values, blank = raw, np.isnan(raw)
-    elif raw.dtype.kind == "b":  # (a boolean is not a number)
-        values = _where(np.zeros(len(raw), bool), raw.astype(float))
-        checks.append((np.ones(len(raw), bool), "is not a number"))
-    else:
-        text = _text(raw)
-        blank = (text == "").to_numpy()
+    if not numeric:
         values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
-        checks.append((~blank & np.isnan(values), _not_a_number(col)))
-    ok = ~blank & ~np.logical_or.reduce([m for m, _ in checks]) if checks else ~blank
+        checks.append((~blank & np.isnan(values),
+                       _percent if col.upper == 1.0 else "is not a number"))
+    else:
+        values = raw.astype(float)
+        if raw.dtype.kind == "b":  # (a boolean is not a number)
+            checks.append((np.ones(len(raw), bool), "is not a number"))
+        elif raw.dtype.kind in "iu" and col.kind == "int":  # (before float64 rounds them)
+            checks.append(((raw >= _MAX_EXACT) | (raw <= -_MAX_EXACT), "is too large"))
+    ok = ~blank & ~np.logical_or.reduce([m for m, _ in checks])
     values = _where(ok, values)
     finite = np.isfinite(values)
     checks.append((ok & ~finite, "is not a finite number"))
-    with np.errstate(invalid="ignore"):
-        if col.kind == "int":
-            fraction = finite & (values != np.floor(values))
-            checks.append((fraction, "is not a whole number"))
-            checks.append((finite & ~fraction & (np.abs(values) >= _MAX_EXACT), "is too large"))
-        low = np.zeros(len(values), bool) if col.lower is None else (
-            values <= col.lower if col.lower_open else values < col.lower)
-        high = np.zeros(len(values), bool) if col.upper is None else values > col.upper
-    if col.lower is not None or col.upper is not None:
-        checks.append((finite & (low | high), _range_text(col)))
+    if col.kind == "int":
+        fraction = finite & (values != np.floor(values))
+        checks.append((fraction, "is not a whole number"))
+        checks.append((finite & ~fraction & (np.abs(values) >= _MAX_EXACT), "is too large"))
+    low = values <= col.lower if col.lower_open else values < col.lower
+    checks.append((finite & (low | (values > col.upper)), _range_text(col)))  # (unbounded: none)
     bad = np.logical_or.reduce([m for m, _ in checks])
     return _where(~bad & ~blank, values), blank, checks
 
@@ -231,25 +224,17 @@ def _where(keep: np.ndarray, values: np.ndarray) -> np.ndarray:
     return pd.Series(values, dtype="float64").where(keep).to_numpy()
 
 
-def _not_a_number(col: Column) -> Message:
-    if col.upper != 1.0:
-        return "is not a number"
-
-    def message(value: str) -> str:
-        number = pd.to_numeric(value.removesuffix("%").strip(), errors="coerce")
-        if value.endswith("%") and not pd.isna(number):
-            return f"is a percentage; write it as a number between 0 and 1 ({number / 100:g})"
-        return "is not a number"
-
-    return message
+def _percent(value: str) -> str:
+    number = pd.to_numeric(value.removesuffix("%").strip(), errors="coerce")
+    if value.endswith("%") and not pd.isna(number):
+        return f"is a percentage; write it as a number between 0 and 1 ({number / 100:g})"
+    return "is not a number"
 
 
 def _range_text(col: Column) -> str:
-    if col.lower is not None and col.upper is not None:
+    if col.upper < math.inf:
         return f"is not between {col.lower:g} and {col.upper:g}"
-    if col.lower is not None:
-        return f"is not {'greater than' if col.lower_open else 'at least'} {col.lower:g}"
-    return f"is not at most {col.upper:g}"
+    return f"is not {'greater than' if col.lower_open else 'at least'} {col.lower:g}"
 
 
 def _typed(values: np.ndarray, col: Column) -> np.ndarray | pd.api.extensions.ExtensionArray:
@@ -332,15 +317,10 @@ def _check_keys(inp: Input) -> np.ndarray | None:
         for c, size in zip(coded, sizes, strict=True):
             combined = combined * size + (c + 1)  # (0: missing, sorted first)
         coded = [combined]
-    if len(coded) == 1:
-        order = None if (coded[0][1:] >= coded[0][:-1]).all() else np.argsort(
-            coded[0], kind="stable")
-    else:
-        order = np.lexsort(coded[::-1])
-    ranked = [c if order is None else c[order] for c in coded]
-    if np.logical_and.reduce([c[1:] == c[:-1] for c in ranked]).any():
+    order = np.lexsort(coded[::-1])
+    if np.logical_and.reduce([c[order][1:] == c[order][:-1] for c in coded]).any():
         _report_repeats(inp)
-    return order
+    return None if (order[1:] > order[:-1]).all() else order
 
 
 def _report_repeats(inp: Input) -> None:
@@ -477,15 +457,10 @@ def _check_steps(steps: Input, results: Input | None) -> None:
                   "out of the step-log findings)", warn=True)
 
 
-def tidy_order(frame: pd.DataFrame, order: np.ndarray | None) -> pd.DataFrame:
-    """The rows in ``order`` (None: as they are), numbered from 0."""
-    return (frame if order is None else frame.take(order)).reset_index(drop=True)
-
-
 def tidy(frame: pd.DataFrame, order: np.ndarray | None, table: Table, **defaults: object
          ) -> pd.DataFrame:
-    """The table's columns in order (absent ones from ``defaults``, else missing), sorted by
-    the table's key (``order``)."""
+    """The table's columns in order (absent ones from ``defaults``, else missing), rows in
+    ``order`` (None: as they are) numbered from 0."""
     columns = {}
     for col in table.columns:
         values = frame[col.name] if col.name in frame else defaults.get(col.name)
@@ -495,4 +470,5 @@ def tidy(frame: pd.DataFrame, order: np.ndarray | None, table: Table, **defaults
         else:
             columns[col.name] = pd.Series(values, index=frame.index,
                                           dtype=object if col.kind == "text" else None)
-    return tidy_order(pd.DataFrame(columns, copy=False), order)
+    tidy = pd.DataFrame(columns, copy=False)
+    return (tidy if order is None else tidy.take(order)).reset_index(drop=True)
