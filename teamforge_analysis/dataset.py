@@ -175,9 +175,8 @@ def load_dataset(path: str | bytes | os.PathLike | None = None, *, strict: bool 
         raise DataValidationError([Problem(show(folder, limit=None), wrong)])
     inputs, problems, hashes = [], [], {}
     step_log, extra = io.find_step_log(folder)
-    files = [(t, folder / t.file) for t in _FILES] + ([(schema.STEPS, step_log)] if step_log
-                                                      else [])
-    for table, file in files:
+    files = [(t, folder / t.file) for t in _FILES]
+    for table, file in files + ([(schema.STEPS, step_log)] if step_log else []):
         if not os.path.lexists(file):
             problems.append(Problem(file.name, f"is missing from the data folder "
                                     f"'{show(folder.resolve().name)}'"))

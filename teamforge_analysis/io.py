@@ -1,10 +1,6 @@
-"""Read a data folder's files into the inputs :mod:`.validate` checks.
-
-A CSV file is parsed once, by pyarrow's reader with every column as dictionary-encoded text
-(each distinct text once, a code per row); the :mod:`csv` module parses what pyarrow refuses
-(lines of spaces, broken records) or every file when pyarrow is not installed. Physical lines
-are worked out only when a problem must be reported. The Dataset and the loaders are
-re-exported from :mod:`.dataset` for older imports (``from .io import Dataset``).
+"""Read a data folder's files into the inputs :mod:`.validate` checks. A CSV file is parsed
+once: by pyarrow, every column as dictionary-encoded text, else (no pyarrow, or a file it
+refuses) by the :mod:`csv` module. Physical lines are found only when a problem is reported.
 """
 
 from __future__ import annotations
@@ -22,14 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .schema import (  # (re-exported for older imports)
-    COMPONENT_COLUMNS,
-    DIFFICULTY_LEVELS,
-    MEASURES,
-    RUN_COLUMN,
-    WEIGHT_SUM_TOLERANCE,
-    Table,
-)
+from .schema import MEASURES, Table
 from .validate import Cells, DataValidationError, Input, Problem, show
 
 __all__ = [
@@ -38,6 +27,9 @@ __all__ = [
     "DataValidationError", "Problem", "find_step_log", "read_file", "read_input",
 ]
 
+# Re-exported for older imports.
+COMPONENT_COLUMNS, DIFFICULTY_LEVELS = schema.COMPONENT_COLUMNS, schema.DIFFICULTY_LEVELS
+RUN_COLUMN, WEIGHT_SUM_TOLERANCE = schema.RUN_COLUMN, schema.WEIGHT_SUM_TOLERANCE
 #: Column names of the Dataset's frames, in order (``results`` also has the component
 #: columns its input has; ``runs`` also ``run``).
 RESULTS_COLUMNS: tuple[str, ...] = ("model", "task", "score", *MEASURES)
@@ -273,10 +265,9 @@ def find_step_log(folder: Path) -> tuple[Path | None, list[Problem]]:
     return (found[0] if found else None), extra
 
 
-def __getattr__(name: str) -> object:
-    # The Dataset and the loaders live in .dataset (which imports this module).
+def __getattr__(name: str) -> object:  # (names kept for older imports)
     if name in ("Dataset", "load_dataset", "bundled_data_dir"):
-        from . import dataset
+        from . import dataset  # (which imports this module)
 
         return getattr(dataset, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -56,16 +56,6 @@ def load_step_log(path: str | Path, *, results: pd.DataFrame | None = None) -> p
     ------
     DataValidationError
         With every problem found.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (folder / "log.jsonl").write_text(
-    ...     '{"model": "m", "task": "t", "step": 1, "action": "plan_step", "reward": 0.1}\\n')
-    >>> load_step_log(folder / "log.jsonl")[["model", "run", "step", "action"]]
-      model  run  step     action
-    0     m    1     1  plan_step
     """
     file = Path(path)
     if file.suffix not in (".jsonl", ".csv", ".parquet"):

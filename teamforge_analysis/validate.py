@@ -1,9 +1,8 @@
-"""Check input frames against :mod:`.schema`: cells, keys, and the rules across files.
+"""Check input tables against :mod:`.schema`: cells, keys, and the rules across files.
 
-The one validation behind both ways in (files read by :mod:`.io`, DataFrames given to
-:meth:`.Dataset.from_frames`). A column is checked through its distinct values, then spread
-to the rows by their codes. Problems are found by row *position* and named as the user sees
-the row: a file's physical line, or a frame's index label.
+The one validation behind files (read by :mod:`.io`) and DataFrames. A column is checked
+through its distinct values, then spread to the rows by their codes. Problems are found by
+row position and named as the user sees the row: a file's physical line or a frame's index.
 """
 
 from __future__ import annotations
@@ -106,10 +105,10 @@ class Cells:
 @dataclass
 class Input:
     """One table to check: header names, cells in header order (None: a column of a type that
-    holds no values, already reported), and the names of row positions: a frame's index
-    labels (``unit`` "row") or a file's physical lines, header first (0: none), found by
-    ``find`` when first asked. :func:`check` adds the typed ``frame`` (rows as given), the
-    ``order`` that sorts it by key (None: sorted) and the distinct names in its key columns."""
+    holds no values, already reported), and what names a row position: a frame's index
+    ``labels`` (``unit`` "row") or a file's physical lines, header first (0: none), which
+    ``find`` gives when first asked. :func:`check` adds the typed ``frame`` (rows as given),
+    the ``order`` that sorts it by key (None: sorted) and its key columns' codes and names."""
 
     table: Table
     file: str
@@ -124,12 +123,11 @@ class Input:
     warnings: list[tuple[int | None, Problem]] = field(default_factory=list)
     frame: pd.DataFrame | None = None
     order: np.ndarray | None = None
-    codes: dict[str, np.ndarray] = field(default_factory=dict)  # (key values ranked, per row)
-    used: dict[str, np.ndarray] = field(default_factory=dict)
+    codes: dict[str, np.ndarray] = field(default_factory=dict)  # (sorted ranks, per row)
+    used: dict[str, np.ndarray] = field(default_factory=dict)  # (distinct names in rows)
 
     @classmethod
     def of_frame(cls, table: Table, frame: pd.DataFrame, file: str | None = None) -> Input:
-        """A DataFrame to check, its rows named by index label."""
         if not isinstance(frame, pd.DataFrame):
             raise ValueError(f"{table.name} must be a pandas DataFrame, not "
                              f"{type(frame).__name__}")
@@ -165,19 +163,18 @@ class Input:
 
 
 # -- one column --------------------------------------------------------------------------------
-def _text(values: np.ndarray) -> pd.Series:
-    series = pd.Series(values, dtype=object)
-    return series.astype(str).str.strip().where(series.notna(), "")
-
-
 def _convert(cells: Cells, col: Column, key: bool) -> tuple[np.ndarray, np.ndarray,
                                                                list[tuple[np.ndarray, Message]]]:
     """Per distinct value: the converted value (NaN/None: missing), whether blank, and the
     masks of values failing each check with its message."""
     raw, checks = cells.values, []
     numeric = raw.dtype.kind in "iufb" and col.kind != "text"
-    text = None if numeric else _text(raw)
-    blank = np.isnan(raw.astype(float)) if numeric else (text == "").to_numpy()
+    if numeric:
+        blank = np.isnan(raw.astype(float))
+    else:
+        series = pd.Series(raw, dtype=object)
+        text = series.astype(str).str.strip().where(series.notna(), "")
+        blank = (text == "").to_numpy()
     if col.kind == "text":
         if key:
             checks.append(((text.str.contains(_CONTROL) & ~blank).to_numpy(),
@@ -214,7 +211,9 @@ def _convert(cells: Cells, col: Column, key: bool) -> tuple[np.ndarray, np.ndarr
         checks.append((fraction, "is not a whole number"))
         checks.append((finite & ~fraction & (np.abs(values) >= _MAX_EXACT), "is too large"))
     low = values <= col.lower if col.lower_open else values < col.lower
-    checks.append((finite & (low | (values > col.upper)), _range_text(col)))  # (unbounded: none)
+    limit = (f"between {col.lower:g} and {col.upper:g}" if col.upper < math.inf else
+             f"{'greater than' if col.lower_open else 'at least'} {col.lower:g}")
+    checks.append((finite & (low | (values > col.upper)), f"is not {limit}"))
     bad = np.logical_or.reduce([m for m, _ in checks])
     return _where(~bad & ~blank, values), blank, checks
 
@@ -229,12 +228,6 @@ def _percent(value: str) -> str:
     if value.endswith("%") and not pd.isna(number):
         return f"is a percentage; write it as a number between 0 and 1 ({number / 100:g})"
     return "is not a number"
-
-
-def _range_text(col: Column) -> str:
-    if col.upper < math.inf:
-        return f"is not between {col.lower:g} and {col.upper:g}"
-    return f"is not {'greater than' if col.lower_open else 'at least'} {col.lower:g}"
 
 
 def _typed(values: np.ndarray, col: Column) -> np.ndarray | pd.api.extensions.ExtensionArray:
@@ -293,7 +286,7 @@ def _check_table(inp: Input) -> None:
         for mask, message in checks:
             if mask.any():
                 inp.failing(cells.rows(mask), col.name, message, cells)
-        if col.name in inp.table.key:  # (sorted codes: the key check and the order use them)
+        if col.name in inp.table.key:
             inp.codes[col.name] = cells.rows(pd.factorize(values, sort=True)[0].astype(np.int32))
             used = values if cells.codes is None else values[np.bincount(
                 cells.codes, minlength=len(values)) > 0]
@@ -303,13 +296,12 @@ def _check_table(inp: Input) -> None:
     inp.frame = pd.DataFrame(columns, index=pd.RangeIndex(inp.n_rows), copy=False)
     if inp.table is schema.STEPS and RUN_COLUMN not in columns and "task" in columns:
         inp.frame.insert(inp.frame.columns.get_loc("task") + 1, RUN_COLUMN, 1)
-    inp.order = _check_keys(inp)
+    if all(k in inp.codes for k in inp.table.key if k != RUN_COLUMN):
+        inp.order = _check_keys(inp)
 
 
 def _check_keys(inp: Input) -> np.ndarray | None:
     """Repeated keys reported; the stable order that sorts the rows by key (None: sorted)."""
-    if any(k not in inp.codes for k in inp.table.key if k != RUN_COLUMN):
-        return None
     coded = [inp.codes[k] for k in inp.table.key if k in inp.codes]
     sizes = [int(c.max(initial=-1)) + 2 for c in coded]
     if math.prod(sizes) < 2**62:  # (one integer per row: one sort, one comparison)
@@ -319,18 +311,14 @@ def _check_keys(inp: Input) -> np.ndarray | None:
         coded = [combined]
     order = np.lexsort(coded[::-1])
     if np.logical_and.reduce([c[order][1:] == c[order][:-1] for c in coded]).any():
-        _report_repeats(inp)
+        key = [k for k in inp.table.key if k in inp.frame]
+        keys = inp.frame.loc[inp.frame[key].notna().all(axis=1), key]
+        first = pd.Series(keys.index, index=keys.index).groupby(
+            [keys[k] for k in key], sort=False).transform("min")
+        for row in keys.index[keys.duplicated().to_numpy()]:
+            inp.add(f"repeats the {'/'.join(key)} of {inp.unit} {inp.label(int(first[row]))}",
+                    int(row), "/".join(key), ", ".join(_int_text(keys.at[row, k]) for k in key))
     return None if (order[1:] > order[:-1]).all() else order
-
-
-def _report_repeats(inp: Input) -> None:
-    key = [k for k in inp.table.key if k in inp.frame]
-    keys = inp.frame.loc[inp.frame[key].notna().all(axis=1), key]
-    first = pd.Series(keys.index, index=keys.index).groupby(
-        [keys[k] for k in key], sort=False).transform("min")
-    for row in keys.index[keys.duplicated().to_numpy()]:
-        inp.add(f"repeats the {'/'.join(key)} of {inp.unit} {inp.label(int(first[row]))}",
-                int(row), "/".join(key), ", ".join(_int_text(keys.at[row, k]) for k in key))
 
 
 def _int_text(value: object) -> str:
@@ -421,10 +409,9 @@ def _check_steps(steps: Input, results: Input | None) -> None:
     frame = steps.frame
     if "tests_passed" in frame and "tests_total" in frame:
         passed, total = (frame[c].to_numpy(dtype=float) for c in ("tests_passed", "tests_total"))
-        with np.errstate(invalid="ignore"):
-            for row in np.flatnonzero(passed > total):
-                steps.add(f"is more than tests_total ({_int_text(total[row])})", int(row),
-                          "tests_passed", _int_text(passed[row]))
+        for row in np.flatnonzero(passed > total):
+            steps.add(f"is more than tests_total ({_int_text(total[row])})", int(row),
+                      "tests_passed", _int_text(passed[row]))
     if results is None or results.frame is None:
         return
     if RUN_COLUMN not in steps.codes and RUN_COLUMN in results.codes:
@@ -432,14 +419,11 @@ def _check_steps(steps: Input, results: Input | None) -> None:
         return
     if results.problems or steps.problems:
         return
-    # Episodes are runs of rows in key order: each compared with results.csv once.
+    # Episodes are runs of rows in key order: each compared with the results once.
     rows = np.arange(len(frame)) if steps.order is None else steps.order
-    starts = np.zeros(len(rows), bool)
-    starts[0] = True
-    for column in (c for c in schema.EPISODE_KEY if c in steps.codes):
-        ranked = steps.codes[column][rows]
-        starts[1:] |= ranked[1:] != ranked[:-1]
-    at = np.flatnonzero(starts)
+    ranked = np.column_stack([steps.codes[c][rows] for c in schema.EPISODE_KEY
+                              if c in steps.codes])
+    at = np.flatnonzero(np.concatenate(([True], (ranked[1:] != ranked[:-1]).any(axis=1))))
     first, sizes = np.minimum.reduceat(rows, at), np.diff(np.append(at, len(rows)))
     key, run = list(schema.EPISODE_KEY), {RUN_COLUMN: float}
     known = results.frame.reindex(columns=key).fillna({RUN_COLUMN: 1})
@@ -464,11 +448,10 @@ def tidy(frame: pd.DataFrame, order: np.ndarray | None, table: Table, **defaults
     columns = {}
     for col in table.columns:
         values = frame[col.name] if col.name in frame else defaults.get(col.name)
-        if values is None and col.kind != "text":  # (all missing)
-            dtype = "boolean" if col.kind == "bool" else "float64"
-            columns[col.name] = pd.Series(index=frame.index, dtype=dtype)
-        else:
-            columns[col.name] = pd.Series(values, index=frame.index,
-                                          dtype=object if col.kind == "text" else None)
+        if values is None:  # (all missing)
+            kind = {"text": object, "bool": "boolean"}.get(col.kind, "float64")
+            values = pd.Series(index=frame.index, dtype=kind)
+        columns[col.name] = pd.Series(values, index=frame.index,
+                                      dtype=object if col.kind == "text" else None)
     tidy = pd.DataFrame(columns, copy=False)
     return (tidy if order is None else tidy.take(order)).reset_index(drop=True)
