@@ -229,13 +229,11 @@ def _read_parquet(raw: bytes, table: Table, file: str) -> tuple[Input | None, li
                 "line", no_rows="has no records")
     for name, column in zip(data.column_names, data.columns, strict=True):
         kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
-        if any(test(kind) for test in (pa.types.is_string, pa.types.is_large_string,
-                                       pa.types.is_integer, pa.types.is_floating,
-                                       pa.types.is_boolean, pa.types.is_null)):
-            inp.cells.append(_arrow_cells(column))
-            continue
-        inp.cells.append(None)  # (reported here; the rules across files then wait)
-        if name in table.by_name:
+        plain = any(test(kind) for test in (pa.types.is_string, pa.types.is_large_string,
+                                            pa.types.is_integer, pa.types.is_floating,
+                                            pa.types.is_boolean, pa.types.is_null))
+        inp.cells.append(_arrow_cells(column) if plain else None)
+        if not plain and name in table.by_name:  # (the rules across files then wait)
             inp.add(f"has Parquet type {show(kind)}, not text, a number or a boolean", None,
                     name)
     return inp, []
