@@ -113,6 +113,10 @@ class Dataset:
         strict
             If true, warnings (ignored columns, models without results) are errors too.
 
+        Returns
+        -------
+        Dataset
+
         Raises
         ------
         DataValidationError
@@ -167,10 +171,10 @@ def load_dataset(path: str | bytes | os.PathLike | None = None, *, strict: bool 
     """
     require_choice("aggregate", aggregate, AGGREGATES)
     folder = bundled_data_dir() if path is None else Path(os.fsdecode(path))  # (bytes too)
+    readable = os.access(folder, os.R_OK | os.X_OK)
     wrong = ("data folder does not exist" if not os.path.exists(folder) else
              "is a file, not a data folder" if not folder.is_dir() else
-             None if os.access(folder, os.R_OK | os.X_OK) else
-             "data folder cannot be read (Permission denied)")
+             "data folder cannot be read (Permission denied)" if not readable else None)
     if wrong:
         raise DataValidationError([Problem(show(folder, limit=None), wrong)])
     inputs, problems, hashes = [], [], {}
