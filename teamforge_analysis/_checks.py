@@ -4,6 +4,7 @@ deep inside)."""
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +12,6 @@ __all__ = ["require_choice", "require_count", "require_dataset"]
 
 
 def require_dataset(value: Any, argument: str = "dataset") -> None:
-    """``value`` must be a :class:`.Dataset`."""
     from .dataset import Dataset
 
     if not isinstance(value, Dataset):
@@ -20,23 +20,11 @@ def require_dataset(value: Any, argument: str = "dataset") -> None:
 
 
 def require_choice(argument: str, value: Any, choices: Sequence[str]) -> None:
-    """``value`` must be one of the strings ``choices``.
-
-    Examples
-    --------
-    >>> require_choice("aggregate", "median", ("mean", "best"))
-    Traceback (most recent call last):
-    ...
-    ValueError: aggregate must be one of mean, best, not 'median'
-    """
     # isinstance first: `in` would compare an array or pd.NA elementwise, or raise.
     if not (isinstance(value, str) and value in choices):
         raise ValueError(f"{argument} must be one of {', '.join(choices)}, not {value!r}")
 
 
 def require_count(argument: str, value: Any, minimum: int = 0) -> None:
-    """``value`` must be an integer (not a bool) of at least ``minimum``."""
-    import numbers
-
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{argument} must be an integer of at least {minimum}, not {value!r}")

@@ -8,25 +8,15 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from . import io, schema
+from ._checks import require_choice
 from .profile import FILE as PROFILE_FILE
 from .profile import Profile, read_profile, teamforge_profile
 from .runs import AGGREGATES, aggregate_runs, cell_scores
-from .schema import COMPONENT_COLUMNS, MEASURES, RUN_COLUMN, Table
-from .validate import (
-    Checked,
-    DataValidationError,
-    Input,
-    Problem,
-    check,
-    printable,
-    show,
-    tidy,
-    tidy_order,
-)
+from .schema import COMPONENT_COLUMNS, RUN_COLUMN
+from .validate import DataValidationError, Input, Problem, check, printable, show, tidy
 
 __all__ = ["Dataset", "bundled_data_dir", "load_dataset"]
 
@@ -101,7 +91,7 @@ class Dataset:
 
     def with_aggregate(self, aggregate: str) -> Dataset:
         """The same data with ``results`` re-made from ``runs`` by ``aggregate``."""
-        _check_aggregate(aggregate)
+        require_choice("aggregate", aggregate, AGGREGATES)
         if aggregate == self.aggregate:
             return self
         return replace(self, results=aggregate_runs(self.runs, how=aggregate),
@@ -117,9 +107,8 @@ class Dataset:
         Parameters
         ----------
         results, models, tasks, steps
-            The tables of ``data/README.md``, one column per field. Cells may be numbers,
-            booleans or text (``"0.5"``, ``"true"``); missing values are blank. ``steps``
-            (a step log) is optional.
+            The tables of ``data/README.md``; cells may be numbers, booleans or text
+            (``"0.5"``, ``"true"``), missing values blank. ``steps`` is optional.
         name
             The data set's name (default: the profile's name, else ``"dataset"``).
         profile
@@ -137,8 +126,7 @@ class Dataset:
         Raises
         ------
         DataValidationError
-            Listing every problem, located by the frames' index labels, e.g.
-            ``results row 7, column score: 1.7 is not between 0 and 1``.
+            Listing every problem, located by the frames' index labels.
 
         Examples
         --------
@@ -156,27 +144,16 @@ class Dataset:
         ...
         teamforge_analysis.validate.DataValidationError: results row 1, column score: 1.7 ...
         """
-        _check_aggregate(aggregate)
-        given = [(schema.RESULTS, results), (schema.MODELS, models), (schema.TASKS, tasks)]
-        if steps is not None:
-            given.append((schema.STEPS, steps))
-        for table, frame in given:
-            if not isinstance(frame, pd.DataFrame):
-                raise ValueError(f"{table.name} must be a pandas DataFrame, not "
-                                 f"{type(frame).__name__}")
-        inputs = [Input.of_frame(table, frame) for table, frame in given]
+        require_choice("aggregate", aggregate, AGGREGATES)
+        given = zip(schema.TABLES, (results, models, tasks, steps), strict=True)
+        inputs = [Input.of_frame(t, f) for t, f in given if f is not None or t is not schema.STEPS]
         name = name or (profile.name if profile is not None else "dataset")
-        return _dataset(check(inputs), [], [], name, profile, aggregate, {}, strict)
-
-
-def _check_aggregate(aggregate: object) -> None:
-    if aggregate not in AGGREGATES:
-        raise ValueError(f"aggregate must be one of {', '.join(AGGREGATES)}, not {aggregate!r}")
+        return _dataset(inputs, [], [], name, profile, aggregate, {}, strict)
 
 
 def bundled_data_dir() -> Path:
-    """The data folder shipped with the package (TeamForge's published results): inside the
-    package in a wheel, the repository's ``data/`` in a source checkout."""
+    """The data folder shipped with the package: inside the package in a wheel, the
+    repository's ``data/`` in a source checkout."""
     here = Path(__file__).resolve().parent
     packaged = here / "_bundled_data"
     return packaged if (packaged / "results.csv").is_file() else here.parent / "data"
@@ -198,20 +175,18 @@ def load_dataset(path: str | bytes | os.PathLike | None = None, *, strict: bool 
     >>> ds.name, ds.results.shape, ds.levels
     ('TeamForge (published results)', (12, 6), ('easy', 'medium', 'hard'))
     """
-    _check_aggregate(aggregate)
+    require_choice("aggregate", aggregate, AGGREGATES)
     folder = bundled_data_dir() if path is None else Path(os.fsdecode(path))  # (bytes too)
-    shown = show(folder, limit=None)  # (a path is not cut)
-    if not os.path.exists(folder):
-        raise DataValidationError([Problem(shown, "data folder does not exist")])
-    if not folder.is_dir():
-        raise DataValidationError([Problem(shown, "is a file, not a data folder")])
-    if not os.access(folder, os.R_OK | os.X_OK):
-        raise DataValidationError([Problem(shown, "data folder cannot be read (Permission "
-                                           "denied)")])
+    readable = os.access(folder, os.R_OK | os.X_OK)
+    wrong = ("data folder does not exist" if not os.path.exists(folder) else
+             "is a file, not a data folder" if not folder.is_dir() else
+             "data folder cannot be read (Permission denied)" if not readable else None)
+    if wrong:
+        raise DataValidationError([Problem(show(folder, limit=None), wrong)])
     inputs, problems, hashes = [], [], {}
     step_log, extra = io.find_step_log(folder)
-    files: list[tuple[Table, Path]] = [(t, folder / t.file) for t in _FILES]
-    for table, file in [*files, *([(schema.STEPS, step_log)] if step_log else [])]:
+    files = [(t, folder / t.file) for t in _FILES]
+    for table, file in files + ([(schema.STEPS, step_log)] if step_log else []):
         if not os.path.lexists(file):
             problems.append(Problem(file.name, f"is missing from the data folder "
                                     f"'{show(folder.resolve().name)}'"))
@@ -227,9 +202,7 @@ def load_dataset(path: str | bytes | os.PathLike | None = None, *, strict: bool 
         problems += found
     name = profile.name if profile is not None else default_name
     hashes = {f: sha for f, sha in sorted(hashes.items()) if sha is not None}
-    checked = check(inputs)
-    inputs.clear()  # (the files' bytes and codes: not needed once the problems are located)
-    return _dataset(checked, problems + extra, notes, name, profile, aggregate, hashes, strict)
+    return _dataset(inputs, problems + extra, notes, name, profile, aggregate, hashes, strict)
 
 
 def _rank(problem: Problem) -> int:
@@ -237,36 +210,32 @@ def _rank(problem: Problem) -> int:
     return next((i for i, t in enumerate(schema.TABLES) if t.name == stem), len(schema.TABLES))
 
 
-def _dataset(checked: Checked, problems: list[Problem], notes: list[Problem], name: str,
+def _dataset(inputs: list[Input], problems: list[Problem], notes: list[Problem], name: str,
              profile: Profile | None, aggregate: str, files: dict[str, str], strict: bool
              ) -> Dataset:
-    problems, notes = problems + checked.problems, notes + checked.warnings
+    found, warned = check(inputs)
+    problems, notes = problems + found, notes + warned
     if strict:
         problems, notes = problems + notes, []
     warnings = [str(w) for w in sorted(notes, key=_rank)]
     if problems:
         raise DataValidationError(sorted(problems, key=_rank), warnings)
-    frames, orders = checked.frames, checked.orders
-    results = frames.pop("results")  # (its rows, once sorted into runs, are not kept twice)
-    absent = {m: pd.Series(index=results.index, dtype="boolean" if m == "passed" else "float64")
-              for m in MEASURES if m not in results}
-    if RUN_COLUMN not in results:
-        absent[RUN_COLUMN] = np.ones(len(results), np.int64)
-    components = [c for c in COMPONENT_COLUMNS if c in results]
-    runs = tidy_order(results.assign(**absent), orders["results"])[
-        ["model", "task", RUN_COLUMN, "score", *MEASURES, *components]]
-    del results
-    tasks = frames["tasks"]
-    tasks = tidy(tasks, orders["tasks"], schema.TASKS, weight=1.0 / len(tasks),
-                  difficulty_rank=tasks["difficulty"].map(schema.DEFAULT_LEVEL_RANKS))
-    models = tidy(frames["models"], orders["models"], schema.MODELS)
-    models = models[models["model"].isin(set(checked.names["results"]["model"]))].reset_index(
-        drop=True)
-    steps = frames.get("steps")
+    tables = {inp.table.name: inp for inp in inputs}
+    results, models, tasks = tables["results"], tables["models"], tables["tasks"]
+    columns = [c for c in schema.RESULTS.columns
+               if c.name not in COMPONENT_COLUMNS or c.name in results.frame]
+    runs = tidy(results.frame, results.order, replace(schema.RESULTS, columns=columns), run=1)
+    results.frame = None  # (its rows, once sorted into runs, are not kept twice)
+    ranks = tasks.frame["difficulty"].map(schema.DEFAULT_LEVEL_RANKS)
+    task_frame = tidy(tasks.frame, tasks.order, schema.TASKS, weight=1.0 / tasks.n_rows,
+                      difficulty_rank=ranks)
+    model_frame = tidy(models.frame, models.order, schema.MODELS)
+    model_frame = model_frame[model_frame["model"].isin(set(results.used["model"]))]
+    steps = tables.get("steps")
     if steps is not None:
-        steps = tidy(steps, orders["steps"], schema.STEPS)
-    if profile is None and len(components) == len(COMPONENT_COLUMNS):
+        steps = tidy(steps.frame, steps.order, schema.STEPS)
+    if profile is None and all(c in runs for c in COMPONENT_COLUMNS):
         profile = teamforge_profile(name)
-    return Dataset(name, aggregate_runs(runs, how=aggregate), models, tasks, files,
-                   tuple(warnings), runs, steps, aggregate, profile,
-                   "weight" not in frames["tasks"])
+    return Dataset(name, aggregate_runs(runs, how=aggregate), model_frame.reset_index(drop=True),
+                   task_frame, files, tuple(warnings), runs, steps, aggregate, profile,
+                   "weight" not in tasks.frame)

@@ -1,17 +1,10 @@
-"""Read a data folder's files into the inputs :mod:`.validate` checks.
-
-A file is read block by block and each block checked as it comes (NUL bytes, UTF-8), so a
-file that is not text, or is larger than :data:`MAX_BYTES`, is refused without reading the
-rest. A CSV file is parsed once, by pyarrow's reader with every column as dictionary-encoded
-text (each distinct text once, a code per row); the :mod:`csv` module parses what pyarrow
-refuses (lines of spaces, or no pyarrow installed) and finds the lines of broken records.
-Physical lines are worked out only when a problem must be reported. The Dataset and the
-loaders are re-exported from :mod:`.dataset` for older imports (``from .io import Dataset``).
+"""Read a data folder's files into the inputs :mod:`.validate` checks. A CSV file is parsed
+once: by pyarrow, every column as dictionary-encoded text, else (no pyarrow, or a file it
+refuses) by the :mod:`csv` module. Physical lines are found only when a problem is reported.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import hashlib
 import io
@@ -25,15 +18,8 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .schema import (
-    COMPONENT_COLUMNS,
-    DIFFICULTY_LEVELS,
-    MEASURES,
-    RUN_COLUMN,
-    WEIGHT_SUM_TOLERANCE,
-    Table,
-)
-from .validate import Cells, DataValidationError, Input, Problem, Rows, show
+from .schema import MEASURES, Table
+from .validate import Cells, DataValidationError, Input, Problem, show
 
 __all__ = [
     "COMPONENT_COLUMNS", "DIFFICULTY_LEVELS", "MAX_BYTES", "MODELS_COLUMNS", "RESULTS_COLUMNS",
@@ -41,6 +27,9 @@ __all__ = [
     "DataValidationError", "Problem", "find_step_log", "read_file", "read_input",
 ]
 
+# Re-exported for older imports.
+COMPONENT_COLUMNS, DIFFICULTY_LEVELS = schema.COMPONENT_COLUMNS, schema.DIFFICULTY_LEVELS
+RUN_COLUMN, WEIGHT_SUM_TOLERANCE = schema.RUN_COLUMN, schema.WEIGHT_SUM_TOLERANCE
 #: Column names of the Dataset's frames, in order (``results`` also has the component
 #: columns its input has; ``runs`` also ``run``).
 RESULTS_COLUMNS: tuple[str, ...] = ("model", "task", "score", *MEASURES)
@@ -50,22 +39,77 @@ TASKS_COLUMNS: tuple[str, ...] = tuple(c.name for c in schema.TASKS.columns)
 STEP_LOG_NAMES: tuple[str, ...] = ("steps.jsonl", "steps.csv", "steps.parquet")
 #: Input files larger than this are refused before they are read.
 MAX_BYTES = 1 << 30
-_BLOCK = 1 << 24
+_BLOCK = 1 << 24  # (a file with NUL bytes is refused at the first block that has one)
 _BOM = b"\xef\xbb\xbf"
 _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 _SPECIAL = {stat.S_IFDIR: "is a folder, not a file", stat.S_IFIFO: "is a named pipe (FIFO), "
             "not a file", stat.S_IFSOCK: "is a socket, not a file"}
 
 
-def _record_lines(raw: bytes, n_rows: int) -> np.ndarray:
-    """The physical line of every record, header first (none when they do not add up)."""
-    if b'"' in raw or b"\r" in raw:  # (quoted line breaks, other line ends: the csv module)
-        lines = np.array([line for line, _ in _records(raw.decode("utf-8-sig"))])
-    else:  # (a record is a line that is not empty)
-        ends = np.flatnonzero(np.frombuffer(raw, np.uint8) == ord("\n"))
-        starts = np.concatenate(([0], ends + 1))
-        lines = np.flatnonzero(np.append(ends, len(raw)) > starts) + 1
-    return lines if len(lines) == n_rows + 1 else lines[:0]
+def read_file(path: Path, file: str, *, text: bool = True
+              ) -> tuple[bytearray | None, str | None, Problem | None]:
+    """A regular file's bytes and SHA-256, or the problem that stopped the read. With ``text``,
+    the file must be UTF-8 without NUL bytes."""
+    raw = bytearray()  # (grown in place: no second copy)
+    try:
+        status = os.stat(path)
+        if not stat.S_ISREG(status.st_mode):
+            kind = _SPECIAL.get(stat.S_IFMT(status.st_mode), "is a device, not a file")
+            return None, None, Problem(file, kind)
+        if status.st_size > MAX_BYTES:
+            return None, None, Problem(file, f"is larger than {MAX_BYTES >> 30} GiB ("
+                                       f"{status.st_size / 2**30:.1f} GiB), the limit for an "
+                                       "input file")
+        with open(path, "rb") as handle:
+            while block := handle.read(_BLOCK):
+                raw += block
+                if text and raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+                    return None, None, Problem(file, "is UTF-16 text; save it as UTF-8")
+                if text and (at := raw.find(b"\x00", len(raw) - len(block))) >= 0:
+                    return None, None, Problem(file, "is not a text file (it contains NUL "
+                                               "bytes)", _line_of(raw, at))
+    except FileNotFoundError:  # (stat follows links: the link's target is missing)
+        return None, None, Problem(file, "is a symbolic link to a file that does not exist")
+    except OSError as exc:
+        return None, None, Problem(file, f"cannot be read ({exc.strerror or exc})")
+    try:
+        if text and not raw.isascii():
+            raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, None, Problem(file, f"is not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+                                   _line_of(raw, exc.start))
+    return raw, hashlib.sha256(raw).hexdigest(), None
+
+
+def _line_of(raw: bytes, offset: int) -> int:
+    return len(_LINE_BREAK.findall(raw, 0, offset)) + 1
+
+
+def _empty(raw: bytes) -> bool:
+    return raw.isspace() or not raw.removeprefix(_BOM)
+
+
+def _read_csv(raw: bytes, table: Table, file: str) -> tuple[Input | None, list[Problem]]:
+    if _empty(raw):
+        return None, [Problem(file, "is empty (expected a header line and data rows)")]
+    parsed = _arrow_csv(raw)
+    if parsed is not None:
+        names, cells = parsed
+        n_rows = len(cells[0].codes)
+        return Input(table, file, names, cells, n_rows, unit="line",
+                     find=lambda: _record_lines(raw, n_rows)), []
+    records = _records(raw.decode("utf-8-sig"))
+    if isinstance(records[-1][1], str):
+        return None, [Problem(file, records[-1][1], records[-1][0])]
+    width = len(records[0][1])
+    wrong = [Problem(file, f"has {len(r)} fields, but the header has {width}", line)
+             for line, r in records[1:] if len(r) != width]
+    if wrong:
+        return None, wrong
+    columns = list(zip(*(r for _, r in records), strict=True))
+    cells = [Cells.of(pd.Series(c[1:], dtype=object)) for c in columns]
+    return Input(table, file, list(records[0][1]), cells, len(records) - 1,
+                 np.array([line for line, _ in records]), "line"), []
 
 
 def _records(text: str) -> list[tuple[int, list[str] | str]]:
@@ -86,86 +130,15 @@ def _records(text: str) -> list[tuple[int, list[str] | str]]:
     return records
 
 
-def read_file(path: Path, file: str, *, text: bool = True
-              ) -> tuple[bytearray | None, str | None, Problem | None]:
-    """A regular file's bytes and SHA-256, read block by block, or the problem that stopped
-    the read. With ``text``, every block must be UTF-8 without NUL bytes."""
-    try:
-        status = os.stat(path)
-        if not stat.S_ISREG(status.st_mode):
-            kind = _SPECIAL.get(stat.S_IFMT(status.st_mode), "is a device, not a file")
-            return None, None, Problem(file, kind)
-        if status.st_size > MAX_BYTES:
-            return None, None, Problem(file, f"is larger than {MAX_BYTES >> 30} GiB ("
-                                       f"{status.st_size / 2**30:.1f} GiB), the limit for an "
-                                       "input file")
-        raw, sha = bytearray(), hashlib.sha256()  # (grown in place: no second copy)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        with open(path, "rb") as handle:
-            while block := handle.read(_BLOCK):
-                if text and (bad := _not_text(raw, block, decoder)) is not None:
-                    return None, None, Problem(file, *bad)
-                raw += block
-                sha.update(block)
-    except FileNotFoundError:  # (stat follows links: the link's target is missing)
-        return None, None, Problem(file, "is a symbolic link to a file that does not exist")
-    except OSError as exc:
-        return None, None, Problem(file, f"cannot be read ({exc.strerror or exc})")
-    if text and (pending := len(decoder.getstate()[0])):  # (cut inside a character)
-        return None, None, Problem(file, f"is not UTF-8 text (byte 0x{raw[-pending]:02x})",
-                                   _line_of(raw, len(raw) - pending))
-    return raw, sha.hexdigest(), None
-
-
-def _not_text(before: bytearray, block: bytes, decoder: codecs.IncrementalDecoder
-              ) -> tuple[str, int | None] | None:
-    """What makes this block (after the ``before`` bytes) not UTF-8 text, and on which line."""
-    if not before and block.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "is UTF-16 text; save it as UTF-8", None
-    pending = len(decoder.getstate()[0])  # (bytes of a character cut by the last block)
-    if (at := block.find(b"\x00")) >= 0:
-        message = "is not a text file (it contains NUL bytes)"
-    else:
-        try:
-            if pending or not block.isascii():
-                decoder.decode(block)
-            return None
-        except UnicodeDecodeError as exc:
-            at = exc.start - pending
-            message = f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x})"
-    return message, _line_of(before + block, len(before) + at)
-
-
-def _line_of(raw: bytes, offset: int) -> int:
-    return len(_LINE_BREAK.findall(raw, 0, offset)) + 1
-
-
-def _empty(raw: bytes) -> bool:
-    return raw.isspace() or not raw.removeprefix(_BOM)
-
-
-def _read_csv(raw: bytes, table: Table, file: str) -> tuple[Input | None, list[Problem]]:
-    if _empty(raw):
-        return None, [Problem(file, "is empty (expected a header line and data rows)")]
-    parsed = _arrow_csv(raw)
-    if parsed is not None:
-        names, cells = parsed
-        n_rows = len(cells[0].codes)
-        lines = Rows(unit="line", find=lambda: _record_lines(raw, n_rows))
-        return Input(table, file, names, cells, n_rows, lines), []
-    records = _records(raw.decode("utf-8-sig"))
-    if isinstance(records[-1][1], str):
-        return None, [Problem(file, records[-1][1], records[-1][0])]
-    width = len(records[0][1])
-    wrong = [Problem(file, f"has {len(r)} fields, but the header has {width}", line)
-             for line, r in records[1:] if len(r) != width]
-    if wrong:
-        return None, wrong
-    columns = list(zip(*(r for _, r in records), strict=True))
-    cells = [Cells.of(pd.Series(c[1:], dtype=object)) for c in columns]
-    lines = np.array([line for line, _ in records])
-    return Input(table, file, list(records[0][1]), cells, len(records) - 1,
-                 Rows(lines, "line")), []
+def _record_lines(raw: bytes, n_rows: int) -> np.ndarray:
+    """The physical line of every record, header first (none when they do not add up)."""
+    if b'"' in raw or b"\r" in raw:  # (quoted line breaks, other line ends: the csv module)
+        lines = np.array([line for line, _ in _records(raw.decode("utf-8-sig"))])
+    else:  # (a record is a line that is not empty)
+        ends = np.flatnonzero(np.frombuffer(raw, np.uint8) == ord("\n"))
+        starts = np.concatenate(([0], ends + 1))
+        lines = np.flatnonzero(np.append(ends, len(raw)) > starts) + 1
+    return lines if len(lines) == n_rows + 1 else lines[:0]
 
 
 def _arrow_csv(raw: bytes) -> tuple[list[str], list[Cells]] | None:
@@ -189,11 +162,10 @@ def _arrow_csv(raw: bytes) -> tuple[list[str], list[Cells]] | None:
         return None
     if table.num_columns != width:
         return None
-    cells = [_arrow_cells(c) for c in table.unify_dictionaries().columns]
+    cells = [_arrow_cells(c) for c in table.columns]  # (the header is row 0)
     del table
     pa.default_memory_pool().release_unused()  # (the parse's buffers, kept by the allocator)
-    names = [str(c.values[c.codes[0]]) for c in cells]
-    return names, [Cells(c.values, c.codes[1:]) for c in cells]
+    return [str(c[0]) for c in cells], [Cells(c.values, c.codes[1:]) for c in cells]
 
 
 def _arrow_cells(column: object) -> Cells:
@@ -204,11 +176,9 @@ def _arrow_cells(column: object) -> Cells:
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         column = column.dictionary_encode()
     if pa.types.is_dictionary(column.type):
-        column = column.unify_dictionaries()
-        values = (column.chunk(0).dictionary.to_numpy(zero_copy_only=False).astype(object)
-                  if column.num_chunks else np.array([], object))
-        codes = [c.indices.fill_null(len(values)).to_numpy() for c in column.chunks]
-        return Cells(np.append(values, None), np.concatenate([np.array([], np.int32), *codes]))
+        array = column.combine_chunks()  # (one dictionary for all chunks)
+        values = np.append(array.dictionary.to_numpy(zero_copy_only=False), None)
+        return Cells(values, array.indices.fill_null(len(values) - 1).to_numpy())
     values = column.to_numpy()
     if pa.types.is_floating(column.type) and pc.any(pc.is_nan(column)).as_py():
         values = values.astype(object)  # (NaN written in the file is not a blank cell)
@@ -238,9 +208,8 @@ def _read_jsonl(raw: bytes, table: Table, file: str) -> tuple[Input | None, list
     if problems:
         return None, problems
     frame = pd.DataFrame.from_records(records)
-    inp = Input.of_frame(table, frame, file)
-    inp.rows = Rows(lines, "line")
-    return inp, []
+    cells = [Cells.of(frame.iloc[:, i]) for i in range(frame.shape[1])]
+    return Input(table, file, list(map(str, frame.columns)), cells, len(frame), lines, "line"), []
 
 
 def _read_parquet(raw: bytes, table: Table, file: str) -> tuple[Input | None, list[Problem]]:
@@ -256,21 +225,17 @@ def _read_parquet(raw: bytes, table: Table, file: str) -> tuple[Input | None, li
     except Exception as exc:  # pyarrow raises several unrelated types for bad files
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return None, [Problem(file, f"cannot be read as Parquet ({show(detail)})")]
-    cells, problems = [], []
+    inp = Input(table, file, data.column_names, [], data.num_rows, range(data.num_rows + 1),
+                "line", no_rows="has no records")
     for name, column in zip(data.column_names, data.columns, strict=True):
         kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
-        if any(test(kind) for test in (pa.types.is_string, pa.types.is_large_string,
-                                       pa.types.is_integer, pa.types.is_floating,
-                                       pa.types.is_boolean, pa.types.is_null)):
-            cells.append(_arrow_cells(column))
-            continue
-        cells.append(None)
-        if name in table.by_name:
-            problems.append(Problem(file, f"has Parquet type {show(kind)}, not text, a "
-                                    "number or a boolean", column=name))
-    inp = Input(table, file, data.column_names, cells, data.num_rows,
-                Rows(range(data.num_rows + 1), "line"), no_rows="has no records")
-    inp.problems += [(None, p) for p in problems]  # (the rules across files then wait)
+        plain = any(test(kind) for test in (pa.types.is_string, pa.types.is_large_string,
+                                            pa.types.is_integer, pa.types.is_floating,
+                                            pa.types.is_boolean, pa.types.is_null))
+        inp.cells.append(_arrow_cells(column) if plain else None)
+        if not plain and name in table.by_name:  # (the rules across files then wait)
+            inp.add(f"has Parquet type {show(kind)}, not text, a number or a boolean", None,
+                    name)
     return inp, []
 
 
@@ -298,10 +263,9 @@ def find_step_log(folder: Path) -> tuple[Path | None, list[Problem]]:
     return (found[0] if found else None), extra
 
 
-def __getattr__(name: str) -> object:
-    # The Dataset and the loaders live in .dataset (which imports this module).
+def __getattr__(name: str) -> object:  # (names kept for older imports)
     if name in ("Dataset", "load_dataset", "bundled_data_dir"):
-        from . import dataset
+        from . import dataset  # (which imports this module)
 
         return getattr(dataset, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

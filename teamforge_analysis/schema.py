@@ -4,6 +4,7 @@ the same table for people)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -42,8 +43,8 @@ class Column:
     kind: Literal["text", "float", "int", "bool"]
     required: bool = True  # the file must have the column
     blank_ok: bool = False  # a cell may be blank (a missing value)
-    lower: float | None = None
-    upper: float | None = None
+    lower: float = -math.inf
+    upper: float = math.inf
     lower_open: bool = False
     choices: tuple[str, ...] | None = None
 

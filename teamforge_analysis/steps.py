@@ -56,16 +56,6 @@ def load_step_log(path: str | Path, *, results: pd.DataFrame | None = None) -> p
     ------
     DataValidationError
         With every problem found.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (folder / "log.jsonl").write_text(
-    ...     '{"model": "m", "task": "t", "step": 1, "action": "plan_step", "reward": 0.1}\\n')
-    >>> load_step_log(folder / "log.jsonl")[["model", "run", "step", "action"]]
-      model  run  step     action
-    0     m    1     1  plan_step
     """
     file = Path(path)
     if file.suffix not in (".jsonl", ".csv", ".parquet"):
@@ -75,11 +65,10 @@ def load_step_log(path: str | Path, *, results: pd.DataFrame | None = None) -> p
     inp, problems, _ = read_input(file, schema.STEPS)
     if inp is not None:
         given = [] if results is None else [Input.of_frame(schema.RESULTS, results)]
-        checked = check([*given, inp])
-        problems += [p for p in checked.problems if p.file == file.name]
+        problems += [p for p in check([*given, inp])[0] if p.file == file.name]
     if problems:
         raise DataValidationError(problems)
-    return tidy_steps(checked.frames["steps"])
+    return tidy_steps(inp.frame)
 
 
 def tidy_steps(frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,9 +1,8 @@
-"""Check input frames against :mod:`.schema`: cells, keys, and the rules across files.
+"""Check input tables against :mod:`.schema`: cells, keys, and the rules across files.
 
-The one validation behind both ways in (files read by :mod:`.io`, DataFrames given to
-:meth:`.Dataset.from_frames`). A column is checked through its distinct values, then spread
-to the rows by their codes. Problems are found by row *position*; a :class:`Rows` names a
-position as the user sees it: a file's physical line, or a frame's index label.
+The one validation behind files (read by :mod:`.io`) and DataFrames. A column is checked
+through its distinct values, then spread to the rows by their codes. Problems are found by
+row position and named as the user sees the row: a file's physical line or a frame's index.
 """
 
 from __future__ import annotations
@@ -18,14 +17,14 @@ import pandas as pd
 from . import schema
 from .schema import RUN_COLUMN, Column, Table
 
-__all__ = ["Cells", "Checked", "DataValidationError", "Input", "Problem", "Rows", "check",
-           "printable", "show", "tidy", "tidy_order"]
+__all__ = ["Cells", "DataValidationError", "Input", "Problem", "check", "printable", "show",
+           "tidy"]
 
 Message = str | Callable[[str], str]  # (a callable words it from the value)
 _TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
 _CONTROL = r"[\x00-\x1f\x7f-\x9f]"
 #: Whole numbers from here on are not exact in float64: rejected.
-_MAX_EXACT = 2.0**53
+_MAX_EXACT = 2**53
 #: Values (and header names) longer than this are cut in messages.
 MAX_SHOWN = 60
 
@@ -76,26 +75,6 @@ def show(value: object, limit: int | None = MAX_SHOWN) -> str:
     return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
 
 
-class Rows:
-    """Names row positions as the user sees them: a frame's index labels (``unit`` "row"), or
-    a file's physical lines (``unit`` "line"), header first (0: none), found by ``find`` when
-    first asked. Position -1 is the header."""
-
-    def __init__(self, labels: Sequence | None = None, unit: str = "row",
-                 find: Callable[[], Sequence] | None = None) -> None:
-        self.labels, self.unit, self.find = labels, unit, find
-
-    def label(self, position: int) -> int | str | None:
-        if self.labels is None and self.find is not None:
-            self.labels = self.find()
-        at = position + 1 if self.unit == "line" else position
-        if self.labels is None or not 0 <= at < len(self.labels):
-            return None
-        label = self.labels[at]
-        label = label.item() if isinstance(label, np.generic) else label
-        return None if self.unit == "line" and label == 0 else label
-
-
 @dataclass(frozen=True)
 class Cells:
     """A column as distinct ``values`` and, per row, its value's position (``codes`` None:
@@ -106,7 +85,7 @@ class Cells:
 
     @classmethod
     def of(cls, cells: pd.Series | np.ndarray) -> Cells:
-        series = cells if isinstance(cells, pd.Series) else pd.Series(cells, copy=False)
+        series = pd.Series(cells, copy=False)
         if series.dtype.kind in "iufb":
             return cls(series.to_numpy())
         series = series.astype(object)
@@ -119,73 +98,84 @@ class Cells:
     def rows(self, per_value: np.ndarray) -> np.ndarray:
         return per_value if self.codes is None else per_value[self.codes]
 
+    def __getitem__(self, row: int) -> object:
+        return self.values[row if self.codes is None else self.codes[row]]
+
 
 @dataclass
 class Input:
     """One table to check: header names, cells in header order (None: a column of a type that
-    holds no values, already reported) and how rows are named."""
+    holds no values, already reported), and what names a row position: a frame's index
+    ``labels`` (``unit`` "row") or a file's physical lines, header first (0: none), which
+    ``find`` gives when first asked. :func:`check` adds the typed ``frame`` (rows as given),
+    the ``order`` that sorts it by key (None: sorted) and its key columns' codes and names."""
 
     table: Table
     file: str
     names: list[str]
     cells: list[Cells | None]
     n_rows: int
-    rows: Rows = field(default_factory=Rows)
+    labels: Sequence | None = None
+    unit: str = "row"
+    find: Callable[[], Sequence] = list
     no_rows: str = "has a header but no data rows"
     problems: list[tuple[int | None, Problem]] = field(default_factory=list)
     warnings: list[tuple[int | None, Problem]] = field(default_factory=list)
+    frame: pd.DataFrame | None = None
+    order: np.ndarray | None = None
+    codes: dict[str, np.ndarray] = field(default_factory=dict)  # (sorted ranks, per row)
+    used: dict[str, np.ndarray] = field(default_factory=dict)  # (distinct names in rows)
 
     @classmethod
     def of_frame(cls, table: Table, frame: pd.DataFrame, file: str | None = None) -> Input:
-        """A DataFrame to check, its rows named by index label."""
+        if not isinstance(frame, pd.DataFrame):
+            raise ValueError(f"{table.name} must be a pandas DataFrame, not "
+                             f"{type(frame).__name__}")
         cells = [Cells.of(frame.iloc[:, i]) for i in range(frame.shape[1])]
         return cls(table, file or table.name, [str(c) for c in frame.columns], cells,
-                   len(frame), Rows(frame.index))
+                   len(frame), frame.index)
+
+    def label(self, position: int) -> int | str | None:
+        """The row at ``position`` as the user sees it (-1: the header)."""
+        if self.labels is None:
+            self.labels = self.find()
+        at = position + 1 if self.unit == "line" else position
+        if not 0 <= at < len(self.labels):
+            return None
+        label = self.labels[at]
+        label = label.item() if isinstance(label, np.generic) else label
+        return None if self.unit == "line" and label == 0 else label
 
     def add(self, message: str, position: int | None = None, column: str | None = None,
             value: object = None, *, warn: bool = False) -> None:
-        line = None if position is None else self.rows.label(position)
+        line = None if position is None else self.label(position)
         shown = None if value is None else show(str(value).strip())
-        problem = Problem(self.file, message, line, column, shown, self.rows.unit)
+        problem = Problem(self.file, message, line, column, shown, self.unit)
         (self.warnings if warn else self.problems).append((position, problem))
 
-    def failing(self, mask: np.ndarray, column: str, message: Message, values: Sequence
-                ) -> None:
+    def failing(self, mask: np.ndarray, column: str, message: Message,
+                values: Sequence | None = None) -> None:
         for row in np.flatnonzero(mask):
-            text = None if values[row] is None else str(values[row]).strip()
+            value = None if values is None else values[row]
+            text = None if value is None else str(value).strip()
             self.add(message(text or "") if callable(message) else message, int(row), column,
                      text)
 
 
-@dataclass
-class Checked:
-    """What :func:`check` found: typed frames (by table name, rows as given), the row order
-    that sorts each by its key (None: already sorted), the distinct names in each table's
-    text key columns and their codes, problems and warnings."""
-
-    frames: dict[str, pd.DataFrame]
-    orders: dict[str, np.ndarray | None]
-    names: dict[str, dict[str, np.ndarray]]
-    codes: dict[str, dict[str, np.ndarray]]  # key columns' values ranked, per row (-1: missing)
-    problems: list[Problem]
-    warnings: list[Problem]
-
-
 # -- one column --------------------------------------------------------------------------------
-def _text(values: np.ndarray) -> pd.Series:
-    series = pd.Series(values, dtype=object)
-    return series.astype(str).str.strip().where(series.notna(), "")
-
-
 def _convert(cells: Cells, col: Column, key: bool) -> tuple[np.ndarray, np.ndarray,
                                                                list[tuple[np.ndarray, Message]]]:
     """Per distinct value: the converted value (NaN/None: missing), whether blank, and the
     masks of values failing each check with its message."""
-    raw = cells.values
-    checks: list[tuple[np.ndarray, Message]] = []
-    if col.kind == "text":
-        text = _text(raw)
+    raw, checks = cells.values, []
+    numeric = raw.dtype.kind in "iufb" and col.kind != "text"
+    if numeric:
+        blank = np.isnan(raw.astype(float))
+    else:
+        series = pd.Series(raw, dtype=object)
+        text = series.astype(str).str.strip().where(series.notna(), "")
         blank = (text == "").to_numpy()
+    if col.kind == "text":
         if key:
             checks.append(((text.str.contains(_CONTROL) & ~blank).to_numpy(),
                            "contains a line break or another control character"))
@@ -194,44 +184,36 @@ def _convert(cells: Cells, col: Column, key: bool) -> tuple[np.ndarray, np.ndarr
                            f"is not one of {', '.join(col.choices)}"))
         return np.where(blank, None, text.to_numpy(dtype=object)), blank, checks
     if col.kind == "bool":
-        if raw.dtype.kind in "iufb":
+        if numeric:
             values = raw.astype(float)
-            blank = np.isnan(values)
             ok = blank | (values == 0) | (values == 1)
         else:
-            words = _text(raw).str.lower()
-            blank, ok = (words == "").to_numpy(), words.isin(_TRUE | _FALSE | {""}).to_numpy()
+            words = text.str.lower()
             values = words.isin(_TRUE).to_numpy().astype(float)
+            ok = blank | words.isin(_TRUE | _FALSE).to_numpy()
         return _where(ok & ~blank, values), blank, [(~ok, "is not a boolean (true/false, 1/0)")]
-    blank = np.zeros(len(raw), bool)
-    if raw.dtype.kind in "iu":  # (checked before float64 rounds them)
-        values = raw.astype(float)
-        if col.kind == "int":
-            checks.append(((raw >= 2**53) | (raw <= -(2**53)), "is too large"))
-    elif raw.dtype.kind == "f":
-        values, blank = raw, np.isnan(raw)
-    elif raw.dtype.kind == "b":  # (a boolean is not a number)
-        values = _where(np.zeros(len(raw), bool), raw.astype(float))
-        checks.append((np.ones(len(raw), bool), "is not a number"))
-    else:
-        text = _text(raw)
-        blank = (text == "").to_numpy()
+    if not numeric:
         values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
-        checks.append((~blank & np.isnan(values), _not_a_number(col)))
-    ok = ~blank & ~np.logical_or.reduce([m for m, _ in checks]) if checks else ~blank
+        checks.append((~blank & np.isnan(values),
+                       _percent if col.upper == 1.0 else "is not a number"))
+    else:
+        values = raw.astype(float)
+        if raw.dtype.kind == "b":  # (a boolean is not a number)
+            checks.append((np.ones(len(raw), bool), "is not a number"))
+        elif raw.dtype.kind in "iu" and col.kind == "int":  # (before float64 rounds them)
+            checks.append(((raw >= _MAX_EXACT) | (raw <= -_MAX_EXACT), "is too large"))
+    ok = ~blank & ~np.logical_or.reduce([m for m, _ in checks])
     values = _where(ok, values)
     finite = np.isfinite(values)
     checks.append((ok & ~finite, "is not a finite number"))
-    with np.errstate(invalid="ignore"):
-        if col.kind == "int":
-            fraction = finite & (values != np.floor(values))
-            checks.append((fraction, "is not a whole number"))
-            checks.append((finite & ~fraction & (np.abs(values) >= _MAX_EXACT), "is too large"))
-        low = np.zeros(len(values), bool) if col.lower is None else (
-            values <= col.lower if col.lower_open else values < col.lower)
-        high = np.zeros(len(values), bool) if col.upper is None else values > col.upper
-    if col.lower is not None or col.upper is not None:
-        checks.append((finite & (low | high), _range_text(col)))
+    if col.kind == "int":
+        fraction = finite & (values != np.floor(values))
+        checks.append((fraction, "is not a whole number"))
+        checks.append((finite & ~fraction & (np.abs(values) >= _MAX_EXACT), "is too large"))
+    low = values <= col.lower if col.lower_open else values < col.lower
+    limit = (f"between {col.lower:g} and {col.upper:g}" if col.upper < math.inf else
+             f"{'greater than' if col.lower_open else 'at least'} {col.lower:g}")
+    checks.append((finite & (low | (values > col.upper)), f"is not {limit}"))
     bad = np.logical_or.reduce([m for m, _ in checks])
     return _where(~bad & ~blank, values), blank, checks
 
@@ -241,25 +223,11 @@ def _where(keep: np.ndarray, values: np.ndarray) -> np.ndarray:
     return pd.Series(values, dtype="float64").where(keep).to_numpy()
 
 
-def _not_a_number(col: Column) -> Message:
-    if col.upper != 1.0:
-        return "is not a number"
-
-    def message(value: str) -> str:
-        number = pd.to_numeric(value.removesuffix("%").strip(), errors="coerce")
-        if value.endswith("%") and not pd.isna(number):
-            return f"is a percentage; write it as a number between 0 and 1 ({number / 100:g})"
-        return "is not a number"
-
-    return message
-
-
-def _range_text(col: Column) -> str:
-    if col.lower is not None and col.upper is not None:
-        return f"is not between {col.lower:g} and {col.upper:g}"
-    if col.lower is not None:
-        return f"is not {'greater than' if col.lower_open else 'at least'} {col.lower:g}"
-    return f"is not at most {col.upper:g}"
+def _percent(value: str) -> str:
+    number = pd.to_numeric(value.removesuffix("%").strip(), errors="coerce")
+    if value.endswith("%") and not pd.isna(number):
+        return f"is a percentage; write it as a number between 0 and 1 ({number / 100:g})"
+    return "is not a number"
 
 
 def _typed(values: np.ndarray, col: Column) -> np.ndarray | pd.api.extensions.ExtensionArray:
@@ -283,7 +251,7 @@ def _header(inp: Input) -> dict[str, int]:
     if len(names) == 1 and names[0] not in known and (";" in names[0] or "\t" in names[0]):
         separator = "';'" if ";" in names[0] else "tabs"
         inp.add(f"the header looks separated by {separator}; columns must be separated "
-                   "by commas", -1)
+                "by commas", -1)
         return {}
     where: dict[str, list[int]] = {}
     for i, name in enumerate(names):
@@ -305,134 +273,115 @@ def _header(inp: Input) -> dict[str, int]:
             if n in known and len(at) == 1 and inp.cells[at[0]] is not None}
 
 
-def _check_table(inp: Input, checked: Checked) -> None:
+def _check_table(inp: Input) -> None:
     if inp.n_rows == 0:
         inp.add(inp.no_rows)
         return
-    at = _header(inp)
-    columns: dict[str, object] = {}
-    codes = checked.codes[inp.table.name] = {}
-    names = checked.names[inp.table.name] = {}
-    for col in inp.table.columns:
-        if col.name not in at:
-            continue
+    at, columns = _header(inp), {}
+    for col in (c for c in inp.table.columns if c.name in at):
         cells = inp.cells[at[col.name]]
         values, blank, checks = _convert(cells, col, col.name in inp.table.key)
         if not col.blank_ok and blank.any():
-            inp.failing(cells.rows(blank), col.name, "is blank", [None] * inp.n_rows)
-        raw = None
+            inp.failing(cells.rows(blank), col.name, "is blank")
         for mask, message in checks:
             if mask.any():
-                raw = cells.rows(cells.values) if raw is None else raw
-                inp.failing(cells.rows(mask), col.name, message, raw)
-        if col.name in inp.table.key:  # (sorted codes: the key check and the order use them)
-            codes[col.name] = cells.rows(pd.factorize(values, sort=True)[0].astype(np.int32))
+                inp.failing(cells.rows(mask), col.name, message, cells)
+        if col.name in inp.table.key:
+            inp.codes[col.name] = cells.rows(pd.factorize(values, sort=True)[0].astype(np.int32))
             used = values if cells.codes is None else values[np.bincount(
                 cells.codes, minlength=len(values)) > 0]
-            names[col.name] = pd.unique(used[pd.notna(used)])
+            inp.used[col.name] = pd.unique(used[pd.notna(used)])
         columns[col.name] = pd.Series(_typed(cells.rows(values), col),
                                       dtype=object if col.kind == "text" else None, copy=False)
-    frame = pd.DataFrame(columns, index=pd.RangeIndex(inp.n_rows), copy=False)
-    if inp.table is schema.STEPS and RUN_COLUMN not in frame and "task" in frame:
-        frame.insert(frame.columns.get_loc("task") + 1, RUN_COLUMN, 1)  # (checked in check())
-        frame.attrs["run_absent"] = True
-    checked.frames[inp.table.name] = frame
-    checked.orders[inp.table.name] = _check_keys(inp, frame, codes)
+    inp.frame = pd.DataFrame(columns, index=pd.RangeIndex(inp.n_rows), copy=False)
+    if inp.table is schema.STEPS and RUN_COLUMN not in columns and "task" in columns:
+        inp.frame.insert(inp.frame.columns.get_loc("task") + 1, RUN_COLUMN, 1)
+    if all(k in inp.codes for k in inp.table.key if k != RUN_COLUMN):
+        inp.order = _check_keys(inp)
 
 
-def _check_keys(inp: Input, frame: pd.DataFrame, codes: dict[str, np.ndarray]
-                ) -> np.ndarray | None:
+def _check_keys(inp: Input) -> np.ndarray | None:
     """Repeated keys reported; the stable order that sorts the rows by key (None: sorted)."""
-    if any(k not in codes for k in inp.table.key if k != RUN_COLUMN):
-        return None
-    coded = [codes[k] for k in inp.table.key if k in codes]
+    coded = [inp.codes[k] for k in inp.table.key if k in inp.codes]
     sizes = [int(c.max(initial=-1)) + 2 for c in coded]
     if math.prod(sizes) < 2**62:  # (one integer per row: one sort, one comparison)
-        combined = np.zeros(len(frame), np.int64)
+        combined = np.zeros(inp.n_rows, np.int64)
         for c, size in zip(coded, sizes, strict=True):
             combined = combined * size + (c + 1)  # (0: missing, sorted first)
         coded = [combined]
-    if len(coded) == 1:
-        order = None if (coded[0][1:] >= coded[0][:-1]).all() else np.argsort(
-            coded[0], kind="stable")
-    else:
-        order = np.lexsort(coded[::-1])
-    ranked = [c if order is None else c[order] for c in coded]
-    repeats = np.logical_and.reduce([c[1:] == c[:-1] for c in ranked])
-    if repeats.any():
-        _report_repeats(inp, frame)
-    return order
-
-
-def _report_repeats(inp: Input, frame: pd.DataFrame) -> None:
-    key = [k for k in inp.table.key if k in frame]
-    keys = frame.loc[frame[key].notna().all(axis=1), key]
-    first = pd.Series(keys.index, index=keys.index).groupby(
-        [keys[k] for k in key], sort=False).transform("min")
-    for row in keys.index[keys.duplicated().to_numpy()]:
-        line = inp.rows.label(int(first[row]))
-        inp.add(f"repeats the {'/'.join(key)} of {inp.rows.unit} {line}", int(row),
-                   "/".join(key), ", ".join(_int_text(keys.at[row, k]) for k in key))
+    order = np.lexsort(coded[::-1])
+    if np.logical_and.reduce([c[order][1:] == c[order][:-1] for c in coded]).any():
+        key = [k for k in inp.table.key if k in inp.frame]
+        keys = inp.frame.loc[inp.frame[key].notna().all(axis=1), key]
+        first = pd.Series(keys.index, index=keys.index).groupby(
+            [keys[k] for k in key], sort=False).transform("min")
+        for row in keys.index[keys.duplicated().to_numpy()]:
+            inp.add(f"repeats the {'/'.join(key)} of {inp.unit} {inp.label(int(first[row]))}",
+                    int(row), "/".join(key), ", ".join(_int_text(keys.at[row, k]) for k in key))
+    return None if (order[1:] > order[:-1]).all() else order
 
 
 def _int_text(value: object) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
-def _check_tasks(frame: pd.DataFrame, report: Input) -> None:
-    if "weight" in frame and not any(p.column == "weight" for _, p in report.problems):
+def _check_tasks(inp: Input) -> None:
+    frame = inp.frame
+    if "weight" in frame and not any(p.column == "weight" for _, p in inp.problems):
         total = math.fsum(frame["weight"].to_numpy(dtype=float))
         if abs(total - 1.0) > schema.WEIGHT_SUM_TOLERANCE:
-            report.add(f"weights sum to {total:.12g}, not 1", None, "weight")
+            inp.add(f"weights sum to {total:.12g}, not 1", None, "weight")
     if "difficulty" not in frame:
         return
     level = frame["difficulty"]
     if "difficulty_rank" not in frame:
         unknown = level.notna() & ~level.isin(schema.DIFFICULTY_LEVELS)
-        report.failing(unknown.to_numpy(), "difficulty", "is not easy, medium or hard; add a "
-                     "difficulty_rank column to declare other levels", level.to_numpy())
+        inp.failing(unknown.to_numpy(), "difficulty", "is not easy, medium or hard; add a "
+                    "difficulty_rank column to declare other levels", level.to_numpy())
         return
-    rank, unit, label = frame["difficulty_rank"], report.rows.unit, report.rows.label
+    rank, unit, label = frame["difficulty_rank"], inp.unit, inp.label
     known = level.notna() & rank.notna()
     first = frame[known].drop_duplicates("difficulty")
     for row in frame.index[known]:
         f = first.index[first["difficulty"] == level[row]][0]
         if rank[row] != rank[f]:
-            report.add(f"is not the rank of {show(level[row])} on {unit} {label(int(f))} "
-                       f"({_int_text(rank[f])})", int(row), "difficulty_rank", _int_text(rank[row]))
+            inp.add(f"is not the rank of {show(level[row])} on {unit} {label(int(f))} "
+                    f"({_int_text(rank[f])})", int(row), "difficulty_rank", _int_text(rank[row]))
     for row, shared in zip(first.index, first["difficulty_rank"].duplicated(), strict=True):
         if shared:
             f = first.index[first["difficulty_rank"] == rank[row]][0]
-            report.add(f"is also the rank of {show(level[f])} ({unit} {label(int(f))}); levels "
-                       "need different ranks", int(row), "difficulty_rank", _int_text(rank[row]))
+            inp.add(f"is also the rank of {show(level[f])} ({unit} {label(int(f))}); levels "
+                    "need different ranks", int(row), "difficulty_rank", _int_text(rank[row]))
 
 
 # -- across tables -----------------------------------------------------------------------------
-def check(inputs: Sequence[Input]) -> Checked:
-    """Check every table, then the rules across them (only between tables that were read)."""
-    checked = Checked({}, {}, {}, {}, [], [])
-    frames, reports = checked.frames, {inp.table.name: inp for inp in inputs}
+def check(inputs: Sequence[Input]) -> tuple[list[Problem], list[Problem]]:
+    """Check every table, then the rules across them (only between tables that were read):
+    the problems and the warnings, each input's in file order."""
+    tables = {inp.table.name: inp for inp in inputs}
     for inp in inputs:
-        _check_table(inp, checked)
-        if inp.table is schema.TASKS and "tasks" in frames:
-            _check_tasks(frames["tasks"], inp)
-    results = frames.get("results")
-    if results is not None:
+        _check_table(inp)
+    frames = {name: inp.frame for name, inp in tables.items() if inp.frame is not None}
+    if "tasks" in frames:
+        _check_tasks(tables["tasks"])
+    if "results" in frames:
+        results = tables["results"]
         for rule in ("task", "model"):
-            if f"{rule}s" in frames and rule in results and rule in frames[f"{rule}s"]:
-                _cross(checked, rule, reports["results"], reports[f"{rule}s"])
-        present = [c for c in schema.COMPONENT_COLUMNS if c in results]
+            if f"{rule}s" in frames and rule in frames["results"] and rule in frames[f"{rule}s"]:
+                _cross(results, tables[f"{rule}s"], rule)
+        present = [c for c in schema.COMPONENT_COLUMNS if c in results.frame]
         if 0 < len(present) < len(schema.COMPONENT_COLUMNS):
             absent = [c for c in schema.COMPONENT_COLUMNS if c not in present]
-            reports["results"].add(
-                f"has the grader component column(s) {', '.join(present)} but not "
-                f"{', '.join(absent)}; score components need all four", -1, warn=True)
-    if frames.get("steps") is not None:
-        _check_steps(checked, reports)
-    for r in reports.values():
-        checked.problems += _ordered(r.problems, r.table)
-        checked.warnings += _ordered(r.warnings, r.table)
-    return checked
+            results.add(f"has the grader component column(s) {', '.join(present)} but not "
+                        f"{', '.join(absent)}; score components need all four", -1, warn=True)
+    if "steps" in frames:
+        _check_steps(tables["steps"], tables.get("results"))
+    problems, warnings = [], []
+    for inp in tables.values():
+        problems += _ordered(inp.problems, inp.table)
+        warnings += _ordered(inp.warnings, inp.table)
+        inp.cells, inp.find = [], list  # (the file's bytes and codes: no longer needed)
+    return problems, warnings
 
 
 def _ordered(found: list[tuple[int | None, Problem]], table: Table) -> list[Problem]:
@@ -442,80 +391,67 @@ def _ordered(found: list[tuple[int | None, Problem]], table: Table) -> list[Prob
     return list(dict.fromkeys(p for _, p in ranked))
 
 
-def _cross(checked: Checked, column: str, report: Input, other_report: Input) -> None:
-    names, other = checked.frames["results"][column], checked.frames[f"{column}s"]
-    used = checked.names["results"][column]  # (compared once per name, not per row)
-    unknown = used[~pd.Series(used).isin(set(other[column].dropna())).to_numpy()]
+def _cross(results: Input, other: Input, column: str) -> None:
+    names, declared = results.frame[column], other.frame[column]
+    used = results.used[column]  # (compared once per name, not per row)
+    unknown = used[~pd.Series(used).isin(set(declared.dropna())).to_numpy()]
     if len(unknown):
-        report.failing(names.isin(set(unknown)).to_numpy(), column,
-                     f"is not a {column} in {other_report.file}", names.to_numpy())
-    unused = other[column].notna() & ~other[column].isin(set(used))
+        results.failing(names.isin(set(unknown)).to_numpy(), column,
+                        f"is not a {column} in {other.file}", names.to_numpy())
+    unused = declared.notna() & ~declared.isin(set(used))
     message = "has no rows in {} (ignored)" if column == "model" else "has no rows in {}"
     for row in np.flatnonzero(unused.to_numpy()):
-        other_report.add(message.format(report.file), int(row), column,
-                         other[column].iloc[row], warn=column == "model")
+        other.add(message.format(results.file), int(row), column, declared.iloc[row],
+                  warn=column == "model")
 
 
-def _check_steps(checked: Checked, reports: dict[str, Input]) -> None:
-    steps, results = checked.frames["steps"], checked.frames.get("results")
-    report = reports["steps"]
-    if "tests_passed" in steps and "tests_total" in steps:
-        passed, total = (steps[c].to_numpy(dtype=float) for c in ("tests_passed", "tests_total"))
-        with np.errstate(invalid="ignore"):
-            for row in np.flatnonzero(passed > total):
-                report.add(f"is more than tests_total ({_int_text(total[row])})", int(row),
-                           "tests_passed", _int_text(passed[row]))
-    if results is None:
+def _check_steps(steps: Input, results: Input | None) -> None:
+    frame = steps.frame
+    if "tests_passed" in frame and "tests_total" in frame:
+        passed, total = (frame[c].to_numpy(dtype=float) for c in ("tests_passed", "tests_total"))
+        for row in np.flatnonzero(passed > total):
+            steps.add(f"is more than tests_total ({_int_text(total[row])})", int(row),
+                      "tests_passed", _int_text(passed[row]))
+    if results is None or results.frame is None:
         return
-    results_file = reports["results"].file
-    if steps.attrs.get("run_absent") and RUN_COLUMN in results:
-        report.add(f"missing column 'run' ({results_file} has a run column)")
+    if RUN_COLUMN not in steps.codes and RUN_COLUMN in results.codes:
+        steps.add(f"missing column 'run' ({results.file} has a run column)")
         return
-    if reports["results"].problems or report.problems:
+    if results.problems or steps.problems:
         return
-    # Episodes are runs of rows in key order: each compared with results.csv once.
-    order, codes = checked.orders["steps"], checked.codes["steps"]
-    rows = np.arange(len(steps)) if order is None else order
-    starts = np.zeros(len(rows), bool)
-    starts[0] = True
-    for column in (c for c in schema.EPISODE_KEY if c in codes):
-        ranked = codes[column][rows]
-        starts[1:] |= ranked[1:] != ranked[:-1]
-    at = np.flatnonzero(starts)
+    # Episodes are runs of rows in key order: each compared with the results once.
+    rows = np.arange(len(frame)) if steps.order is None else steps.order
+    ranked = np.column_stack([steps.codes[c][rows] for c in schema.EPISODE_KEY
+                              if c in steps.codes])
+    at = np.flatnonzero(np.concatenate(([True], (ranked[1:] != ranked[:-1]).any(axis=1))))
     first, sizes = np.minimum.reduceat(rows, at), np.diff(np.append(at, len(rows)))
-    key = list(schema.EPISODE_KEY)
-    known = results.assign(**{} if RUN_COLUMN in results else {RUN_COLUMN: 1})[key]
-    known_runs = pd.MultiIndex.from_frame(known.astype({RUN_COLUMN: float}))
-    episodes = pd.MultiIndex.from_frame(steps[key].iloc[first].astype({RUN_COLUMN: float}))
+    key, run = list(schema.EPISODE_KEY), {RUN_COLUMN: float}
+    known = results.frame.reindex(columns=key).fillna({RUN_COLUMN: 1})
+    known_runs = pd.MultiIndex.from_frame(known.astype(run))
+    episodes = pd.MultiIndex.from_frame(frame[key].iloc[first].astype(run))
     matched = episodes.isin(known_runs)
     for i in np.flatnonzero(~matched):
         others = ("" if sizes[i] == 1 else " (nor does its other step)" if sizes[i] == 2
                   else f" (nor do its {sizes[i] - 1} other steps)")
-        report.add(f"matches no model/task/run of {results_file}{others}", int(first[i]),
-                   "model/task/run", ", ".join(_int_text(v) for v in episodes[i]))
+        steps.add(f"matches no model/task/run of {results.file}{others}", int(first[i]),
+                  "model/task/run", ", ".join(_int_text(v) for v in episodes[i]))
     lacking = int((~known_runs.isin(episodes)).sum())
     if matched.all() and lacking:
-        report.add(f"{lacking} of {len(known)} runs in {results_file} have no steps (left out "
-                   "of the step-log findings)", warn=True)
-
-
-def tidy_order(frame: pd.DataFrame, order: np.ndarray | None) -> pd.DataFrame:
-    """The rows in ``order`` (None: as they are), numbered from 0."""
-    return (frame if order is None else frame.take(order)).reset_index(drop=True)
+        steps.add(f"{lacking} of {len(known_runs)} runs in {results.file} have no steps (left "
+                  "out of the step-log findings)", warn=True)
 
 
 def tidy(frame: pd.DataFrame, order: np.ndarray | None, table: Table, **defaults: object
-          ) -> pd.DataFrame:
-    """The table's columns in order (absent ones from ``defaults``, else missing), sorted by
-    the table's key (``order``)."""
+         ) -> pd.DataFrame:
+    """The table's columns in order (absent ones from ``defaults``, else missing), rows in
+    ``order`` (None: as they are) numbered from 0."""
     columns = {}
     for col in table.columns:
         values = frame[col.name] if col.name in frame else defaults.get(col.name)
+        if values is None:  # (all missing)
+            kind = {"text": object, "bool": "boolean"}.get(col.kind, "float64")
+            values = pd.Series(index=frame.index, dtype=kind)
         columns[col.name] = pd.Series(values, index=frame.index,
                                       dtype=object if col.kind == "text" else None)
-        if values is None and col.kind != "text":
-            columns[col.name] = columns[col.name].astype("float64")  # (all missing)
-    tidy = tidy_order(pd.DataFrame(columns), order)
-    if table is schema.TASKS:
-        tidy["difficulty_rank"] = tidy["difficulty_rank"].astype(np.int64)
-    return tidy
+    tidy = pd.DataFrame(columns, copy=False)
+    return (tidy if order is None else tidy.take(order)).reset_index(drop=True)
