@@ -1,41 +1,95 @@
-"""Number formatting for generated sentences and tables (rounding is for text only)."""
+"""How text shows numbers: one rule per kind of number, here and nowhere else. Every table
+cell, generated sentence, console line and figure annotation formats a number with the
+formatter of its kind (rounding is for text only: ``findings.json`` keeps numbers unrounded).
+
+- Score scale (scores, level scores, score differences, thresholds, rewards, components,
+  standard errors, score intervals): 3 decimals, :func:`score` (``0.740``).
+- Correlation type (r, rho, tau, partial r, Kendall's W, differences of r, their intervals):
+  2 decimals, :func:`corr` (``0.73``).
+- p-values: 3 significant digits, below 0.001 ``< 0.001``: :func:`p`; in a sentence
+  :func:`pval` (``p = 0.0235``, ``p < 0.001``).
+- Steps, d and other averages of counts: 2 decimals, :func:`steps` (``14.25``).
+- Test statistics (U, Wilcoxon W), and values as declared (weights, model sizes, the methods'
+  settings): trailing zeros dropped, :func:`stat`, :func:`given` (``2``, ``0.4``, ``46.7``).
+- Counts: integers, :func:`count`. Percentages: whole, :func:`pct` (``78%``).
+
+A missing value is ``n/a``; an interval is ``low to high`` (:func:`span`, :func:`ci`), each end
+formatted by the interval's kind.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+Format = Callable[[float | None], str]
 
 
-def num(value: float | None, digits: int = 2) -> str:
-    """Fixed-point number, or ``n/a`` for a missing value."""
+def _decimals(digits: int) -> Format:
+    def show(value: float | None) -> str:
+        if value is None:
+            return "n/a"
+        text = f"{value:.{digits}f}"
+        return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.00"
+    return show
+
+
+score, corr, steps = _decimals(3), _decimals(2), _decimals(2)
+
+
+def given(value: float | None) -> str:
+    """A number as declared, trailing zeros dropped: ``0.4``, ``46.7``, ``27``."""
     if value is None:
         return "n/a"
-    text = f"{value:.{digits}f}"
-    return "0" + text[2:] if text.startswith("-0") and float(text) == 0 else text
-
-
-def short(value: float | None, digits: int = 2) -> str:
-    """A number with trailing zeros dropped (14.25, 27, 0.7)."""
-    if value is None:
-        return "n/a"
-    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
 
-def pval(p: float | None) -> str:
-    """``p = 0.267``, ``p = 0.0123`` or ``p < 0.001`` (three significant digits)."""
-    if p is None:
-        return "p n/a"
-    if p < 0.001:
-        return "p < 0.001"
-    return f"p = {p:.3g}"
+stat = given
 
 
-def ci(interval: Sequence[float] | None, digits: int = 2) -> str:
-    """``95% CI -0.77 to 0.99`` or ``no 95% CI``."""
-    if interval is None:
-        return "no 95% CI"
-    return f"95% CI {num(interval[0], digits)} to {num(interval[1], digits)}"
+def count(value: float | None) -> str:
+    return "n/a" if value is None else str(int(value))
+
+
+def pct(fraction: float | None) -> str:
+    return "n/a" if fraction is None else f"{_decimals(0)(100 * fraction)}%"
+
+
+def p(value: float | None) -> str:
+    """A p-value: ``0.267``, ``0.0123``, ``< 0.001`` or ``n/a`` (three significant digits)."""
+    if value is None:
+        return "n/a"
+    return "< 0.001" if value < 0.001 else f"{value:.3g}"
+
+
+def pval(value: float | None) -> str:
+    """A p-value in a sentence: ``p = 0.267``, ``p < 0.001`` or ``p n/a``."""
+    text = p(value)
+    return f"p {text}" if text.startswith("<") or value is None else f"p = {text}"
+
+
+#: The kind of a column of the data or of the library's frames, by name, where a table shows a
+#: frame (integers are counts; any other number is shown as given).
+COLUMN_KINDS: dict[str, Format] = {
+    **dict.fromkeys(("score", "test_pass", "lint_score", "efficiency_score", "review_quality",
+                     "reflection_quality", "pass_threshold", "recomputed", "reward",
+                     "total_reward", "reward_slope"), score),
+    "steps": steps,
+}
+
+def yes_no(value: bool | None) -> str:
+    return "n/a" if value is None else ("yes" if value else "no")
+
+
+def span(bounds: Sequence[float] | None, kind: Format) -> str:
+    """An interval, each end formatted by ``kind``: ``-0.77 to 0.99``, or ``n/a``."""
+    return f"{kind(bounds[0])} to {kind(bounds[1])}" if bounds else "n/a"
+
+
+def ci(bounds: Sequence[float] | None, kind: Format) -> str:
+    """A 95% interval in a sentence: ``95% CI -0.77 to 0.99``, or ``no 95% CI``."""
+    return f"95% CI {span(bounds, kind)}" if bounds else "no 95% CI"
 
 
 def names(items: Sequence[str], *, conjunction: str = "and", at_most: int | None = None) -> str:

@@ -112,7 +112,7 @@ def _value(value: Any, *, quote: bool = False) -> str:
         return f"{value:.4g}"
     if isinstance(value, (tuple, list)) and len(value) == 2 and all(
             isinstance(v, (int, float)) for v in value):
-        return f"[{fmt.short(float(value[0]), 3)}, {fmt.short(float(value[1]), 3)}]"
+        return f"[{fmt.given(float(value[0]))}, {fmt.given(float(value[1]))}]"
     if isinstance(value, str):
         return repr(fmt.one_line(value)) if quote else value
     return str(value)

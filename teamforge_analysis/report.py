@@ -29,12 +29,9 @@ from .tables import (
     Parts,
     Table,
     frame_table,
-    interval,
     md_code,
     md_paragraph,
     md_text,
-    opt,
-    pcell,
 )
 
 if TYPE_CHECKING:  # rich is imported only when the console is used
@@ -57,8 +54,8 @@ def settle_table(document: dict[str, Any]) -> Table:
         settle = (finding.get("statistics") or {}).get("settle")
         if not settle:
             continue
-        rows.append((finding["id"], settle["unit"], opt(settle["n_observed"]),
-                     opt(settle["min_n_attainable"]), opt(settle["n_for_80_power"]),
+        rows.append((finding["id"], settle["unit"], fmt.count(settle["n_observed"]),
+                     fmt.count(settle["min_n_attainable"]), fmt.count(settle["n_for_80_power"]),
                      settle["method"] or settle["reason"] or ""))
     return Table("What data would settle each claim",
                  ("Finding", "Unit", "In these data", "Fewest to decide at all",
@@ -166,7 +163,7 @@ def _mean_and_interval(mean: float | None, bounds: Sequence[float] | None) -> st
     """``0.846 (0.770 to 0.923)``: the mean of runs with its run-noise interval."""
     if mean is None:
         return "n/a"
-    return f"{fmt.num(mean, 3)} ({interval(bounds, 3) if bounds else 'n/a'})"
+    return f"{fmt.score(mean)} ({fmt.span(bounds, fmt.score)})"
 
 
 def _run_intervals(document: dict[str, Any]) -> dict[str, Sequence[float] | None]:
@@ -179,7 +176,7 @@ def _inflation(row: dict[str, Any]) -> str:
     best, mean = row.get("teamforge_score_best"), row.get("teamforge_score_mean")
     if best is None or mean is None:
         return "n/a"
-    return f"+{fmt.num(best - mean, 3)}"
+    return f"+{fmt.score(best - mean)}"
 
 
 def leaderboard_table(document: dict[str, Any]) -> Table:
@@ -202,15 +199,16 @@ def leaderboard_table(document: dict[str, Any]) -> Table:
     run_intervals = _run_intervals(document)
     rows = tuple(
         (
-            opt(row["rank"]),
+            fmt.count(row["rank"]),
             row["model"],
-            opt(row["teamforge_score"]),
+            fmt.score(row["teamforge_score"]),
             *((_mean_and_interval(row["teamforge_score_mean"],
                                   run_intervals.get(row["model"])),
-               opt(row["teamforge_score_best"]), _inflation(row), opt(row["runs"]))
+               fmt.score(row["teamforge_score_best"]), _inflation(row),
+               fmt.count(row["runs"]))
               if runs else ()),
-            *(opt(row[key][part]) for part in parts),
-            opt(row["tasks_passed"]),
+            *(fmt.score(row[key][part]) for part in parts),
+            fmt.count(row["tasks_passed"]),
         )
         for row in shown
     )
@@ -258,8 +256,9 @@ def uncertainty_tables(document: dict[str, Any]) -> Parts:
         out.append(Table(
             "Score and rank intervals (95%)",
             ("Model", "Score", "95% CI", "Rank", "Rank 95% CI", "Run-noise 95% CI"),
-            tuple((m["model"], opt(m["score"]), interval(m["ci95"], 3), opt(m["rank"]),
-                   _rank_interval(m["rank_ci95"]), interval(m["run_se_ci95"], 3))
+            tuple((m["model"], fmt.score(m["score"]), fmt.span(m["ci95"], fmt.score),
+                   fmt.count(m["rank"]), _rank_interval(m["rank_ci95"]),
+                   fmt.span(m["run_se_ci95"], fmt.score))
                   for m in models[:MAX_TABLE_MODELS]),
             f"{_capitalised(section['method'])}, {section['resamples']} resamples of "
             f"{resampled.get(section['ci_method'], section['ci_method'])} (seed "
@@ -275,9 +274,10 @@ def uncertainty_tables(document: dict[str, Any]) -> Parts:
             "Paired comparisons (difference of weighted scores on shared tasks)",
             ("Ahead", "Behind", "Tasks", "Difference", "95% CI", "p", "Holm p", "Verdict",
              "Tasks for 80% power"),
-            tuple((c["model_a"], c["model_b"], opt(c["n_tasks"]), opt(c["difference"]),
-                   interval(c["ci95"], 3), pcell(c["p_value"]), pcell(c["p_holm"]),
-                   c["verdict"] or "n/a", opt(c["tasks_for_80_power"]))
+            tuple((c["model_a"], c["model_b"], fmt.count(c["n_tasks"]),
+                   fmt.score(c["difference"]), fmt.span(c["ci95"], fmt.score),
+                   fmt.p(c["p_value"]), fmt.p(c["p_holm"]), c["verdict"] or "n/a",
+                   fmt.count(c["tasks_for_80_power"]))
                   for c in pairs[:MAX_TABLE_ROWS]),
             f"Pairs {order.get(section.get('pair_order', 'score'), 'as listed')}; p from a "
             "paired sign-flip permutation of per-task weighted differences, Holm-adjusted "
@@ -302,7 +302,7 @@ def _too_few_tasks(pairs: list[dict[str, Any]]) -> str:
         return ""
     return (f" With {fewest} shared task{'s' if fewest != 1 else ''} and {len(pairs)} "
             f"pair{'s' if len(pairs) != 1 else ''}, the smallest Holm-adjusted p the sign-flip "
-            f"test can give is {fmt.short(floor, 3)}, so no such pair can be "
+            f"test can give is {fmt.p(floor)}, so no such pair can be "
             "'ahead' whatever the scores.")
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from . import _fmt as fmt
 from ._checks import require_count, require_dataset
 from .io import Dataset
 from .scoring import (
@@ -536,17 +537,17 @@ def _verdict_reason(record: dict[str, Any], n_pairs: int, confidence: float) -> 
         return []
     family = f"Holm-adjusted over {n_pairs} pair(s)"
     if record["verdict"] == "ahead":
-        return [f"p = {p:.3g} < 0.05 ({family})"]
-    text = f"p = {p:.3g}, not below 0.05 ({family})"
+        return [f"{fmt.pval(p)}, below 0.05 ({family})"]
+    text = f"{fmt.pval(p)}, not below 0.05 ({family})"
     if record["ci_low"] > 0 or record["ci_high"] < 0:
-        text += (f"; the unadjusted {confidence:.0%} interval excludes 0, but the adjusted "
+        text += (f"; the unadjusted {fmt.pct(confidence)} interval excludes 0, but the adjusted "
                  "test does not reject")
     # The test's smallest possible p: 2 of all 2^n flips, or 2 of the Monte Carlo flips + 1.
     n = record["n_tasks"]
     smallest = 2 / (2**n if n <= PERMUTATION_EXACT_MAX_TASKS else PERMUTATION_RESAMPLES + 1)
     if smallest * n_pairs >= ALPHA:  # (Holm's smallest: n_pairs × the smallest p)
-        text += (f"; with {n} tasks the smallest p this test can give is {min(1, smallest):.2g}"
-                 f", {min(1, smallest * n_pairs):.2g} after Holm over {n_pairs} pair(s), so "
+        text += (f"; with {n} tasks the smallest p this test can give is {fmt.p(min(1, smallest))}"
+                 f", {fmt.p(min(1, smallest * n_pairs))} after Holm over {n_pairs} pair(s), so "
                  "'ahead' was out of reach")
     return [text]
 

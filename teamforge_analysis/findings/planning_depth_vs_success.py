@@ -120,7 +120,8 @@ def _sentences(table: pd.DataFrame, depth: pd.Series, by_score: Any, by_passed: 
     return [
         f"Across {len(table)} episodes (runs with a step log: {n_models} models x {n_tasks} "
         f"tasks), planning depth (plan_step actions per episode) ranges from "
-        f"{int(depth.min())} to {int(depth.max())} (median {fmt.short(depth.median())}).",
+        f"{fmt.count(depth.min())} to {fmt.count(depth.max())} (median "
+        f"{fmt.steps(depth.median())}).",
         f"Depth vs the run's score: {corr_phrase(by_score)}; depth vs passing "
         f"(point-biserial, passed = 1): {corr_phrase(by_passed)}.",
         "Within tasks, depth vs score: "
@@ -218,6 +219,6 @@ def _r_label(corr: Mapping[str, Any] | None) -> str:
     if not corr or corr.get("r") is None:
         return "r undefined"
     interval = corr.get("ci95")
-    ci = f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else ""
+    ci = f" [{fmt.corr(interval[0])}, {fmt.corr(interval[1])}]" if interval else ""
     size = f"n = {corr['n']}" if "n" in corr and "dof" not in corr else f"dof = {corr.get('dof')}"
-    return f"r = {corr['r']:.2f}{ci}, {size}"
+    return f"r = {fmt.corr(corr['r'])}{ci}, {size}"

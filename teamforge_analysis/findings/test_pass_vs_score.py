@@ -29,9 +29,6 @@ from ..tables import (
     MAX_TABLE_ROWS,
     Table,
     corr_row,
-    interval,
-    opt,
-    pcell,
 )
 from ._common import (
     Definition,
@@ -140,9 +137,9 @@ def _sentences(results: pd.DataFrame, share: float | None, pooled: CorrelationRe
     ]
     if construction is not None:
         sentences.append(
-            f"The grader formula puts {fmt.short(share)} x test_pass into the score, so even "
+            f"The grader formula puts {fmt.given(share)} x test_pass into the score, so even "
             f"if the rest of the score were unrelated to test_pass, the pooled r would be "
-            f"about {fmt.num(construction)} by construction alone.")
+            f"about {fmt.corr(construction)} by construction alone.")
     defined = {t: c for t, c in within.items() if c.r is not None}
     if defined and len(within) <= 5:
         sentences.append("Across models within each task: " + "; ".join(
@@ -150,13 +147,14 @@ def _sentences(results: pd.DataFrame, share: float | None, pooled: CorrelationRe
     elif defined:
         rs = [c.r for c in defined.values() if c.r is not None]
         sentences.append(
-            f"Across models within single tasks, r ranges from {fmt.num(min(rs))} to "
-            f"{fmt.num(max(rs))} ({len(defined)} of {len(within)} tasks defined).")
+            f"Across models within single tasks, r ranges from {fmt.corr(min(rs))} to "
+            f"{fmt.corr(max(rs))} ({len(defined)} of {len(within)} tasks defined).")
     if beyond.r is not None:
         sentences.append(
             f"{'Beyond the formula and beyond' if share is not None else 'Beyond'} model and "
             f"task effects, the {beyond.outcome} correlates with test_pass at "
-            f"r = {fmt.num(beyond.r)} ({fmt.ci(beyond.ci95)}, {fmt.pval(beyond.p_value)}, "
+            f"r = {fmt.corr(beyond.r)} ({fmt.ci(beyond.ci95, fmt.corr)}, "
+            f"{fmt.pval(beyond.p_value)}, "
             f"n = {beyond.n} cells, {beyond.dof} residual degrees of freedom).")
     else:
         sentences.append(f"The partial correlation beyond model and task effects is undefined "
@@ -185,9 +183,9 @@ def _tables(stats: dict[str, Any]) -> list[Table]:
     tables_first = [Table(
         "Beyond construction: partial correlation with test_pass, model and task fixed effects",
         ("outcome", "n", "k", "dof", "r", "95% CI", "p", "near-perfect: r at least"),
-        ((beyond["outcome"], opt(beyond["n"]), opt(beyond["k"]), opt(beyond["dof"]),
-          opt(beyond["r"]), interval(beyond["ci95"]), pcell(beyond["p_value"]),
-          fmt.short(stats["near_perfect_r"])),),
+        ((beyond["outcome"], fmt.count(beyond["n"]), fmt.count(beyond["k"]),
+          fmt.count(beyond["dof"]), fmt.corr(beyond["r"]), fmt.span(beyond["ci95"], fmt.corr),
+          fmt.p(beyond["p_value"]), fmt.given(stats["near_perfect_r"])),),
         beyond.get("reason"))]
     rows = [corr_row("pooled over cells", stats["pooled"])]
     within = list((stats.get("within_task") or {}).items())
@@ -196,7 +194,7 @@ def _tables(stats: dict[str, Any]) -> list[Table]:
             "(statistics.within_task)." if len(within) > MAX_TABLE_ROWS else None)
     if stats.get("construction_r") is not None:
         extra = (f"The formula alone would give a pooled r of about "
-                 f"{fmt.num(stats['construction_r'])}.")
+                 f"{fmt.corr(stats['construction_r'])}.")
         note = f"{note} {extra}" if note else extra
     tables = [*tables_first,
               Table("Correlation of test_pass with score", CORR_HEADERS, tuple(rows), note)]
@@ -206,8 +204,8 @@ def _tables(stats: dict[str, Any]) -> list[Table]:
             "Repeated-measures correlation, subject = task (Bakdash & Marusich 2017; ignores "
             "the crossed model factor)",
             ("n", "tasks", "r", "dof", "95% CI", "p"),
-            ((opt(rm["n"]), opt(rm["subjects"]), opt(rm["r"]), opt(rm["dof"]),
-              interval(rm["ci95"]), pcell(rm["p_value"])),),
+            ((fmt.count(rm["n"]), fmt.count(rm["subjects"]), fmt.corr(rm["r"]),
+              fmt.count(rm["dof"]), fmt.span(rm["ci95"], fmt.corr), fmt.p(rm["p_value"])),),
             rm.get("reason"),
         ))
     return tables
@@ -260,11 +258,11 @@ def _figure(finding: Finding) -> Figure | None:
     ax.set_ylabel(f"{outcome},\nafter model and task effects (residual)", fontsize=plots.SMALL)
     ax.tick_params(labelsize=plots.SMALL)
     interval = beyond.get("ci95")
-    ci = f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else ""
+    ci = f" [{fmt.corr(interval[0])}, {fmt.corr(interval[1])}]" if interval else ""
     figure.suptitle(
-        f"Test pass vs score beyond construction: partial r = {beyond['r']:.2f}{ci}, "
+        f"Test pass vs score beyond construction: partial r = {fmt.corr(beyond['r'])}{ci}, "
         f"{beyond['n']} cells, {beyond['dof']} residual dof\n"
-        f"near-perfect means r ≥ {finding.statistics.get('near_perfect_r', 0.9):g}: "
+        f"near-perfect means r ≥ {fmt.given(finding.statistics['near_perfect_r'])}: "
         f"{plots.verdict_label(finding)}", fontsize=plots.TITLE)
     legend_title = ("model" if len(models) <= plots.MAX_LEGEND_MODELS
                     else f"{len(models)} models (not listed)")
