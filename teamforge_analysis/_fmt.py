@@ -78,6 +78,14 @@ COLUMN_KINDS: dict[str, Format] = {
     "steps": steps,
 }
 
+#: A cell that holds numbers: a number (``0.73``, ``+0.052``, ``78%``), ``n/a``, ``< 0.001``,
+#: an interval (``-0.77 to 0.99``), a share (``22% of 9``), or a number with another in
+#: parentheses (``0.846 (0.770 to 0.923)``).
+_NUMBER = r"(?:n/a|< ?\d[\d.]*|[+-]?\d[\d.]*%?)"
+_NUMBERS = rf"{_NUMBER}(?: (?:to|of) {_NUMBER})?"
+NUMERIC_CELL = re.compile(rf"{_NUMBERS}(?: \({_NUMBERS}\))?")
+
+
 def yes_no(value: bool | None) -> str:
     return "n/a" if value is None else ("yes" if value else "no")
 

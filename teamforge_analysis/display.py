@@ -32,15 +32,15 @@ REPR_WIDTH = 160
 
 
 def table_html(table: Table | Note) -> str:
-    """A :class:`.report.Table` (or :class:`.report.Note`) as an HTML table, numbers right
-    aligned, names escaped."""
+    """A :class:`.report.Table` (or :class:`.report.Note`) as an HTML table, number columns
+    right-aligned, names escaped."""
     if isinstance(table, Note):
         return f"<p><em>{html.escape(table.text)}</em></p>"
     head = "".join(f"<th>{html.escape(h)}</th>" for h in table.headers)
+    align = ["right" if numeric else "left" for numeric in table.numeric]
     body = "".join(
-        "<tr>" + "".join(
-            f'<td style="text-align:{"left" if i < table.label_columns else "right"}">'
-            f"{html.escape(cell)}</td>" for i, cell in enumerate(row)) + "</tr>"
+        "<tr>" + "".join(f'<td style="text-align:{side}">{html.escape(cell)}</td>'
+                         for side, cell in zip(align, row, strict=True)) + "</tr>"
         for row in table.rows)
     note = f"<p><em>{html.escape(table.note)}</em></p>" if table.note else ""
     return (f"<p><strong>{html.escape(table.caption)}</strong></p>"

@@ -451,12 +451,10 @@ def print_console(document: dict[str, Any], console: Console | None = None) -> N
 
     def show(table: Table) -> None:
         rich_table = RichTable(title=text(table.caption), box=box.SIMPLE, header_style="bold")
-        for i, header in enumerate(table.headers):
-            if i < table.label_columns:
-                rich_table.add_column(Text(display_name(header)), justify="left", no_wrap=True)
-            else:
-                rich_table.add_column(Text(display_name(header)), justify="right",
-                                      overflow="fold")
+        for i, (header, numeric) in enumerate(zip(table.headers, table.numeric, strict=True)):
+            rich_table.add_column(Text(display_name(header)),
+                                  justify="right" if numeric else "left",
+                                  no_wrap=i < table.label_columns, overflow="fold")
         for row in table.rows:
             rich_table.add_row(*(Text(display_name(cell)) if i < table.label_columns
                                  else text(cell) for i, cell in enumerate(row)))

@@ -47,11 +47,21 @@ class Table(_ShowsMarkdown):
     note: str | None = None
     label_columns: int = 1  # leading columns of names, never wrapped
 
+    @property
+    def numeric(self) -> tuple[bool, ...]:
+        """Per column, whether it holds numbers (every cell a number, an interval, ``n/a`` or
+        blank, and some cell a number): such columns are right-aligned."""
+        columns = zip(*self.rows, strict=True) if self.rows else ((),) * len(self.headers)
+        return tuple(any(re.search(r"\d", c) for c in column)
+                     and all(not c or fmt.NUMERIC_CELL.fullmatch(c) for c in column)
+                     for column in columns)
+
     def to_markdown(self) -> str:
-        """The caption in bold, a pipe table, the note in italics."""
+        """The caption in bold, a pipe table (number columns right-aligned), the note in
+        italics."""
         lines = [f"**{md_text(self.caption)}**", ""]
         lines.append("| " + " | ".join(_md_cell(h) for h in self.headers) + " |")
-        lines.append("|" + "|".join("---" for _ in self.headers) + "|")
+        lines.append("|" + "|".join("---:" if n else "---" for n in self.numeric) + "|")
         lines.extend("| " + " | ".join(_md_cell(c) for c in row) + " |" for row in self.rows)
         if self.note:
             lines += ["", f"_{md_text(self.note)}_"]
@@ -151,7 +161,7 @@ def frame_table(frame: pd.DataFrame, caption: str, *, number: fmt.Format | None 
     **Scores**
     <BLANKLINE>
     | model | score | passed |
-    |---|---|---|
+    |---|---:|---|
     | a | 0.500 | yes |
     | b | n/a | no |
     <BLANKLINE>

@@ -241,6 +241,37 @@ def test_the_console_prints_names_as_text_never_as_markup():
     assert "\x1b" not in out
 
 
+def test_number_columns_are_right_aligned_in_markdown_console_and_html():
+    """On the bundled data: every number column of findings.md is right-aligned, every text
+    column left-aligned; the console and the HTML align the same columns the same way."""
+    from rich.console import Console
+
+    from teamforge_analysis.display import table_html
+    from teamforge_analysis.report import evidence_tables
+
+    document = analyze().document
+    markdown = to_markdown(document)
+    assert "| Rank | Model | TeamForge score |" in markdown
+    assert "\n|---:|---|---:|---:|---:|---:|---:|\n" in markdown  # rank, model, scores, passed
+    assert "\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n" in markdown  # correlations
+    assert "\n| Left out | n | r | p | Hardest-level test then |\n|---|---:|---:|---:|---|\n" \
+        in markdown
+    (table, *_) = evidence_tables(document["findings"][0])  # r by difficulty: text, numbers
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    print_console(document, console)
+    lines = console.file.getvalue().splitlines()
+    first, r = table.rows[0][0], table.rows[0][2]
+    line = next(row for row in lines if row.startswith(f"  {first} "))  # the label: left
+    header = next(row for row in lines if " permutation p " in row)
+    assert header.index(" r ") + 2 == line.index(f" {r} ") + 1 + len(r)  # r: right-justified
+    header = next(row for row in lines if row.rstrip().endswith(" p   method"))
+    line = next(row for row in lines if "exact (" in row)
+    assert line.index("exact (") == header.index("method")  # a text column: left-justified
+    markup = table_html(table)
+    assert f'<td style="text-align:left">{first}</td>' in markup
+    assert f'<td style="text-align:right">{r}</td>' in markup
+
+
 def test_a_data_folder_named_in_bytes_that_are_not_utf8(tmp_path):
     """The loader names the data set with the undecodable byte escaped (``data\\xff``): plain
     text in findings.json, escaped again in findings.md."""

@@ -44,6 +44,16 @@ def test_table_renders_as_markdown_in_jupyter() -> None:
     assert table._repr_markdown_() == expected
 
 
+def test_number_columns_are_right_aligned_in_markdown() -> None:
+    """A column of numbers (intervals, n/a, "< 0.001", percentages and signed numbers among
+    them) is right-aligned; names, verdicts and methods stay left-aligned."""
+    table = Table("T", ("model", "r", "95% CI", "p", "declining", "gap", "verdict", "none"),
+                  (("a-70b", "0.73", "-0.77 to 0.99", "< 0.001", "22% of 9", "+0.052", "ahead",
+                    "n/a"),
+                   ("b", "n/a", "n/a", "0.5", "78%", "0.846 (0.770 to 0.923)", "n/a", "n/a")))
+    assert table.to_markdown().splitlines()[3] == "|---|---:|---:|---:|---:|---:|---|---|"
+
+
 def test_frame_table_formats_every_kind_of_cell() -> None:
     frame = pd.DataFrame(
         {
