@@ -99,7 +99,7 @@ def build_document(dataset: Dataset, board: pd.DataFrame, findings: Sequence[Fin
 
     Numbers are unrounded; undefined values are None. No absolute path appears.
     """
-    tasks = list(dataset.tasks["task"])
+    tasks = [c.removeprefix(TASK_PREFIX) for c in board.columns if c.startswith(TASK_PREFIX)]
     records = board.to_dict(orient="records")
     leaderboard = [
         {

@@ -92,7 +92,8 @@ def _design(dataset: Dataset) -> _Design:
     run_sd = cell_matrix(dataset, "score_sd").to_numpy(dtype=float)
     used = weight > 0
     per_level = np.bincount(level[used], minlength=level.max(initial=-1) + 1)
-    fixed = [str(name) for code, name in enumerate(level_names) if per_level[code] == 1]
+    single = {name for code, name in enumerate(level_names) if per_level[code] == 1}
+    fixed = [str(level) for level in dataset.levels if level in single]
     source, reason, groups = None, None, {}
     if dataset.aggregate == "best":
         reason = ("scores are best-of-N over runs, and the bootstrap is not defined for a "
@@ -280,8 +281,7 @@ def _score_intervals(dataset: Dataset, design: _Design, resamples: int, seed: in
     for i, row_complete in enumerate(complete):
         parts = []
         if not row_complete:
-            missing = [t for t, v in zip(dataset.tasks["task"], scores[i], strict=True)
-                       if np.isnan(v)]
+            missing = board["missing_tasks"].iloc[i]
             parts.append(f"missing {len(missing)} task(s) ({', '.join(missing[:3])}"
                          f"{', ...' if len(missing) > 3 else ''}): no weighted score")
         elif design.source is None:

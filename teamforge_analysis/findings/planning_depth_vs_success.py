@@ -13,6 +13,7 @@ import pandas as pd
 from .. import _fmt as fmt
 from ..dataset import Dataset
 from ..inference import settle_correlation
+from ..scoring import tasks_by_level
 from ..stats import (
     StratifiedPermutationResult,
     correlation,
@@ -76,8 +77,10 @@ class PlanningDepthVsSuccess(Definition):
         stratified = stratified_permutation_correlation(
             depth, passed, list(zip(table["model"], table["task"], strict=True)))
         settle = replace(settle_correlation(stratified.r, stratified.n), unit="episodes")
-        within = {str(task): correlation(group["planning_depth"].astype(float), group["score"])
-                  for task, group in table.groupby("task", sort=True)}
+        episodes = dict(list(table.groupby("task")))
+        within = {task: correlation(episodes[task]["planning_depth"].astype(float),
+                                    episodes[task]["score"])
+                  for task in tasks_by_level(dataset) if task in episodes}
         statistics.update({
             "episodes": len(table),
             "runs_without_steps": len(runs) - len(table),

@@ -237,7 +237,7 @@ def _sentences(statistics: dict[str, Any], evidence: _ScaleEvidence, robust: _Ro
         f"Across {n_known} model{'s' if n_known != 1 else ''} of known size "
         f"({statistics['size_column']}), the correlation of size with mean score is "
         + "; ".join(f"{corr_phrase(evidence.by_difficulty[lvl])} at {lvl} level"
-                    for lvl in reversed(levels)) + "."
+                    for lvl in levels) + "."
     ]
     if diff.difference is not None:
         sentences.append(
@@ -302,7 +302,7 @@ def _robustness_sentences(leave_out: pd.DataFrame, concordance: ConcordanceResul
 
 
 def _tables(stats: dict[str, Any]) -> list[Table]:
-    rows = [corr_row(level, c) for level, c in reversed(stats["by_difficulty"].items())]
+    rows = [corr_row(level, c) for level, c in stats["by_difficulty"].items()]
     tables = [Table(f"Correlation of {stats['size_column']} with mean score, by difficulty",
                     CORR_HEADERS, tuple(rows))]
     diff = stats.get("hard_minus_easy")

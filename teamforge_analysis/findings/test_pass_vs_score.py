@@ -18,6 +18,7 @@ from ..inference import (
     near_perfect_verdict,
     settle_fixed_effects_correlation,
 )
+from ..scoring import tasks_by_level
 from ..stats import (
     CorrelationResult,
     correlation,
@@ -87,8 +88,9 @@ class TestPassVsScore(Definition):
         results = dataset.results[dataset.results["test_pass"].notna()]
         share = (grader_weights(dataset) or {}).get("test_pass")
         pooled = correlation(results["test_pass"], results["score"])
-        within = {str(task): correlation(cells["test_pass"], cells["score"])
-                  for task, cells in results.groupby("task", sort=True)}
+        cells = dict(list(results.groupby("task")))
+        within = {task: correlation(cells[task]["test_pass"], cells[task]["score"])
+                  for task in tasks_by_level(dataset) if task in cells}
         beyond = beyond_construction(results, weight=share)
         construction = _construction_r(results, share)
         verdict, reason = near_perfect_verdict(beyond)
