@@ -1,20 +1,7 @@
-"""How text shows numbers: one rule per kind of number, here and nowhere else. Every table
-cell, generated sentence, console line and figure annotation formats a number with the
-formatter of its kind (rounding is for text only: ``findings.json`` keeps numbers unrounded).
-
-- Score scale (scores, level scores, score differences, thresholds, rewards, components,
-  standard errors, score intervals): 3 decimals, :func:`score` (``0.740``).
-- Correlation type (r, rho, tau, partial r, Kendall's W, differences of r, their intervals):
-  2 decimals, :func:`corr` (``0.73``).
-- p-values: 3 significant digits, below 0.001 ``< 0.001``: :func:`p`; in a sentence
-  :func:`pval` (``p = 0.0235``, ``p < 0.001``).
-- Steps, d and other averages of counts: 2 decimals, :func:`steps` (``14.25``).
-- Test statistics (U, Wilcoxon W), and values as declared (weights, model sizes, the methods'
-  settings): trailing zeros dropped, :func:`stat`, :func:`given` (``2``, ``0.4``, ``46.7``).
-- Counts: integers, :func:`count`. Percentages: whole, :func:`pct` (``78%``).
-
-A missing value is ``n/a``; an interval is ``low to high`` (:func:`span`, :func:`ci`), each end
-formatted by the interval's kind.
+"""How text shows numbers: one formatter per kind of number (:func:`score`, :func:`corr`,
+:func:`p` and :func:`pval`, :func:`steps`, :func:`stat` and :func:`given`, :func:`count`,
+:func:`pct`; :func:`span` and :func:`ci` for intervals), for every table cell, sentence, console
+line and figure annotation. :data:`RULE` states the rule (``docs/methods.md`` quotes it).
 """
 
 from __future__ import annotations
@@ -24,12 +11,23 @@ from collections.abc import Callable, Sequence
 
 Format = Callable[[float | None], str]
 
+#: The precision rule, one kind of number at a time.
+RULE = (
+    "Every number in a table, a text, the console or a figure is rounded by its kind: "
+    "quantities on the score scale (scores, level scores, score differences, thresholds, "
+    "rewards, grader components, standard errors, score intervals) to 3 decimals (0.740); "
+    "correlation-type coefficients (r, ρ, τ, partial r, Kendall's W, differences of r) and "
+    "their intervals to 2 (0.73); p-values to 3 significant digits, below 0.001 written "
+    "< 0.001; steps, d and other averages of counts to 2 decimals (14.25); test statistics "
+    "(U, Wilcoxon W) and values as declared (weights, model sizes, the methods' settings) with "
+    "trailing zeros dropped (0.4); counts as integers; percentages whole (78%). A missing "
+    "value is n/a. Rounding is for text only: findings.json keeps every number unrounded."
+)
+
 
 def _decimals(digits: int) -> Format:
     def show(value: float | None) -> str:
-        if value is None:
-            return "n/a"
-        text = f"{value:.{digits}f}"
+        text = "n/a" if value is None else f"{value:.{digits}f}"
         return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.00"
     return show
 
@@ -39,9 +37,7 @@ score, corr, steps = _decimals(3), _decimals(2), _decimals(2)
 
 def given(value: float | None) -> str:
     """A number as declared, trailing zeros dropped: ``0.4``, ``46.7``, ``27``."""
-    if value is None:
-        return "n/a"
-    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    text = "n/a" if value is None else f"{value:.3f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
 
@@ -58,31 +54,24 @@ def pct(fraction: float | None) -> str:
 
 def p(value: float | None) -> str:
     """A p-value: ``0.267``, ``0.0123``, ``< 0.001`` or ``n/a`` (three significant digits)."""
-    if value is None:
-        return "n/a"
-    return "< 0.001" if value < 0.001 else f"{value:.3g}"
+    return "n/a" if value is None else "< 0.001" if value < 0.001 else f"{value:.3g}"
 
 
 def pval(value: float | None) -> str:
     """A p-value in a sentence: ``p = 0.267``, ``p < 0.001`` or ``p n/a``."""
-    text = p(value)
-    return f"p {text}" if text.startswith("<") or value is None else f"p = {text}"
+    return f"p {p(value)}" if value is None or value < 0.001 else f"p = {p(value)}"
 
 
 #: The kind of a column of the data or of the library's frames, by name, where a table shows a
 #: frame (integers are counts; any other number is shown as given).
-COLUMN_KINDS: dict[str, Format] = {
-    **dict.fromkeys(("score", "test_pass", "lint_score", "efficiency_score", "review_quality",
-                     "reflection_quality", "pass_threshold", "recomputed", "reward",
-                     "total_reward", "reward_slope"), score),
-    "steps": steps,
-}
+COLUMN_KINDS: dict[str, Format] = {"steps": steps, **dict.fromkeys((
+    "score", "test_pass", "lint_score", "efficiency_score", "review_quality",
+    "reflection_quality", "pass_threshold", "recomputed", "reward", "total_reward",
+    "reward_slope"), score)}
 
-#: A cell that holds numbers: a number (``0.73``, ``+0.052``, ``78%``), ``n/a``, ``< 0.001``,
-#: an interval (``-0.77 to 0.99``), a share (``22% of 9``), or a number with another in
-#: parentheses (``0.846 (0.770 to 0.923)``).
-_NUMBER = r"(?:n/a|< ?\d[\d.]*|[+-]?\d[\d.]*%?)"
-_NUMBERS = rf"{_NUMBER}(?: (?:to|of) {_NUMBER})?"
+#: A cell of numbers: ``0.73``, ``+0.052``, ``78%``, ``n/a``, ``< 0.001``, ``-0.77 to 0.99``,
+#: ``22% of 9``, ``0.846 (0.770 to 0.923)``.
+_NUMBERS = r"(?:n/a|< ?\d[\d.]*|[+-]?\d[\d.]*%?)(?: (?:to|of) (?:n/a|[+-]?\d[\d.]*%?))?"
 NUMERIC_CELL = re.compile(rf"{_NUMBERS}(?: \({_NUMBERS}\))?")
 
 

@@ -32,6 +32,7 @@ from .tables import (
     md_code,
     md_paragraph,
     md_text,
+    more_models_note,
 )
 
 if TYPE_CHECKING:  # rich is imported only when the console is used
@@ -159,24 +160,13 @@ def has_runs(document: dict[str, Any]) -> bool:
     return any((row.get("runs") or 1) > 1 for row in document["leaderboard"])
 
 
-def _mean_and_interval(mean: float | None, bounds: Sequence[float] | None) -> str:
-    """``0.846 (0.770 to 0.923)``: the mean of runs with its run-noise interval."""
-    if mean is None:
-        return "n/a"
-    return f"{fmt.score(mean)} ({fmt.span(bounds, fmt.score)})"
-
-
-def _run_intervals(document: dict[str, Any]) -> dict[str, Sequence[float] | None]:
-    """Each model's run-noise 95% interval (Welch-Satterthwaite t), by model."""
-    section = document.get("leaderboard_uncertainty") or {"models": []}
-    return {m["model"]: m["run_se_ci95"] for m in section["models"]}
-
-
-def _inflation(row: dict[str, Any]) -> str:
-    best, mean = row.get("teamforge_score_best"), row.get("teamforge_score_mean")
-    if best is None or mean is None:
-        return "n/a"
-    return f"+{fmt.score(best - mean)}"
+def _run_cells(row: dict[str, Any], bounds: Sequence[float] | None) -> tuple[str, ...]:
+    """The mean of runs with its run-noise interval (``0.846 (0.770 to 0.923)``), the best of
+    N, the inflation best of N adds to the mean and the fewest runs."""
+    mean, best = row["teamforge_score_mean"], row["teamforge_score_best"]
+    return ("n/a" if mean is None else f"{fmt.score(mean)} ({fmt.span(bounds, fmt.score)})",
+            fmt.score(best), "n/a" if None in (mean, best) else f"+{fmt.score(best - mean)}",
+            fmt.count(row["runs"]))
 
 
 def leaderboard_table(document: dict[str, Any]) -> Table:
@@ -196,44 +186,29 @@ def leaderboard_table(document: dict[str, Any]) -> Table:
         if by_level else (tasks, "scores")
     shown = board[:MAX_TABLE_MODELS]
     runs = has_runs(document)
-    run_intervals = _run_intervals(document)
-    rows = tuple(
-        (
-            fmt.count(row["rank"]),
-            row["model"],
-            fmt.score(row["teamforge_score"]),
-            *((_mean_and_interval(row["teamforge_score_mean"],
-                                  run_intervals.get(row["model"])),
-               fmt.score(row["teamforge_score_best"]), _inflation(row),
-               fmt.count(row["runs"]))
-              if runs else ()),
-            *(fmt.score(row[key][part]) for part in parts),
-            fmt.count(row["tasks_passed"]),
-        )
-        for row in shown
-    )
-    left_out = len(board) - len(shown)
-    note = f"{left_out} more models are in findings.json." if left_out else None
+    section = document.get("leaderboard_uncertainty") or {"models": []}
+    run_ci = {m["model"]: m["run_se_ci95"] for m in section["models"]}  # (run noise, 95%)
+    rows = tuple((fmt.count(row["rank"]), row["model"], fmt.score(row["teamforge_score"]),
+                  *(_run_cells(row, run_ci.get(row["model"])) if runs else ()),
+                  *(fmt.score(row[key][part]) for part in parts),
+                  fmt.count(row["tasks_passed"])) for row in shown)
+    notes = [more_models_note(len(board), len(shown))]
     if by_level:
-        extra = (f"{len(tasks)} tasks: one column per level, the model's score on the level "
-                 "(weighted mean over its tasks); task scores are in findings.json.")
-        note = f"{note} {extra}" if note else extra
-    missing = [r["model"] for r in shown if r["missing_tasks"]]
-    if missing:
-        extra = f"Score n/a: missing tasks for {fmt.names(missing, at_most=8)}."
-        note = f"{note} {extra}" if note else extra
+        notes.append(f"{len(tasks)} tasks: one column per level, the model's score on the "
+                     "level (weighted mean over its tasks); task scores are in findings.json.")
+    if missing := [r["model"] for r in shown if r["missing_tasks"]]:
+        notes.append(f"Score n/a: missing tasks for {fmt.names(missing, at_most=8)}.")
     run_headers: tuple[str, ...] = ()
     if runs:
-        aggregate = document["dataset"].get("aggregate", "mean")
         run_headers = ("Mean of runs (95% CI)", "Best of N", "Inflation", "Runs")
-        extra = (f"{label} and task scores: the {aggregate} of each cell's runs. Mean of "
-                 "runs: with its run-noise 95% t interval, Welch-Satterthwaite degrees of "
-                 "freedom (n/a when a cell has one run). Inflation: best of N minus mean. "
-                 "Runs: the fewest runs of any of the model's tasks.")
-        note = f"{note} {extra}" if note else extra
+        notes.append(f"{label} and task scores: the {document['dataset'].get('aggregate', 'mean')} "
+                     "of each cell's runs. Mean of runs: with its run-noise 95% t interval, "
+                     "Welch-Satterthwaite degrees of freedom (n/a when a cell has one run). "
+                     "Inflation: best of N minus mean. Runs: the fewest runs of any of the "
+                     "model's tasks.")
     return Table("Leaderboard",
                  ("Rank", "Model", label, *run_headers, *parts, "Tasks passed"),
-                 rows, note, label_columns=2)
+                 rows, " ".join(n for n in notes if n) or None, label_columns=2)
 
 
 def caveats_note(document: dict[str, Any]) -> Bullets:
@@ -248,10 +223,10 @@ def uncertainty_tables(document: dict[str, Any]) -> Parts:
     if not section:
         return Parts(())
     out: list[Table | Note] = []
+    models = section["models"]
     if section["ci_method"] is None:
         out.append(Note(f"{_capitalised(section['reason'])}."))
-    models = section["models"]
-    if section["ci_method"] is not None:
+    else:
         resampled = {"tasks": "tasks within levels", "runs": "runs within cells"}
         out.append(Table(
             "Score and rank intervals (95%)",

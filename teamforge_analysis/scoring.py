@@ -72,9 +72,7 @@ def tasks_by_level(dataset: Dataset) -> list[str]:
     >>> tasks_by_level(load_dataset())
     ['easy_bugfix_chunk_list', 'medium_refactor_stats', 'hard_lru_cache_performance']
     """
-    rank = {level: i for i, level in enumerate(dataset.levels)}
-    return [task for _, task in sorted(zip(dataset.tasks["difficulty"].map(rank),
-                                           dataset.tasks["task"], strict=True))]
+    return list(dataset.tasks.sort_values(["difficulty_rank", "difficulty", "task"])["task"])
 
 
 def _require_measure(dataset: Dataset, value: object) -> None:

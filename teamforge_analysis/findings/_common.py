@@ -408,7 +408,3 @@ def settle_sentence(settle: SettleResult, about: str = "") -> str:
     return (f"What data would settle it{about}: {'; '.join(parts)} (these data have "
             f"{settle.n_observed} {unit}).")
 
-
-def plural(n: int, word: str) -> str:
-    """``1 model``, ``2 models``."""
-    return f"{n} {word}{'' if n == 1 else 's'}"

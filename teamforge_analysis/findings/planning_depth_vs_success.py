@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +14,7 @@ from ..dataset import Dataset
 from ..inference import settle_correlation
 from ..scoring import tasks_by_level
 from ..stats import (
+    CorrelationResult,
     StratifiedPermutationResult,
     correlation,
     finite_or_none,
@@ -212,16 +212,7 @@ def _figure(finding: Finding) -> Figure | None:
     ax.set_ylim(-0.03, 1.05)
     figure.suptitle(f"Planning depth vs success, {len(table)} episodes: "
                     f"{plots.verdict_label(finding)}\n"
-                    f"depth vs passed: {_r_label(corr)}", fontsize=plots.TITLE)
+                    f"depth vs passed: {corr_phrase(CorrelationResult(**corr))}",
+                    fontsize=plots.TITLE)
     figure.legend(loc="outside lower center", fontsize=plots.SMALL, ncol=3)
     return figure
-
-
-def _r_label(corr: Mapping[str, Any] | None) -> str:
-    """``r = 0.73 [-0.77, 0.99], n = 4``: r with its 95% interval where defined."""
-    if not corr or corr.get("r") is None:
-        return "r undefined"
-    interval = corr.get("ci95")
-    ci = f" [{fmt.corr(interval[0])}, {fmt.corr(interval[1])}]" if interval else ""
-    size = f"n = {corr['n']}" if "n" in corr and "dof" not in corr else f"dof = {corr.get('dof')}"
-    return f"r = {fmt.corr(corr['r'])}{ci}, {size}"

@@ -248,9 +248,8 @@ def _figure(finding: Finding) -> Figure | None:
     if effect.get("mean_d") is not None:
         mean = effect["mean_d"]
         interval = effect.get("ci95")
-        ci = f", 95% CI [{fmt.steps(interval[0])}, {fmt.steps(interval[1])}]" if interval else ""
-        ax.axvline(mean, color="#3b6ea5", linewidth=2,
-                   label=f"mean d = {fmt.steps(mean)}{ci} (n = {effect['n']})", gid="mean_d")
+        ax.axvline(mean, color="#3b6ea5", linewidth=2, gid="mean_d", label=f"mean d = "
+                   f"{fmt.steps(mean)} ({fmt.ci(interval, fmt.steps)}, n = {effect['n']})")
         if interval:
             ax.axvspan(*interval, color="#3b6ea5", alpha=0.18, linewidth=0, gid="mean_d_ci")
     else:

@@ -259,11 +259,10 @@ def _figure(finding: Finding) -> Figure | None:
     ax.set_xlabel("test_pass, after model and task effects (residual)", fontsize=plots.SMALL)
     ax.set_ylabel(f"{outcome},\nafter model and task effects (residual)", fontsize=plots.SMALL)
     ax.tick_params(labelsize=plots.SMALL)
-    interval = beyond.get("ci95")
-    ci = f" [{fmt.corr(interval[0])}, {fmt.corr(interval[1])}]" if interval else ""
     figure.suptitle(
-        f"Test pass vs score beyond construction: partial r = {fmt.corr(beyond['r'])}{ci}, "
-        f"{beyond['n']} cells, {beyond['dof']} residual dof\n"
+        f"Test pass vs score beyond construction: partial r = {fmt.corr(beyond['r'])} "
+        f"({fmt.ci(beyond.get('ci95'), fmt.corr)}), {beyond['n']} cells, {beyond['dof']} "
+        "residual dof\n"
         f"near-perfect means r ≥ {fmt.given(finding.statistics['near_perfect_r'])}: "
         f"{plots.verdict_label(finding)}", fontsize=plots.TITLE)
     legend_title = ("model" if len(models) <= plots.MAX_LEGEND_MODELS
