@@ -80,13 +80,14 @@ class Note(_ShowsMarkdown):
 
 @dataclass(frozen=True)
 class Bullets(_ShowsMarkdown):
-    """A bulleted list of sentences."""
+    """A bulleted list of sentences; ``empty`` is said when there are none."""
 
     items: tuple[str, ...]
+    empty: str = "None."
 
     def to_markdown(self) -> str:
         if not self.items:
-            return "_None._\n"
+            return f"{md_text(self.empty)}\n"
         return "".join(f"- {md_text(item)}\n" for item in self.items)
 
 

@@ -14,6 +14,7 @@ from teamforge_analysis import _fmt as fmt
 from teamforge_analysis import load_dataset, plots
 from teamforge_analysis.findings import finding_inputs
 from teamforge_analysis.report import (
+    Bullets,
     Note,
     Table,
     evidence_or_reason,
@@ -42,6 +43,13 @@ def test_table_renders_as_markdown_in_jupyter() -> None:
     )
     assert table.to_markdown() == expected
     assert table._repr_markdown_() == expected
+
+
+def test_bullets_say_when_there_are_none() -> None:
+    assert Bullets(("A [link](x).",)).to_markdown() == "- A \\[link\\](x).\n"
+    assert Bullets((), "No data warnings.").to_markdown() == "No data warnings.\n"
+    assert Bullets(load_dataset().warnings, "No data warnings.").to_markdown() == (
+        "No data warnings.\n")  # (the bundled data have none)
 
 
 def test_number_columns_are_right_aligned_in_markdown() -> None:
