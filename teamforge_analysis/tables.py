@@ -51,7 +51,7 @@ class Table(_ShowsMarkdown):
     def numeric(self) -> tuple[bool, ...]:
         """Per column, whether it holds numbers (every cell a number, an interval, ``n/a`` or
         blank, and some cell a number): such columns are right-aligned."""
-        columns = zip(*self.rows, strict=True) if self.rows else ((),) * len(self.headers)
+        columns = [[row[i] for row in self.rows if i < len(row)] for i in range(len(self.headers))]
         return tuple(any(re.search(r"\d", c) for c in column)
                      and all(not c or fmt.NUMERIC_CELL.fullmatch(c) for c in column)
                      for column in columns)
