@@ -1,41 +1,92 @@
-"""Number formatting for generated sentences and tables (rounding is for text only)."""
+"""How text shows numbers: one formatter per kind of number (:func:`score`, :func:`corr`,
+:func:`p` and :func:`pval`, :func:`steps`, :func:`stat` and :func:`given`, :func:`count`,
+:func:`pct`; :func:`span` and :func:`ci` for intervals), for every table cell, sentence, console
+line and figure annotation. :data:`RULE` states the rule (``docs/methods.md`` quotes it).
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+Format = Callable[[float | None], str]
+
+#: The precision rule, one kind of number at a time.
+RULE = (
+    "Every number in a table, a text, the console or a figure is rounded by its kind: "
+    "quantities on the score scale (scores, level scores, score differences, thresholds, "
+    "rewards, grader components, standard errors, score intervals) to 3 decimals (0.740); "
+    "correlation-type coefficients (r, ρ, τ, partial r, Kendall's W, differences of r) and "
+    "their intervals to 2 (0.73); p-values to 3 significant digits, below 0.001 written "
+    "< 0.001; steps, d and other averages of counts to 2 decimals (14.25); test statistics "
+    "(U, Wilcoxon W) and values as declared (weights, model sizes, the methods' settings) with "
+    "trailing zeros dropped (0.4); counts as integers; percentages whole (78%). A missing "
+    "value is n/a. Rounding is for text only: findings.json keeps every number unrounded."
+)
 
 
-def num(value: float | None, digits: int = 2) -> str:
-    """Fixed-point number, or ``n/a`` for a missing value."""
-    if value is None:
-        return "n/a"
-    text = f"{value:.{digits}f}"
-    return "0" + text[2:] if text.startswith("-0") and float(text) == 0 else text
+def _decimals(digits: int) -> Format:
+    def show(value: float | None) -> str:
+        text = "n/a" if value is None else f"{value:.{digits}f}"
+        return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.00"
+    return show
 
 
-def short(value: float | None, digits: int = 2) -> str:
-    """A number with trailing zeros dropped (14.25, 27, 0.7)."""
-    if value is None:
-        return "n/a"
-    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+score, corr, steps = _decimals(3), _decimals(2), _decimals(2)
+
+
+def given(value: float | None) -> str:
+    """A number as declared, trailing zeros dropped: ``0.4``, ``46.7``, ``27``."""
+    text = "n/a" if value is None else f"{value:.3f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
 
-def pval(p: float | None) -> str:
-    """``p = 0.267``, ``p = 0.0123`` or ``p < 0.001`` (three significant digits)."""
-    if p is None:
-        return "p n/a"
-    if p < 0.001:
-        return "p < 0.001"
-    return f"p = {p:.3g}"
+stat = given
 
 
-def ci(interval: Sequence[float] | None, digits: int = 2) -> str:
-    """``95% CI -0.77 to 0.99`` or ``no 95% CI``."""
-    if interval is None:
-        return "no 95% CI"
-    return f"95% CI {num(interval[0], digits)} to {num(interval[1], digits)}"
+def count(value: float | None) -> str:
+    return "n/a" if value is None else str(int(value))
+
+
+def pct(fraction: float | None) -> str:
+    return "n/a" if fraction is None else f"{_decimals(0)(100 * fraction)}%"
+
+
+def p(value: float | None) -> str:
+    """A p-value: ``0.267``, ``0.0123``, ``< 0.001`` or ``n/a`` (three significant digits)."""
+    return "n/a" if value is None else "< 0.001" if value < 0.001 else f"{value:.3g}"
+
+
+def pval(value: float | None) -> str:
+    """A p-value in a sentence: ``p = 0.267``, ``p < 0.001`` or ``p n/a``."""
+    return f"p {p(value)}" if value is None or value < 0.001 else f"p = {p(value)}"
+
+
+#: The kind of a column of the data or of the library's frames, by name, where a table shows a
+#: frame (integers are counts; any other number is shown as given).
+COLUMN_KINDS: dict[str, Format] = {"steps": steps, **dict.fromkeys((
+    "score", "test_pass", "lint_score", "efficiency_score", "review_quality",
+    "reflection_quality", "pass_threshold", "recomputed", "reward", "total_reward",
+    "reward_slope"), score)}
+
+#: A cell of numbers: ``0.73``, ``+0.052``, ``78%``, ``n/a``, ``< 0.001``, ``-0.77 to 0.99``,
+#: ``22% of 9``, ``0.846 (0.770 to 0.923)``.
+_NUMBERS = r"(?:n/a|< ?\d[\d.]*|[+-]?\d[\d.]*%?)(?: (?:to|of) (?:n/a|[+-]?\d[\d.]*%?))?"
+NUMERIC_CELL = re.compile(rf"{_NUMBERS}(?: \({_NUMBERS}\))?")
+
+
+def yes_no(value: bool | None) -> str:
+    return "n/a" if value is None else ("yes" if value else "no")
+
+
+def span(bounds: Sequence[float] | None, kind: Format) -> str:
+    """An interval, each end formatted by ``kind``: ``-0.77 to 0.99``, or ``n/a``."""
+    return f"{kind(bounds[0])} to {kind(bounds[1])}" if bounds else "n/a"
+
+
+def ci(bounds: Sequence[float] | None, kind: Format) -> str:
+    """A 95% interval in a sentence: ``95% CI -0.77 to 0.99``, or ``no 95% CI``."""
+    return f"95% CI {span(bounds, kind)}" if bounds else "no 95% CI"
 
 
 def names(items: Sequence[str], *, conjunction: str = "and", at_most: int | None = None) -> str:

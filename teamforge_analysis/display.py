@@ -32,15 +32,15 @@ REPR_WIDTH = 160
 
 
 def table_html(table: Table | Note) -> str:
-    """A :class:`.report.Table` (or :class:`.report.Note`) as an HTML table, numbers right
-    aligned, names escaped."""
+    """A :class:`.report.Table` (or :class:`.report.Note`) as an HTML table, number columns
+    right-aligned, names escaped."""
     if isinstance(table, Note):
         return f"<p><em>{html.escape(table.text)}</em></p>"
     head = "".join(f"<th>{html.escape(h)}</th>" for h in table.headers)
+    align = ["right" if numeric else "left" for numeric in table.numeric]
     body = "".join(
-        "<tr>" + "".join(
-            f'<td style="text-align:{"left" if i < table.label_columns else "right"}">'
-            f"{html.escape(cell)}</td>" for i, cell in enumerate(row)) + "</tr>"
+        "<tr>" + "".join(f'<td style="text-align:{side}">{html.escape(cell)}</td>'
+                         for side, cell in zip(align, row, strict=True)) + "</tr>"
         for row in table.rows)
     note = f"<p><em>{html.escape(table.note)}</em></p>" if table.note else ""
     return (f"<p><strong>{html.escape(table.caption)}</strong></p>"
@@ -112,7 +112,7 @@ def _value(value: Any, *, quote: bool = False) -> str:
         return f"{value:.4g}"
     if isinstance(value, (tuple, list)) and len(value) == 2 and all(
             isinstance(v, (int, float)) for v in value):
-        return f"[{fmt.short(float(value[0]), 3)}, {fmt.short(float(value[1]), 3)}]"
+        return f"[{fmt.given(float(value[0]))}, {fmt.given(float(value[1]))}]"
     if isinstance(value, str):
         return repr(fmt.one_line(value)) if quote else value
     return str(value)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from . import _fmt as fmt
 from .stats import (
     PERMUTATION_EXACT_MAX_N,
     ResultDisplay,
@@ -222,12 +223,13 @@ def near_perfect_verdict(result: PartialCorrelationResult | BeyondConstructionRe
     if result.r is None or result.ci95 is None:
         return "not_computable", f"the interval is undefined ({result.reason})"
     lo, hi = result.ci95
-    span = f"the whole 95% interval ({lo:.2f} to {hi:.2f})"
+    span = f"the whole 95% interval ({fmt.span((lo, hi), fmt.corr)})"
     if lo >= threshold:
         return "supported", f"{span} is at or above {threshold:g}"
     if hi < threshold:
         return "contradicted", f"{span} is below {threshold:g}"
-    return "inconclusive", f"the 95% interval ({lo:.2f} to {hi:.2f}) contains {threshold:g}"
+    return "inconclusive", (f"the 95% interval ({fmt.span((lo, hi), fmt.corr)}) contains "
+                            f"{threshold:g}")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -566,13 +568,13 @@ def size_verdict(result: SizeTestResult, *, alpha: float = ALPHA) -> tuple[Verdi
     """
     if result.p_value is None:
         return "not_computable", f"the size test is undefined ({result.reason})"
-    p = f"p = {result.p_value:.3g}"
+    p = fmt.pval(result.p_value)
     if result.p_value < alpha and result.direction == "passing larger":
-        return "supported", f"{p} < {alpha:g} and the passing models are larger"
+        return "supported", f"{p} (below {alpha:g}) and the passing models are larger"
     if result.p_value < alpha and result.direction == "passing smaller":
-        return "contradicted", f"{p} < {alpha:g} and the passing models are smaller"
+        return "contradicted", f"{p} (below {alpha:g}) and the passing models are smaller"
     floor = ("" if result.min_attainable_p is None
-             else f" (the smallest attainable p is {result.min_attainable_p:.3g})")
+             else f" (the smallest attainable p is {fmt.p(result.min_attainable_p)})")
     return "inconclusive", f"{p} is not below {alpha:g}{floor}"
 
 

@@ -7,6 +7,7 @@ current) and ``results/findings.md`` ends with the short form (``short=True``).
 
 from __future__ import annotations
 
+from ._fmt import RULE
 from .findings import ALPHA, FINDINGS
 from .stats import (
     PERMUTATION_EXACT_MAX_N,
@@ -127,6 +128,7 @@ def methods_markdown(*, short: bool = False, heading_level: int = 1) -> str:
     ]
     for f in FINDINGS:
         lines += [f"{h}# {f.title} (`{f.id}`)", "", f.computes, "", f"Rule: {f.rule}", ""]
-    lines += [f"{h}# Assumptions and limits", "", _ASSUMPTIONS, "", f"{h}# References", ""]
+    lines += [f"{h}# Assumptions and limits", "", _ASSUMPTIONS, "", f"{h}# Numbers", "", RULE, ""]
+    lines += [f"{h}# References", ""]
     lines += [f"- {r}" for r in REFERENCES.values()]
     return "\n".join(lines) + "\n"

@@ -30,12 +30,10 @@ from .tables import (
     Parts,
     Table,
     frame_table,
-    interval,
     md_code,
     md_paragraph,
     md_text,
-    opt,
-    pcell,
+    more_models_note,
 )
 
 if TYPE_CHECKING:  # rich is imported only when the console is used
@@ -58,8 +56,8 @@ def settle_table(document: dict[str, Any]) -> Table:
         settle = (finding.get("statistics") or {}).get("settle")
         if not settle:
             continue
-        rows.append((finding["id"], settle["unit"], opt(settle["n_observed"]),
-                     opt(settle["min_n_attainable"]), opt(settle["n_for_80_power"]),
+        rows.append((finding["id"], settle["unit"], fmt.count(settle["n_observed"]),
+                     fmt.count(settle["min_n_attainable"]), fmt.count(settle["n_for_80_power"]),
                      settle["method"] or settle["reason"] or ""))
     return Table("What data would settle each claim",
                  ("Finding", "Unit", "In these data", "Fewest to decide at all",
@@ -103,7 +101,7 @@ def build_document(dataset: Dataset, board: pd.DataFrame, findings: Sequence[Fin
 
     Numbers are unrounded; undefined values are None. No absolute path appears.
     """
-    tasks = list(dataset.tasks["task"])
+    tasks = [c.removeprefix(TASK_PREFIX) for c in board.columns if c.startswith(TASK_PREFIX)]
     records = board.to_dict(orient="records")
     leaderboard = [
         {
@@ -163,24 +161,13 @@ def has_runs(document: dict[str, Any]) -> bool:
     return any((row.get("runs") or 1) > 1 for row in document["leaderboard"])
 
 
-def _mean_and_interval(mean: float | None, bounds: Sequence[float] | None) -> str:
-    """``0.846 (0.770 to 0.923)``: the mean of runs with its run-noise interval."""
-    if mean is None:
-        return "n/a"
-    return f"{fmt.num(mean, 3)} ({interval(bounds, 3) if bounds else 'n/a'})"
-
-
-def _run_intervals(document: dict[str, Any]) -> dict[str, Sequence[float] | None]:
-    """Each model's run-noise 95% interval (Welch-Satterthwaite t), by model."""
-    section = document.get("leaderboard_uncertainty") or {"models": []}
-    return {m["model"]: m["run_se_ci95"] for m in section["models"]}
-
-
-def _inflation(row: dict[str, Any]) -> str:
-    best, mean = row.get("teamforge_score_best"), row.get("teamforge_score_mean")
-    if best is None or mean is None:
-        return "n/a"
-    return f"+{fmt.num(best - mean, 3)}"
+def _run_cells(row: dict[str, Any], bounds: Sequence[float] | None) -> tuple[str, ...]:
+    """The mean of runs with its run-noise interval (``0.846 (0.770 to 0.923)``), the best of
+    N, the inflation best of N adds to the mean and the fewest runs."""
+    mean, best = row["teamforge_score_mean"], row["teamforge_score_best"]
+    return ("n/a" if mean is None else f"{fmt.score(mean)} ({fmt.span(bounds, fmt.score)})",
+            fmt.score(best), "n/a" if None in (mean, best) else f"+{fmt.score(best - mean)}",
+            fmt.count(row["runs"]))
 
 
 def leaderboard_table(document: dict[str, Any]) -> Table:
@@ -200,43 +187,29 @@ def leaderboard_table(document: dict[str, Any]) -> Table:
         if by_level else (tasks, "scores")
     shown = board[:MAX_TABLE_MODELS]
     runs = has_runs(document)
-    run_intervals = _run_intervals(document)
-    rows = tuple(
-        (
-            opt(row["rank"]),
-            row["model"],
-            opt(row["teamforge_score"]),
-            *((_mean_and_interval(row["teamforge_score_mean"],
-                                  run_intervals.get(row["model"])),
-               opt(row["teamforge_score_best"]), _inflation(row), opt(row["runs"]))
-              if runs else ()),
-            *(opt(row[key][part]) for part in parts),
-            opt(row["tasks_passed"]),
-        )
-        for row in shown
-    )
-    left_out = len(board) - len(shown)
-    note = f"{left_out} more models are in findings.json." if left_out else None
+    section = document.get("leaderboard_uncertainty") or {"models": []}
+    run_ci = {m["model"]: m["run_se_ci95"] for m in section["models"]}  # (run noise, 95%)
+    rows = tuple((fmt.count(row["rank"]), row["model"], fmt.score(row["teamforge_score"]),
+                  *(_run_cells(row, run_ci.get(row["model"])) if runs else ()),
+                  *(fmt.score(row[key][part]) for part in parts),
+                  fmt.count(row["tasks_passed"])) for row in shown)
+    notes = [more_models_note(len(board), len(shown))]
     if by_level:
-        extra = (f"{len(tasks)} tasks: one column per level, the model's score on the level "
-                 "(weighted mean over its tasks); task scores are in findings.json.")
-        note = f"{note} {extra}" if note else extra
-    missing = [r["model"] for r in shown if r["missing_tasks"]]
-    if missing:
-        extra = f"Score n/a: missing tasks for {fmt.names(missing, at_most=8)}."
-        note = f"{note} {extra}" if note else extra
+        notes.append(f"{len(tasks)} tasks: one column per level, the model's score on the "
+                     "level (weighted mean over its tasks); task scores are in findings.json.")
+    if missing := [r["model"] for r in shown if r["missing_tasks"]]:
+        notes.append(f"Score n/a: missing tasks for {fmt.names(missing, at_most=8)}.")
     run_headers: tuple[str, ...] = ()
     if runs:
-        aggregate = document["dataset"].get("aggregate", "mean")
         run_headers = ("Mean of runs (95% CI)", "Best of N", "Inflation", "Runs")
-        extra = (f"{label} and task scores: the {aggregate} of each cell's runs. Mean of "
-                 "runs: with its run-noise 95% t interval, Welch-Satterthwaite degrees of "
-                 "freedom (n/a when a cell has one run). Inflation: best of N minus mean. "
-                 "Runs: the fewest runs of any of the model's tasks.")
-        note = f"{note} {extra}" if note else extra
+        notes.append(f"{label} and task scores: the {document['dataset'].get('aggregate', 'mean')} "
+                     "of each cell's runs. Mean of runs: with its run-noise 95% t interval, "
+                     "Welch-Satterthwaite degrees of freedom (n/a when a cell has one run). "
+                     "Inflation: best of N minus mean. Runs: the fewest runs of any of the "
+                     "model's tasks.")
     return Table("Leaderboard",
                  ("Rank", "Model", label, *run_headers, *parts, "Tasks passed"),
-                 rows, note, label_columns=2)
+                 rows, " ".join(n for n in notes if n) or None, label_columns=2)
 
 
 def caveats_note(document: dict[str, Any]) -> Bullets:
@@ -251,16 +224,17 @@ def uncertainty_tables(document: dict[str, Any]) -> Parts:
     if not section:
         return Parts(())
     out: list[Table | Note] = []
+    models = section["models"]
     if section["ci_method"] is None:
         out.append(Note(f"{_capitalised(section['reason'])}."))
-    models = section["models"]
-    if section["ci_method"] is not None:
+    else:
         resampled = {"tasks": "tasks within levels", "runs": "runs within cells"}
         out.append(Table(
             "Score and rank intervals (95%)",
             ("Model", "Score", "95% CI", "Rank", "Rank 95% CI", "Run-noise 95% CI"),
-            tuple((m["model"], opt(m["score"]), interval(m["ci95"], 3), opt(m["rank"]),
-                   _rank_interval(m["rank_ci95"]), interval(m["run_se_ci95"], 3))
+            tuple((m["model"], fmt.score(m["score"]), fmt.span(m["ci95"], fmt.score),
+                   fmt.count(m["rank"]), _rank_interval(m["rank_ci95"]),
+                   fmt.span(m["run_se_ci95"], fmt.score))
                   for m in models[:MAX_TABLE_MODELS]),
             f"{_capitalised(section['method'])}, {section['resamples']} resamples of "
             f"{resampled.get(section['ci_method'], section['ci_method'])} (seed "
@@ -276,9 +250,10 @@ def uncertainty_tables(document: dict[str, Any]) -> Parts:
             "Paired comparisons (difference of weighted scores on shared tasks)",
             ("Ahead", "Behind", "Tasks", "Difference", "95% CI", "p", "Holm p", "Verdict",
              "Tasks for 80% power"),
-            tuple((c["model_a"], c["model_b"], opt(c["n_tasks"]), opt(c["difference"]),
-                   interval(c["ci95"], 3), pcell(c["p_value"]), pcell(c["p_holm"]),
-                   c["verdict"] or "n/a", opt(c["tasks_for_80_power"]))
+            tuple((c["model_a"], c["model_b"], fmt.count(c["n_tasks"]),
+                   fmt.score(c["difference"]), fmt.span(c["ci95"], fmt.score),
+                   fmt.p(c["p_value"]), fmt.p(c["p_holm"]), c["verdict"] or "n/a",
+                   fmt.count(c["tasks_for_80_power"]))
                   for c in pairs[:MAX_TABLE_ROWS]),
             f"Pairs {order.get(section.get('pair_order', 'score'), 'as listed')}; p from a "
             "paired sign-flip permutation of per-task weighted differences, Holm-adjusted "
@@ -303,7 +278,7 @@ def _too_few_tasks(pairs: list[dict[str, Any]]) -> str:
         return ""
     return (f" With {fewest} shared task{'s' if fewest != 1 else ''} and {len(pairs)} "
             f"pair{'s' if len(pairs) != 1 else ''}, the smallest Holm-adjusted p the sign-flip "
-            f"test can give is {fmt.short(floor, 3)}, so no such pair can be "
+            f"test can give is {fmt.p(floor)}, so no such pair can be "
             "'ahead' whatever the scores.")
 
 
@@ -473,10 +448,11 @@ def print_console(document: dict[str, Any], console: Console | None = None) -> N
         rich_table = RichTable(title=text(table.caption), box=box.SIMPLE, header_style="bold")
         # Headers wrap between words where the table fits; else cells and headers fold.
         fitted = _fitted_headers(table, console.width)
-        for i, header in enumerate(fitted or map(display_name, table.headers)):
-            label = i < table.label_columns
-            rich_table.add_column(Text(header), justify="left" if label else "right",
-                                  no_wrap=label or fitted is not None, overflow="fold")
+        headers = fitted or [display_name(h) for h in table.headers]
+        for i, (header, numeric) in enumerate(zip(headers, table.numeric, strict=True)):
+            rich_table.add_column(Text(header), justify="right" if numeric else "left",
+                                  no_wrap=i < table.label_columns or fitted is not None,
+                                  overflow="fold")
         for row in table.rows:
             rich_table.add_row(*(Text(display_name(cell)) if i < table.label_columns
                                  else text(cell) for i, cell in enumerate(row)))

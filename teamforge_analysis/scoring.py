@@ -26,6 +26,7 @@ __all__ = [
     "level_task_weights",
     "score_matrix",
     "task_weights",
+    "tasks_by_level",
     "weighted_total",
 ]
 
@@ -59,6 +60,19 @@ def cell_matrix(dataset: Dataset, column: str) -> pd.DataFrame:
                                       if c not in ("model", "task")])
     wide = dataset.cells.pivot(index="model", columns="task", values=column)
     return wide.reindex(columns=list(dataset.tasks["task"])).sort_index()
+
+
+def tasks_by_level(dataset: Dataset) -> list[str]:
+    """The tasks as tables, columns and texts list them: easiest level first (the order of
+    ``dataset.levels``), then by name.
+
+    Examples
+    --------
+    >>> from teamforge_analysis import load_dataset
+    >>> tasks_by_level(load_dataset())
+    ['easy_bugfix_chunk_list', 'medium_refactor_stats', 'hard_lru_cache_performance']
+    """
+    return list(dataset.tasks.sort_values(["difficulty_rank", "difficulty", "task"])["task"])
 
 
 def _require_measure(dataset: Dataset, value: object) -> None:
@@ -182,10 +196,11 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
         ``teamforge_score_mean``, √(Σ_t w_t² s_t² / n_t) with s_t the sample standard deviation
         (ddof = 1) of the model's n_t runs on task t; NaN when any n_t is 1 or a task is
         missing), ``runs`` (the fewest runs of any of the model's cells), one column
-        ``task:<name>`` per task with that task's score, one column ``level:<name>`` per level
+        ``task:<name>`` per task (:func:`tasks_by_level`) with that task's score, one column
+        ``level:<name>`` per level
         (easiest first) with the model's score on that level (:func:`level_scores`),
         ``tasks_passed`` (nullable: see :func:`cell_passes`) and ``missing_tasks`` (a list of
-        task names).
+        task names, in the same order).
 
     Examples
     --------
@@ -197,7 +212,7 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
     np.float64(0.74015)
     """
     require_dataset(dataset)
-    tasks = list(dataset.tasks["task"])
+    tasks, by_level = list(dataset.tasks["task"]), tasks_by_level(dataset)
     scores = score_matrix(dataset)
     weights = task_weights(dataset)
     values = scores.to_numpy(dtype=float)
@@ -207,7 +222,6 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
     passed = passed.reindex(scores.index)
     missing = scores.isna().to_numpy()
     on_levels = level_scores(dataset).reindex(scores.index)
-    task_names = np.asarray(tasks, dtype=object)
     # Built in one go: adding one column per task would fragment the frame.
     board = pd.DataFrame(
         {
@@ -218,7 +232,7 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
             **{LEVEL_PREFIX + level: on_levels[level].to_numpy()
                for level in dataset.levels},
             "tasks_passed": passed.astype("Int64").array,
-            "missing_tasks": [list(task_names[row]) for row in missing],
+            "missing_tasks": [[t for t in by_level if row[tasks.index(t)]] for row in missing],
         }
     )
 
@@ -228,7 +242,7 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
                         -rank_key.fillna(-np.inf).to_numpy()))
     board = board.iloc[order]
     columns = ["rank", "model", "teamforge_score", *RUN_COLUMNS,
-               *(TASK_PREFIX + task for task in tasks),
+               *(TASK_PREFIX + task for task in by_level),
                *(LEVEL_PREFIX + level for level in dataset.levels), "tasks_passed",
                "missing_tasks"]
     return board[columns].reset_index(drop=True)

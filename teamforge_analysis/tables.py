@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,11 +47,21 @@ class Table(_ShowsMarkdown):
     note: str | None = None
     label_columns: int = 1  # leading columns of names, never wrapped
 
+    @property
+    def numeric(self) -> tuple[bool, ...]:
+        """Per column, whether it holds numbers (every cell a number, an interval, ``n/a`` or
+        blank, and some cell a number): such columns are right-aligned."""
+        columns = [[row[i] for row in self.rows if i < len(row)] for i in range(len(self.headers))]
+        return tuple(any(re.search(r"\d", c) for c in column)
+                     and all(not c or fmt.NUMERIC_CELL.fullmatch(c) for c in column)
+                     for column in columns)
+
     def to_markdown(self) -> str:
-        """The caption in bold, a pipe table, the note in italics."""
+        """The caption in bold, a pipe table (number columns right-aligned), the note in
+        italics."""
         lines = [f"**{md_text(self.caption)}**", ""]
         lines.append("| " + " | ".join(_md_cell(h) for h in self.headers) + " |")
-        lines.append("|" + "|".join("---" for _ in self.headers) + "|")
+        lines.append("|" + "|".join("---:" if n else "---" for n in self.numeric) + "|")
         lines.extend("| " + " | ".join(_md_cell(c) for c in row) + " |" for row in self.rows)
         if self.note:
             lines += ["", f"_{md_text(self.note)}_"]
@@ -71,13 +80,14 @@ class Note(_ShowsMarkdown):
 
 @dataclass(frozen=True)
 class Bullets(_ShowsMarkdown):
-    """A bulleted list of sentences."""
+    """A bulleted list of sentences; ``empty`` is said when there are none."""
 
     items: tuple[str, ...]
+    empty: str = "None."
 
     def to_markdown(self) -> str:
         if not self.items:
-            return "_None._\n"
+            return f"{md_text(self.empty)}\n"
         return "".join(f"- {md_text(item)}\n" for item in self.items)
 
 
@@ -101,21 +111,24 @@ class Parts(tuple, _ShowsMarkdown):  # type: ignore[type-arg]
         return "\n".join(item.to_markdown() for item in self)
 
 
-def _format_cells(column: pd.Series, digits: int) -> list[str]:
-    """Display text for every cell of one column: numbers with trailing zeros dropped."""
+def _format_cells(column: pd.Series, number: fmt.Format) -> list[str]:
+    """Display text for every cell of one column: integers as counts, other numbers by
+    ``number``."""
     def cell(value: Any) -> str:
         if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
             return "n/a"
         if isinstance(value, bool | np.bool_):
-            return "yes" if value else "no"
-        if isinstance(value, int | float | np.integer | np.floating):
-            return fmt.short(float(value), digits)
+            return fmt.yes_no(bool(value))
+        if isinstance(value, int | np.integer):
+            return fmt.count(value)
+        if isinstance(value, float | np.floating):
+            return number(float(value))
         return str(value)
 
     return [cell(value) for value in column.tolist()]
 
 
-def frame_table(frame: pd.DataFrame, caption: str, *, digits: int = 3,
+def frame_table(frame: pd.DataFrame, caption: str, *, number: fmt.Format | None = None,
                 max_rows: int = MAX_TABLE_ROWS, note: str | None = None,
                 source: str | None = None) -> Table:
     """Show a DataFrame as a :class:`Table`.
@@ -126,8 +139,10 @@ def frame_table(frame: pd.DataFrame, caption: str, *, digits: int = 3,
         Any DataFrame; a named index becomes the leading column(s).
     caption
         The table's caption.
-    digits
-        Decimals kept for numbers (trailing zeros are dropped: ``0.62``, ``18``, ``46.7``).
+    number
+        How non-integer numbers are shown (a formatter of :mod:`._fmt`, e.g. ``fmt.score``);
+        by default by their column's kind (:data:`._fmt.COLUMN_KINDS`: ``score`` to three
+        decimals, ``steps`` to two), other columns as given (``0.2``, ``46.7``).
     max_rows
         At most this many rows are shown; the note says how many more there are.
     note
@@ -138,7 +153,7 @@ def frame_table(frame: pd.DataFrame, caption: str, *, digits: int = 3,
     Returns
     -------
     Table
-        Missing values show as ``n/a`` and booleans as ``yes``/``no``.
+        Integers show as counts, missing values as ``n/a`` and booleans as ``yes``/``no``.
 
     Examples
     --------
@@ -147,19 +162,20 @@ def frame_table(frame: pd.DataFrame, caption: str, *, digits: int = 3,
     **Scores**
     <BLANKLINE>
     | model | score | passed |
-    |---|---|---|
-    | a | 0.5 | yes |
+    |---|---:|---|
+    | a | 0.500 | yes |
     | b | n/a | no |
     <BLANKLINE>
     """
     if not isinstance(frame, pd.DataFrame):
         raise ValueError(f"frame must be a pandas DataFrame, not {type(frame).__name__}")
-    require_count("digits", digits)
     require_count("max_rows", max_rows)
     if any(name is not None for name in frame.index.names):
         frame = frame.reset_index()
     shown = frame.head(max_rows)
-    cells = [_format_cells(shown.iloc[:, i], digits) for i in range(shown.shape[1])]
+    cells = [_format_cells(shown.iloc[:, i],
+                           number or fmt.COLUMN_KINDS.get(str(shown.columns[i]), fmt.given))
+             for i in range(shown.shape[1])]
     rows = tuple(zip(*cells, strict=True)) if cells else ((),) * len(shown)
     left_out = len(frame) - len(shown)
     if left_out:
@@ -174,30 +190,6 @@ def frame_table(frame: pd.DataFrame, caption: str, *, digits: int = 3,
                  label_columns=labels)
 
 
-# ----------------------------------------------------------------------------------------------
-# Cells
-# ----------------------------------------------------------------------------------------------
-def opt(value: Any, digits: int = 3) -> str:
-    """A cell: ``n/a``, ``yes``/``no``, an integer, or a number to ``digits`` decimals."""
-    if value is None:
-        return "n/a"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return str(value)
-    return fmt.num(float(value), digits)
-
-
-def interval(bounds: Sequence[float] | None, digits: int = 2) -> str:
-    """``-0.77 to 0.99`` or ``n/a``."""
-    return fmt.ci(bounds, digits).removeprefix("95% CI ") if bounds else "n/a"
-
-
-def pcell(p: float | None) -> str:
-    """``0.267``, ``< 0.001`` or ``n/a``."""
-    return fmt.pval(p).removeprefix("p ").removeprefix("= ") if p is not None else "n/a"
-
-
 CORR_HEADERS = ("", "n", "r", "95% CI", "p", "permutation p", "Spearman rho", "Kendall tau",
                 "min. detectable |r| (parametric)")
 
@@ -205,10 +197,10 @@ CORR_HEADERS = ("", "n", "r", "95% CI", "p", "permutation p", "Spearman rho", "K
 def corr_row(label: str, corr: dict[str, Any] | None) -> tuple[str, ...]:
     """A row of :data:`CORR_HEADERS` for one correlation (a dict of the JSON document)."""
     corr = corr or {}
-    return (label, opt(corr.get("n")), opt(corr.get("r")), interval(corr.get("ci95")),
-            pcell(corr.get("p_value")), pcell(corr.get("p_permutation")),
-            opt(corr.get("spearman_rho")), opt(corr.get("kendall_tau")),
-            opt(corr.get("min_detectable_r")))
+    return (label, fmt.count(corr.get("n")), fmt.corr(corr.get("r")),
+            fmt.span(corr.get("ci95"), fmt.corr), fmt.p(corr.get("p_value")),
+            fmt.p(corr.get("p_permutation")), fmt.corr(corr.get("spearman_rho")),
+            fmt.corr(corr.get("kendall_tau")), fmt.corr(corr.get("min_detectable_r")))
 
 
 def more_models_note(total: int, shown: int) -> str | None:

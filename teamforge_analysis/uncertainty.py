@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from . import _fmt as fmt
 from ._checks import require_count, require_dataset
 from .io import Dataset
 from .scoring import (
@@ -91,7 +92,8 @@ def _design(dataset: Dataset) -> _Design:
     run_sd = cell_matrix(dataset, "score_sd").to_numpy(dtype=float)
     used = weight > 0
     per_level = np.bincount(level[used], minlength=level.max(initial=-1) + 1)
-    fixed = [str(name) for code, name in enumerate(level_names) if per_level[code] == 1]
+    single = {name for code, name in enumerate(level_names) if per_level[code] == 1}
+    fixed = [str(level) for level in dataset.levels if level in single]
     source, reason, groups = None, None, {}
     if dataset.aggregate == "best":
         reason = ("scores are best-of-N over runs, and the bootstrap is not defined for a "
@@ -279,8 +281,7 @@ def _score_intervals(dataset: Dataset, design: _Design, resamples: int, seed: in
     for i, row_complete in enumerate(complete):
         parts = []
         if not row_complete:
-            missing = [t for t, v in zip(dataset.tasks["task"], scores[i], strict=True)
-                       if np.isnan(v)]
+            missing = board["missing_tasks"].iloc[i]
             parts.append(f"missing {len(missing)} task(s) ({', '.join(missing[:3])}"
                          f"{', ...' if len(missing) > 3 else ''}): no weighted score")
         elif design.source is None:
@@ -536,17 +537,17 @@ def _verdict_reason(record: dict[str, Any], n_pairs: int, confidence: float) -> 
         return []
     family = f"Holm-adjusted over {n_pairs} pair(s)"
     if record["verdict"] == "ahead":
-        return [f"p = {p:.3g} < 0.05 ({family})"]
-    text = f"p = {p:.3g}, not below 0.05 ({family})"
+        return [f"{fmt.pval(p)}, below 0.05 ({family})"]
+    text = f"{fmt.pval(p)}, not below 0.05 ({family})"
     if record["ci_low"] > 0 or record["ci_high"] < 0:
-        text += (f"; the unadjusted {confidence:.0%} interval excludes 0, but the adjusted "
+        text += (f"; the unadjusted {fmt.pct(confidence)} interval excludes 0, but the adjusted "
                  "test does not reject")
     # The test's smallest possible p: 2 of all 2^n flips, or 2 of the Monte Carlo flips + 1.
     n = record["n_tasks"]
     smallest = 2 / (2**n if n <= PERMUTATION_EXACT_MAX_TASKS else PERMUTATION_RESAMPLES + 1)
     if smallest * n_pairs >= ALPHA:  # (Holm's smallest: n_pairs × the smallest p)
-        text += (f"; with {n} tasks the smallest p this test can give is {min(1, smallest):.2g}"
-                 f", {min(1, smallest * n_pairs):.2g} after Holm over {n_pairs} pair(s), so "
+        text += (f"; with {n} tasks the smallest p this test can give is {fmt.p(min(1, smallest))}"
+                 f", {fmt.p(min(1, smallest * n_pairs))} after Holm over {n_pairs} pair(s), so "
                  "'ahead' was out of reach")
     return [text]
 

@@ -67,7 +67,7 @@ def test_finding_html_shows_its_numbers_and_verdict(result: Analysis) -> None:
     finding = result.finding("test_pass_vs_score")
     text = visible_text(finding._repr_html_())
     beyond = finding.statistics["beyond_construction"]
-    assert f"{beyond['r']:.3f}" in text
+    assert f"r = {beyond['r']:.2f}" in text  # correlations: 2 decimals
     assert "Verdict: contradicted" in text and finding.claim in text
 
 

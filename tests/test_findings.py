@@ -798,6 +798,43 @@ def test_bundled_texts(bundled: Dataset) -> None:
     assert "Verdict: inconclusive" in boundary
 
 
+def test_a_number_is_formatted_alike_in_its_table_and_its_text(bundled: Dataset) -> None:
+    """One precision per kind of number: finding 1's hard-level r with 2 decimals in its
+    table and its sentence, a p below 0.001 as "< 0.001" / "p < 0.001", a pass threshold with
+    3 decimals."""
+    findings = {f.id: f for f in all_findings(bundled)}
+    scale = findings["scale_vs_difficulty"]
+    r = f"{pearson_by_hand(BUNDLED_SIZES, BUNDLED_SCORES['hard']):.2f}"
+    (by_level, *_, sensitivity) = scale.evidence()
+    assert next(row for row in by_level.rows if row[0] == "hard")[2] == r
+    assert sensitivity.rows[0][sensitivity.headers.index("hard")].startswith(f"{r} (")
+    assert re.search(rf"r = {r} \([^)]*\) at hard level", scale.text)
+    test_pass = findings["test_pass_vs_score"]
+    r_pooled = pearson_by_hand(bundled.results["test_pass"], bundled.results["score"])
+    assert t_test_p_by_hand(r_pooled, 12) < 0.001
+    pooled = next(t for t in test_pass.evidence() if t.caption.startswith("Correlation"))
+    assert pooled.rows[0][:5] == ("pooled over cells", "12", f"{r_pooled:.2f}", pooled.rows[0][3],
+                                  "< 0.001")
+    assert f"r = {r_pooled:.2f} (95% CI {pooled.rows[0][3]}, p < 0.001," in test_pass.text
+    assert "of at least 0.700, the pass threshold" in findings["hard_task_boundary"].text
+
+
+def test_levels_are_listed_easiest_first(bundled: Dataset) -> None:
+    """Finding 1's tables and sentence list the levels easiest first, like its sensitivity
+    table; finding 3 lists its tasks by level, then name."""
+    levels = ["easy", "medium", "hard"]
+    scale = scale_vs_difficulty(bundled)
+    by_level, *_, sensitivity = scale.evidence()
+    assert [row[0] for row in by_level.rows] == levels
+    assert list(sensitivity.headers[1:-1]) == levels
+    said = [scale.text.index(f"at {level} level") for level in levels]
+    assert said == sorted(said)
+    tasks = ["easy_bugfix_chunk_list", "medium_refactor_stats", "hard_lru_cache_performance"]
+    pooled = next(t for t in pass_vs_score(bundled).evidence()
+                  if t.caption.startswith("Correlation"))
+    assert [row[0] for row in pooled.rows[1:]] == [f"within {task}" for task in tasks]
+
+
 def test_findings_to_dict_roundtrip(bundled: Dataset) -> None:
     for f in all_findings(bundled):
         d = json.loads(json.dumps(f.to_dict(), allow_nan=False))

@@ -143,7 +143,8 @@ def test_odd_names_go_through_the_command_and_are_shown_as_typed(tmp_path, capsy
     assert {len(markdown_cells(line)) for line in table} == {len(tasks) + 4}
     assert [markdown_cells(line)[1] for line in table[2:]] == [
         MARKDOWN[row["model"]] for row in document["leaderboard"]]
-    assert markdown_cells(table[0])[3:-1] == [MARKDOWN[t] for t in sorted(tasks)]
+    easy, hard, medium = tasks  # (renaming the bundled tasks, sorted by name)
+    assert markdown_cells(table[0])[3:-1] == [MARKDOWN[t] for t in (easy, medium, hard)]
     shown = rendered_leaderboard(markdown)
     assert [row[1] for row in shown[1:]] == [
         row["model"].replace("\u2028", "\\u2028") for row in document["leaderboard"]]
@@ -220,7 +221,7 @@ def test_markdown_tables_escape_every_cell():
 def test_frame_tables_in_notebooks_escape_names_too():
     frame = pd.DataFrame({"model": ["[red]x", "a|b"], "score": [0.5, 0.25]})
     assert frame_table(frame, "Scores").to_markdown().splitlines()[4:6] == [
-        "| \\[red\\]x | 0.5 |", "| a\\|b | 0.25 |"]
+        "| \\[red\\]x | 0.500 |", "| a\\|b | 0.250 |"]
 
 
 def test_the_console_prints_names_as_text_never_as_markup():
@@ -256,6 +257,37 @@ def test_console_tables_at_120_columns_break_no_cell_and_wrap_headers_between_wo
         assert row.split()[-2] == pair["verdict"]
     words = {word for line in lines for word in line.split()}
     assert {"Tasks", "80%", "power"} <= words and "pow" not in words
+
+
+def test_number_columns_are_right_aligned_in_markdown_console_and_html():
+    """On the bundled data: every number column of findings.md is right-aligned, every text
+    column left-aligned; the console and the HTML align the same columns the same way."""
+    from rich.console import Console
+
+    from teamforge_analysis.display import table_html
+    from teamforge_analysis.report import evidence_tables
+
+    document = analyze().document
+    markdown = to_markdown(document)
+    assert "| Rank | Model | TeamForge score |" in markdown
+    assert "\n|---:|---|---:|---:|---:|---:|---:|\n" in markdown  # rank, model, scores, passed
+    assert "\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n" in markdown  # correlations
+    assert "\n| Left out | n | r | p | Hardest-level test then |\n|---|---:|---:|---:|---|\n" \
+        in markdown
+    (table, *_) = evidence_tables(document["findings"][0])  # r by difficulty: text, numbers
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    print_console(document, console)
+    lines = console.file.getvalue().splitlines()
+    first, r = table.rows[0][0], table.rows[0][2]
+    line = next(row for row in lines if row.startswith(f"  {first} "))  # the label: left
+    header = next(row for row in lines if " permutation p " in row)
+    assert header.index(" r ") + 2 == line.index(f" {r} ") + 1 + len(r)  # r: right-justified
+    header = next(row for row in lines if row.rstrip().endswith(" p   method"))
+    line = next(row for row in lines if "exact (" in row)
+    assert line.index("exact (") == header.index("method")  # a text column: left-justified
+    markup = table_html(table)
+    assert f'<td style="text-align:left">{first}</td>' in markup
+    assert f'<td style="text-align:right">{r}</td>' in markup
 
 
 def test_a_data_folder_named_in_bytes_that_are_not_utf8(tmp_path):
@@ -450,11 +482,9 @@ def test_size_column_is_checked(call, value):
     (lambda: score_intervals(load_dataset(), confidence=95),
      "confidence must be a number between 0 and 1, not 95"),
     (lambda: score_intervals(None), DATASET.format("NoneType")),
-    (lambda: frame_table(pd.DataFrame({"a": [1]}), "c", digits=-1),
-     "digits must be an integer of at least 0, not -1"),
     (lambda: frame_table([1], "c"), "frame must be a pandas DataFrame, not list"),
 ], ids=["leaderboard", "difficulty_means", "resamples", "confidence", "score_intervals",
-        "digits", "frame"])
+        "frame"])
 def test_other_options_are_checked(call, message):
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         call()

@@ -10,9 +10,11 @@ import pytest
 from IPython.core.formatters import DisplayFormatter
 from matplotlib.figure import Figure
 
+from teamforge_analysis import _fmt as fmt
 from teamforge_analysis import load_dataset, plots
 from teamforge_analysis.findings import finding_inputs
 from teamforge_analysis.report import (
+    Bullets,
     Note,
     Table,
     evidence_or_reason,
@@ -43,6 +45,23 @@ def test_table_renders_as_markdown_in_jupyter() -> None:
     assert table._repr_markdown_() == expected
 
 
+def test_bullets_say_when_there_are_none() -> None:
+    assert Bullets(("A [link](x).",)).to_markdown() == "- A \\[link\\](x).\n"
+    assert Bullets((), "No data warnings.").to_markdown() == "No data warnings.\n"
+    assert Bullets(load_dataset().warnings, "No data warnings.").to_markdown() == (
+        "No data warnings.\n")  # (the bundled data have none)
+
+
+def test_number_columns_are_right_aligned_in_markdown() -> None:
+    """A column of numbers (intervals, n/a, "< 0.001", percentages and signed numbers among
+    them) is right-aligned; names, verdicts and methods stay left-aligned."""
+    table = Table("T", ("model", "r", "95% CI", "p", "declining", "gap", "verdict", "none"),
+                  (("a-70b", "0.73", "-0.77 to 0.99", "< 0.001", "22% of 9", "+0.052", "ahead",
+                    "n/a"),
+                   ("b", "n/a", "n/a", "0.5", "78%", "0.846 (0.770 to 0.923)", "n/a", "n/a")))
+    assert table.to_markdown().splitlines()[3] == "|---|---:|---:|---:|---:|---:|---|---|"
+
+
 def test_frame_table_formats_every_kind_of_cell() -> None:
     frame = pd.DataFrame(
         {
@@ -50,25 +69,27 @@ def test_frame_table_formats_every_kind_of_cell() -> None:
             "score": [0.62, 0.2106, math.nan],
             "steps": [18, 7, 30],
             "passed": [True, False, True],
+            "params_b": [46.7, 8.0, 0.12345],
         }
     )
     table = frame_table(frame, "Cells")
     assert table.caption == "Cells"
-    assert table.headers == ("model", "score", "steps", "passed")
+    assert table.headers == ("model", "score", "steps", "passed", "params_b")
     assert table.rows == (
-        ("m1", "0.62", "18", "yes"),
-        ("m2", "0.211", "7", "no"),  # rounded to 3 decimals
-        ("n/a", "n/a", "30", "yes"),
+        ("m1", "0.620", "18", "yes", "46.7"),  # scores: 3 decimals; counts: integers
+        ("m2", "0.211", "7", "no", "8"),  # other numbers as given, trailing zeros dropped
+        ("n/a", "n/a", "30", "yes", "0.123"),
     )
     assert table.note is None
     assert table.label_columns == 1  # the leading text column
 
 
-def test_frame_table_keeps_a_named_index_and_digits() -> None:
+def test_frame_table_keeps_a_named_index_and_takes_a_kind() -> None:
     frame = pd.DataFrame({"easy": [14.25, 9.0]}, index=pd.Index(["a", "b"], name="model"))
-    table = frame_table(frame, "Means", digits=1)
+    assert frame_table(frame, "Means").rows == (("a", "14.25"), ("b", "9"))
+    table = frame_table(frame, "Means", number=fmt.steps)
     assert table.headers == ("model", "easy")
-    assert table.rows == (("a", "14.2"), ("b", "9"))
+    assert table.rows == (("a", "14.25"), ("b", "9.00"))
 
 
 def test_frame_table_cuts_long_frames_and_says_so() -> None:
@@ -115,7 +136,7 @@ def test_evidence_or_reason_passes_tables_through() -> None:
     (table,) = evidence_or_reason(finding)
     assert isinstance(table, Table)
     assert table.caption == "Correlation of planning depth with success (3 episodes)"
-    assert [row[:3] for row in table.rows] == [("depth vs score", "3", "0.500"),
+    assert [row[:3] for row in table.rows] == [("depth vs score", "3", "0.50"),
                                                ("depth vs passed (point-biserial)", "3", "n/a")]
 
 

@@ -104,6 +104,24 @@ def test_four_declared_levels(four_levels: Path) -> None:
         m: bool(means.loc[m, "expert"] >= 0.5) for m in means.index}
 
 
+def test_four_levels_in_rank_order_everywhere(four_levels: Path) -> None:
+    """Levels declared by difficulty_rank (not alphabetical: warmup, core, stretch, expert)
+    come in rank order in the leaderboard's columns and in finding 1's tables and text."""
+    ranked = list(FOUR_LEVELS)
+    document = analyze(four_levels).document
+    markdown = to_markdown(document)
+    header = next(line for line in markdown.splitlines() if line.startswith("| Rank"))
+    assert [c.strip() for c in header.strip("|").split("|")][-5:] == [*ranked, "Tasks passed"]
+    scale = next(f for f in document["findings"] if f["id"] == "scale_vs_difficulty")
+    said = [scale["text"].index(f"at {level} level") for level in ranked]
+    assert said == sorted(said)
+    part = markdown[markdown.index("## Finding 1"):markdown.index("## Finding 2")]
+    rows = [line.split(" | ")[0].strip("| ") for line in part.splitlines()
+            if line.startswith(tuple(f"| {level} |" for level in ranked))]
+    assert rows == ranked
+    assert f"| Size measure | {' | '.join(ranked)} | Verdict |" in part
+
+
 def test_outputs_list_every_model_and_one_column_per_level(folder: Path) -> None:
     result = analyze(folder)
     markdown = to_markdown(result.document)

@@ -229,7 +229,8 @@ def test_boundary_figure_draws_the_findings_threshold_and_scores(data: Path | No
     (ax,) = finding.figure().axes
     (line,) = _by_gid(ax, "level_threshold")
     assert list(line.get_ydata()) == [stats["level_threshold"]] * 2
-    assert any(f"threshold {stats['level_threshold']:.2f}" in t.get_text() for t in ax.texts)
+    # A threshold is on the score scale: three decimals, as in the finding's text.
+    assert any(f"threshold {stats['level_threshold']:.3f} " in t.get_text() for t in ax.texts)
     drawn = sorted(np.concatenate([c.get_offsets()[:, 1] for gid in ("hardest:passed",
                                    "hardest:failed") for c in _by_gid(ax, gid)]))
     sized = result.dataset.models.dropna(subset=["params_b"])["model"]

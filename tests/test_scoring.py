@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import MakeData
 
+from teamforge_analysis import analyze
 from teamforge_analysis.io import Dataset, load_dataset
+from teamforge_analysis.report import to_markdown
 from teamforge_analysis.scoring import leaderboard, score_matrix
 
 EASY, HARD, MEDIUM = "easy_bugfix_chunk_list", "hard_lru_cache_performance", "medium_refactor_stats"
@@ -37,7 +39,7 @@ def test_bundled_ranks_and_columns(bundled: Dataset) -> None:
     board = leaderboard(bundled)
     assert list(board.columns) == ["rank", "model", "teamforge_score", "teamforge_score_mean",
                                    "teamforge_score_best", "teamforge_score_se", "runs",
-                                   *(f"task:{t}" for t in (EASY, HARD, MEDIUM)),
+                                   *(f"task:{t}" for t in (EASY, MEDIUM, HARD)),  # by level
                                    "level:easy", "level:medium", "level:hard",
                                    "tasks_passed", "missing_tasks"]
     assert str(board["rank"].dtype) == "Int64"
@@ -49,6 +51,23 @@ def test_bundled_ranks_and_columns(bundled: Dataset) -> None:
                                                                               0.621)
     # one task per level: the level scores are the task scores
     assert (top["level:easy"], top["level:medium"], top["level:hard"]) == (0.97, 0.762, 0.621)
+
+
+def test_tables_list_tasks_by_level_then_name(make_data: MakeData) -> None:
+    """Tasks by level (easiest first), then by name, in the leaderboard's columns, the JSON
+    document's scores and the markdown table, whatever tasks.csv's or the names' order."""
+    tasks = ("task,difficulty\nb_hard,hard\na_hard,hard\nz_easy,easy\nm_medium,medium\n")
+    results = "model,task,score\n" + "".join(
+        f"{m},{t},{s}\n" for m, s in (("x", 0.5), ("y", 0.25))
+        for t in ("b_hard", "a_hard", "z_easy", "m_medium"))
+    result = analyze(make_data(results=results, tasks=tasks,
+                               models="model,params_b\nx,1\ny,2\n"))
+    order = ["z_easy", "m_medium", "a_hard", "b_hard"]
+    assert [c for c in result.leaderboard.columns if c.startswith("task:")] == [
+        f"task:{t}" for t in order]
+    assert list(result.document["leaderboard"][0]["scores"]) == order
+    assert f"| Rank | Model | weighted score | {' | '.join(order)} | Tasks passed |" in \
+        to_markdown(result.document)
 
 
 def test_score_matrix_layout(bundled: Dataset) -> None:

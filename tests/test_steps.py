@@ -441,7 +441,10 @@ def test_planning_depth_vs_success_by_hand(records: list[dict[str, Any]], raw_ru
                                        "min": min(depth), "max": max(depth)}
     check_corr(stats["depth_vs_score"], corr_by_hand(depth, score))
     check_corr(stats["depth_vs_passed"], corr_by_hand(depth, passed))
-    tasks = sorted({k[1] for k in keys})
+    with open(RUNS_DIR / "tasks.csv", newline="", encoding="utf-8") as stream:
+        level_of = {row["task"]: row["difficulty"] for row in csv.DictReader(stream)}
+    tasks = sorted({k[1] for k in keys}, key=lambda t: (
+        ["easy", "medium", "hard"].index(level_of[t]), t))  # by level, then name
     assert list(stats["within_task"]) == tasks
     for task in tasks:
         on_task = [k for k in keys if k[1] == task]

@@ -190,8 +190,6 @@ class Definition:
     descriptive: ClassVar[bool] = False
     #: Whether it takes a ``size_column`` option.
     reads_size: ClassVar[bool] = False
-    #: Decimals of the input table's numbers.
-    input_digits: ClassVar[int] = 3
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -213,7 +211,7 @@ class Definition:
 
     def input_tables(self, dataset: Dataset, **options: Any) -> list[Table]:
         return [frame_table(self.input_frame(dataset, **options), self.inputs_caption,
-                            digits=self.input_digits, source="finding.input_frame()")]
+                            source="finding.input_frame()")]
 
     def evidence(self, statistics: dict[str, Any]) -> list[Table]:
         return []
@@ -371,7 +369,7 @@ def corr_phrase(result: CorrelationResult) -> str:
     p = fmt.pval(result.p_value)
     if result.p_permutation is not None:
         p += f", permutation {fmt.pval(result.p_permutation)}"
-    return f"r = {fmt.num(result.r)} ({fmt.ci(result.ci95)}, {p}, n = {result.n})"
+    return f"r = {fmt.corr(result.r)} ({fmt.ci(result.ci95, fmt.corr)}, {p}, n = {result.n})"
 
 
 def power_sentence(result: CorrelationResult) -> str:
@@ -383,7 +381,7 @@ def power_sentence(result: CorrelationResult) -> str:
                 "correlation could be told from chance.")
     if result.r is not None and abs(result.r) >= result.min_detectable_r:
         return ""
-    return (f"With n = {result.n}, only |r| >= {fmt.num(result.min_detectable_r)} would be "
+    return (f"With n = {result.n}, only |r| >= {fmt.corr(result.min_detectable_r)} would be "
             "detected with 80% power at the 0.05 level.")
 
 
@@ -410,7 +408,3 @@ def settle_sentence(settle: SettleResult, about: str = "") -> str:
     return (f"What data would settle it{about}: {'; '.join(parts)} (these data have "
             f"{settle.n_observed} {unit}).")
 
-
-def plural(n: int, word: str) -> str:
-    """``1 model``, ``2 models``."""
-    return f"{n} {word}{'' if n == 1 else 's'}"

@@ -20,8 +20,6 @@ from ..tables import (
     Table,
     more_models_note,
     more_rows_note,
-    opt,
-    pcell,
 )
 from ._common import (
     ALPHA,
@@ -154,7 +152,7 @@ def _sentences(stats: dict[str, Any], n_hard: int, judged: list[str],
     bar = ("the pass threshold" if n_hard == 1 else "the weighted mean of their pass thresholds")
     sentences = [
         f"{stats['n_passed']} of {stats['n_models']} models pass the {stats['hardest_level']} "
-        f"level ({on_it} of at least {fmt.num(stats['level_threshold'])}, {bar}).",
+        f"level ({on_it} of at least {fmt.score(stats['level_threshold'])}, {bar}).",
     ]
     if passing and failing:
         separated = ("every passing model is larger than every failing one" if test.separated
@@ -162,13 +160,13 @@ def _sentences(stats: dict[str, Any], n_hard: int, judged: list[str],
         sentences.append(
             f"Passing: {fmt.names(passing, at_most=MAX_NAMED_MODELS)}; failing: "
             f"{fmt.names(failing, at_most=MAX_NAMED_MODELS)}; {separated}. Their sizes "
-            f"({stats['size_column']}) differ with U = {fmt.short(test.statistic)} "
+            f"({stats['size_column']}) differ with U = {fmt.stat(test.statistic)} "
             f"({test.method}, {fmt.pval(test.p_value)}; {test.direction}).")
         if test.min_attainable_p is not None and test.min_attainable_p >= ALPHA:
             sentences.append(
                 f"With {len(passing)} passing and {len(failing)} failing models of known size, "
                 f"even the most extreme split by size gives p = "
-                f"{fmt.short(test.min_attainable_p, 3)}, so no outcome could reach "
+                f"{fmt.p(test.min_attainable_p)}, so no outcome could reach "
                 f"p < {ALPHA:g}.")
     if without := stats["models_without_size"]:
         sentences.append("Left out for unknown size: "
@@ -224,7 +222,7 @@ def _inconsistent_flags(dataset: Dataset) -> list[dict[str, Any]]:
 def _tables(stats: dict[str, Any]) -> list[Table]:
     items = list(stats["passed"].items())
     shown = items[:MAX_TABLE_MODELS]
-    rows = tuple((m, opt(p)) for m, p in shown)
+    rows = tuple((m, fmt.yes_no(p)) for m, p in shown)
     tables = [Table(f"Passed the {stats['hardest_level']} level", ("Model", "Passed"),
                     rows, more_models_note(len(items), len(shown)))]
     test = stats["size_test"]
@@ -232,8 +230,9 @@ def _tables(stats: dict[str, Any]) -> list[Table]:
         "Do passing models differ in size from failing ones? (Mann-Whitney U, two-sided)",
         ("passing", "failing", "U", "p", "min. attainable p", "separated", "direction",
          "method"),
-        ((opt(test["n_passing"]), opt(test["n_failing"]), opt(test["statistic"], 1),
-          pcell(test["p_value"]), pcell(test["min_attainable_p"]), opt(test["separated"]),
+        ((fmt.count(test["n_passing"]), fmt.count(test["n_failing"]),
+          fmt.stat(test["statistic"]), fmt.p(test["p_value"]), fmt.p(test["min_attainable_p"]),
+          fmt.yes_no(test["separated"]),
           test["direction"] or "n/a", test["method"] or "n/a"),),
         test.get("reason"),
     ))
@@ -242,8 +241,8 @@ def _tables(stats: dict[str, Any]) -> list[Table]:
         tables.append(Table(
             "Rows whose passed flag disagrees with score >= threshold",
             ("Model", "Task", "Run", "Score", "Threshold", "Passed"),
-            tuple((f["model"], f["task"], opt(f.get("run")), opt(f["score"]),
-                   opt(f["pass_threshold"]), opt(f["passed"]))
+            tuple((f["model"], f["task"], fmt.count(f.get("run")), fmt.score(f["score"]),
+                   fmt.score(f["pass_threshold"]), fmt.yes_no(f["passed"]))
                   for f in flags[:MAX_TABLE_ROWS]),
             more_rows_note(len(flags), "inconsistent_flags"),
         ))
@@ -282,9 +281,9 @@ def _figure(finding: Finding) -> Figure | None:
     _log_size_axis(ax, x, size_column)
     ax.set_ylim(-0.02, 1.08)
     # Just above the line, on a white ground that keeps it readable over the dots.
-    ax.annotate(f"{plots.name(hardest)}-level pass threshold {threshold:.2f} (weighted over its "
-                "tasks)", (0.01, threshold), xycoords=("axes fraction", "data"), xytext=(0, 3),
-                textcoords="offset points", va="bottom", fontsize=plots.SMALL,
+    ax.annotate(f"{plots.name(hardest)}-level pass threshold {fmt.score(threshold)} (weighted "
+                "over its tasks)", (0.01, threshold), xycoords=("axes fraction", "data"),
+                xytext=(0, 3), textcoords="offset points", va="bottom", fontsize=plots.SMALL,
                 bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1})
     _names_inside(ax, x, y, models)
     without = len(scores) - len(models)
@@ -307,9 +306,9 @@ def _size_test_text(test: Mapping[str, Any]) -> str:
 
     if test.get("p_value") is None:
         return plots.plain(f"no size test: {test.get('reason')}")
-    text = f"Mann-Whitney U = {test['statistic']:g}, two-sided p = {test['p_value']:.3g}"
+    text = f"Mann-Whitney U = {fmt.stat(test['statistic'])}, two-sided {fmt.pval(test['p_value'])}"
     if test.get("min_attainable_p") is not None:
-        text += f" (smallest attainable {test['min_attainable_p']:.3g})"
+        text += f" (smallest attainable {fmt.p(test['min_attainable_p'])})"
     return text
 
 

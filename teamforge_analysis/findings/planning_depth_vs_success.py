@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +12,9 @@ import pandas as pd
 from .. import _fmt as fmt
 from ..dataset import Dataset
 from ..inference import settle_correlation
+from ..scoring import tasks_by_level
 from ..stats import (
+    CorrelationResult,
     StratifiedPermutationResult,
     correlation,
     finite_or_none,
@@ -76,8 +77,10 @@ class PlanningDepthVsSuccess(Definition):
         stratified = stratified_permutation_correlation(
             depth, passed, list(zip(table["model"], table["task"], strict=True)))
         settle = replace(settle_correlation(stratified.r, stratified.n), unit="episodes")
-        within = {str(task): correlation(group["planning_depth"].astype(float), group["score"])
-                  for task, group in table.groupby("task", sort=True)}
+        episodes = dict(list(table.groupby("task")))
+        within = {task: correlation(episodes[task]["planning_depth"].astype(float),
+                                    episodes[task]["score"])
+                  for task in tasks_by_level(dataset) if task in episodes}
         statistics.update({
             "episodes": len(table),
             "runs_without_steps": len(runs) - len(table),
@@ -120,7 +123,8 @@ def _sentences(table: pd.DataFrame, depth: pd.Series, by_score: Any, by_passed: 
     return [
         f"Across {len(table)} episodes (runs with a step log: {n_models} models x {n_tasks} "
         f"tasks), planning depth (plan_step actions per episode) ranges from "
-        f"{int(depth.min())} to {int(depth.max())} (median {fmt.short(depth.median())}).",
+        f"{fmt.count(depth.min())} to {fmt.count(depth.max())} (median "
+        f"{fmt.steps(depth.median())}).",
         f"Depth vs the run's score: {corr_phrase(by_score)}; depth vs passing "
         f"(point-biserial, passed = 1): {corr_phrase(by_passed)}.",
         "Within tasks, depth vs score: "
@@ -208,16 +212,7 @@ def _figure(finding: Finding) -> Figure | None:
     ax.set_ylim(-0.03, 1.05)
     figure.suptitle(f"Planning depth vs success, {len(table)} episodes: "
                     f"{plots.verdict_label(finding)}\n"
-                    f"depth vs passed: {_r_label(corr)}", fontsize=plots.TITLE)
+                    f"depth vs passed: {corr_phrase(CorrelationResult(**corr))}",
+                    fontsize=plots.TITLE)
     figure.legend(loc="outside lower center", fontsize=plots.SMALL, ncol=3)
     return figure
-
-
-def _r_label(corr: Mapping[str, Any] | None) -> str:
-    """``r = 0.73 [-0.77, 0.99], n = 4``: r with its 95% interval where defined."""
-    if not corr or corr.get("r") is None:
-        return "r undefined"
-    interval = corr.get("ci95")
-    ci = f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else ""
-    size = f"n = {corr['n']}" if "n" in corr and "dof" not in corr else f"dof = {corr.get('dof')}"
-    return f"r = {corr['r']:.2f}{ci}, {size}"

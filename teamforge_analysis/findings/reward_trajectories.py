@@ -9,7 +9,7 @@ import pandas as pd
 from .. import _fmt as fmt
 from ..dataset import Dataset
 from ..stats import finite_or_none
-from ..tables import Table, opt
+from ..tables import Table
 from ._common import DESCRIPTIVE_REASON, Definition, Finding, episode_inputs
 
 if TYPE_CHECKING:
@@ -103,16 +103,16 @@ def _by_difficulty(table: pd.DataFrame, levels: tuple[str, ...]) -> dict[str, di
 
 
 def _level_sentence(level: str, s: dict[str, Any], has_tests: bool) -> str:
-    parts = [f"mean total reward {fmt.num(s['mean_total_reward'])} "
-             f"(SD {fmt.num(s['sd_total_reward'])}, n = {s['episodes']})"]
+    parts = [f"mean total reward {fmt.score(s['mean_total_reward'])} "
+             f"(SD {fmt.score(s['sd_total_reward'])}, n = {s['episodes']})"]
     if s["episodes_with_slope"]:
         parts.append(
-            f"mean slope {fmt.num(s['mean_reward_slope'])}, declining in "
-            f"{fmt.short(100 * s['declining_fraction'], 0)}% of "
+            f"mean slope {fmt.score(s['mean_reward_slope'])}, declining in "
+            f"{fmt.pct(s['declining_fraction'])} of "
             f"{s['episodes_with_slope']} episodes")
     if has_tests:
         parts.append(
-            f"first full test pass at step {fmt.short(s['steps_to_first_full_pass'], 1)} "
+            f"first full test pass at step {fmt.steps(s['steps_to_first_full_pass'])} "
             f"(median of {s['episodes_with_full_pass']} episodes that reach one)"
             if s["episodes_with_full_pass"] else "no episode passes every test")
     return f"{level}: " + ", ".join(parts)
@@ -123,13 +123,11 @@ def _tables(stats: dict[str, Any]) -> list[Table]:
     if not levels:
         return []
     rows = tuple(
-        (level, str(s["episodes"]), opt(s["mean_total_reward"]), opt(s["sd_total_reward"]),
-         opt(s["mean_reward_slope"]),
+        (level, fmt.count(s["episodes"]), fmt.score(s["mean_total_reward"]),
+         fmt.score(s["sd_total_reward"]), fmt.score(s["mean_reward_slope"]),
          "n/a" if s["declining_fraction"] is None
-         else f"{fmt.short(100 * s['declining_fraction'], 0)}% of {s['episodes_with_slope']}",
-         fmt.short(s["steps_to_first_full_pass"], 1) if s["steps_to_first_full_pass"] is not None
-         else "n/a",
-         str(s["episodes_with_full_pass"]))
+         else f"{fmt.pct(s['declining_fraction'])} of {s['episodes_with_slope']}",
+         fmt.steps(s["steps_to_first_full_pass"]), fmt.count(s["episodes_with_full_pass"]))
         for level, s in levels.items()
     )
     note = None if stats.get("has_test_counts") else \
@@ -161,7 +159,7 @@ def _figure(finding: Finding) -> Figure | None:
                         alpha=0.18, linewidth=0)
         last = rows["mean_cumulative_reward"].iloc[-1]
         ax.plot([1.0], [last], marker="o", color=colour, markersize=6, clip_on=False)
-        ax.annotate(f"{last:.2f}", (1.0, last), xytext=(6, 0), textcoords="offset points",
+        ax.annotate(fmt.score(last), (1.0, last), xytext=(6, 0), textcoords="offset points",
                     va="center", fontsize=plots.SMALL, color=colour)
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_xlim(0, 1)

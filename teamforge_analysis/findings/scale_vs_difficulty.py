@@ -27,10 +27,7 @@ from ..tables import (
     Table,
     corr_row,
     frame_table,
-    interval,
     more_rows_note,
-    opt,
-    pcell,
 )
 from ._common import (
     ALPHA,
@@ -145,7 +142,7 @@ class ScaleVsDifficulty(Definition):
     def input_tables(self, dataset: Dataset, **options: Any) -> list[Table]:
         return [*super().input_tables(dataset, **options),
                 frame_table(difficulty_means(dataset, "score"),
-                            "Mean score per model and difficulty level")]
+                            "Mean score per model and difficulty level", number=fmt.score)]
 
     def evidence(self, statistics: dict[str, Any]) -> list[Table]:
         return _tables(statistics)
@@ -240,16 +237,16 @@ def _sentences(statistics: dict[str, Any], evidence: _ScaleEvidence, robust: _Ro
         f"Across {n_known} model{'s' if n_known != 1 else ''} of known size "
         f"({statistics['size_column']}), the correlation of size with mean score is "
         + "; ".join(f"{corr_phrase(evidence.by_difficulty[lvl])} at {lvl} level"
-                    for lvl in reversed(levels)) + "."
+                    for lvl in levels) + "."
     ]
     if diff.difference is not None:
         sentences.append(
-            f"The difference r({hardest}) - r({easiest}) is {fmt.num(diff.difference)} "
-            f"({fmt.ci(diff.ci95)}, Zou 2007, n = {diff.n}).")
+            f"The difference r({hardest}) - r({easiest}) is {fmt.corr(diff.difference)} "
+            f"({fmt.ci(diff.ci95, fmt.corr)}, Zou 2007, n = {diff.n}).")
     if floor.min_attainable_p is not None and floor.min_attainable_p >= ALPHA:
         sentences.append(
             f"With {floor.n} models, the smallest p the verdict's permutation test could give "
-            f"is {fmt.short(floor.min_attainable_p, 3)} (the most extreme arrangement of these "
+            f"is {fmt.p(floor.min_attainable_p)} (the most extreme arrangement of these "
             f"values), so no correlation at all could reach p < {ALPHA:g}.")
     elif power := power_sentence(evidence.by_difficulty[hardest]):
         sentences.append(power)
@@ -289,12 +286,12 @@ def _robustness_sentences(leave_out: pd.DataFrame, concordance: ConcordanceResul
         lowest = defined.loc[r.idxmin(), "left_out"]
         sentences.append(
             f"Leaving out one model at a time, r at the {hardest} level ranges from "
-            f"{fmt.num(r.min())} to {fmt.num(r.max())} (lowest without {lowest}).")
+            f"{fmt.corr(r.min())} to {fmt.corr(r.max())} (lowest without {lowest}).")
     if concordance.w is not None:
         agree = ("the models rank in the same order on every level"
                  if concordance.w >= 1 - 1e-12 else "the models' rankings across levels")
         sentences.append(
-            f"Kendall's W = {fmt.num(concordance.w)} ({agree}; {fmt.pval(concordance.p_value)}, "
+            f"Kendall's W = {fmt.corr(concordance.w)} ({agree}; {fmt.pval(concordance.p_value)}, "
             f"{concordance.method}).")
     for entry in floor_ceiling:
         sentences.append(
@@ -305,7 +302,7 @@ def _robustness_sentences(leave_out: pd.DataFrame, concordance: ConcordanceResul
 
 
 def _tables(stats: dict[str, Any]) -> list[Table]:
-    rows = [corr_row(level, c) for level, c in reversed(stats["by_difficulty"].items())]
+    rows = [corr_row(level, c) for level, c in stats["by_difficulty"].items()]
     tables = [Table(f"Correlation of {stats['size_column']} with mean score, by difficulty",
                     CORR_HEADERS, tuple(rows))]
     diff = stats.get("hard_minus_easy")
@@ -314,7 +311,8 @@ def _tables(stats: dict[str, Any]) -> list[Table]:
         tables.append(Table(
             "Difference of correlations (Zou 2007)",
             ("", "n", "difference", "95% CI"),
-            ((label, opt(diff["n"]), opt(diff["difference"]), interval(diff["ci95"])),),
+            ((label, fmt.count(diff["n"]), fmt.corr(diff["difference"]),
+              fmt.span(diff["ci95"], fmt.corr)),),
             diff.get("reason"),
         ))
     leave_out = stats.get("leave_one_out") or []
@@ -322,7 +320,8 @@ def _tables(stats: dict[str, Any]) -> list[Table]:
         tables.append(Table(
             f"Leaving out one model: r at the {stats['hardest']} level without it",
             ("Left out", "n", "r", "p", "Hardest-level test then"),
-            tuple((row["left_out"], opt(row["n"]), opt(row["r"]), pcell(row["p_value"]),
+            tuple((row["left_out"], fmt.count(row["n"]), fmt.corr(row["r"]),
+                   fmt.p(row["p_value"]),
                    row["verdict_without"].replace("_", " "))
                   for row in leave_out[:MAX_TABLE_ROWS]),
             more_rows_note(len(leave_out), "leave_one_out")))
@@ -331,8 +330,8 @@ def _tables(stats: dict[str, Any]) -> list[Table]:
         tables.append(Table(
             "Do the levels rank the models alike? (Kendall's W)",
             ("models", "levels", "W", "p", "method"),
-            ((opt(concordance["n_items"]), opt(concordance["n_raters"]),
-              opt(concordance["w"]), pcell(concordance["p_value"]),
+            ((fmt.count(concordance["n_items"]), fmt.count(concordance["n_raters"]),
+              fmt.corr(concordance["w"]), fmt.p(concordance["p_value"]),
               concordance["method"] or "n/a"),),
             concordance.get("reason")))
     sensitivity = stats.get("sensitivity") or {}
@@ -353,7 +352,7 @@ def _tables(stats: dict[str, Any]) -> list[Table]:
 def _r_and_p(corr: dict[str, Any]) -> str:
     """``0.73 (0.333)``: r with the p the verdict rules use (permutation where computed)."""
     p = corr["p_permutation"] if corr["p_permutation"] is not None else corr["p_value"]
-    return f"{opt(corr['r'])} ({pcell(p)})"
+    return f"{fmt.corr(corr['r'])} ({fmt.p(p)})"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -377,7 +376,7 @@ def _figure(finding: Finding) -> Figure:
     _difference_panel(diff_ax, stats)
     floor = (stats.get("min_attainable_p") or {}).get("min_attainable_p")
     subtitle = (f"; with {stats['min_attainable_p']['n']} models the smallest attainable p is "
-                f"{floor:.3g}" if floor is not None else "")
+                f"{fmt.p(floor)}" if floor is not None else "")
     figure.suptitle(f"Scale vs difficulty ({plots.plain(stats['size_column'])}): "
                     f"{plots.verdict_label(finding)}{subtitle}", fontsize=plots.TITLE)
     return figure
@@ -412,7 +411,7 @@ def _slope_graph(ax: Any, means: pd.DataFrame, sizes: pd.Series, height: float) 
     gap = _text_height(height, high - low + 0.07)
     for (model, x), y in zip(ends, _spread(np.array(ys), gap, low, high), strict=True):
         size = sizes.get(model)
-        size_text = f"{size:g}" if plots.is_finite(size) else "size unknown"
+        size_text = fmt.given(size) if plots.is_finite(size) else "size unknown"
         ax.text(x + 0.07, y, f"{plots.name(model)} ({size_text})", color=styles[model]["color"],
                 va="center", ha="left", fontsize=plots.SMALL)
     ax.set_xticks(positions, [plots.name(level) for level in means.columns], fontsize=plots.SMALL)
@@ -445,7 +444,7 @@ def _r_by_level(ax: Any, stats: Mapping[str, Any], levels: list[str]) -> None:
         bars = ax.errorbar([i], [r], yerr=yerr, fmt="o", capsize=4, markersize=6,
                            color=plots.LEVEL_COLOURS.get(level, "black"))
         bars.lines[0].set_gid(f"r:{level}")  # the point alone (for tests to find)
-        ax.annotate(f"{r:.2f}", (i, r), xytext=(7, 0), textcoords="offset points",
+        ax.annotate(fmt.corr(r), (i, r), xytext=(7, 0), textcoords="offset points",
                     va="center", fontsize=plots.SMALL)
     out = [row["r"] for row in stats.get("leave_one_out") or [] if row.get("r") is not None]
     if out and stats.get("hardest") in levels:
@@ -472,7 +471,7 @@ def _difference_panel(ax: Any, stats: Mapping[str, Any]) -> None:
         bars = ax.errorbar([0], [d], yerr=[[d - lo], [hi - d]], fmt="D", color="black",
                            capsize=4, markersize=6)
         bars.lines[0].set_gid("hard_minus_easy")
-        ax.annotate(f"{d:.2f}", (0, d), xytext=(7, 0), textcoords="offset points",
+        ax.annotate(fmt.corr(d), (0, d), xytext=(7, 0), textcoords="offset points",
                     va="center", fontsize=plots.SMALL)
     else:
         reason = diff.get("reason") or "undefined"

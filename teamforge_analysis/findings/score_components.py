@@ -19,7 +19,6 @@ from ..tables import (
     Table,
     more_models_note,
     more_rows_note,
-    opt,
 )
 from ._common import DESCRIPTIVE_REASON, Definition, Finding, ordered_inputs, score_label
 
@@ -52,7 +51,6 @@ class ScoreComponents(Definition):
         "test_pass) or without the formula's columns in results.csv."
     )
     inputs_caption = "Scores and grader components per run"
-    input_digits = 4  # so that a row off the formula stands out from rounding
     figure_shows = ("each model's weighted score as a bar split into the grader's weighted "
                     "components, with a tick at the score itself")
 
@@ -106,9 +104,9 @@ class ScoreComponents(Definition):
             sentences.append(
                 f"Averaged over the {n_complete} model{'s' if n_complete != 1 else ''} with "
                 f"every task ({dataset.aggregate} over runs), the {label} of "
-                f"{fmt.num(float(total.mean()))} is made of "
-                + ", ".join(f"{c} {fmt.num(float(parts[c].mean()))}" for c in weights)
-                + f" and a residual of {fmt.num(float(residual.mean()))}.")
+                f"{fmt.score(float(total.mean()))} is made of "
+                + ", ".join(f"{c} {fmt.score(float(parts[c].mean()))}" for c in weights)
+                + f" and a residual of {fmt.score(float(residual.mean()))}.")
         return self.result(dataset, statistics, "descriptive", DESCRIPTIVE_REASON, sentences,
                            claim)
 
@@ -155,8 +153,9 @@ def recomputed_scores(runs: pd.DataFrame, weights: dict[str, float],
 
 def grader_formula(weights: dict[str, float], clamp: tuple[float, float] | None) -> str:
     """``clamp(0.40 x test_pass + ..., 0.001, 0.999)`` (no clamp: the sum alone)."""
-    terms = " + ".join(f"{w:.2f} x {c}" for c, w in weights.items())
-    return terms if clamp is None else f"clamp({terms}, {clamp[0]:g}, {clamp[1]:g})"
+    terms = " + ".join(f"{fmt.given(w)} x {c}" for c, w in weights.items())
+    return terms if clamp is None else f"clamp({terms}, {fmt.given(clamp[0])}, " \
+                                       f"{fmt.given(clamp[1])})"
 
 
 def _contributions(dataset: Dataset, weights: dict[str, float]
@@ -174,12 +173,12 @@ def _contributions(dataset: Dataset, weights: dict[str, float]
 
 def _mismatch_sentence(n: int, mismatches: list[dict[str, Any]]) -> str:
     listed = "; ".join(
-        f"{m['model']} on {m['task']}, run {m['run']} (score {fmt.num(m['score'], 3)}, "
-        f"formula {fmt.num(m['recomputed'], 3)})" for m in mismatches[:5])
+        f"{m['model']} on {m['task']}, run {m['run']} (score {fmt.score(m['score'])}, "
+        f"formula {fmt.score(m['recomputed'])})" for m in mismatches[:5])
     more = f"; and {len(mismatches) - 5} more" if len(mismatches) > 5 else ""
     return (f"Of {n} row{'s' if n != 1 else ''} of results.csv, {len(mismatches)} "
             f"ha{'ve' if len(mismatches) != 1 else 's'} a score more than "
-            f"{fmt.short(COMPONENT_TOLERANCE)} away from the grader's formula"
+            f"{fmt.given(COMPONENT_TOLERANCE)} away from the grader's formula"
             + (f": {listed}{more}" if mismatches else "") + ".")
 
 
@@ -194,19 +193,19 @@ def _tables(stats: dict[str, Any]) -> list[Table]:
     tables = [Table(
         "Weighted score by grader component (grader weight x sum over tasks of task weight x "
         "component)",
-        ("Model", "Weighted score", *(f"{c} ({w:.2f})" for c, w in weights.items()),
+        ("Model", "Weighted score", *(f"{c} ({fmt.given(w)})" for c, w in weights.items()),
          "Residual"),
-        tuple((m, opt(v["teamforge_score"]), *(opt(v[c]) for c in weights),
-               opt(v["residual"])) for m, v in shown),
+        tuple((m, fmt.score(v["teamforge_score"]), *(fmt.score(v[c]) for c in weights),
+               fmt.score(v["residual"])) for m, v in shown),
         more_models_note(len(items), len(shown)),
     )]
     mismatches = stats.get("mismatches") or []
     if mismatches:
         tables.append(Table(
-            f"Rows whose score is more than {fmt.short(stats['tolerance'])} from the formula",
+            f"Rows whose score is more than {fmt.given(stats['tolerance'])} from the formula",
             ("Model", "Task", "Run", "Score", "Formula"),
-            tuple((m["model"], m["task"], str(m["run"]), opt(m["score"], 4),
-                   opt(m["recomputed"], 4)) for m in mismatches[:MAX_TABLE_ROWS]),
+            tuple((m["model"], m["task"], fmt.count(m["run"]), fmt.score(m["score"]),
+                   fmt.score(m["recomputed"])) for m in mismatches[:MAX_TABLE_ROWS]),
             more_rows_note(len(mismatches), "mismatches"),
             label_columns=2,
         ))
@@ -232,13 +231,13 @@ def _figure(finding: Finding) -> Figure | None:
     for colour, (component, weight) in zip(colours, weights.items(), strict=False):
         part = np.array([v[component] for _, v in ranked], dtype=float)
         handles.append(ax.barh(y, part, left=left, color=colour, edgecolor="white",
-                               label=f"{plots.name(component)} (x {weight:.2f})"))
+                               label=f"{plots.name(component)} (x {fmt.given(weight)})"))
         left += part
     totals = np.array([v["teamforge_score"] for _, v in ranked], dtype=float)
     handles.append(ax.scatter(totals, y, marker="|", color="black", s=150, linewidths=1.5,
                               label=plots.name(score_label(dataset))))
     for yi, total, end in zip(y, totals, left, strict=True):
-        ax.text(max(total, end) + 0.01, yi, f"{total:.3f}", va="center", fontsize=plots.SMALL)
+        ax.text(max(total, end) + 0.01, yi, fmt.score(total), va="center", fontsize=plots.SMALL)
     ax.set_yticks(y, [plots.name(m) for m, _ in ranked], fontsize=plots.SMALL)
     ax.tick_params(labelsize=plots.SMALL)
     ax.set_xlim(0, 1.1)

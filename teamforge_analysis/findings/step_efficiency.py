@@ -11,7 +11,7 @@ from .. import _fmt as fmt
 from ..dataset import Dataset
 from ..inference import MeanDifferenceResult, mean_difference_interval, settle_paired
 from ..stats import finite_or_none, paired_wilcoxon
-from ..tables import MAX_TABLE_MODELS, Table, interval, more_models_note, opt, pcell
+from ..tables import MAX_TABLE_MODELS, Table, more_models_note
 from ._common import (
     ALPHA,
     Definition,
@@ -90,7 +90,7 @@ class StepEfficiency(Definition):
         sentences = [
             _effect_sentence(effect, first, last, means, levels),
             "Mean steps per model go from "
-            + " to ".join(f"{fmt.short(mean_steps[lvl])} ({lvl})" for lvl in levels) + ".",
+            + " to ".join(f"{fmt.steps(mean_steps[lvl])} ({lvl})" for lvl in levels) + ".",
             f"The {first} increase exceeds the {last} increase for {len(holds_for)} of "
             f"{test.n} models (Wilcoxon signed-rank test of d, two-sided, n = {test.n}, "
             f"{fmt.pval(test.p_value)}).",
@@ -98,7 +98,7 @@ class StepEfficiency(Definition):
         if min_p is not None and min_p >= ALPHA:
             sentences.append(
                 f"With {n_nonzero} non-zero difference{'s' if n_nonzero != 1 else ''}, the "
-                f"smallest attainable two-sided p is {fmt.short(min_p, 3)}, so this test cannot "
+                f"smallest attainable two-sided p is {fmt.p(min_p)}, so this test cannot "
                 f"reach p < {ALPHA:g} on these data.")
         sentences.append(settle_sentence(settle))
         return self.result(dataset, statistics, verdict, reason, sentences)
@@ -136,9 +136,9 @@ def _verdict(p: float | None, median: float | None, undefined: str | None
     if p is None or median is None:
         return "not_computable", f"the paired test is undefined ({undefined})"
     if p < ALPHA and median > 0:
-        return "supported", f"{fmt.pval(p)} < {ALPHA:g} and median d > 0"
+        return "supported", f"{fmt.pval(p)} (below {ALPHA:g}) and median d > 0"
     if p < ALPHA and median < 0:
-        return "contradicted", f"{fmt.pval(p)} < {ALPHA:g} and median d < 0"
+        return "contradicted", f"{fmt.pval(p)} (below {ALPHA:g}) and median d < 0"
     if p < ALPHA:
         return "inconclusive", (f"{fmt.pval(p)} is below {ALPHA:g} but the median d is 0, so "
                                 "the differences favour neither direction")
@@ -163,17 +163,17 @@ def _effect_sentence(effect: MeanDifferenceResult, first: str, last: str,
     first."""
     if effect.mean_d is None:
         return f"The difference d is undefined ({effect.reason})."
-    interval = (f"95% t-interval {fmt.num(effect.ci95[0])} to {fmt.num(effect.ci95[1])}"
+    interval = (f"95% t-interval {fmt.span(effect.ci95, fmt.steps)}"
                 if effect.ci95 is not None else f"no interval: {effect.reason}")
     relation = "exceeds" if effect.mean_d >= 0 else "falls short of"
     text = (f"On average the {first} increase in steps {relation} the {last} increase: "
-            f"d = {fmt.num(effect.mean_d)} steps ({interval}; median {fmt.short(effect.median_d)},"
-            f" n = {effect.n} models).")
+            f"d = {fmt.steps(effect.mean_d)} steps ({interval}; median "
+            f"{fmt.steps(effect.median_d)}, n = {effect.n} models).")
     jumps = pd.DataFrame({"first": means[levels[1]] - means[levels[0]],
                           "last": means[levels[-1]] - means[levels[-2]]}).dropna()
     first_jump, last_jump = float(jumps["first"].mean()), float(jumps["last"].mean())
     if first_jump > 0:
-        text += (f" The mean {last} increase is {fmt.short(100 * last_jump / first_jump, 0)}% "
+        text += (f" The mean {last} increase is {fmt.pct(last_jump / first_jump)} "
                  f"of the mean {first} increase.")
     return text
 
@@ -184,22 +184,23 @@ def _tables(stats: dict[str, Any]) -> list[Table]:
     items = list(by_model.items())
     shown = items[:MAX_TABLE_MODELS]
     rows = tuple(
-        (m, *(fmt.short(v[lvl], 2) for lvl in levels), opt(v["degradation_pct"], 1))
+        (m, *(fmt.steps(v[lvl]) for lvl in levels),
+         fmt.pct(None if v["degradation_pct"] is None else v["degradation_pct"] / 100))
         for m, v in shown
     )
-    rows += (("mean", *(fmt.short(stats["mean_steps"][lvl], 2) for lvl in levels), ""),)
-    note = (f"Hardest vs easiest, %: (mean steps at {levels[-1]} - at {levels[0]}) / at "
-            f"{levels[0]} x 100." if levels else None)
+    rows += (("mean", *(fmt.steps(stats["mean_steps"][lvl]) for lvl in levels), ""),)
+    note = (f"Hardest vs easiest: (mean steps at {levels[-1]} - at {levels[0]}) / at "
+            f"{levels[0]}." if levels else None)
     more = more_models_note(len(items), len(shown))
-    tables = [Table("Mean steps per difficulty", ("Model", *levels, "Hardest vs easiest, %"),
+    tables = [Table("Mean steps per difficulty", ("Model", *levels, "Hardest vs easiest"),
                     rows, f"{note} {more}" if more else note)]
     effect = stats.get("effect")
     if effect:
         tables.append(Table(
             "Effect: d = (increase between the two easiest levels) - (between the two hardest)",
             ("n", "mean d", "95% t-interval", "median d"),
-            ((opt(effect["n"]), opt(effect["mean_d"], 2), interval(effect["ci95"]),
-              opt(effect["median_d"], 2)),),
+            ((fmt.count(effect["n"]), fmt.steps(effect["mean_d"]),
+              fmt.span(effect["ci95"], fmt.steps), fmt.steps(effect["median_d"])),),
             effect.get("reason")))
     test = stats.get("paired_test")
     if test:
@@ -207,8 +208,9 @@ def _tables(stats: dict[str, Any]) -> list[Table]:
             "Wilcoxon signed-rank test of d (two-sided)",
             ("n", "models with d > 0", "median d", "statistic", "p", "min. attainable p",
              "method"),
-            ((opt(test["n"]), str(len(test["holds_for"])), opt(test["median_difference"], 2),
-              opt(test["statistic"], 1), pcell(test["p_value"]), pcell(test["min_attainable_p"]),
+            ((fmt.count(test["n"]), fmt.count(len(test["holds_for"])),
+              fmt.steps(test["median_difference"]), fmt.stat(test["statistic"]),
+              fmt.p(test["p_value"]), fmt.p(test["min_attainable_p"]),
               test["method"] or "n/a"),),
             test.get("reason"),
         ))
@@ -246,9 +248,8 @@ def _figure(finding: Finding) -> Figure | None:
     if effect.get("mean_d") is not None:
         mean = effect["mean_d"]
         interval = effect.get("ci95")
-        ci = f", 95% CI [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else ""
-        ax.axvline(mean, color="#3b6ea5", linewidth=2,
-                   label=f"mean d = {mean:.2f}{ci} (n = {effect['n']})", gid="mean_d")
+        ax.axvline(mean, color="#3b6ea5", linewidth=2, gid="mean_d", label=f"mean d = "
+                   f"{fmt.steps(mean)} ({fmt.ci(interval, fmt.steps)}, n = {effect['n']})")
         if interval:
             ax.axvspan(*interval, color="#3b6ea5", alpha=0.18, linewidth=0, gid="mean_d_ci")
     else:
@@ -267,9 +268,9 @@ def _figure(finding: Finding) -> Figure | None:
     test = stats.get("paired_test") or {}
     p = test.get("p_value")
     floor = test.get("min_attainable_p")
-    test_text = ("Wilcoxon signed-rank p = " + f"{p:.3g}" if p is not None else "no test")
+    test_text = f"Wilcoxon signed-rank {fmt.pval(p)}" if p is not None else "no test"
     if floor is not None:
-        test_text += f" (smallest attainable {floor:.3g})"
+        test_text += f" (smallest attainable {fmt.p(floor)})"
     unnamed = "" if named else f"; {len(d)} models, unlabelled"
     # Over the figure, not the axes: long model names shift the axes right.
     figure.suptitle(f"Step efficiency: d per model{unnamed}\n{test_text}: "

@@ -18,6 +18,7 @@ from ..inference import (
     near_perfect_verdict,
     settle_fixed_effects_correlation,
 )
+from ..scoring import tasks_by_level
 from ..stats import (
     CorrelationResult,
     correlation,
@@ -29,9 +30,6 @@ from ..tables import (
     MAX_TABLE_ROWS,
     Table,
     corr_row,
-    interval,
-    opt,
-    pcell,
 )
 from ._common import (
     Definition,
@@ -90,8 +88,9 @@ class TestPassVsScore(Definition):
         results = dataset.results[dataset.results["test_pass"].notna()]
         share = (grader_weights(dataset) or {}).get("test_pass")
         pooled = correlation(results["test_pass"], results["score"])
-        within = {str(task): correlation(cells["test_pass"], cells["score"])
-                  for task, cells in results.groupby("task", sort=True)}
+        cells = dict(list(results.groupby("task")))
+        within = {task: correlation(cells[task]["test_pass"], cells[task]["score"])
+                  for task in tasks_by_level(dataset) if task in cells}
         beyond = beyond_construction(results, weight=share)
         construction = _construction_r(results, share)
         verdict, reason = near_perfect_verdict(beyond)
@@ -140,9 +139,9 @@ def _sentences(results: pd.DataFrame, share: float | None, pooled: CorrelationRe
     ]
     if construction is not None:
         sentences.append(
-            f"The grader formula puts {fmt.short(share)} x test_pass into the score, so even "
+            f"The grader formula puts {fmt.given(share)} x test_pass into the score, so even "
             f"if the rest of the score were unrelated to test_pass, the pooled r would be "
-            f"about {fmt.num(construction)} by construction alone.")
+            f"about {fmt.corr(construction)} by construction alone.")
     defined = {t: c for t, c in within.items() if c.r is not None}
     if defined and len(within) <= 5:
         sentences.append("Across models within each task: " + "; ".join(
@@ -150,13 +149,14 @@ def _sentences(results: pd.DataFrame, share: float | None, pooled: CorrelationRe
     elif defined:
         rs = [c.r for c in defined.values() if c.r is not None]
         sentences.append(
-            f"Across models within single tasks, r ranges from {fmt.num(min(rs))} to "
-            f"{fmt.num(max(rs))} ({len(defined)} of {len(within)} tasks defined).")
+            f"Across models within single tasks, r ranges from {fmt.corr(min(rs))} to "
+            f"{fmt.corr(max(rs))} ({len(defined)} of {len(within)} tasks defined).")
     if beyond.r is not None:
         sentences.append(
             f"{'Beyond the formula and beyond' if share is not None else 'Beyond'} model and "
             f"task effects, the {beyond.outcome} correlates with test_pass at "
-            f"r = {fmt.num(beyond.r)} ({fmt.ci(beyond.ci95)}, {fmt.pval(beyond.p_value)}, "
+            f"r = {fmt.corr(beyond.r)} ({fmt.ci(beyond.ci95, fmt.corr)}, "
+            f"{fmt.pval(beyond.p_value)}, "
             f"n = {beyond.n} cells, {beyond.dof} residual degrees of freedom).")
     else:
         sentences.append(f"The partial correlation beyond model and task effects is undefined "
@@ -185,9 +185,9 @@ def _tables(stats: dict[str, Any]) -> list[Table]:
     tables_first = [Table(
         "Beyond construction: partial correlation with test_pass, model and task fixed effects",
         ("outcome", "n", "k", "dof", "r", "95% CI", "p", "near-perfect: r at least"),
-        ((beyond["outcome"], opt(beyond["n"]), opt(beyond["k"]), opt(beyond["dof"]),
-          opt(beyond["r"]), interval(beyond["ci95"]), pcell(beyond["p_value"]),
-          fmt.short(stats["near_perfect_r"])),),
+        ((beyond["outcome"], fmt.count(beyond["n"]), fmt.count(beyond["k"]),
+          fmt.count(beyond["dof"]), fmt.corr(beyond["r"]), fmt.span(beyond["ci95"], fmt.corr),
+          fmt.p(beyond["p_value"]), fmt.given(stats["near_perfect_r"])),),
         beyond.get("reason"))]
     rows = [corr_row("pooled over cells", stats["pooled"])]
     within = list((stats.get("within_task") or {}).items())
@@ -196,7 +196,7 @@ def _tables(stats: dict[str, Any]) -> list[Table]:
             "(statistics.within_task)." if len(within) > MAX_TABLE_ROWS else None)
     if stats.get("construction_r") is not None:
         extra = (f"The formula alone would give a pooled r of about "
-                 f"{fmt.num(stats['construction_r'])}.")
+                 f"{fmt.corr(stats['construction_r'])}.")
         note = f"{note} {extra}" if note else extra
     tables = [*tables_first,
               Table("Correlation of test_pass with score", CORR_HEADERS, tuple(rows), note)]
@@ -206,8 +206,8 @@ def _tables(stats: dict[str, Any]) -> list[Table]:
             "Repeated-measures correlation, subject = task (Bakdash & Marusich 2017; ignores "
             "the crossed model factor)",
             ("n", "tasks", "r", "dof", "95% CI", "p"),
-            ((opt(rm["n"]), opt(rm["subjects"]), opt(rm["r"]), opt(rm["dof"]),
-              interval(rm["ci95"]), pcell(rm["p_value"])),),
+            ((fmt.count(rm["n"]), fmt.count(rm["subjects"]), fmt.corr(rm["r"]),
+              fmt.count(rm["dof"]), fmt.span(rm["ci95"], fmt.corr), fmt.p(rm["p_value"])),),
             rm.get("reason"),
         ))
     return tables
@@ -259,12 +259,11 @@ def _figure(finding: Finding) -> Figure | None:
     ax.set_xlabel("test_pass, after model and task effects (residual)", fontsize=plots.SMALL)
     ax.set_ylabel(f"{outcome},\nafter model and task effects (residual)", fontsize=plots.SMALL)
     ax.tick_params(labelsize=plots.SMALL)
-    interval = beyond.get("ci95")
-    ci = f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else ""
     figure.suptitle(
-        f"Test pass vs score beyond construction: partial r = {beyond['r']:.2f}{ci}, "
-        f"{beyond['n']} cells, {beyond['dof']} residual dof\n"
-        f"near-perfect means r ≥ {finding.statistics.get('near_perfect_r', 0.9):g}: "
+        f"Test pass vs score beyond construction: partial r = {fmt.corr(beyond['r'])} "
+        f"({fmt.ci(beyond.get('ci95'), fmt.corr)}), {beyond['n']} cells, {beyond['dof']} "
+        "residual dof\n"
+        f"near-perfect means r ≥ {fmt.given(finding.statistics['near_perfect_r'])}: "
         f"{plots.verdict_label(finding)}", fontsize=plots.TITLE)
     legend_title = ("model" if len(models) <= plots.MAX_LEGEND_MODELS
                     else f"{len(models)} models (not listed)")
