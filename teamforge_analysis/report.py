@@ -21,7 +21,7 @@ from ._fmt import display_name, one_line
 from .findings import REGISTRY, Finding, evidence, score_label
 from .io import Dataset
 from .methods import methods_markdown
-from .scoring import LEVEL_PREFIX, MAX_TASK_COLUMNS, TASK_PREFIX
+from .scoring import LEVEL_PREFIX, MAX_TASK_COLUMNS, TASK_PREFIX, tasks_by_level
 from .tables import (
     MAX_TABLE_MODELS,
     MAX_TABLE_ROWS,
@@ -41,10 +41,50 @@ if TYPE_CHECKING:  # rich is imported only when the console is used
 
     from .uncertainty import LeaderboardUncertainty
 
-__all__ = ["MAX_TABLE_MODELS", "MAX_TABLE_ROWS", "Bullets", "Note", "Table", "build_document",
-           "caveats_note", "evidence_or_reason", "evidence_tables", "frame_table", "has_runs",
-           "leaderboard_table", "print_console", "runs_phrase", "settle_table", "to_json",
-           "to_markdown", "uncertainty_tables", "verdicts_table"]
+__all__ = [
+    "MAX_TABLE_MODELS",
+    "MAX_TABLE_ROWS",
+    "Bullets",
+    "Note",
+    "Table",
+    "build_document",
+    "caveats_note",
+    "data_tables",
+    "evidence_or_reason",
+    "evidence_tables",
+    "frame_table",
+    "has_runs",
+    "leaderboard_table",
+    "print_console",
+    "runs_phrase",
+    "settle_table",
+    "to_json",
+    "to_markdown",
+    "uncertainty_tables",
+    "verdicts_table",
+]
+
+
+def data_tables(dataset: Dataset) -> Parts:
+    """The data set's tasks, models and results as tables, tasks by level (easiest first)
+    then name: in ``dataset`` they are sorted by name.
+
+    Examples
+    --------
+    >>> from teamforge_analysis import load_dataset
+    >>> tasks, models, results = data_tables(load_dataset())
+    >>> [row[0] for row in tasks.rows]
+    ['easy_bugfix_chunk_list', 'medium_refactor_stats', 'hard_lru_cache_performance']
+    """
+    position = {task: i for i, task in enumerate(tasks_by_level(dataset))}
+    tasks = dataset.tasks.sort_values("task", key=lambda t: t.map(position), kind="stable")
+    results = dataset.results.sort_values(
+        ["model", "task"], key=lambda c: c.map(position) if c.name == "task" else c,
+        kind="stable")
+    return Parts((frame_table(tasks, "Tasks (tasks.csv)"),
+                  frame_table(dataset.models, "Models (models.csv)"),
+                  frame_table(results, "Results per model and task (results.csv)",
+                              source="result.dataset.results")))
 
 
 def settle_table(document: dict[str, Any]) -> Table:

@@ -121,3 +121,21 @@ def test_statistics_results_show_one_line_and_html() -> None:
         shown = visible_text(res._repr_html_())
         assert type(res).__name__ in shown
     assert "0.8" in visible_text(correlation([1, 2, 3, 4, 5], [2, 1, 4, 3, 5])._repr_html_())
+
+
+def test_data_tables_list_tasks_by_level_then_name() -> None:
+    """Task names whose alphabetical order is not their levels' order (invented frames)."""
+    from teamforge_analysis import Dataset
+    from teamforge_analysis.report import data_tables
+
+    tasks = pd.DataFrame({"task": ["a_top", "b_low", "c_mid", "d_low"],
+                          "difficulty": ["expert", "basic", "middle", "basic"],
+                          "difficulty_rank": [3, 1, 2, 1]})
+    results = pd.DataFrame({"model": ["m"] * 4, "task": tasks["task"],
+                            "score": [0.1, 0.9, 0.5, 0.8]})
+    models = pd.DataFrame({"model": ["m"], "params_b": [7.0]})
+    dataset = Dataset.from_frames(results, models, tasks)
+    task_table, _, result_table = data_tables(dataset)
+    order = ["b_low", "d_low", "c_mid", "a_top"]
+    assert [row[0] for row in task_table.rows] == order
+    assert [row[1] for row in result_table.rows] == order
