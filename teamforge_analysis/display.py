@@ -88,31 +88,53 @@ def dataset_html(name: str, counts: Mapping[str, int], levels: Sequence[tuple[st
 
 
 def result_html(title: str, fields: Mapping[str, Any]) -> str:
-    """A statistics result's fields as a two-column HTML table (numbers to 4 significant
-    digits, intervals as ``low to high``)."""
+    """A statistics result's fields as a two-column HTML table, each number by the precision
+    rule of its kind (:data:`._fmt.RULE`), intervals as ``low to high``."""
+    kinds = _field_kinds(fields)
     rows = "".join(
         f"<tr><td>{html.escape(str(k))}</td><td style=\"text-align:right\">"
-        f"{html.escape(_value(v))}</td></tr>" for k, v in fields.items())
+        f"{html.escape(_value(v, kinds.get(k)))}</td></tr>" for k, v in fields.items())
     return f"<p><strong>{html.escape(title)}</strong></p><table><tbody>{rows}</tbody></table>"
 
 
 def one_line_repr(kind: str, items: Iterable[tuple[str, Any]]) -> str:
-    """``Kind(key=value, ...)`` on one line, numbers rounded, at most :data:`REPR_WIDTH`
-    characters."""
-    text = f"{kind}(" + ", ".join(f"{k}={_value(v, quote=True)}" for k, v in items) + ")"
+    """``Kind(key=value, ...)`` on one line, numbers rounded by the precision rule of their
+    kind, at most :data:`REPR_WIDTH` characters."""
+    items = list(items)
+    kinds = _field_kinds(dict(items))
+    text = f"{kind}(" + ", ".join(f"{k}={_value(v, kinds.get(k), quote=True)}"
+                                  for k, v in items) + ")"
     return text if len(text) <= REPR_WIDTH else text[: REPR_WIDTH - 4] + "...)"
 
 
-def _value(value: Any, *, quote: bool = False) -> str:
+#: The kind of number of the statistics results' fields, by name (others: 4 significant
+#: digits).
+_KINDS: dict[str, fmt.Format] = {
+    **dict.fromkeys(("p_value", "spearman_p", "p_permutation", "kendall_p",
+                     "min_attainable_p"), fmt.p),
+    **dict.fromkeys(("r", "spearman_rho", "kendall_tau", "w", "difference",
+                     "min_detectable_r"), fmt.corr),
+    **dict.fromkeys(("mean_d", "median_d", "median"), fmt.steps),
+    "statistic": fmt.stat,
+}
+
+
+def _field_kinds(fields: Mapping[str, Any]) -> dict[str, fmt.Format]:
+    # An interval is of the kind of the estimate it goes with: d's in steps, else r's.
+    return {**_KINDS, "ci95": fmt.steps if "mean_d" in fields else fmt.corr}
+
+
+def _value(value: Any, kind: fmt.Format | None = None, *, quote: bool = False) -> str:
     if value is None:
         return "None" if quote else "n/a"
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return kind(value) if kind is not None else f"{value:.4g}"
     if isinstance(value, (tuple, list)) and len(value) == 2 and all(
             isinstance(v, (int, float)) for v in value):
-        return f"[{fmt.given(float(value[0]))}, {fmt.given(float(value[1]))}]"
+        show = kind or fmt.given
+        return f"[{show(float(value[0]))}, {show(float(value[1]))}]"
     if isinstance(value, str):
         return repr(fmt.one_line(value)) if quote else value
     return str(value)

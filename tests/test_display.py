@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -139,3 +140,15 @@ def test_data_tables_list_tasks_by_level_then_name() -> None:
     order = ["b_low", "d_low", "c_mid", "a_top"]
     assert [row[0] for row in task_table.rows] == order
     assert [row[1] for row in result_table.rows] == order
+
+
+def test_result_reprs_and_html_follow_the_precision_rule() -> None:
+    """r and its interval to 2 decimals, p to 3 significant digits, d in steps to 2."""
+    from teamforge_analysis.inference import mean_difference_interval
+    from teamforge_analysis.stats import correlation
+
+    result = correlation([1, 2, 3, 4, 5], [2, 1, 4, 3, 6])  # r = 0.82, p = 0.0877 by hand
+    assert "r=0.82, p_value=0.0877, ci95=[-0.22, 0.99]" in repr(result)
+    assert '<td style="text-align:right">0.82</td>' in result._repr_html_()
+    effect = mean_difference_interval(np.array([2.0, 3.0, 2.0, 4.0]))
+    assert "mean_d=2.75, ci95=[1.23, 4.27], median_d=2.50" in repr(effect)
