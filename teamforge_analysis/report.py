@@ -438,11 +438,18 @@ _VERDICT_STYLE = {
 
 def _fitted_headers(table: Table, width: int) -> list[str] | None:
     """The headers wrapped between words to their columns' widths (a column as wide as its
-    longest cell or header word), when the table then fits ``width``; None when it does not."""
-    columns = list(zip(*table.rows, strict=True)) or [() for _ in table.headers]
+    longest cell or header word), when the table then fits ``width``; None when it does not,
+    or when some text has wide characters (CJK, emoji: ``len`` is not their width)."""
+    from rich.cells import cell_len
+
     headers = [display_name(h) for h in table.headers]
-    widths = [max([len(h) if i < table.label_columns else 0,
-                   *(len(one_line(c)) for c in column), *(len(w) for w in h.split())])
+    cells = [[display_name(c) if i < table.label_columns else one_line(c)
+              for i, c in enumerate(row)] for row in table.rows]
+    if any(cell_len(t) != len(t) for t in [*headers, *(c for row in cells for c in row)]):
+        return None
+    columns = list(zip(*cells, strict=True)) or [() for _ in headers]
+    widths = [max([len(h) if i < table.label_columns else 0, *map(len, column),
+                   *(len(w) for w in h.split())])
               for i, (h, column) in enumerate(zip(headers, columns, strict=True))]
     slack = width - (sum(widths) + 3 * len(widths) + 1)  # (a space either side, a gap)
     if slack < 0:
@@ -491,7 +498,7 @@ def print_console(document: dict[str, Any], console: Console | None = None) -> N
         headers = fitted or [display_name(h) for h in table.headers]
         for i, (header, numeric) in enumerate(zip(headers, table.numeric, strict=True)):
             rich_table.add_column(Text(header), justify="right" if numeric else "left",
-                                  no_wrap=i < table.label_columns or fitted is not None,
+                                  no_wrap=i < table.label_columns,
                                   overflow="fold")
         for row in table.rows:
             rich_table.add_row(*(Text(display_name(cell)) if i < table.label_columns

@@ -221,6 +221,8 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
     passed = cell_passes(dataset).groupby(dataset.results["model"]).sum(min_count=1)
     passed = passed.reindex(scores.index)
     missing = scores.isna().to_numpy()
+    by_level_columns = pd.Index(tasks).get_indexer(by_level)
+    names = np.asarray(by_level, dtype=object)
     on_levels = level_scores(dataset).reindex(scores.index)
     # Built in one go: adding one column per task would fragment the frame.
     board = pd.DataFrame(
@@ -232,7 +234,7 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
             **{LEVEL_PREFIX + level: on_levels[level].to_numpy()
                for level in dataset.levels},
             "tasks_passed": passed.astype("Int64").array,
-            "missing_tasks": [[t for t in by_level if row[tasks.index(t)]] for row in missing],
+            "missing_tasks": [list(names[row]) for row in missing[:, by_level_columns]],
         }
     )
 

@@ -290,6 +290,27 @@ def test_number_columns_are_right_aligned_in_markdown_console_and_html():
     assert f'<td style="text-align:right">{r}</td>' in markup
 
 
+def test_console_tables_with_wide_characters_keep_every_number_whole():
+    """Names in CJK take two cells a character: the header fitting is not used for them, and
+    the paired comparisons' p-values still print whole (0.25, not 0.)."""
+    from rich.cells import cell_len
+    from rich.console import Console
+
+    document = analyze().document
+    wide = {"llama3-70b-8192": "通义千问通义千问-72b-instruct",
+            "llama3-8b-8192": "文心一言文心一言-8b",
+            "mixtral-8x7b-32768": "智谱清言智谱-9b", "gemma2-9b-it": "m4"}
+    for pair in document["leaderboard_uncertainty"]["pairs"]:
+        pair["model_a"], pair["model_b"] = wide[pair["model_a"]], wide[pair["model_b"]]
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    print_console(document, console)
+    lines = console.file.getvalue().splitlines()
+    assert all(cell_len(line) <= 120 for line in lines)
+    start = next(i for i, line in enumerate(lines) if "Paired comparisons" in line)
+    block = lines[start:start + 20]
+    assert sum(line.split().count("0.25") for line in block) == 3  # one p per pair
+
+
 def test_a_data_folder_named_in_bytes_that_are_not_utf8(tmp_path):
     """The loader names the data set with the undecodable byte escaped (``data\\xff``): plain
     text in findings.json, escaped again in findings.md."""
