@@ -52,9 +52,22 @@ def pct(fraction: float | None) -> str:
     return "n/a" if fraction is None else f"{_decimals(0)(100 * fraction)}%"
 
 
+#: Significance level of every rule (two-sided). Declared here, below the statistics, because
+#: the p-value formatter must never round a p across it.
+ALPHA = 0.05
+
+
 def p(value: float | None) -> str:
-    """A p-value: ``0.267``, ``0.0123``, ``< 0.001`` or ``n/a`` (three significant digits)."""
-    return "n/a" if value is None else "< 0.001" if value < 0.001 else f"{value:.3g}"
+    """A p-value: ``0.267``, ``0.0123``, ``< 0.001`` or ``n/a`` (three significant digits;
+    more where three would carry a p across :data:`ALPHA`: ``0.04996``, not ``0.05``)."""
+    if value is None:
+        return "n/a"
+    if value < 0.001:
+        return "< 0.001"
+    digits = 3
+    while (float(f"{value:.{digits}g}") < ALPHA) != (value < ALPHA) and digits < 17:
+        digits += 1
+    return f"{value:.{digits}g}"
 
 
 def pval(value: float | None) -> str:

@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from . import _fmt as fmt
+from ._fmt import ALPHA
 from .stats import (
     PERMUTATION_EXACT_MAX_N,
     ResultDisplay,
@@ -41,8 +42,6 @@ Verdict = Literal["supported", "contradicted", "inconclusive", "not_computable"]
 
 #: "Near-perfect" correlation, declared once: r >= 0.9.
 NEAR_PERFECT_R = 0.9
-#: Significance level of every rule (two-sided).
-ALPHA = 0.05
 #: Exact enumerations (Kendall's W arrangements, Mann–Whitney splits with ties) up to this many.
 EXACT_MAX_ARRANGEMENTS = 20_000
 # A residual whose norm is below this fraction of the centred variable's norm is rounding noise:

@@ -21,6 +21,7 @@ from scipy import stats as sps
 
 from . import _fmt as fmt
 from ._checks import require_count, require_dataset
+from ._fmt import ALPHA
 from .io import Dataset
 from .scoring import (
     RANK_DECIMALS,
@@ -47,7 +48,6 @@ DEFAULT_SEED = 20_261_214
 #: Sign-flip p-values are exact (all 2^n flips) up to this many tasks, else Monte Carlo.
 PERMUTATION_EXACT_MAX_TASKS = 16
 PERMUTATION_RESAMPLES = 9_999
-ALPHA = 0.05
 #: Frame columns behind each interval of ``to_dict()``: ``"ci95": [ci_low, ci_high]`` etc.
 JSON_INTERVALS: dict[str, tuple[str, str]] = {
     "ci95": ("ci_low", "ci_high"),

@@ -35,6 +35,7 @@ from teamforge_analysis.findings import (
     FINDINGS,
     Finding,
     all_findings,
+    correlation_verdict,
     difficulty_means,
     hard_task_boundary,
     scale_vs_difficulty,
@@ -865,3 +866,15 @@ def test_json_path_imports_no_matplotlib(tmp_path: Path) -> None:
                           check=True)
     assert json.loads(done.stdout)["findings"]
     assert done.stderr.strip() == "False"
+
+
+@pytest.mark.parametrize(("p", "shown"), [(0.04996, "0.04996"), (0.0501, "0.0501"),
+                                          (0.267, "0.267"), (0.05, "0.05")])
+def test_a_p_value_is_never_rounded_across_alpha(p: float, shown: str) -> None:
+    """Three significant digits would print 0.04996 as 0.05 beside "below 0.05"; the verdict
+    reason and the number agree instead."""
+    from teamforge_analysis.stats import CorrelationResult
+
+    verdict, reason = correlation_verdict(CorrelationResult(n=30, r=0.5, p_value=p))
+    assert (verdict == "supported") == (p < 0.05)
+    assert f"p = {shown} " in reason
