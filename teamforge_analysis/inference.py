@@ -106,8 +106,11 @@ def partial_correlation_fixed_effects(data: pd.DataFrame, *, x: str, y: str,
         return PartialCorrelationResult(
             n=n, k=k, reason=f"needs n − k − 2 >= 1 residual degrees of freedom (n = {n}, k = {k})")
     for j, name in enumerate((x, y)):
+        # Rounding leaves residuals of about n × eps × |x| even where the fixed effects explain
+        # x entirely (a constant x has a centred norm of rounding noise too).
+        noise = n * np.finfo(float).eps * float(np.abs(xy[:, j]).max())
         scale = float(np.linalg.norm(xy[:, j] - xy[:, j].mean()))
-        if float(np.linalg.norm(resid[:, j])) <= _CONSTANT_TOLERANCE * max(scale, 1e-300):
+        if float(np.linalg.norm(resid[:, j])) <= max(_CONSTANT_TOLERANCE * scale, noise, 1e-300):
             return PartialCorrelationResult(
                 n=n, dof=dof, k=k,
                 reason=f"{name} is constant after removing the fixed effects of "
@@ -148,6 +151,10 @@ def fixed_effects_residuals(data: pd.DataFrame, columns: Sequence[str],
     ([0.25, -0.25, -0.25, 0.25], 2)
     """
     frame = data[[*columns, *factors]].dropna()
+    if frame.empty or not factors:  # (no rows, or an intercept alone: centred values)
+        out = frame[list(columns)].astype(float) - frame[list(columns)].astype(float).mean()
+        out.attrs["k"] = 0
+        return out
     codes = {name: pd.factorize(frame[name].astype(str))[0] for name in factors}
     absorbed = max(factors, key=lambda name: codes[name].max(initial=0))
     groups = codes[absorbed]

@@ -878,3 +878,16 @@ def test_a_p_value_is_never_rounded_across_alpha(p: float, shown: str) -> None:
     verdict, reason = correlation_verdict(CorrelationResult(n=30, r=0.5, p_value=p))
     assert (verdict == "supported") == (p < 0.05)
     assert f"p = {shown} " in reason
+
+
+def test_equal_steps_say_equal_not_exceeds() -> None:
+    """Invented frames: every model takes 10 steps on every level, so d = 0 for each."""
+    from teamforge_analysis import Dataset
+
+    models = pd.DataFrame({"model": ["a", "b", "c"], "params_b": [1, 2, 3]})
+    tasks = pd.DataFrame({"task": ["e", "m", "h"], "difficulty": ["easy", "medium", "hard"]})
+    results = pd.DataFrame([(m, t, 0.5, 10) for m in "abc" for t in "emh"],
+                           columns=["model", "task", "score", "steps"])
+    finding = step_efficiency(Dataset.from_frames(results, models, tasks))
+    assert "increase in steps equals the medium-to-hard increase: d = 0.00 steps" in finding.text
+    assert "exceeds the medium-to-hard increase:" not in finding.text

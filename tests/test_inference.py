@@ -560,3 +560,22 @@ def test_leave_one_out_on_many_models_matches_numpy() -> None:
         assert out.loc[names[i], "r"] == pytest.approx(r, abs=1e-10)
         assert out.loc[names[i], "p_value"] == pytest.approx(2 * sps.t.sf(abs(t), 147), rel=1e-6)
         assert out.loc[names[i], "p_method"] == "parametric" and out.loc[names[i], "n"] == 149
+
+
+@pytest.mark.parametrize("value", [0.1, 0.7, 1 / 3, 0.123456789])
+def test_a_constant_variable_is_not_computable_in_unbalanced_designs(value: float) -> None:
+    """Invented unbalanced cells (4 × 5 with 4 left out): a constant x is explained entirely by
+    the fixed effects, whatever rounding leaves behind."""
+    rng = np.random.default_rng(3)
+    cells = pd.DataFrame([(f"m{i}", f"t{j}") for i in range(4) for j in range(5)],
+                         columns=["model", "task"]).iloc[4:]
+    cells = cells.assign(x=value, y=rng.random(len(cells)))
+    result = inf.partial_correlation_fixed_effects(cells, x="x", y="y")
+    assert result.r is None and "x is constant" in result.reason
+
+
+def test_fixed_effects_residuals_without_rows_or_factors() -> None:
+    empty = inf.fixed_effects_residuals(pd.DataFrame({"x": [], "model": [], "task": []}), ["x"])
+    assert empty.empty and empty.attrs["k"] == 0
+    centred = inf.fixed_effects_residuals(pd.DataFrame({"x": [1.0, 2.0, 6.0]}), ["x"], ())
+    assert centred["x"].tolist() == [-2.0, -1.0, 3.0] and centred.attrs["k"] == 0

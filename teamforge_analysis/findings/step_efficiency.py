@@ -165,10 +165,12 @@ def _effect_sentence(effect: MeanDifferenceResult, first: str, last: str,
         return f"The difference d is undefined ({effect.reason})."
     interval = (f"95% t-interval {fmt.span(effect.ci95, fmt.steps)}"
                 if effect.ci95 is not None else f"no interval: {effect.reason}")
-    relation = "exceeds" if effect.mean_d >= 0 else "falls short of"
+    d = fmt.steps(effect.mean_d)  # (the relation follows the number shown: 0.00 is equal)
+    relation = ("equals" if float(d) == 0 else "exceeds" if effect.mean_d > 0
+                else "falls short of")
     text = (f"On average the {first} increase in steps {relation} the {last} increase: "
-            f"d = {fmt.steps(effect.mean_d)} steps ({interval}; median "
-            f"{fmt.steps(effect.median_d)}, n = {effect.n} models).")
+            f"d = {d} steps ({interval}; median {fmt.steps(effect.median_d)}, n = {effect.n} "
+            f"model{'' if effect.n == 1 else 's'}).")
     jumps = pd.DataFrame({"first": means[levels[1]] - means[levels[0]],
                           "last": means[levels[-1]] - means[levels[-2]]}).dropna()
     first_jump, last_jump = float(jumps["first"].mean()), float(jumps["last"].mean())
