@@ -17,11 +17,12 @@ RULE = (
     "quantities on the score scale (scores, level scores, score differences, thresholds, "
     "rewards, grader components, standard errors, score intervals) to 3 decimals (0.740); "
     "correlation-type coefficients (r, ρ, τ, partial r, Kendall's W, differences of r) and "
-    "their intervals to 2 (0.73); p-values to 3 significant digits, below 0.001 written "
-    "< 0.001; steps, d and other averages of counts to 2 decimals (14.25); test statistics "
-    "(U, Wilcoxon W) and values as declared (weights, model sizes, the methods' settings) with "
-    "trailing zeros dropped (0.4); counts as integers; percentages whole (78%). A missing "
-    "value is n/a. Rounding is for text only: findings.json keeps every number unrounded."
+    "their intervals to 2 (0.73); p-values to 3 significant digits (more where 3 would round "
+    "a p across α = 0.05: 0.04996), below 0.001 written < 0.001; steps, d and other averages "
+    "of counts to 2 decimals (14.25); test statistics (U, Wilcoxon W) and values as declared "
+    "(weights, model sizes, the methods' settings) to 6 significant digits, trailing zeros "
+    "dropped (0.4, 0.9996); counts as integers; percentages whole (78%). A missing value is "
+    "n/a. Rounding is for text only: findings.json keeps every number unrounded."
 )
 
 
@@ -36,9 +37,12 @@ score, corr, steps = _decimals(3), _decimals(2), _decimals(2)
 
 
 def given(value: float | None) -> str:
-    """A number as declared, trailing zeros dropped: ``0.4``, ``46.7``, ``27``."""
-    text = "n/a" if value is None else f"{value:.3f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    """A number as declared, to 6 significant digits with trailing zeros dropped: ``0.4``,
+    ``46.7``, ``27``, ``0.9996``, ``0.000333333`` (never rounded to ``1`` or ``0``)."""
+    if value is None:
+        return "n/a"
+    text = f"{value:.6g}"
+    return "0" if text == "-0" else text
 
 
 stat = given

@@ -83,7 +83,10 @@ def data_tables(dataset: Dataset) -> Parts:
         kind="stable")
     return Parts((frame_table(tasks, "Tasks (tasks.csv)"),
                   frame_table(dataset.models, "Models (models.csv)"),
-                  frame_table(results, "Results per model and task (results.csv)",
+                  frame_table(results, "Results per model and task (results.csv)"
+                              if not dataset.has_runs else "Results per model and task "
+                              "(the runs of results.csv combined by "
+                              f"{'their mean' if dataset.aggregate == 'mean' else 'the best'})",
                               source="result.dataset.results")))
 
 

@@ -152,3 +152,21 @@ def test_result_reprs_and_html_follow_the_precision_rule() -> None:
     assert '<td style="text-align:right">0.82</td>' in result._repr_html_()
     effect = mean_difference_interval(np.array([2.0, 3.0, 2.0, 4.0]))
     assert "mean_d=2.75, ci95=[1.23, 4.27], median_d=2.50" in repr(effect)
+
+
+def test_data_tables_show_small_declared_weights_and_say_when_runs_were_combined() -> None:
+    """Invented frames: a weight of 0.0004 is not shown as 0; with two runs per cell the
+    results table says its rows are the runs combined."""
+    from teamforge_analysis import Dataset
+    from teamforge_analysis.report import data_tables
+
+    tasks = pd.DataFrame({"task": ["a", "b"], "difficulty": ["easy", "hard"],
+                          "weight": [0.0004, 0.9996]})
+    results = pd.DataFrame({"model": ["m"] * 4, "task": ["a", "a", "b", "b"],
+                            "run": [1, 2, 1, 2], "score": [0.1, 0.3, 0.5, 0.7]})
+    models = pd.DataFrame({"model": ["m"], "params_b": [7.0]})
+    task_table, _, result_table = data_tables(Dataset.from_frames(results, models, tasks))
+    weight = task_table.headers.index("weight")
+    assert [row[weight] for row in task_table.rows] == ["0.0004", "0.9996"]
+    assert result_table.caption.endswith("(the runs of results.csv combined by their mean)")
+    assert [row[2] for row in result_table.rows] == ["0.200", "0.600"]

@@ -78,7 +78,7 @@ def test_frame_table_formats_every_kind_of_cell() -> None:
     assert table.rows == (
         ("m1", "0.620", "18", "yes", "46.7"),  # scores: 3 decimals; counts: integers
         ("m2", "0.211", "7", "no", "8"),  # other numbers as given, trailing zeros dropped
-        ("n/a", "n/a", "30", "yes", "0.123"),
+        ("n/a", "n/a", "30", "yes", "0.12345"),  # declared: 6 significant digits
     )
     assert table.note is None
     assert table.label_columns == 1  # the leading text column

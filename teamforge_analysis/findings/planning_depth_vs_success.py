@@ -121,7 +121,7 @@ def _sentences(table: pd.DataFrame, depth: pd.Series, by_score: Any, by_passed: 
                ) -> list[str]:
     n_models, n_tasks = table["model"].nunique(), table["task"].nunique()
     return [
-        f"Across {len(table)} episodes (runs with a step log: {n_models} models x {n_tasks} "
+        f"Across {len(table)} episodes (runs with a step log, of {n_models} models on {n_tasks} "
         f"tasks), planning depth (plan_step actions per episode) ranges from "
         f"{fmt.count(depth.min())} to {fmt.count(depth.max())} (median "
         f"{fmt.steps(depth.median())}).",

@@ -59,7 +59,9 @@ class TestPassVsScore(Definition):
         "profile; the score itself without a declared formula, `outcome` says which) with "
         "test_pass, controlling for model and task fixed effects (least-squares residuals on "
         "dummy columns, one level dropped per factor), over the (model, task) cells; "
-        "dof = n − k − 2 with k = (models − 1) + (tasks − 1), a t test, and the Fisher-z "
+        "dof = n − k − 2 with k the number of dummy columns that are not redundant "
+        "((models − 1) + (tasks − 1) when the cells connect every model and task), a t test, "
+        "and the Fisher-z "
         "interval with standard error 1/√(n − k − 3) (pingouin.partial_corr's convention). "
         "`construction_r` is the pooled r the formula alone would give if the rest of the "
         "score were unrelated to test_pass. No correlation can validate a weight: the weight "
@@ -134,8 +136,8 @@ def _sentences(results: pd.DataFrame, share: float | None, pooled: CorrelationRe
     n_models, n_tasks = results["model"].nunique(), results["task"].nunique()
     sentences = [
         f"Pooled over {pooled.n} (model, task) cells, test_pass correlates with score at "
-        f"{corr_phrase(pooled)}, but the cells are not independent ({n_models} models x "
-        f"{n_tasks} tasks)."
+        f"{corr_phrase(pooled)}, but the cells are not independent (they share {n_models} "
+        f"models and {n_tasks} tasks)."
     ]
     if construction is not None:
         sentences.append(
