@@ -465,6 +465,29 @@ def _fitted_headers(table: Table, width: int) -> list[str] | None:
     return ["\n".join(textwrap.wrap(h, w)) for h, w in zip(headers, widths, strict=True)]
 
 
+def _print_table(console: Console, table: Table) -> None:
+    """One table on the console: names as plain text in the leading columns, numbers
+    right-justified; headers wrap between words where the table fits, else cells and headers
+    fold; the note dimmed below."""
+    from rich import box
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    rich_table = RichTable(title=Text(one_line(table.caption)), box=box.SIMPLE,
+                           header_style="bold")
+    fitted = _fitted_headers(table, console.width)
+    headers = fitted or [display_name(h) for h in table.headers]
+    for i, (header, numeric) in enumerate(zip(headers, table.numeric, strict=True)):
+        rich_table.add_column(Text(header), justify="right" if numeric else "left",
+                              no_wrap=i < table.label_columns, overflow="fold")
+    for row in table.rows:
+        rich_table.add_row(*(Text(display_name(cell) if i < table.label_columns
+                                  else one_line(cell)) for i, cell in enumerate(row)))
+    console.print(rich_table)
+    if table.note:
+        console.print(Text(one_line(table.note), style="dim"))
+
+
 def print_console(document: dict[str, Any], console: Console | None = None) -> None:
     """Print the leaderboard and findings as rich tables and panels.
 
@@ -473,10 +496,8 @@ def print_console(document: dict[str, Any], console: Console | None = None) -> N
     escaped; names in the leading columns and headers are shortened to
     :data:`._fmt.NAME_WIDTH` characters with an ellipsis.
     """
-    from rich import box
     from rich.console import Console
     from rich.panel import Panel
-    from rich.table import Table as RichTable
     from rich.text import Text
 
     class _Console(Console):
@@ -495,20 +516,7 @@ def print_console(document: dict[str, Any], console: Console | None = None) -> N
         return Text(one_line(value), style=style)
 
     def show(table: Table) -> None:
-        rich_table = RichTable(title=text(table.caption), box=box.SIMPLE, header_style="bold")
-        # Headers wrap between words where the table fits; else cells and headers fold.
-        fitted = _fitted_headers(table, console.width)
-        headers = fitted or [display_name(h) for h in table.headers]
-        for i, (header, numeric) in enumerate(zip(headers, table.numeric, strict=True)):
-            rich_table.add_column(Text(header), justify="right" if numeric else "left",
-                                  no_wrap=i < table.label_columns,
-                                  overflow="fold")
-        for row in table.rows:
-            rich_table.add_row(*(Text(display_name(cell)) if i < table.label_columns
-                                 else text(cell) for i, cell in enumerate(row)))
-        console.print(rich_table)
-        if table.note:
-            console.print(text(table.note, "dim"))
+        _print_table(console, table)
 
     ds = document["dataset"]
     console.rule(Text(f"{display_name(ds['name'])}: findings", style="bold blue"))

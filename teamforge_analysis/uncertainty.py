@@ -494,12 +494,18 @@ def _pairs(design: _Design, board: pd.DataFrame, draws: np.ndarray | None, rows:
     tested = [r for r in records if r["n_tasks"] > 0]
     for record, p in zip(tested, _sign_flip_ps(differences, seed), strict=True):
         record["p_value"] = p
+    return _pair_frame(records, len(tested), confidence, how, pairs)
+
+
+def _pair_frame(records: list[dict[str, Any]], n_tested: int, confidence: float, how: str,
+                pairs: str) -> pd.DataFrame:
+    """The pairs' frame: Holm's adjustment across the pairs, verdicts and reasons added."""
     adjusted = holm([r["p_value"] for r in records])
     for record, p_holm in zip(records, adjusted, strict=True):
         record["p_holm"] = p_holm
         record["verdict"] = None if p_holm is None else (
             "ahead" if p_holm < ALPHA else "indistinguishable")
-        record["reason"] = "; ".join(_verdict_reason(record, len(tested), confidence)
+        record["reason"] = "; ".join(_verdict_reason(record, n_tested, confidence)
                                      + record["reason"]) or None
     out = pd.DataFrame(records, columns=list(PAIR_COLUMNS))
     for name in ("p_value", "p_holm"):
