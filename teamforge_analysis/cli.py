@@ -17,10 +17,13 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ._fmt import one_line
 from .io import DataValidationError
+
+if TYPE_CHECKING:  # (the analysis is imported when it runs: --help stays fast)
+    from .analysis import Analysis
 
 __all__ = ["build_parser", "main", "write_atomically"]
 
@@ -283,18 +286,7 @@ def _run(args: argparse.Namespace) -> int:
         args.out / "findings.json": json_text.encode("utf-8", "backslashreplace"),
         args.out / "findings.md": markdown_text.encode("utf-8", "backslashreplace"),
     }
-    stale: list[Path] = []  # figures of not computable findings, removed once all is written
-    if not args.no_figures:
-        from . import plots  # matplotlib is imported only when figures are drawn
-
-        outputs[args.figures / "leaderboard.png"] = plots.png_bytes(
-            plots.leaderboard(analysis.uncertainty, analysis.dataset))
-        for finding in analysis.findings:
-            figure, path = finding.figure(), args.figures / f"{finding.id}.png"
-            if figure is not None:
-                outputs[path] = plots.png_bytes(figure)
-            else:  # not computable: no figure, and none left from a past run
-                stale.append(path)
+    stale = [] if args.no_figures else _figures(analysis, args.figures, outputs)
     try:
         write_atomically(outputs)
         for path in stale:
@@ -319,6 +311,23 @@ def _run(args: argparse.Namespace) -> int:
         # The reader stopped reading (`| head -1`): the outputs are written, nothing failed.
         _silence(sys.stdout)
     return 0
+
+
+def _figures(analysis: Analysis, folder: Path, outputs: dict[Path, bytes]) -> list[Path]:
+    """Add the figures' PNG bytes to ``outputs``; return the paths of the figures of not
+    computable findings, to be removed once all is written (none is left from a past run)."""
+    from . import plots  # matplotlib is imported only when figures are drawn
+
+    outputs[folder / "leaderboard.png"] = plots.png_bytes(
+        plots.leaderboard(analysis.uncertainty, analysis.dataset))
+    stale = []
+    for finding in analysis.findings:
+        figure, path = finding.figure(), folder / f"{finding.id}.png"
+        if figure is not None:
+            outputs[path] = plots.png_bytes(figure)
+        else:
+            stale.append(path)
+    return stale
 
 
 def _where(exc: OSError) -> str:
