@@ -64,75 +64,84 @@ def teamforge_profile(name: str) -> Profile:
     return Profile(name, "TeamForge score", grader=TEAMFORGE_GRADER, is_teamforge=True)
 
 
-def parse_profile(data: Any, default_name: str) -> tuple[Profile | None, list[Problem],
-                                                        list[Problem]]:
-    """A profile from benchmark.json's parsed content (None when it has problems), the
-    problems and the warnings."""
-    problems: list[Problem] = []
-    warnings: list[Problem] = []
+class _Checks:
+    """The problems and warnings found in benchmark.json, and the checks that find them."""
 
-    def bad(key: str, value: Any, message: str) -> None:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+
+    def bad(self, key: str, value: Any, message: str) -> None:
         shown = show(json.dumps(value, ensure_ascii=False))
-        problems.append(Problem(FILE, message, key, value=shown, unit="key"))
+        self.problems.append(Problem(FILE, message, key, value=shown, unit="key"))
 
-    def obj(value: Any, key: str) -> dict[str, Any]:
+    def obj(self, value: Any, key: str) -> dict[str, Any]:
         if not isinstance(value, dict):
-            bad(key, value, "is not a JSON object")
+            self.bad(key, value, "is not a JSON object")
             return {}
         for name in [n for n in value if key in _KEYS and n not in _KEYS[key]]:
             path = f"{key}.{name}" if key else name
-            warnings.append(Problem(FILE, "unknown key, ignored", show(path), unit="key"))
+            self.warnings.append(Problem(FILE, "unknown key, ignored", show(path), unit="key"))
         return value
 
-    def number(value: Any, key: str, low: float, high: float = math.inf,
+    def number(self, value: Any, key: str, low: float, high: float = math.inf,
                whole: bool = False) -> float | None:
         if (isinstance(value, int if whole else int | float) and not isinstance(value, bool)
                 and math.isfinite(value) and low <= value <= high):
             return value
         limit = f"at least {low:g}" if high == math.inf else f"between {low:g} and {high:g}"
-        bad(key, value, f"is not {'a whole number' if whole else 'a number'} {limit}")
+        self.bad(key, value, f"is not {'a whole number' if whole else 'a number'} {limit}")
         return None
 
-    top = obj(data, "")
+
+def _grader(check: _Checks, value: Any) -> Grader:
+    given, weights = check.obj(value, "grader"), {}
+    for column, weight in check.obj(given.get("weights"), "grader.weights").items():
+        key = f"grader.weights.{show(column)}"
+        if column not in _GRADER_COLUMNS:
+            check.bad(key, column, f"is not a grader column ({', '.join(_GRADER_COLUMNS)})")
+        elif (number := check.number(weight, key, 0)) is not None:
+            weights[column] = float(number)
+    clamp = given.get("clamp")
+    if clamp is not None:
+        ok = isinstance(clamp, list) and len(clamp) == 2 and all(
+            check.number(v, "grader.clamp", 0, 1) is not None for v in clamp)
+        if not ok or clamp[0] >= clamp[1]:
+            check.bad("grader.clamp", clamp, "is not [low, high] with 0 <= low < high <= 1")
+        clamp = (float(clamp[0]), float(clamp[1])) if ok else None
+    return Grader(weights, clamp)
+
+
+def parse_profile(data: Any, default_name: str) -> tuple[Profile | None, list[Problem],
+                                                        list[Problem]]:
+    """A profile from benchmark.json's parsed content (None when it has problems), the
+    problems and the warnings."""
+    check = _Checks()
+    top = check.obj(data, "")
     texts = {k: top.get(k) for k in ("name", "score_label")}
     for key, value in texts.items():
         if value is not None and (not isinstance(value, str) or not value.strip()):
-            bad(key, value, "is not a non-empty string")
+            check.bad(key, value, "is not a non-empty string")
             texts[key] = None
-    protocol = grader = None
+    protocol = None
     if "protocol" in top:
-        given = obj(top["protocol"], "protocol")
+        given = check.obj(top["protocol"], "protocol")
         runs, aggregate = given.get("runs_per_cell"), given.get("aggregate")
         if runs is not None:
-            runs = number(runs, "protocol.runs_per_cell", 1, whole=True)
+            runs = check.number(runs, "protocol.runs_per_cell", 1, whole=True)
         if aggregate is not None and aggregate not in ("best", "mean"):
-            bad("protocol.aggregate", aggregate, "is not \"best\" or \"mean\"")
+            check.bad("protocol.aggregate", aggregate, "is not \"best\" or \"mean\"")
         protocol = Protocol(runs, aggregate)
-    if "grader" in top:
-        given, weights = obj(top["grader"], "grader"), {}
-        for column, weight in obj(given.get("weights"), "grader.weights").items():
-            key = f"grader.weights.{show(column)}"
-            if column not in _GRADER_COLUMNS:
-                bad(key, column, f"is not a grader column ({', '.join(_GRADER_COLUMNS)})")
-            elif (value := number(weight, key, 0)) is not None:
-                weights[column] = float(value)
-        clamp = given.get("clamp")
-        if clamp is not None:
-            ok = isinstance(clamp, list) and len(clamp) == 2 and all(
-                number(v, "grader.clamp", 0, 1) is not None for v in clamp)
-            if not ok or clamp[0] >= clamp[1]:
-                bad("grader.clamp", clamp, "is not [low, high] with 0 <= low < high <= 1")
-            clamp = (float(clamp[0]), float(clamp[1])) if ok else None
-        grader = Grader(weights, clamp)
-    claims = obj(top.get("claims", {}), "claims")
+    grader = _grader(check, top["grader"]) if "grader" in top else None
+    claims = check.obj(top.get("claims", {}), "claims")
     for finding, claim in claims.items():
         if not isinstance(claim, str):
-            bad(f"claims.{show(finding)}", claim, "is not a string")
-    if problems:
-        return None, problems, warnings
+            check.bad(f"claims.{show(finding)}", claim, "is not a string")
+    if check.problems:
+        return None, check.problems, check.warnings
     profile = Profile(texts["name"] or default_name, texts["score_label"] or DEFAULT.score_label,
                       protocol, grader, dict(claims), grader == TEAMFORGE_GRADER)
-    return profile, [], warnings
+    return profile, [], check.warnings
 
 
 def read_profile(raw: bytes, default_name: str) -> tuple[Profile | None, list[Problem],
