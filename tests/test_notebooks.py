@@ -32,6 +32,8 @@ from teamforge_analysis import analyze
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+#: The markdown export's template (README and .ci/run): figures keep their alternative text.
+EXPORT_TEMPLATE = NOTEBOOK_DIR / "export.md.j2"
 BUNDLED_DATA = REPO / "data"
 OTHER_DATA = REPO / "tests" / "data" / "other_benchmark"
 RUNS_DATA = REPO / "tests" / "data" / "runs_benchmark"
@@ -132,7 +134,8 @@ def _execute_all(data: Path, out: Path) -> dict[str, tuple]:
             notebook = nbformat.read(path, as_version=4)
             NotebookClient(notebook, kernel_name="python3", timeout=300,
                            resources={"metadata": {"path": str(out)}}).execute()
-            markdown, resources = MarkdownExporter().from_notebook_node(
+            exporter = MarkdownExporter(template_file=str(EXPORT_TEMPLATE))
+            markdown, resources = exporter.from_notebook_node(
                 notebook, resources={"unique_key": path.stem,
                                      "output_files_dir": f"{path.stem}_files"})
             (out / f"{path.stem}.md").write_text(markdown, encoding="utf-8")
@@ -222,7 +225,7 @@ def test_notebook_exports_its_figure(executions: dict, data: str, name: str) -> 
     if name != "00_overview":  # (the overview's figure, the leaderboard, is always drawn)
         finding = analyze(DATA_SETS[data]).finding(name.split("_", 1)[1])
         if finding.verdict == "not_computable":  # no figure: its text already says why
-            assert pngs == [] and not figures and "![png]" not in markdown
+            assert pngs == [] and not figures and "![" not in markdown
             return
     assert len(pngs) == 1
     (cell,) = [c for c in notebook.cells if c.cell_type == "code"
@@ -231,7 +234,9 @@ def test_notebook_exports_its_figure(executions: dict, data: str, name: str) -> 
                            "result.dataset)")  # shown inline by the figure itself
     assert list(figures) == [f"{name}_files/{next(iter(figures)).split('/')[-1]}"]
     (figure,) = figures
-    assert f"]({figure})" in markdown
+    (alt,) = [o["metadata"]["image/png"]["alt"] for o in _outputs(notebook)
+              if "image/png" in o.get("data", {})]
+    assert f"![{alt}]({figure})" in markdown  # the figure's alternative text, not "png"
     assert (out / figure).read_bytes() == pngs[0]
     assert pngs[0].startswith(PNG_SIGNATURE)
 
