@@ -86,7 +86,7 @@ def _line_of(raw: bytes, offset: int) -> int:
 
 
 def _empty(raw: bytes) -> bool:
-    return raw.isspace() or not raw.removeprefix(_BOM)
+    return raw.isspace() or raw in (b"", _BOM)  # (removeprefix would copy the whole file)
 
 
 def _read_csv(raw: bytes, table: Table, file: str) -> tuple[Input | None, list[Problem]]:
