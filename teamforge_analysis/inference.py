@@ -580,7 +580,7 @@ def size_verdict(result: SizeTestResult, *, alpha: float = ALPHA) -> tuple[Verdi
     if result.p_value < alpha and result.direction == "passing smaller":
         return "contradicted", f"{p} (below {alpha:g}) and the passing models are smaller"
     floor = ("" if result.min_attainable_p is None
-             else f" (the smallest attainable p is {fmt.p(result.min_attainable_p)})")
+             else f" (the smallest attainable {fmt.pval(result.min_attainable_p)})")
     return "inconclusive", f"{p} is not below {alpha:g}{floor}"
 
 

@@ -317,7 +317,7 @@ def _too_few_tasks(pairs: list[dict[str, Any]]) -> str:
     ever to reach 0.05 (its floor: the number of pairs × 2 / 2ⁿ)."""
     fewest = min(c["n_tasks"] for c in pairs)
     floor = min(1.0, len(pairs) * 2 / 2**fewest) if fewest else 1.0
-    if fewest == 0 or floor < 0.05:
+    if fewest == 0 or floor < fmt.ALPHA:
         return ""
     return (f" With {fewest} shared task{'s' if fewest != 1 else ''} and {len(pairs)} "
             f"pair{'s' if len(pairs) != 1 else ''}, the smallest Holm-adjusted p the sign-flip "

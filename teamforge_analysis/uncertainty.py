@@ -552,9 +552,9 @@ def _verdict_reason(record: dict[str, Any], n_pairs: int, confidence: float) -> 
     n = record["n_tasks"]
     smallest = 2 / (2**n if n <= PERMUTATION_EXACT_MAX_TASKS else PERMUTATION_RESAMPLES + 1)
     if smallest * n_pairs >= ALPHA:  # (Holm's smallest: n_pairs × the smallest p)
-        text += (f"; with {n} tasks the smallest p this test can give is {fmt.p(min(1, smallest))}"
-                 f", {fmt.p(min(1, smallest * n_pairs))} after Holm over {n_pairs} pair(s), so "
-                 "'ahead' was out of reach")
+        text += (f"; with {n} tasks the smallest this test can give is "
+                 f"{fmt.pval(min(1, smallest))}, {fmt.pval(min(1, smallest * n_pairs))} after "
+                 f"Holm over {n_pairs} pair(s), so 'ahead' was out of reach")
     return [text]
 
 

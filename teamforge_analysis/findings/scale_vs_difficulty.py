@@ -375,8 +375,9 @@ def _figure(finding: Finding) -> Figure:
     _r_by_level(r_ax, stats, levels)
     _difference_panel(diff_ax, stats)
     floor = (stats.get("min_attainable_p") or {}).get("min_attainable_p")
+    # (said only where it bounds the verdict: no correlation could reach p < α)
     subtitle = (f"; with {stats['min_attainable_p']['n']} models the smallest attainable p is "
-                f"{fmt.p(floor)}" if floor is not None else "")
+                f"{fmt.p(floor)}" if floor is not None and floor >= ALPHA else "")
     figure.suptitle(f"Scale vs difficulty ({plots.plain(stats['size_column'])}): "
                     f"{plots.verdict_label(finding)}{subtitle}", fontsize=plots.TITLE)
     return figure
