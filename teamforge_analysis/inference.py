@@ -570,7 +570,7 @@ def size_verdict(result: SizeTestResult, *, alpha: float = ALPHA) -> tuple[Verdi
     Examples
     --------
     >>> size_verdict(size_test([70, 46.7], [9, 8]))
-    ('inconclusive', 'p = 0.333 is not below 0.05 (the smallest attainable p is 0.333)')
+    ('inconclusive', 'p = 0.333 is not below 0.05 (the smallest attainable p = 0.333)')
     """
     if result.p_value is None:
         return "not_computable", f"the size test is undefined ({result.reason})"
