@@ -169,6 +169,19 @@ def fisher_ci(r: float, n: int, *, confidence: float = 0.95) -> tuple[float, flo
     return (math.tanh(centre - half), math.tanh(centre + half))
 
 
+def _fisher_interval(pearson: Any, r: float | None, n: int, reasons: list[str]
+                     ) -> tuple[float, float] | None:
+    """scipy's Fisher-z 95% interval of Pearson's r, or None with its reason in ``reasons``."""
+    if r is not None and n > 3 and abs(r) < 1 - _PERFECT_R_TOLERANCE:
+        with quiet():
+            interval = pearson.confidence_interval(confidence_level=0.95)
+        lo, hi = finite_or_none(interval.low), finite_or_none(interval.high)
+        return None if lo is None or hi is None else (lo, hi)
+    reasons.append("ci95 needs n > 3 (Fisher z standard error is 1/√(n − 3))" if n <= 3
+                   else "ci95 is undefined when |r| = 1 (Fisher z is infinite)")
+    return None
+
+
 def correlation(x: Any, y: Any) -> CorrelationResult:
     """Pearson r with p-value and 95% interval, and Spearman's rho, for paired samples.
 
@@ -211,17 +224,8 @@ def correlation(x: Any, y: Any) -> CorrelationResult:
         pearson = sps.pearsonr(xa, ya)
         spearman = sps.spearmanr(xa, ya)
     r = finite_or_none(pearson.statistic)
-    reasons = []
-    ci: tuple[float, float] | None = None
-    if r is not None and n > 3 and abs(r) < 1 - _PERFECT_R_TOLERANCE:
-        with quiet():
-            interval = pearson.confidence_interval(confidence_level=0.95)
-        lo, hi = finite_or_none(interval.low), finite_or_none(interval.high)
-        ci = None if lo is None or hi is None else (lo, hi)
-    elif n <= 3:
-        reasons.append("ci95 needs n > 3 (Fisher z standard error is 1/√(n − 3))")
-    else:
-        reasons.append("ci95 is undefined when |r| = 1 (Fisher z is infinite)")
+    reasons: list[str] = []
+    ci = _fisher_interval(pearson, r, n, reasons)
     rho = finite_or_none(spearman.statistic)
     if rho is None:
         reasons.append("Spearman's rho is undefined (ranks of one sample are constant)")
@@ -572,20 +576,34 @@ def stratified_permutation_correlation(x: Any, y: Any, strata: Any, *,
         return StratifiedPermutationResult(n=n, r=r, strata=n_strata, reason=(
             "x is constant within every stratum, so no within-stratum shuffle changes r"))
     if n * resamples > _MAX_SHUFFLED_VALUES:
-        # Many units: the permutation distribution's exact mean and variance with a normal
-        # tail (the shuffles would need n x resamples values). Within strata Σx, Σx², Σy and
-        # Σy² are fixed, so r is affine in T = Σ x·y, whose moments are known stratum by stratum.
-        frame = pd.DataFrame({"x": xa, "y": ya, "g": groups})
-        stats = frame.groupby("g").agg(n=("x", "size"), mx=("x", "mean"), my=("y", "mean"),
-                                       vx=("x", "var"), vy=("y", "var"))
-        mean_t = float((stats["n"] * stats["mx"] * stats["my"]).sum())
-        # Var(Σ_i x_π(i) y_i) within a stratum: Sxx·Syy / (n_s − 1) = (n_s − 1)·vx·vy
-        var_t = float(((stats["n"] - 1) * stats["vx"].fillna(0) * stats["vy"].fillna(0)).sum())
-        z = (float(xa @ ya) - mean_t) / math.sqrt(var_t)
-        return StratifiedPermutationResult(
-            n=n, r=r, p_value=float(min(1.0, 2 * sps.norm.sf(abs(z)))), strata=n_strata,
-            method=f"permutation within {n_strata} strata (normal approximation from the "
-                   "permutation distribution's exact mean and variance)")
+        p_value = _stratified_normal_p(xa, ya, groups)
+        method = (f"permutation within {n_strata} strata (normal approximation from the "
+                  "permutation distribution's exact mean and variance)")
+    else:
+        p_value = _stratified_shuffled_p(xa, ya, groups, r, resamples, seed)
+        method = f"permutation within {n_strata} strata ({resamples} seeded shuffles)"
+    return StratifiedPermutationResult(n=n, r=r, p_value=p_value, strata=n_strata,
+                                       method=method)
+
+
+def _stratified_normal_p(xa: np.ndarray, ya: np.ndarray, groups: np.ndarray) -> float:
+    """Many units: the permutation distribution's exact mean and variance with a normal tail
+    (the shuffles would need n x resamples values). Within strata Σx, Σx², Σy and Σy² are
+    fixed, so r is affine in T = Σ x·y, whose moments are known stratum by stratum."""
+    frame = pd.DataFrame({"x": xa, "y": ya, "g": groups})
+    stats = frame.groupby("g").agg(n=("x", "size"), mx=("x", "mean"), my=("y", "mean"),
+                                   vx=("x", "var"), vy=("y", "var"))
+    mean_t = float((stats["n"] * stats["mx"] * stats["my"]).sum())
+    # Var(Σ_i x_π(i) y_i) within a stratum: Sxx·Syy / (n_s − 1) = (n_s − 1)·vx·vy
+    var_t = float(((stats["n"] - 1) * stats["vx"].fillna(0) * stats["vy"].fillna(0)).sum())
+    z = (float(xa @ ya) - mean_t) / math.sqrt(var_t)
+    return float(min(1.0, 2 * sps.norm.sf(abs(z))))
+
+
+def _stratified_shuffled_p(xa: np.ndarray, ya: np.ndarray, groups: np.ndarray, r: float,
+                           resamples: int, seed: int) -> float:
+    """The two-sided Monte Carlo p of ``resamples`` seeded shuffles of x within strata."""
+    n = xa.size
     rng = np.random.default_rng(seed)
     by_stratum = np.argsort(groups, kind="stable")
     centred_y = ya - ya.mean()
@@ -603,6 +621,4 @@ def stratified_permutation_correlation(x: Any, y: Any, strata: Any, *,
     tolerance = 1e-12 * max(1.0, abs(r))
     low = (np.sum(null <= r + tolerance) + 1) / (resamples + 1)
     high = (np.sum(null >= r - tolerance) + 1) / (resamples + 1)
-    return StratifiedPermutationResult(
-        n=n, r=r, p_value=float(min(1.0, 2 * min(low, high))), strata=n_strata,
-        method=f"permutation within {n_strata} strata ({resamples} seeded shuffles)")
+    return float(min(1.0, 2 * min(low, high)))
