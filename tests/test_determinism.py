@@ -2,7 +2,9 @@
 across PYTHONHASHSEED values (separate processes) and across row orders of the input files.
 
 Besides the bundled data, an invented data set of 12 models makes the permutation p-values
-Monte Carlo (n > 8), so that the fixed seed of every random step is exercised too.
+Monte Carlo (n > 8), and an invented per-problem one (20 models, 30 problems) makes the
+leaderboard's bootstrap and its pairs' sign-flip p-values run (levels of several tasks, more
+than 16 tasks), so that the fixed seed of every random step is exercised too.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from pathlib import Path
 
 import pytest
 from _reliability import BUNDLED, DATA_FILES, copy_data, snapshot
+from per_problem import write_per_problem
 
 from teamforge_analysis.cli import main
 from teamforge_analysis.stats import PERMUTATION_EXACT_MAX_N
+from teamforge_analysis.uncertainty import PERMUTATION_EXACT_MAX_TASKS
 
 SEED = 20240611
 
@@ -46,12 +50,19 @@ def write_twelve_models(folder: Path) -> Path:
     return folder
 
 
-@pytest.fixture(params=["bundled", "twelve_models"])
+#: Invented per-problem levels: every level has several tasks (the bootstrap resamples them)
+#: and the pairs have more tasks than the exact sign-flip enumeration takes.
+PER_PROBLEM_LEVELS = {"easy": 12, "medium": 10, "hard": 8}
+
+
+@pytest.fixture(params=["bundled", "twelve_models", "per_problem"])
 def data_folder(request, tmp_path_factory) -> Path:
     """A data folder called ``data`` (the name appears in the outputs)."""
     root = tmp_path_factory.mktemp(request.param)
     if request.param == "bundled":
         return copy_data(BUNDLED, root / "data", DATA_FILES)
+    if request.param == "per_problem":
+        return write_per_problem(root / "data", levels=PER_PROBLEM_LEVELS, n_models=20)
     return write_twelve_models(root / "data")
 
 
@@ -86,6 +97,17 @@ def test_twelve_models_use_monte_carlo_permutations(tmp_path, capsys):
     by_level = document["findings"][0]["statistics"]["by_difficulty"]
     assert all(c["n"] == 12 > PERMUTATION_EXACT_MAX_N for c in by_level.values())
     assert all(c["p_permutation"] is not None for c in by_level.values())
+
+
+def test_per_problem_data_resample_tasks_and_flip_signs(tmp_path, capsys):
+    data = write_per_problem(tmp_path / "data", levels=PER_PROBLEM_LEVELS, n_models=20)
+    main(["--data", str(data), "--format", "json", "--no-figures",
+          "--out", str(tmp_path / "results")])
+    section = json.loads(capsys.readouterr().out)["leaderboard_uncertainty"]
+    assert section["ci_method"] == "tasks"
+    assert all(m["ci95"] is not None for m in section["models"])
+    assert all(p["n_tasks"] > PERMUTATION_EXACT_MAX_TASKS for p in section["pairs"])
+    assert all(p["p_value"] is not None for p in section["pairs"])
 
 
 def test_two_runs_are_byte_identical(data_folder, tmp_path, capsys):
