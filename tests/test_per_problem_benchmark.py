@@ -92,7 +92,9 @@ def test_boundary_some_but_not_all_pass(folder: Path) -> None:
     assert finding.statistics["models_without_size"] == sorted(sizes.index[sizes.isna()])
 
 
-def test_four_declared_levels(four_levels: Path) -> None:
+def test_four_declared_levels(four_levels: Path, tmp_path: Path) -> None:
+    assert main(["--data", str(four_levels), "--out", str(tmp_path / "out"), "--no-figures",
+                 "--format", "json"]) == 0
     result = analyze(four_levels)
     assert result.dataset.levels == tuple(FOUR_LEVELS)
     scale = result.finding("scale_vs_difficulty").statistics
