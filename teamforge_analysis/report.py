@@ -287,45 +287,84 @@ def uncertainty_tables(document: dict[str, Any]) -> Parts:
             f"{section['seed']}); run noise: mean of runs with a Welch-Satterthwaite t "
             "interval." + (f" {_capitalised(section['reason'])}." if section["reason"] else ""),
             label_columns=1))
-    pairs = section["pairs"]
-    if pairs:
-        order = {"score": "adjacent in the ranking",
-                 "score_on_common_tasks": "adjacent by score on the tasks every model has",
-                 "name": "ordered by name (no task is common to every model)"}
-        out.append(Table(
-            "Paired comparisons (difference of weighted scores on shared tasks)",
-            ("Ahead", "Behind", "Tasks", "Difference", "95% CI", "p", "Holm p", "Verdict",
-             "Tasks for 80% power"),
-            tuple((c["model_a"], c["model_b"], fmt.count(c["n_tasks"]),
-                   fmt.score(c["difference"]), fmt.span(c["ci95"], fmt.score),
-                   fmt.p(c["p_value"]), fmt.p(c["p_holm"]), c["verdict"] or "n/a",
-                   fmt.count(c["tasks_for_80_power"]))
-                  for c in pairs[:MAX_TABLE_ROWS]),
-            f"Pairs {order.get(section.get('pair_order', 'score'), 'as listed')}; p from a "
-            "paired sign-flip permutation of per-task weighted differences, Holm-adjusted "
-            "across these pairs; 'ahead' iff the Holm p < 0.05. The intervals are not "
-            "adjusted. Tasks for 80% power: approximate, at the observed per-task difference."
-            + _too_few_tasks(pairs)
-            + "".join(f" The unadjusted interval of {c['model_a']} - {c['model_b']} excludes "
-                      "0, but the Holm-adjusted test does not reject."
-                      for c in pairs[:MAX_TABLE_ROWS] if _excludes_zero_unadjusted(c))
-            + (f" {len(pairs) - MAX_TABLE_ROWS} more pairs are in findings.json."
-               if len(pairs) > MAX_TABLE_ROWS else ""),
-            label_columns=2))
+    if section["pairs"]:
+        out.append(_pairs_table(section))
     return Parts(out)
 
 
+#: How the models were ordered for choosing and listing the pairs (the section's pair_order):
+#: adjacent pairs, then all pairs.
+_PAIR_ORDER = {
+    "score": ("Pairs adjacent in the ranking", "in ranking order"),
+    "score_on_common_tasks": ("Pairs adjacent by score on the tasks every model has",
+                              "by score on the tasks every model has"),
+    "name": ("Pairs adjacent by name (no task is common to every model)",
+             "by name (no task is common to every model)"),
+}
+
+
+def _pairs_table(section: dict[str, Any]) -> Table:
+    """The paired comparisons, at most :data:`MAX_TABLE_ROWS` of them, with a note saying
+    which pairs were compared (``pair_selection``) and across how many Holm adjusted."""
+    pairs = section["pairs"]
+    return Table(
+        "Paired comparisons (difference of weighted scores on shared tasks)",
+        ("Ahead", "Behind", "Tasks", "Difference", "95% CI", "p", "Holm p", "Verdict",
+         "Tasks for 80% power"),
+        tuple((c["model_a"], c["model_b"], fmt.count(c["n_tasks"]),
+               fmt.score(c["difference"]), fmt.span(c["ci95"], fmt.score),
+               fmt.p(c["p_value"]), fmt.p(c["p_holm"]), c["verdict"] or "n/a",
+               fmt.count(c["tasks_for_80_power"]))
+              for c in pairs[:MAX_TABLE_ROWS]),
+        _pairs_note(section), label_columns=2)
+
+
+def _pairs_note(section: dict[str, Any]) -> str:
+    pairs = section["pairs"]
+    adjacent, listed = _PAIR_ORDER[section["pair_order"]]
+    tested = sum(c["p_value"] is not None for c in pairs)  # (Holm's family)
+    chosen = (f"All {len(pairs)} pairs of models, listed {listed}"
+              if section["pair_selection"] == "all" else adjacent)
+    untested = len(pairs) - tested
+    return (
+        f"{chosen}; p from a paired sign-flip permutation of per-task weighted differences, "
+        f"Holm-adjusted across the {_count(tested, 'pair')} compared"
+        + (f" ({_count(untested, 'pair')} without a shared task have no p)" if untested else "")
+        + f"; 'ahead' iff the Holm p < {fmt.ALPHA:g}. The intervals are not adjusted. Tasks "
+        "for 80% power: approximate, at the observed per-task difference."
+        + _too_few_tasks(pairs)
+        + "".join(f" The unadjusted interval of {c['model_a']} - {c['model_b']} excludes "
+                  "0, but the Holm-adjusted test does not reject."
+                  for c in pairs[:MAX_TABLE_ROWS] if _excludes_zero_unadjusted(c))
+        + (f" {len(pairs) - MAX_TABLE_ROWS} more pairs are in findings.json."
+           if len(pairs) > MAX_TABLE_ROWS else ""))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _too_few_tasks(pairs: list[dict[str, Any]]) -> str:
-    """A sentence when some pair shares too few tasks for the Holm-adjusted sign-flip test
-    ever to reach 0.05 (its floor: the number of pairs × 2 / 2ⁿ)."""
-    fewest = min(c["n_tasks"] for c in pairs)
-    floor = min(1.0, len(pairs) * 2 / 2**fewest) if fewest else 1.0
-    if fewest == 0 or floor < fmt.ALPHA:
+    """A sentence when the pairs with the fewest shared tasks cannot reach 'ahead' whatever
+    the scores: Holm's smallest adjusted p is the number of pairs compared times the
+    smallest p the sign-flip test can give (:func:`.uncertainty.smallest_p`)."""
+    from .uncertainty import PERMUTATION_EXACT_MAX_TASKS, PERMUTATION_RESAMPLES, smallest_p
+
+    tested = [c["n_tasks"] for c in pairs if c["p_value"] is not None]
+    if not tested:
         return ""
-    return (f" With {fewest} shared task{'s' if fewest != 1 else ''} and {len(pairs)} "
-            f"pair{'s' if len(pairs) != 1 else ''}, the smallest Holm-adjusted p the sign-flip "
-            f"test can give is {fmt.p(floor)}, so no such pair can be "
-            "'ahead' whatever the scores.")
+    fewest = min(tested)
+    floor = min(1.0, len(tested) * smallest_p(fewest))
+    if floor < fmt.ALPHA:
+        return ""
+    estimated = fewest > PERMUTATION_EXACT_MAX_TASKS  # (then every pair has the same floor)
+    return (f" With {_count(fewest, 'shared task')} and {_count(len(tested), 'pair')}, the "
+            "smallest Holm-adjusted p the sign-flip test can give is "
+            f"{fmt.p(floor)}"
+            + (f" (its p is estimated from {PERMUTATION_RESAMPLES:,} random sign flips)"
+               if estimated else "")
+            + f", so {'no' if estimated else 'no such'} pair can be 'ahead' whatever the "
+            "scores.")
 
 
 def _capitalised(text: str) -> str:

@@ -40,6 +40,7 @@ __all__ = [
     "leaderboard_uncertainty",
     "pairwise_comparisons",
     "score_intervals",
+    "smallest_p",
 ]
 
 METHOD = "stratified percentile bootstrap"
@@ -427,7 +428,7 @@ def pairwise_comparisons(dataset: Dataset, *, pairs: str = "adjacent",
         One row per pair: ``model_a, model_b, n_tasks, difference, ci_low, ci_high, p_value,
         p_holm, verdict, tasks_for_80_power, reason``. ``.attrs["order"]`` says how models
         were ordered: ``"score"``, ``"score_on_common_tasks"`` (some model misses a task) or
-        ``"name"`` (no task common to all models).
+        ``"name"`` (no task common to all models); ``.attrs["pairs"]`` is ``pairs``.
 
     Examples
     --------
@@ -537,20 +538,33 @@ def _tasks_for_power(d: np.ndarray, reasons: list[str]) -> int | None:
     return max(_MIN_TASKS_FOR_SIGNIFICANCE, math.ceil(needed))
 
 
+def smallest_p(n_tasks: int) -> float:
+    """The smallest two-sided p the sign-flip test can give on ``n_tasks`` differences: 2 of
+    all 2^n flips when exact, else 2 of the Monte Carlo flips + 1 (its +1 adjustment).
+
+    Examples
+    --------
+    >>> smallest_p(3), smallest_p(500)
+    (0.25, 0.0002)
+    """
+    if n_tasks <= PERMUTATION_EXACT_MAX_TASKS:
+        return min(1.0, 2 / 2**n_tasks)
+    return 2 / (PERMUTATION_RESAMPLES + 1)
+
+
 def _verdict_reason(record: dict[str, Any], n_pairs: int, confidence: float) -> list[str]:
     p = record["p_holm"]
     if p is None:
         return []
     family = f"Holm-adjusted over {n_pairs} pair(s)"
     if record["verdict"] == "ahead":
-        return [f"{fmt.pval(p)}, below 0.05 ({family})"]
-    text = f"{fmt.pval(p)}, not below 0.05 ({family})"
+        return [f"{fmt.pval(p)}, below {ALPHA:g} ({family})"]
+    text = f"{fmt.pval(p)}, not below {ALPHA:g} ({family})"
     if record["ci_low"] > 0 or record["ci_high"] < 0:
         text += (f"; the unadjusted {fmt.pct(confidence)} interval excludes 0, but the adjusted "
                  "test does not reject")
-    # The test's smallest possible p: 2 of all 2^n flips, or 2 of the Monte Carlo flips + 1.
     n = record["n_tasks"]
-    smallest = 2 / (2**n if n <= PERMUTATION_EXACT_MAX_TASKS else PERMUTATION_RESAMPLES + 1)
+    smallest = smallest_p(n)
     if smallest * n_pairs >= ALPHA:  # (Holm's smallest: n_pairs × the smallest p)
         text += (f"; with {n} tasks the smallest this test can give is "
                  f"{fmt.pval(min(1, smallest))}, {fmt.pval(min(1, smallest * n_pairs))} after "
@@ -563,7 +577,9 @@ class LeaderboardUncertainty:
     """Score and rank intervals per model and paired comparisons (issue 14's JSON section).
 
     ``models`` and ``pairs`` are the frames of :func:`score_intervals` and
-    :func:`pairwise_comparisons`; ``pair_order`` says how models were ordered for the pairs.
+    :func:`pairwise_comparisons`; ``pair_order`` says how models were ordered for the pairs,
+    ``pair_selection`` which pairs were compared (``"adjacent"`` in that order, or ``"all"``):
+    Holm's adjustment is across those pairs.
     """
 
     method: str
@@ -572,6 +588,7 @@ class LeaderboardUncertainty:
     seed: int
     reason: str | None
     pair_order: str
+    pair_selection: str
     models: pd.DataFrame
     pairs: pd.DataFrame
 
@@ -598,7 +615,7 @@ class LeaderboardUncertainty:
         (with a ``reason``) where undefined, never NaN."""
         return {"method": self.method, "ci_method": self.ci_method,
                 "resamples": self.resamples, "seed": self.seed, "reason": self.reason,
-                "pair_order": self.pair_order,
+                "pair_order": self.pair_order, "pair_selection": self.pair_selection,
                 "models": [_record(row, MODEL_KEYS) for row in self.models.to_dict("records")],
                 "pairs": [_record(row, PAIR_KEYS) for row in self.pairs.to_dict("records")]}
 
@@ -649,4 +666,4 @@ def leaderboard_uncertainty(dataset: Dataset, *, pairs: str = "adjacent",
     models, draws, rows = _score_intervals(dataset, design, resamples, seed, 0.95, board)
     table = _pairs(design, models, draws, rows, pairs, resamples, seed, 0.95)
     return LeaderboardUncertainty(METHOD, design.source, resamples, seed, design.reason,
-                                  table.attrs["order"], models, table)
+                                  table.attrs["order"], table.attrs["pairs"], models, table)
