@@ -11,6 +11,7 @@ import errno
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -332,7 +333,7 @@ def _pairs_note(section: dict[str, Any]) -> str:
         + (f" ({_count(untested, 'pair')} without a shared task have no p)" if untested else "")
         + f"; 'ahead' iff the Holm p < {fmt.ALPHA:g}. The intervals are not adjusted. Tasks "
         "for 80% power: approximate, at the observed per-task difference."
-        + _too_few_tasks(pairs)
+        + _no_power(pairs) + _too_few_tasks(pairs)
         + "".join(f" The unadjusted interval of {c['model_a']} - {c['model_b']} excludes "
                   "0, but the Holm-adjusted test does not reject."
                   for c in pairs[:MAX_TABLE_ROWS] if _excludes_zero_unadjusted(c))
@@ -342,6 +343,17 @@ def _pairs_note(section: dict[str, Any]) -> str:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _no_power(pairs: list[dict[str, Any]]) -> str:
+    """Why pairs have no power estimate: each distinct reason once, with how many pairs."""
+    prefix = "no power estimate: "
+    why = Counter(part.removeprefix(prefix) for c in pairs
+                  if c["tasks_for_80_power"] is None and c["reason"]
+                  for part in c["reason"].split("; ") if part.startswith(prefix))
+    return "".join(f" Tasks for 80% power n/a for "
+                   f"{'all' if n == len(pairs) else f'{n} of the'} {_count(len(pairs), 'pair')}: "
+                   f"{reason}." for reason, n in why.items())
 
 
 def _too_few_tasks(pairs: list[dict[str, Any]]) -> str:

@@ -411,7 +411,13 @@ def pairwise_comparisons(dataset: Dataset, *, pairs: str = "adjacent",
     shared task. ``tasks_for_80_power`` is approximate: the tasks a two-sided paired test at
     α = 0.05 would need for 80% power at the observed mean and SD of the per-task weighted
     differences, n = ((z_0.975 + z_0.8) · sd / mean)² by the normal approximation (at least 6,
-    the fewest with which an exact sign-flip test can reach 0.05; before any adjustment).
+    the fewest with which an exact sign-flip test can reach 0.05; before any adjustment). It
+    is null, with the reason, when the shared tasks include no level with two or more tasks
+    (the bootstrap's rule too): then each task is its level's only one, the SD of the
+    differences is a spread of levels, not of tasks sampled within a level, and more tasks
+    would mean more tasks per level, whose spread these data cannot show (the bundled data's
+    case); also with fewer than two shared tasks, or differences that average 0 or do not
+    vary.
 
     Parameters
     ----------
@@ -473,12 +479,14 @@ def _pairs(design: _Design, board: pd.DataFrame, draws: np.ndarray | None, rows:
         record["difference"] = float(d.sum())
         differences.append(d)
         diffs = None
+        # (A level with two shared tasks: what the bootstrap resamples and power extrapolates.)
+        sampled = bool((np.bincount(design.level[mask]) >= 2).any())
         if design.source is None:
             reasons.append(str(design.reason))
         elif draws is not None and a in column and b in column and mask.all(
                 where=design.weight > 0):
             diffs = draws[:, column[a]] - draws[:, column[b]]
-        elif design.source == "tasks" and not (np.bincount(design.level[mask]) >= 2).any():
+        elif design.source == "tasks" and not sampled:
             reasons.append("no interval: no level has two or more shared tasks")
         else:
             pair_draws = _draws(design, np.array([a, b]), w, resamples,
@@ -486,7 +494,7 @@ def _pairs(design: _Design, board: pd.DataFrame, draws: np.ndarray | None, rows:
             diffs = pair_draws[:, 0] - pair_draws[:, 1]
         if diffs is not None:
             resampled[len(records)] = diffs
-        record["tasks_for_80_power"] = _tasks_for_power(d, reasons)
+        record["tasks_for_80_power"] = _tasks_for_power(d, sampled, reasons)
         records.append(record)
     if resampled:  # (one quantile call for every pair's resampled differences)
         bounds = _percentile(np.column_stack(list(resampled.values())), confidence).T
@@ -521,9 +529,20 @@ def _pair_frame(records: list[dict[str, Any]], n_tested: int, confidence: float,
 _MAX_TASKS_REPORTED = 10**9
 
 
-def _tasks_for_power(d: np.ndarray, reasons: list[str]) -> int | None:
+#: Why a pair has no power estimate when none of its levels has two shared tasks.
+NO_TASK_SPREAD = ("no power estimate: no level has two or more shared tasks, so the per-task "
+                  "differences spread across levels, not across tasks drawn from a level, and "
+                  "say nothing of how more tasks would vary")
+
+
+def _tasks_for_power(d: np.ndarray, sampled: bool, reasons: list[str]) -> int | None:
+    """Tasks for 80% power, or None with the reason added to ``reasons``; ``sampled`` says
+    whether some level has two or more of the pair's shared tasks."""
     if len(d) < 2:
         reasons.append("no power estimate: fewer than two shared tasks")
+        return None
+    if not sampled:
+        reasons.append(NO_TASK_SPREAD)
         return None
     mean, sd = float(d.mean()), float(d.std(ddof=1))
     if mean == 0 or sd == 0:

@@ -182,6 +182,13 @@ def test_bundled_data_has_no_interval_and_says_why() -> None:
         assert pair["ci95"] is None and "no interval" in pair["reason"]
         assert pair["n_tasks"] == 3 and pair["p_value"] == 0.25  # (2 of 2^3 flips)
         assert pair["verdict"] == "indistinguishable" and "out of reach" in pair["reason"]
+        # One task per level: no spread of tasks within a level to extrapolate power from.
+        assert pair["tasks_for_80_power"] is None
+        assert "no power estimate: no level has two or more shared tasks" in pair["reason"]
+    (_, pairs) = uncertainty_tables({"leaderboard_uncertainty": section})
+    assert all(row[-1] == "n/a" for row in pairs.rows)
+    assert "Tasks for 80% power n/a for all 3 pairs: no level has two or more shared " \
+        "tasks" in pairs.note
 
 
 def test_best_of_n_has_no_bootstrap(make_data: MakeData, rng: np.random.Generator) -> None:
@@ -309,6 +316,26 @@ def test_tasks_for_80_power_by_hand(make_data: MakeData, rng: np.random.Generato
     z = stats.norm.ppf(0.975) + stats.norm.ppf(0.80)
     expected = max(6, math.ceil((z * d.std(ddof=1) / d.mean()) ** 2))
     assert pairs.loc[0, "tasks_for_80_power"] == expected
+
+
+@pytest.mark.parametrize(("levels", "runs", "computed"), [
+    (["easy", "medium", "hard"], 5, False),  # runs resampled for the interval; no task spread
+    (["easy", "easy", "hard"], 1, True),  # the easy level's two tasks: a spread of tasks
+])
+def test_power_needs_a_level_with_two_shared_tasks(make_data: MakeData,
+                                                   rng: np.random.Generator,
+                                                   levels: list[str], runs: int,
+                                                   computed: bool) -> None:
+    rows = [(m, f"t{t:03d}", r + 1, float(rng.uniform(0.5, 1) if m == "m0" else
+                                          rng.uniform(0, 0.6)))
+            for m in ("m0", "m1") for t in range(3) for r in range(runs)]
+    section = leaderboard_uncertainty(write(make_data, pd.DataFrame(
+        rows, columns=["model", "task", "run", "score"]), levels)).to_dict()
+    (pair,) = section["pairs"]
+    assert section["ci_method"] == ("tasks" if computed else "runs")
+    assert pair["ci95"] is not None
+    assert (pair["tasks_for_80_power"] is not None) == computed
+    assert ("no level has two or more shared tasks" in pair["reason"]) != computed
 
 
 # ----------------------------------------------------------------------------------------------
