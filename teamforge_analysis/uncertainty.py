@@ -31,7 +31,7 @@ from .scoring import (
     score_matrix,
     task_weights,
 )
-from .stats import Z_80, Z_975, finite_or_none, quiet
+from .stats import finite_or_none, quiet
 
 __all__ = [
     "JSON_INTERVALS",
@@ -46,9 +46,17 @@ __all__ = [
 METHOD = "stratified percentile bootstrap"
 DEFAULT_RESAMPLES = 2_000
 DEFAULT_SEED = 20_261_214
+#: Coverage of the intervals of :func:`leaderboard_uncertainty` (the JSON's ``ci95``).
+CONFIDENCE = 0.95
 #: Sign-flip p-values are exact (all 2^n flips) up to this many tasks, else Monte Carlo.
 PERMUTATION_EXACT_MAX_TASKS = 16
 PERMUTATION_RESAMPLES = 9_999
+#: The power ``tasks_for_80_power`` is for, and beyond how many tasks it is not reported:
+#: such an estimate says nothing a reader can act on (and overflows).
+POWER = 0.80
+MAX_TASKS_REPORTED = 10**9
+# z_{1−α/2} + z_{power}: a two-sided test at α with that power needs ((z · sd / mean)² tasks.
+_Z_POWER = float(sps.norm.ppf(1 - ALPHA / 2) + sps.norm.ppf(POWER))
 #: Frame columns behind each interval of ``to_dict()``: ``"ci95": [ci_low, ci_high]`` etc.
 JSON_INTERVALS: dict[str, tuple[str, str]] = {
     "ci95": ("ci_low", "ci_high"),
@@ -60,9 +68,6 @@ MODEL_COLUMNS = ("model", "score", "n_tasks", "ci_low", "ci_high", "rank", "rank
                  "reason")
 PAIR_COLUMNS = ("model_a", "model_b", "n_tasks", "difference", "ci_low", "ci_high", "p_value",
                 "p_holm", "verdict", "tasks_for_80_power", "reason")
-# The smallest n at which an exact two-sided sign-flip test can reach p < 0.05 (2 / 2^6):
-# the normal approximation's smaller answers would promise what the test cannot give.
-_MIN_TASKS_FOR_SIGNIFICANCE = 6
 # Memory bound (elements) of one block of run resamples.
 _BLOCK = 4_000_000
 
@@ -206,7 +211,7 @@ def _seed(seed: int, *keys: int) -> np.random.Generator:
 
 
 def score_intervals(dataset: Dataset, *, resamples: int = DEFAULT_RESAMPLES,
-                    seed: int = DEFAULT_SEED, confidence: float = 0.95) -> pd.DataFrame:
+                    seed: int = DEFAULT_SEED, confidence: float = CONFIDENCE) -> pd.DataFrame:
     """Each model's score with its bootstrap interval, rank interval and run-noise interval.
 
     Parameters
@@ -397,7 +402,7 @@ def holm(p_values: list[float | None]) -> list[float | None]:
 
 def pairwise_comparisons(dataset: Dataset, *, pairs: str = "adjacent",
                          resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
-                         confidence: float = 0.95) -> pd.DataFrame:
+                         confidence: float = CONFIDENCE) -> pd.DataFrame:
     """Paired comparisons of models adjacent in the ranking (or of all pairs).
 
     Each pair is compared on the tasks both models have (weights renormalised within levels
@@ -525,10 +530,6 @@ def _pair_frame(records: list[dict[str, Any]], n_tested: int, confidence: float,
     return out
 
 
-#: Beyond this many tasks a power estimate says nothing a reader can act on (and overflows).
-_MAX_TASKS_REPORTED = 10**9
-
-
 #: Why a pair has no power estimate when none of its levels has two shared tasks.
 NO_TASK_SPREAD = ("no power estimate: no level has two or more shared tasks, so the per-task "
                   "differences spread across levels, not across tasks drawn from a level, and "
@@ -549,12 +550,12 @@ def _tasks_for_power(d: np.ndarray, sampled: bool, reasons: list[str]) -> int | 
         reasons.append("no power estimate: the per-task differences "
                        + ("average 0" if mean == 0 else "do not vary"))
         return None
-    needed = ((Z_975 + Z_80) * sd / mean) ** 2
-    if needed > _MAX_TASKS_REPORTED:
+    needed = (_Z_POWER * sd / mean) ** 2
+    if needed > MAX_TASKS_REPORTED:
         reasons.append(f"no power estimate: the difference is so small against its spread "
-                       f"that more than {_MAX_TASKS_REPORTED:,} tasks would be needed")
+                       f"that more than {MAX_TASKS_REPORTED:,} tasks would be needed")
         return None
-    return max(_MIN_TASKS_FOR_SIGNIFICANCE, math.ceil(needed))
+    return max(MIN_TASKS_FOR_SIGNIFICANCE, math.ceil(needed))
 
 
 def smallest_p(n_tasks: int) -> float:
@@ -569,6 +570,12 @@ def smallest_p(n_tasks: int) -> float:
     if n_tasks <= PERMUTATION_EXACT_MAX_TASKS:
         return min(1.0, 2 / 2**n_tasks)
     return 2 / (PERMUTATION_RESAMPLES + 1)
+
+
+#: The fewest tasks with which the sign-flip test can reach p < α at all (2 / 2^6 with α =
+#: 0.05): the normal approximation's smaller answers would promise what the test cannot give.
+MIN_TASKS_FOR_SIGNIFICANCE = next(n for n in range(1, PERMUTATION_EXACT_MAX_TASKS + 2)
+                                  if smallest_p(n) < ALPHA)
 
 
 def _verdict_reason(record: dict[str, Any], n_pairs: int, confidence: float) -> list[str]:
@@ -670,7 +677,8 @@ def _record(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 def leaderboard_uncertainty(dataset: Dataset, *, pairs: str = "adjacent",
                             resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
                             board: pd.DataFrame | None = None) -> LeaderboardUncertainty:
-    """:func:`score_intervals` and :func:`pairwise_comparisons` (95%) from the same resamples.
+    """:func:`score_intervals` and :func:`pairwise_comparisons` (at :data:`CONFIDENCE`) from the
+    same resamples.
 
     ``board`` is ``leaderboard(dataset)`` when the caller has it already (else computed).
 
@@ -682,7 +690,7 @@ def leaderboard_uncertainty(dataset: Dataset, *, pairs: str = "adjacent",
     (None, None, 'indistinguishable')
     """
     design = _design(dataset)
-    models, draws, rows = _score_intervals(dataset, design, resamples, seed, 0.95, board)
-    table = _pairs(design, models, draws, rows, pairs, resamples, seed, 0.95)
+    models, draws, rows = _score_intervals(dataset, design, resamples, seed, CONFIDENCE, board)
+    table = _pairs(design, models, draws, rows, pairs, resamples, seed, CONFIDENCE)
     return LeaderboardUncertainty(METHOD, design.source, resamples, seed, design.reason,
                                   table.attrs["order"], table.attrs["pairs"], models, table)
