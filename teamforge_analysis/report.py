@@ -706,20 +706,32 @@ def _print_table(console: Console, table: Table) -> None:
     words or after ``_``; the note dimmed below."""
     from rich.text import Text
 
-    for part in _console_parts(table, console.width):
-        _print_part(console, part)
+    parts = [(part, _part_widths(part, console.width))
+             for part in _console_parts(table, console.width)]
+    # Every part shortens a name alike (its narrowest): a name reads the same in each.
+    labels = [min(w[i] for _, w in parts if w) for i in range(table.label_columns)] \
+        if all(w for _, w in parts) else []
+    for part, widths in parts:
+        _print_part(console, part, widths and [*labels, *widths[len(labels):]])
     if table.note:
         console.print(Text(one_line(table.note), style="dim"))
 
 
-def _print_part(console: Console, table: Table) -> None:
+def _part_widths(table: Table, width: int) -> list[int] | None:
+    headers, cells, kinds = _console_cells(table)
+    return _column_widths([_column(*args) for args in zip(headers, cells, kinds, strict=True)],
+                          width)
+
+
+def _print_part(console: Console, table: Table, fitted: list[int] | None) -> None:
+    """One table (or part of one) at the column widths ``fitted``; None: rich's own fitting,
+    which folds cells (only a table that cannot fit at all comes here)."""
     from rich import box
     from rich.table import Table as RichTable
     from rich.text import Text
 
     headers, cells, kinds = _console_cells(table)
-    widths = _column_widths([_column(*args) for args in zip(headers, cells, kinds, strict=True)],
-                            console.width) or [None] * len(headers)  # (else rich's folding)
+    widths: list[int | None] = list(fitted) if fitted else [None] * len(headers)
     rich_table = RichTable(title=Text(one_line(table.caption)), box=box.SIMPLE,
                            header_style="bold")
     for header, kind, numeric, w in zip(headers, kinds, table.numeric, widths, strict=True):

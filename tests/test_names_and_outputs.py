@@ -393,10 +393,13 @@ def test_console_at_120_columns_keeps_every_number_whole_with_long_names_and_run
     assert len(pairs.rows) == 49
     for table in (leaderboard, intervals, pairs):
         check_rows_whole(text, table)
-    for part in table_bodies(text, "Leaderboard"):
-        shown = [line.split()[1] for line in part]
-        assert len(set(shown)) == 50 and all("…" in name for name in shown)
-        assert [name[-4:] for name in shown] == [row[1][-4:] for row in leaderboard.rows]
+    for table in (leaderboard, pairs):  # (names alike in every part of a split table)
+        parts = [[line.split()[:table.label_columns] for line in part]
+                 for part in table_bodies(text, table.caption)]
+        assert len(parts) > 1 and all(part == parts[0] for part in parts)
+    shown = [line.split()[1] for line in table_bodies(text, "Leaderboard")[0]]
+    assert len(set(shown)) == 50 and all("…" in name for name in shown)
+    assert [name[-4:] for name in shown] == [row[1][-4:] for row in leaderboard.rows]
 
 
 def test_console_task_headers_break_only_between_words_or_after_underscores():
