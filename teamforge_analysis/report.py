@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from . import _fmt as fmt
-from ._fmt import NAME_WIDTH, display_name, one_line
+from ._fmt import NAME_WIDTH, display_name, one_line, shorten
 from .findings import REGISTRY, Finding, evidence, score_label
 from .io import Dataset
 from .methods import methods_markdown
@@ -529,6 +529,10 @@ def _cell_fit(text: str, width: int) -> str:
     character takes two)."""
     from rich.cells import cell_len
 
+    if width < 1:
+        return ""
+    if text.isascii():  # (one cell a character: one_line has escaped the control characters)
+        return shorten(text, width)
     if cell_len(text) <= width:
         return text
     budget = {"head": (width - 1) * 2 // 3}
@@ -542,7 +546,7 @@ def _cell_fit(text: str, width: int) -> str:
                 break
             kept.append(char)
         ends[end] = "".join(kept if end == "head" else reversed(kept))
-    return f"{ends['head']}…{ends['tail']}" if width > 0 else ""
+    return f"{ends['head']}…{ends['tail']}"
 
 
 def _header_pieces(header: str) -> list[tuple[str, str]]:

@@ -438,6 +438,24 @@ def test_console_splits_a_table_too_wide_for_its_numbers():
     check_rows_whole(text, table)
 
 
+def test_console_shortens_wide_names_by_their_cells():
+    """CJK names (two cells a character) in a narrow console: shortened by the cells they
+    take, with an ellipsis, every line within the width and every row on one line."""
+    document = analyze().document
+    wide = {"llama3-70b-8192": "通义千问通义千问通义千问-72b-instruct",
+            "llama3-8b-8192": "文心一言文心一言-8b", "mixtral-8x7b-32768": "智谱清言智谱-9b",
+            "gemma2-9b-it": "m4"}
+    for row in document["leaderboard"]:
+        row["model"] = wide[row["model"]]
+    for pair in document["leaderboard_uncertainty"]["pairs"]:
+        pair["model_a"], pair["model_b"] = wide[pair["model_a"]], wide[pair["model_b"]]
+    text = console_text(document, width=70)
+    assert all(cell_len(line) <= 70 for line in text.splitlines())
+    board = table_bodies(text, "Leaderboard")
+    assert board[0][0].split()[1] == "通义千问通义千问…instruct"
+    check_rows_whole(text, leaderboard_table(document))
+
+
 def test_a_data_folder_named_in_bytes_that_are_not_utf8(tmp_path):
     """The loader names the data set with the undecodable byte escaped (``data\\xff``): plain
     text in findings.json, escaped again in findings.md."""
