@@ -10,14 +10,18 @@ from __future__ import annotations
 import errno
 import json
 import math
-import textwrap
+import re
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from itertools import accumulate, pairwise
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from . import _fmt as fmt
-from ._fmt import display_name, one_line
+from ._fmt import NAME_WIDTH, display_name, one_line, shorten
 from .findings import REGISTRY, Finding, evidence, score_label
 from .io import Dataset
 from .methods import methods_markdown
@@ -284,45 +288,95 @@ def uncertainty_tables(document: dict[str, Any]) -> Parts:
             f"{section['seed']}); run noise: mean of runs with a Welch-Satterthwaite t "
             "interval." + (f" {_capitalised(section['reason'])}." if section["reason"] else ""),
             label_columns=1))
-    pairs = section["pairs"]
-    if pairs:
-        order = {"score": "adjacent in the ranking",
-                 "score_on_common_tasks": "adjacent by score on the tasks every model has",
-                 "name": "ordered by name (no task is common to every model)"}
-        out.append(Table(
-            "Paired comparisons (difference of weighted scores on shared tasks)",
-            ("Ahead", "Behind", "Tasks", "Difference", "95% CI", "p", "Holm p", "Verdict",
-             "Tasks for 80% power"),
-            tuple((c["model_a"], c["model_b"], fmt.count(c["n_tasks"]),
-                   fmt.score(c["difference"]), fmt.span(c["ci95"], fmt.score),
-                   fmt.p(c["p_value"]), fmt.p(c["p_holm"]), c["verdict"] or "n/a",
-                   fmt.count(c["tasks_for_80_power"]))
-                  for c in pairs[:MAX_TABLE_ROWS]),
-            f"Pairs {order.get(section.get('pair_order', 'score'), 'as listed')}; p from a "
-            "paired sign-flip permutation of per-task weighted differences, Holm-adjusted "
-            "across these pairs; 'ahead' iff the Holm p < 0.05. The intervals are not "
-            "adjusted. Tasks for 80% power: approximate, at the observed per-task difference."
-            + _too_few_tasks(pairs)
-            + "".join(f" The unadjusted interval of {c['model_a']} - {c['model_b']} excludes "
-                      "0, but the Holm-adjusted test does not reject."
-                      for c in pairs[:MAX_TABLE_ROWS] if _excludes_zero_unadjusted(c))
-            + (f" {len(pairs) - MAX_TABLE_ROWS} more pairs are in findings.json."
-               if len(pairs) > MAX_TABLE_ROWS else ""),
-            label_columns=2))
+    if section["pairs"]:
+        out.append(_pairs_table(section))
     return Parts(out)
 
 
+#: How the models were ordered for choosing and listing the pairs (the section's pair_order):
+#: adjacent pairs, then all pairs.
+_PAIR_ORDER = {
+    "score": ("Pairs adjacent in the ranking", "in ranking order"),
+    "score_on_common_tasks": ("Pairs adjacent by score on the tasks every model has",
+                              "by score on the tasks every model has"),
+    "name": ("Pairs adjacent by name (no task is common to every model)",
+             "by name (no task is common to every model)"),
+}
+
+
+def _pairs_table(section: dict[str, Any]) -> Table:
+    """The paired comparisons, at most :data:`MAX_TABLE_ROWS` of them, with a note saying
+    which pairs were compared (``pair_selection``) and across how many Holm adjusted."""
+    pairs = section["pairs"]
+    return Table(
+        "Paired comparisons (difference of weighted scores on shared tasks)",
+        ("Ahead", "Behind", "Tasks", "Difference", "95% CI", "p", "Holm p", "Verdict",
+         "Tasks for 80% power"),
+        tuple((c["model_a"], c["model_b"], fmt.count(c["n_tasks"]),
+               fmt.score(c["difference"]), fmt.span(c["ci95"], fmt.score),
+               fmt.p(c["p_value"]), fmt.p(c["p_holm"]), c["verdict"] or "n/a",
+               fmt.count(c["tasks_for_80_power"]))
+              for c in pairs[:MAX_TABLE_ROWS]),
+        _pairs_note(section), label_columns=2)
+
+
+def _pairs_note(section: dict[str, Any]) -> str:
+    pairs = section["pairs"]
+    adjacent, listed = _PAIR_ORDER[section["pair_order"]]
+    tested = sum(c["p_value"] is not None for c in pairs)  # (Holm's family)
+    chosen = (f"All {len(pairs)} pairs of models, listed {listed}"
+              if section["pair_selection"] == "all" else adjacent)
+    untested = len(pairs) - tested
+    return (
+        f"{chosen}; p from a paired sign-flip permutation of per-task weighted differences, "
+        f"Holm-adjusted across the {_count(tested, 'pair')} compared"
+        + (f" ({_count(untested, 'pair')} without a shared task have no p)" if untested else "")
+        + f"; 'ahead' iff the Holm p < {fmt.ALPHA:g}. The intervals are not adjusted. Tasks "
+        "for 80% power: approximate, at the observed per-task difference."
+        + _no_power(pairs) + _too_few_tasks(pairs)
+        + "".join(f" The unadjusted interval of {c['model_a']} - {c['model_b']} excludes "
+                  "0, but the Holm-adjusted test does not reject."
+                  for c in pairs[:MAX_TABLE_ROWS] if _excludes_zero_unadjusted(c))
+        + (f" {len(pairs) - MAX_TABLE_ROWS} more pairs are in findings.json."
+           if len(pairs) > MAX_TABLE_ROWS else ""))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _no_power(pairs: list[dict[str, Any]]) -> str:
+    """Why pairs have no power estimate: each distinct reason once, with how many pairs."""
+    prefix = "no power estimate: "
+    why = Counter(part.removeprefix(prefix) for c in pairs
+                  if c["tasks_for_80_power"] is None and c["reason"]
+                  for part in c["reason"].split("; ") if part.startswith(prefix))
+    return "".join(f" Tasks for 80% power n/a for "
+                   f"{'all' if n == len(pairs) else f'{n} of the'} {_count(len(pairs), 'pair')}: "
+                   f"{reason}." for reason, n in why.items())
+
+
 def _too_few_tasks(pairs: list[dict[str, Any]]) -> str:
-    """A sentence when some pair shares too few tasks for the Holm-adjusted sign-flip test
-    ever to reach 0.05 (its floor: the number of pairs × 2 / 2ⁿ)."""
-    fewest = min(c["n_tasks"] for c in pairs)
-    floor = min(1.0, len(pairs) * 2 / 2**fewest) if fewest else 1.0
-    if fewest == 0 or floor < fmt.ALPHA:
+    """A sentence when the pairs with the fewest shared tasks cannot reach 'ahead' whatever
+    the scores: Holm's smallest adjusted p is the number of pairs compared times the
+    smallest p the sign-flip test can give (:func:`.uncertainty.smallest_p`)."""
+    from .uncertainty import PERMUTATION_EXACT_MAX_TASKS, PERMUTATION_RESAMPLES, smallest_p
+
+    tested = [c["n_tasks"] for c in pairs if c["p_value"] is not None]
+    if not tested:
         return ""
-    return (f" With {fewest} shared task{'s' if fewest != 1 else ''} and {len(pairs)} "
-            f"pair{'s' if len(pairs) != 1 else ''}, the smallest Holm-adjusted p the sign-flip "
-            f"test can give is {fmt.p(floor)}, so no such pair can be "
-            "'ahead' whatever the scores.")
+    fewest = min(tested)
+    floor = min(1.0, len(tested) * smallest_p(fewest))
+    if floor < fmt.ALPHA:
+        return ""
+    estimated = fewest > PERMUTATION_EXACT_MAX_TASKS  # (then every pair has the same floor)
+    return (f" With {_count(fewest, 'shared task')} and {_count(len(tested), 'pair')}, the "
+            "smallest Holm-adjusted p the sign-flip test can give is "
+            f"{fmt.p(floor)}"
+            + (f" (its p is estimated from {PERMUTATION_RESAMPLES:,} random sign flips)"
+               if estimated else "")
+            + f", so {'no' if estimated else 'no such'} pair can be 'ahead' whatever the "
+            "scores.")
 
 
 def _capitalised(text: str) -> str:
@@ -439,53 +493,260 @@ _VERDICT_STYLE = {
 }
 
 
-def _fitted_headers(table: Table, width: int) -> list[str] | None:
-    """The headers wrapped between words to their columns' widths (a column as wide as its
-    longest cell or header word), when the table then fits ``width``; None when it does not,
-    or when some text has wide characters (CJK, emoji: ``len`` is not their width)."""
+#: On the console a name is not shortened below this many characters while splitting the table
+#: would leave it room: shorter, too little of its start and end (where names differ) shows.
+LABEL_MIN_WIDTH = 16
+#: A header word is not shortened below this many characters ("Inflat…" still reads).
+_HEADER_MIN_WIDTH = 6
+#: A text column (verdicts, reasons) folds inside a word only below this width, and only
+#: when splitting the table cannot make room.
+_TEXT_MIN_WIDTH = 8
+#: The stages of :func:`_floor`: up to _SPLIT_STAGE a table is narrowed; past it, split
+#: into parts first, and only a part that still does not fit goes on to _LAST_STAGE.
+_SPLIT_STAGE, _LAST_STAGE = 2, 4
+#: Where a header may break: between words, and after ``_``, ``-`` or ``/`` inside one
+#: (``easy_bugfix_`` / ``chunk_list``), never inside a run of letters.
+_HEADER_PIECE = re.compile(r"[^\s_/-]*[_/-]+|[^\s_/-]+")
+
+
+@dataclass(frozen=True)
+class _Column:
+    """What one console column needs, in terminal cells: ``want`` shows every cell whole
+    (names up to :data:`._fmt.NAME_WIDTH`), ``floor`` the least its cells can take (numbers:
+    ``want``; names: :data:`LABEL_MIN_WIDTH` or more; text: its longest word), ``piece`` its
+    header's longest unbreakable piece and ``whole`` the header on one line."""
+
+    kind: str  # "label", "number" or "text"
+    want: int
+    floor: int
+    piece: int
+    whole: int
+
+
+def _cell_fit(text: str, width: int) -> str:
+    """``text`` in at most ``width`` terminal cells: a longer text keeps its start and end
+    around an ellipsis, as :func:`._fmt.shorten` does, but measured in cells (a CJK
+    character takes two)."""
     from rich.cells import cell_len
 
-    headers = [display_name(h) for h in table.headers]
-    cells = [[display_name(c) if i < table.label_columns else one_line(c)
-              for i, c in enumerate(row)] for row in table.rows]
-    if any(cell_len(t) != len(t) for t in [*headers, *(c for row in cells for c in row)]):
-        return None
-    columns = list(zip(*cells, strict=True)) or [() for _ in headers]
-    widths = [max([len(h) if i < table.label_columns else 0, *map(len, column),
-                   *(len(w) for w in h.split())])
-              for i, (h, column) in enumerate(zip(headers, columns, strict=True))]
-    slack = width - (sum(widths) + 3 * len(widths) + 1)  # (a space either side, a gap)
-    if slack < 0:
-        return None
-    for i in sorted(range(len(widths)), key=lambda i: len(headers[i]) - widths[i]):
-        grow = min(slack, len(headers[i]) - widths[i])  # (headers kept whole while room lasts)
-        if grow > 0:
+    if width < 1:
+        return ""
+    if text.isascii():  # (one cell a character: one_line has escaped the control characters)
+        return shorten(text, width)
+    if cell_len(text) <= width:
+        return text
+    budget = {"head": (width - 1) * 2 // 3}
+    budget["tail"] = width - 1 - budget["head"]
+    ends = {}
+    for end, chars in (("head", text), ("tail", reversed(text))):
+        kept, used = [], 0
+        for char in chars:
+            used += cell_len(char)
+            if used > budget[end]:
+                break
+            kept.append(char)
+        ends[end] = "".join(kept if end == "head" else reversed(kept))
+    return f"{ends['head']}…{ends['tail']}"
+
+
+def _header_pieces(header: str) -> list[tuple[str, str]]:
+    """The header's pieces, each with what joins it to the one before: a space between words,
+    nothing after ``_``/``-``/``/`` inside a word."""
+    return [(" " if k == 0 else "", piece) for word in header.split()
+            for k, piece in enumerate(_HEADER_PIECE.findall(word))]
+
+
+def _wrap_header(header: str, width: int) -> str:
+    """The header in lines of at most ``width`` cells, broken only between pieces; a piece
+    wider than the column is shortened with an ellipsis."""
+    from rich.cells import cell_len
+
+    lines, line = [], ""
+    for joint, piece in _header_pieces(header):
+        piece = _cell_fit(piece, width)
+        joined = f"{line}{joint}{piece}" if line else piece
+        if cell_len(joined) <= width:
+            line = joined
+        else:
+            lines.append(line)
+            line = piece
+    return "\n".join([*lines, line])
+
+
+def _label_floor(cells: list[str]) -> int:
+    """The narrowest width, from :data:`LABEL_MIN_WIDTH`, at which the column's distinct
+    names stay distinct once shortened (two names alike in their start and end need more)."""
+    from rich.cells import cell_len
+
+    distinct = set(cells)
+    longest = max(map(cell_len, distinct), default=0)
+    for width in range(min(LABEL_MIN_WIDTH, longest), longest):
+        if len({_cell_fit(name, width) for name in distinct}) == len(distinct):
+            return width
+    return longest
+
+
+def _column(header: str, cells: list[str], kind: str) -> _Column:
+    from rich.cells import cell_len
+
+    pieces = [cell_len(piece) for _, piece in _header_pieces(header)] or [0]
+    longest = max(map(cell_len, cells), default=0)
+    if kind == "label":
+        floor = _label_floor(cells)
+        want = max(floor, min(longest, NAME_WIDTH))
+    elif kind == "text":
+        want = longest
+        floor = max((cell_len(word) for cell in cells for word in cell.split()), default=0)
+    else:
+        want = floor = longest
+    return _Column(kind, max(want, 1), max(floor, 1), max(pieces), cell_len(header))
+
+
+def _lower(widths: list[int], floors: list[int], excess: int) -> int:
+    """Take up to ``excess`` cells from the columns above their floors, the widest first (so
+    two long names lose alike); returns the excess left."""
+    while excess > 0:
+        room = [i for i, (w, f) in enumerate(zip(widths, floors, strict=True)) if w > f]
+        if not room:
+            break
+        widest = max(room, key=lambda i: widths[i])
+        widths[widest] -= 1
+        excess -= 1
+    return excess
+
+
+def _column_widths(columns: list[_Column], width: int, last_stage: int = _LAST_STAGE
+                   ) -> list[int] | None:
+    """Each column's width so that the table fits ``width`` with every number whole: headers
+    whole where the room allows; as room runs out, the stages of :func:`_floor` up to
+    ``last_stage``. None when the table does not fit even so."""
+    budget = width - (3 * len(columns) + 1)  # (a space either side of each column, a gap)
+    widths = [max(c.want, c.piece) for c in columns]
+    excess = sum(widths) - budget
+    if excess <= 0:  # room left: headers kept whole, those needing least first
+        for i in sorted(range(len(columns)), key=lambda i: columns[i].whole - widths[i]):
+            grow = max(0, min(-excess, columns[i].whole - widths[i]))
             widths[i] += grow
-            slack -= grow
-    return ["\n".join(textwrap.wrap(h, w)) for h, w in zip(headers, widths, strict=True)]
+            excess += grow
+        return widths
+    for stage in range(1, last_stage + 1):
+        excess = _lower(widths, [_floor(c, stage) for c in columns], excess)
+        if excess <= 0:
+            return widths
+    return None
+
+
+def _floor(column: _Column, stage: int) -> int:
+    """The least width of ``column`` at ``stage``: 1, text wraps at words; 2, names are
+    shortened to their floor (:data:`_SPLIT_STAGE`: past it the table is split instead);
+    3, header pieces are shortened; 4, text folds inside words and names are shortened
+    further. Numbers never go below their cells."""
+    first = {"text": 1, "label": 2, "number": 3}[column.kind]
+    if stage < first:
+        return max(column.want, column.piece)
+    piece = column.piece if stage < 3 else min(column.piece, _HEADER_MIN_WIDTH)
+    cells = column.floor
+    if stage == _LAST_STAGE and column.kind != "number":
+        cells = min(cells, _TEXT_MIN_WIDTH if column.kind == "text" else _HEADER_MIN_WIDTH)
+    return max(cells, piece)
+
+
+def _console_cells(table: Table) -> tuple[list[str], list[list[str]], list[str]]:
+    """Headers, columns of cells (one line each, control characters escaped) and each
+    column's kind: ``label`` (the leading name columns), ``number`` or ``text``."""
+    kinds = ["label" if i < table.label_columns else "number" if numeric else "text"
+             for i, numeric in enumerate(table.numeric)]
+    columns = [[one_line(row[i]) for row in table.rows] for i in range(len(table.headers))]
+    return [one_line(h) for h in table.headers], columns, kinds
+
+
+def _console_parts(table: Table, width: int) -> list[Table]:
+    """The table as one or more tables that fit ``width`` with every number whole and names
+    no shorter than their floor: when its columns cannot share the width, the columns after
+    the names go into consecutive tables, each repeating the names ("continued")."""
+    headers, cells, kinds = _console_cells(table)
+    # A column's share of the width once narrowed as far as it goes before splitting, with
+    # its padding and gap (3 cells; 1 more for the table's edge).
+    sizes = [_floor(_column(*args), _SPLIT_STAGE) + 3
+             for args in zip(headers, cells, kinds, strict=True)]
+    labels = list(range(table.label_columns))
+    room = width - 1 - sum(sizes[:table.label_columns])
+    groups = _split_columns(sizes[table.label_columns:], room)
+    return [Table(table.caption if k == 0 else f"{table.caption} (continued)",
+                  tuple(table.headers[i] for i in [*labels, *group]),
+                  tuple(tuple(row[i] for i in [*labels, *group]) for row in table.rows),
+                  None, table.label_columns)
+            for k, group in enumerate([table.label_columns + j for j in group]
+                                      for group in groups)]
+
+
+def _split_columns(sizes: list[int], room: int) -> list[list[int]]:
+    """Positions 0 … n − 1 cut into the fewest consecutive groups whose sizes each add up to
+    at most ``room`` (a larger column alone), as even as possible: the largest group as small
+    as it can be (an uneven cut would print every row again for one column)."""
+    parts, used = 1, 0
+    for size in sizes:
+        if used and used + size > room:
+            parts, used = parts + 1, 0
+        used += size
+    total = list(accumulate(sizes, initial=0))
+    n = len(sizes)
+
+    @cache
+    def best(start: int, parts: int) -> tuple[int, tuple[int, ...]]:
+        """The largest group's size and the cuts after ``start``, in ``parts`` groups."""
+        if parts == 1:
+            return total[n] - total[start], (n,)
+        return min((max(total[cut] - total[start], best(cut, parts - 1)[0]),
+                    (cut, *best(cut, parts - 1)[1])) for cut in range(start + 1, n - parts + 2))
+
+    return [list(range(a, b)) for a, b in pairwise((0, *best(0, parts)[1]))]
 
 
 def _print_table(console: Console, table: Table) -> None:
-    """One table on the console: names as plain text in the leading columns, numbers
-    right-justified; headers wrap between words where the table fits, else cells and headers
-    fold; the note dimmed below."""
+    """One table on the console (split into parts where its columns cannot share the width):
+    names in the leading columns shortened with an ellipsis to their column, numbers
+    right-justified and never wrapped or cut, text wrapped at words, headers broken between
+    words or after ``_``; the note dimmed below."""
+    from rich.text import Text
+
+    parts = [(part, _part_widths(part, console.width))
+             for part in _console_parts(table, console.width)]
+    # Every part shortens a name alike (its narrowest): a name reads the same in each.
+    labels = [min(w[i] for _, w in parts if w) for i in range(table.label_columns)] \
+        if all(w for _, w in parts) else []
+    for part, widths in parts:
+        _print_part(console, part, widths and [*labels, *widths[len(labels):]])
+    if table.note:
+        console.print(Text(one_line(table.note), style="dim"))
+
+
+def _part_widths(table: Table, width: int) -> list[int] | None:
+    headers, cells, kinds = _console_cells(table)
+    return _column_widths([_column(*args) for args in zip(headers, cells, kinds, strict=True)],
+                          width)
+
+
+def _print_part(console: Console, table: Table, fitted: list[int] | None) -> None:
+    """One table (or part of one) at the column widths ``fitted``; None: rich's own fitting,
+    which folds cells (only a table that cannot fit at all comes here)."""
     from rich import box
     from rich.table import Table as RichTable
     from rich.text import Text
 
+    headers, cells, kinds = _console_cells(table)
+    widths: list[int | None] = list(fitted) if fitted else [None] * len(headers)
     rich_table = RichTable(title=Text(one_line(table.caption)), box=box.SIMPLE,
                            header_style="bold")
-    fitted = _fitted_headers(table, console.width)
-    headers = fitted or [display_name(h) for h in table.headers]
-    for i, (header, numeric) in enumerate(zip(headers, table.numeric, strict=True)):
-        rich_table.add_column(Text(header), justify="right" if numeric else "left",
-                              no_wrap=i < table.label_columns, overflow="fold")
-    for row in table.rows:
-        rich_table.add_row(*(Text(display_name(cell) if i < table.label_columns
-                                  else one_line(cell)) for i, cell in enumerate(row)))
+    for header, kind, numeric, w in zip(headers, kinds, table.numeric, widths, strict=True):
+        rich_table.add_column(Text(header if w is None else _wrap_header(header, w)),
+                              justify="right" if numeric else "left", width=w,
+                              no_wrap=kind != "text", overflow="fold" if w is None or
+                              kind == "text" else "ellipsis")
+    for row in zip(*cells, strict=True):
+        rich_table.add_row(*(Text(_cell_fit(cell, w) if kind == "label" and w else cell)
+                             for cell, kind, w in zip(row, kinds, widths, strict=True)))
     console.print(rich_table)
-    if table.note:
-        console.print(Text(one_line(table.note), style="dim"))
 
 
 def print_console(document: dict[str, Any], console: Console | None = None) -> None:
@@ -493,8 +754,11 @@ def print_console(document: dict[str, Any], console: Console | None = None) -> N
 
     Every text from the data (names, and sentences holding them) is printed as a rich ``Text``,
     never read as console markup (``[red]x`` shows as typed), on one line, control characters
-    escaped; names in the leading columns and headers are shortened to
-    :data:`._fmt.NAME_WIDTH` characters with an ellipsis.
+    escaped. Tables fit the console's width with every number whole: names in the leading
+    columns are shortened with an ellipsis to at most :data:`._fmt.NAME_WIDTH` characters
+    (fewer where the width needs it, down to :data:`LABEL_MIN_WIDTH` or as many as keep the
+    names apart), headers break between words or after ``_``, and a table whose columns still
+    do not fit goes on in a "continued" table that repeats the names.
     """
     from rich.console import Console
     from rich.panel import Panel

@@ -31,7 +31,7 @@ from .scoring import (
     score_matrix,
     task_weights,
 )
-from .stats import Z_80, Z_975, finite_or_none, quiet
+from .stats import finite_or_none, quiet
 
 __all__ = [
     "JSON_INTERVALS",
@@ -40,14 +40,23 @@ __all__ = [
     "leaderboard_uncertainty",
     "pairwise_comparisons",
     "score_intervals",
+    "smallest_p",
 ]
 
 METHOD = "stratified percentile bootstrap"
 DEFAULT_RESAMPLES = 2_000
 DEFAULT_SEED = 20_261_214
+#: Coverage of the intervals of :func:`leaderboard_uncertainty` (the JSON's ``ci95``).
+CONFIDENCE = 0.95
 #: Sign-flip p-values are exact (all 2^n flips) up to this many tasks, else Monte Carlo.
 PERMUTATION_EXACT_MAX_TASKS = 16
 PERMUTATION_RESAMPLES = 9_999
+#: The power ``tasks_for_80_power`` is for, and beyond how many tasks it is not reported:
+#: such an estimate says nothing a reader can act on (and overflows).
+POWER = 0.80
+MAX_TASKS_REPORTED = 10**9
+# z_{1−α/2} + z_{power}: a two-sided test at α with that power needs ((z · sd / mean)² tasks.
+_Z_POWER = float(sps.norm.ppf(1 - ALPHA / 2) + sps.norm.ppf(POWER))
 #: Frame columns behind each interval of ``to_dict()``: ``"ci95": [ci_low, ci_high]`` etc.
 JSON_INTERVALS: dict[str, tuple[str, str]] = {
     "ci95": ("ci_low", "ci_high"),
@@ -59,9 +68,6 @@ MODEL_COLUMNS = ("model", "score", "n_tasks", "ci_low", "ci_high", "rank", "rank
                  "reason")
 PAIR_COLUMNS = ("model_a", "model_b", "n_tasks", "difference", "ci_low", "ci_high", "p_value",
                 "p_holm", "verdict", "tasks_for_80_power", "reason")
-# The smallest n at which an exact two-sided sign-flip test can reach p < 0.05 (2 / 2^6):
-# the normal approximation's smaller answers would promise what the test cannot give.
-_MIN_TASKS_FOR_SIGNIFICANCE = 6
 # Memory bound (elements) of one block of run resamples.
 _BLOCK = 4_000_000
 
@@ -205,7 +211,7 @@ def _seed(seed: int, *keys: int) -> np.random.Generator:
 
 
 def score_intervals(dataset: Dataset, *, resamples: int = DEFAULT_RESAMPLES,
-                    seed: int = DEFAULT_SEED, confidence: float = 0.95) -> pd.DataFrame:
+                    seed: int = DEFAULT_SEED, confidence: float = CONFIDENCE) -> pd.DataFrame:
     """Each model's score with its bootstrap interval, rank interval and run-noise interval.
 
     Parameters
@@ -396,7 +402,7 @@ def holm(p_values: list[float | None]) -> list[float | None]:
 
 def pairwise_comparisons(dataset: Dataset, *, pairs: str = "adjacent",
                          resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
-                         confidence: float = 0.95) -> pd.DataFrame:
+                         confidence: float = CONFIDENCE) -> pd.DataFrame:
     """Paired comparisons of models adjacent in the ranking (or of all pairs).
 
     Each pair is compared on the tasks both models have (weights renormalised within levels
@@ -410,7 +416,13 @@ def pairwise_comparisons(dataset: Dataset, *, pairs: str = "adjacent",
     shared task. ``tasks_for_80_power`` is approximate: the tasks a two-sided paired test at
     α = 0.05 would need for 80% power at the observed mean and SD of the per-task weighted
     differences, n = ((z_0.975 + z_0.8) · sd / mean)² by the normal approximation (at least 6,
-    the fewest with which an exact sign-flip test can reach 0.05; before any adjustment).
+    the fewest with which an exact sign-flip test can reach 0.05; before any adjustment). It
+    is null, with the reason, when the shared tasks include no level with two or more tasks
+    (the bootstrap's rule too): then each task is its level's only one, the SD of the
+    differences is a spread of levels, not of tasks sampled within a level, and more tasks
+    would mean more tasks per level, whose spread these data cannot show (the bundled data's
+    case); also with fewer than two shared tasks, or differences that average 0 or do not
+    vary.
 
     Parameters
     ----------
@@ -427,7 +439,7 @@ def pairwise_comparisons(dataset: Dataset, *, pairs: str = "adjacent",
         One row per pair: ``model_a, model_b, n_tasks, difference, ci_low, ci_high, p_value,
         p_holm, verdict, tasks_for_80_power, reason``. ``.attrs["order"]`` says how models
         were ordered: ``"score"``, ``"score_on_common_tasks"`` (some model misses a task) or
-        ``"name"`` (no task common to all models).
+        ``"name"`` (no task common to all models); ``.attrs["pairs"]`` is ``pairs``.
 
     Examples
     --------
@@ -472,12 +484,14 @@ def _pairs(design: _Design, board: pd.DataFrame, draws: np.ndarray | None, rows:
         record["difference"] = float(d.sum())
         differences.append(d)
         diffs = None
+        # (A level with two shared tasks: what the bootstrap resamples and power extrapolates.)
+        sampled = bool((np.bincount(design.level[mask]) >= 2).any())
         if design.source is None:
             reasons.append(str(design.reason))
         elif draws is not None and a in column and b in column and mask.all(
                 where=design.weight > 0):
             diffs = draws[:, column[a]] - draws[:, column[b]]
-        elif design.source == "tasks" and not (np.bincount(design.level[mask]) >= 2).any():
+        elif design.source == "tasks" and not sampled:
             reasons.append("no interval: no level has two or more shared tasks")
         else:
             pair_draws = _draws(design, np.array([a, b]), w, resamples,
@@ -485,7 +499,7 @@ def _pairs(design: _Design, board: pd.DataFrame, draws: np.ndarray | None, rows:
             diffs = pair_draws[:, 0] - pair_draws[:, 1]
         if diffs is not None:
             resampled[len(records)] = diffs
-        record["tasks_for_80_power"] = _tasks_for_power(d, reasons)
+        record["tasks_for_80_power"] = _tasks_for_power(d, sampled, reasons)
         records.append(record)
     if resampled:  # (one quantile call for every pair's resampled differences)
         bounds = _percentile(np.column_stack(list(resampled.values())), confidence).T
@@ -516,25 +530,52 @@ def _pair_frame(records: list[dict[str, Any]], n_tested: int, confidence: float,
     return out
 
 
-#: Beyond this many tasks a power estimate says nothing a reader can act on (and overflows).
-_MAX_TASKS_REPORTED = 10**9
+#: Why a pair has no power estimate when none of its levels has two shared tasks.
+NO_TASK_SPREAD = ("no power estimate: no level has two or more shared tasks, so the per-task "
+                  "differences spread across levels, not across tasks drawn from a level, and "
+                  "say nothing of how more tasks would vary")
 
 
-def _tasks_for_power(d: np.ndarray, reasons: list[str]) -> int | None:
+def _tasks_for_power(d: np.ndarray, sampled: bool, reasons: list[str]) -> int | None:
+    """Tasks for 80% power, or None with the reason added to ``reasons``; ``sampled`` says
+    whether some level has two or more of the pair's shared tasks."""
     if len(d) < 2:
         reasons.append("no power estimate: fewer than two shared tasks")
+        return None
+    if not sampled:
+        reasons.append(NO_TASK_SPREAD)
         return None
     mean, sd = float(d.mean()), float(d.std(ddof=1))
     if mean == 0 or sd == 0:
         reasons.append("no power estimate: the per-task differences "
                        + ("average 0" if mean == 0 else "do not vary"))
         return None
-    needed = ((Z_975 + Z_80) * sd / mean) ** 2
-    if needed > _MAX_TASKS_REPORTED:
+    needed = (_Z_POWER * sd / mean) ** 2
+    if needed > MAX_TASKS_REPORTED:
         reasons.append(f"no power estimate: the difference is so small against its spread "
-                       f"that more than {_MAX_TASKS_REPORTED:,} tasks would be needed")
+                       f"that more than {MAX_TASKS_REPORTED:,} tasks would be needed")
         return None
-    return max(_MIN_TASKS_FOR_SIGNIFICANCE, math.ceil(needed))
+    return max(MIN_TASKS_FOR_SIGNIFICANCE, math.ceil(needed))
+
+
+def smallest_p(n_tasks: int) -> float:
+    """The smallest two-sided p the sign-flip test can give on ``n_tasks`` differences: 2 of
+    all 2^n flips when exact, else 2 of the Monte Carlo flips + 1 (its +1 adjustment).
+
+    Examples
+    --------
+    >>> smallest_p(3), smallest_p(500)
+    (0.25, 0.0002)
+    """
+    if n_tasks <= PERMUTATION_EXACT_MAX_TASKS:
+        return min(1.0, 2 / 2**n_tasks)
+    return 2 / (PERMUTATION_RESAMPLES + 1)
+
+
+#: The fewest tasks with which the sign-flip test can reach p < α at all (2 / 2^6 with α =
+#: 0.05): the normal approximation's smaller answers would promise what the test cannot give.
+MIN_TASKS_FOR_SIGNIFICANCE = next(n for n in range(1, PERMUTATION_EXACT_MAX_TASKS + 2)
+                                  if smallest_p(n) < ALPHA)
 
 
 def _verdict_reason(record: dict[str, Any], n_pairs: int, confidence: float) -> list[str]:
@@ -543,14 +584,13 @@ def _verdict_reason(record: dict[str, Any], n_pairs: int, confidence: float) -> 
         return []
     family = f"Holm-adjusted over {n_pairs} pair(s)"
     if record["verdict"] == "ahead":
-        return [f"{fmt.pval(p)}, below 0.05 ({family})"]
-    text = f"{fmt.pval(p)}, not below 0.05 ({family})"
+        return [f"{fmt.pval(p)}, below {ALPHA:g} ({family})"]
+    text = f"{fmt.pval(p)}, not below {ALPHA:g} ({family})"
     if record["ci_low"] > 0 or record["ci_high"] < 0:
         text += (f"; the unadjusted {fmt.pct(confidence)} interval excludes 0, but the adjusted "
                  "test does not reject")
-    # The test's smallest possible p: 2 of all 2^n flips, or 2 of the Monte Carlo flips + 1.
     n = record["n_tasks"]
-    smallest = 2 / (2**n if n <= PERMUTATION_EXACT_MAX_TASKS else PERMUTATION_RESAMPLES + 1)
+    smallest = smallest_p(n)
     if smallest * n_pairs >= ALPHA:  # (Holm's smallest: n_pairs × the smallest p)
         text += (f"; with {n} tasks the smallest this test can give is "
                  f"{fmt.pval(min(1, smallest))}, {fmt.pval(min(1, smallest * n_pairs))} after "
@@ -563,7 +603,9 @@ class LeaderboardUncertainty:
     """Score and rank intervals per model and paired comparisons (issue 14's JSON section).
 
     ``models`` and ``pairs`` are the frames of :func:`score_intervals` and
-    :func:`pairwise_comparisons`; ``pair_order`` says how models were ordered for the pairs.
+    :func:`pairwise_comparisons`; ``pair_order`` says how models were ordered for the pairs,
+    ``pair_selection`` which pairs were compared (``"adjacent"`` in that order, or ``"all"``):
+    Holm's adjustment is across those pairs.
     """
 
     method: str
@@ -572,6 +614,7 @@ class LeaderboardUncertainty:
     seed: int
     reason: str | None
     pair_order: str
+    pair_selection: str
     models: pd.DataFrame
     pairs: pd.DataFrame
 
@@ -598,7 +641,7 @@ class LeaderboardUncertainty:
         (with a ``reason``) where undefined, never NaN."""
         return {"method": self.method, "ci_method": self.ci_method,
                 "resamples": self.resamples, "seed": self.seed, "reason": self.reason,
-                "pair_order": self.pair_order,
+                "pair_order": self.pair_order, "pair_selection": self.pair_selection,
                 "models": [_record(row, MODEL_KEYS) for row in self.models.to_dict("records")],
                 "pairs": [_record(row, PAIR_KEYS) for row in self.pairs.to_dict("records")]}
 
@@ -634,7 +677,8 @@ def _record(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 def leaderboard_uncertainty(dataset: Dataset, *, pairs: str = "adjacent",
                             resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
                             board: pd.DataFrame | None = None) -> LeaderboardUncertainty:
-    """:func:`score_intervals` and :func:`pairwise_comparisons` (95%) from the same resamples.
+    """:func:`score_intervals` and :func:`pairwise_comparisons` (at :data:`CONFIDENCE`) from the
+    same resamples.
 
     ``board`` is ``leaderboard(dataset)`` when the caller has it already (else computed).
 
@@ -646,7 +690,7 @@ def leaderboard_uncertainty(dataset: Dataset, *, pairs: str = "adjacent",
     (None, None, 'indistinguishable')
     """
     design = _design(dataset)
-    models, draws, rows = _score_intervals(dataset, design, resamples, seed, 0.95, board)
-    table = _pairs(design, models, draws, rows, pairs, resamples, seed, 0.95)
+    models, draws, rows = _score_intervals(dataset, design, resamples, seed, CONFIDENCE, board)
+    table = _pairs(design, models, draws, rows, pairs, resamples, seed, CONFIDENCE)
     return LeaderboardUncertainty(METHOD, design.source, resamples, seed, design.reason,
-                                  table.attrs["order"], models, table)
+                                  table.attrs["order"], table.attrs["pairs"], models, table)

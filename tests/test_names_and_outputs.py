@@ -25,9 +25,12 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from _reliability import BUNDLED, DATA_FILES, REPO, copy_data, snapshot
+from rich.cells import cell_len
+from rich.console import Console
 
 from teamforge_analysis import analyze, leaderboard, load_dataset
 from teamforge_analysis.cli import main
@@ -38,7 +41,15 @@ from teamforge_analysis.findings import (
     model_sizes,
     scale_vs_difficulty,
 )
-from teamforge_analysis.report import Table, frame_table, print_console, to_markdown
+from teamforge_analysis.report import (
+    Table,
+    _print_table,
+    frame_table,
+    leaderboard_table,
+    print_console,
+    to_markdown,
+    uncertainty_tables,
+)
 from teamforge_analysis.uncertainty import score_intervals
 
 MODELS = ("gemma2-9b-it", "llama3-70b-8192", "llama3-8b-8192", "mixtral-8x7b-32768")
@@ -309,6 +320,140 @@ def test_console_tables_with_wide_characters_keep_every_number_whole():
     start = next(i for i, line in enumerate(lines) if "Paired comparisons" in line)
     block = lines[start:start + 20]
     assert sum(line.split().count("0.25") for line in block) == 3  # one p per pair
+
+
+def console_text(document: dict, width: int = 120) -> str:
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    print_console(document, console)
+    return console.file.getvalue()
+
+
+def table_bodies(text: str, caption: str) -> list[list[str]]:
+    """The body rows of the console table captioned ``caption`` and of its continued parts:
+    the lines between the header's rule and the blank line that ends the table."""
+    lines = text.splitlines()
+    bodies = []
+    for i, line in enumerate(lines):
+        if line.strip() in (caption, f"{caption} (continued)"):
+            rule = next(j for j in range(i, len(lines)) if lines[j].strip().startswith("─"))
+            end = next(j for j in range(rule, len(lines)) if not lines[j].strip())
+            bodies.append(lines[rule + 1:end])
+    return bodies
+
+
+def check_rows_whole(text: str, table: Table) -> None:
+    """Each row of ``table`` is one line in every part of the console table, and the cells
+    after its names, read across the parts, are the table's cells word for word: no number
+    broken, wrapped or cut, no empty row."""
+    bodies = table_bodies(text, table.caption)
+    assert bodies, table.caption
+    for part in bodies:
+        assert len(part) == len(table.rows), table.caption
+    for k, row in enumerate(table.rows):
+        shown = [word for part in bodies
+                 for word in part[k].split()[table.label_columns:]]
+        assert shown == " ".join(row[table.label_columns:]).split(), (table.caption, k)
+
+
+def long_names_with_runs(n_models: int = 50, n_tasks: int = 500, runs: int = 3):
+    """INVENTED data: 42-character model names differing only in their last 4 characters,
+    tasks in three levels of unequal size, every cell with ``runs`` runs of 0/1 scores."""
+    from teamforge_analysis import Dataset
+
+    rng = np.random.default_rng(20261215)
+    names = [f"organisation-{'x' * 20}-model-{i:04d}" for i in range(n_models)]
+    levels = ["easy"] * (n_tasks // 2) + ["medium"] * (n_tasks // 3)
+    levels += ["hard"] * (n_tasks - len(levels))
+    tasks = pd.DataFrame({"task": [f"task_{t:04d}" for t in range(n_tasks)],
+                          "difficulty": levels, "pass_threshold": 0.5})
+    skill = rng.normal(0, 1, n_models)[:, None, None]
+    solved = rng.random((n_models, n_tasks, runs)) < 1 / (1 + np.exp(
+        -(skill + rng.normal(0, 1, (n_models, n_tasks, 1)))))
+    m, t, r = np.indices(solved.shape).reshape(3, -1)
+    results = pd.DataFrame({"model": np.array(names)[m], "task": tasks["task"].to_numpy()[t],
+                            "run": r + 1, "score": solved.ravel().astype(float)})
+    models = pd.DataFrame({"model": names, "params_b": rng.uniform(1, 100, n_models).round(1)})
+    return Dataset.from_frames(results, models, tasks, name="long names")
+
+
+@pytest.fixture(scope="module")
+def long_document() -> dict:
+    return analyze(long_names_with_runs()).document
+
+
+def test_console_at_120_columns_keeps_every_number_whole_with_long_names_and_runs(long_document):
+    """50 models with 42-character names, 500 tasks (a column per level), 3 runs a cell: the
+    leaderboard, the intervals and the pairs print one line per row, every number whole,
+    names shortened with an ellipsis but still told apart, nothing wider than 120."""
+    text = console_text(long_document)
+    assert all(cell_len(line) <= 120 for line in text.splitlines())
+    leaderboard = leaderboard_table(long_document)
+    assert leaderboard.headers[-4:] == ("easy", "medium", "hard", "Tasks passed")
+    intervals, pairs = uncertainty_tables(long_document)
+    assert len(pairs.rows) == 49
+    for table in (leaderboard, intervals, pairs):
+        check_rows_whole(text, table)
+    for table in (leaderboard, pairs):  # (names alike in every part of a split table)
+        parts = [[line.split()[:table.label_columns] for line in part]
+                 for part in table_bodies(text, table.caption)]
+        assert len(parts) > 1 and all(part == parts[0] for part in parts)
+    shown = [line.split()[1] for line in table_bodies(text, "Leaderboard")[0]]
+    assert len(set(shown)) == 50 and all("…" in name for name in shown)
+    assert [name[-4:] for name in shown] == [row[1][-4:] for row in leaderboard.rows]
+
+
+def test_console_task_headers_break_only_between_words_or_after_underscores():
+    """The bundled data's task names as leaderboard headers at 120 columns: each header line
+    holds whole pieces of a name (``easy_bugfix_`` then ``chunk_list``), never a piece cut."""
+    text = console_text(analyze().document)
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == "Leaderboard")
+    rule = next(i for i in range(start, len(lines)) if lines[i].strip().startswith("─"))
+    words = {word for line in lines[start + 1:rule] for word in line.split()}
+    task_words = words - {"Rank", "Model", "TeamForge", "score", "Tasks", "passed"}
+
+    def whole_pieces(word: str) -> bool:
+        for task in TASKS:
+            cuts = {0, len(task), *(i + 1 for i, c in enumerate(task) if c == "_")}
+            if any(task[a:b] == word for a in cuts for b in cuts if a < b):
+                return True
+        return False
+
+    assert all(whole_pieces(word) for word in task_words), task_words
+    for task in TASKS:  # (and every name is there whole, over its lines)
+        assert "".join(sorted((w for w in task_words if w in task), key=task.index)) == task
+
+
+def test_console_splits_a_table_too_wide_for_its_numbers():
+    """Numbers alone wider than the console: the columns after the names go into a
+    continued table that repeats the names; every number still whole."""
+    rows = tuple((f"model-{i}", *(f"0.{i}{k:02d} ({i}.100 to {i}.900)" for k in range(6)))
+                 for i in range(3))
+    table = Table("Wide", ("Model", *(f"interval {k}" for k in range(6))), rows)
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    _print_table(console, table)
+    text = console.file.getvalue()
+    assert "Wide (continued)" in text
+    assert all(len(line) <= 80 for line in text.splitlines())
+    check_rows_whole(text, table)
+
+
+def test_console_shortens_wide_names_by_their_cells():
+    """CJK names (two cells a character) in a narrow console: shortened by the cells they
+    take, with an ellipsis, every line within the width and every row on one line."""
+    document = analyze().document
+    wide = {"llama3-70b-8192": "通义千问通义千问通义千问-72b-instruct",
+            "llama3-8b-8192": "文心一言文心一言-8b", "mixtral-8x7b-32768": "智谱清言智谱-9b",
+            "gemma2-9b-it": "m4"}
+    for row in document["leaderboard"]:
+        row["model"] = wide[row["model"]]
+    for pair in document["leaderboard_uncertainty"]["pairs"]:
+        pair["model_a"], pair["model_b"] = wide[pair["model_a"]], wide[pair["model_b"]]
+    text = console_text(document, width=70)
+    assert all(cell_len(line) <= 70 for line in text.splitlines())
+    board = table_bodies(text, "Leaderboard")
+    assert board[0][0].split()[1] == "通义千问通义千问…instruct"
+    check_rows_whole(text, leaderboard_table(document))
 
 
 def test_a_data_folder_named_in_bytes_that_are_not_utf8(tmp_path):

@@ -5,6 +5,7 @@ worked out here with pandas and numpy from the files, not with the package's fun
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from pathlib import Path
 
@@ -149,25 +150,76 @@ def test_console_has_no_empty_or_cut_rows_at_120_columns(folder: Path) -> None:
     assert all(name in body for name in names[:30])
 
 
+def interval(bounds: list[float] | None, digits: str = ".3f") -> str:
+    return "n/a" if bounds is None else f"{bounds[0]:{digits}} to {bounds[1]:{digits}}"
+
+
+def rank_interval(bounds: list[int]) -> str:
+    return str(bounds[0]) if bounds[0] == bounds[1] else f"{bounds[0]} to {bounds[1]}"
+
+
+def markdown_rows(markdown: str, caption: str) -> list[list[str]]:
+    """The cells of each body row of the markdown table under ``**caption**``."""
+    lines = markdown[markdown.index(f"**{caption}**"):].splitlines()[2:]
+    rows = []
+    for line in lines[2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip().strip("|").split(" | ")])
+    return rows
+
+
+def console_rows(text: str, caption: str) -> list[list[str]]:
+    """The words of each body row of the console table captioned ``caption``."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == caption)
+    rule = next(i for i in range(start, len(lines)) if lines[i].strip().startswith("─"))
+    end = next(i for i in range(rule, len(lines)) if not lines[i].strip())
+    return [line.split() for line in lines[rule + 1:end]]
+
+
 def test_uncertainty_appears_in_every_output(folder: Path, tmp_path: Path) -> None:
+    """Every model's score interval and rank interval and every adjacent pair's verdict are
+    in findings.json, findings.md and the console, and they say the same; the pairs are the
+    neighbours of the ranking worked out here from results.csv (equal weights: the mean over
+    tasks; ties by name)."""
     status = main(["--data", str(folder), "--out", str(tmp_path / "out"),
                    "--figures", str(tmp_path / "fig"), "--format", "json"])
     assert status == 0
     document = json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))
     section = document["leaderboard_uncertainty"]
-    assert section["ci_method"] == "tasks"
+    assert section["ci_method"] == "tasks" and section["pair_selection"] == "adjacent"
     models = section["models"]
-    assert len(models) == 32 and all(m["ci95"] is not None for m in models)
-    assert all(m["rank_ci95"][0] <= m["rank"] <= m["rank_ci95"][1] for m in models)
-    assert len(section["pairs"]) == 31
-    assert {p["verdict"] for p in section["pairs"]} <= {"ahead", "indistinguishable"}
+    means = pd.read_csv(folder / "results.csv").groupby("model")["score"].mean()
+    ranking = sorted(means.index, key=lambda m: (-round(means[m], 12), m))
+    assert [m["model"] for m in models] == ranking
+    for m in models:
+        assert m["ci95"][0] <= m["score"] <= m["ci95"][1]
+        assert m["rank_ci95"][0] <= m["rank"] <= m["rank_ci95"][1]
+    pairs = section["pairs"]
+    assert [{p["model_a"], p["model_b"]} for p in pairs] == [
+        set(pair) for pair in itertools.pairwise(ranking)]
+    assert all(p["verdict"] in ("ahead", "indistinguishable") for p in pairs)
+
+    # The same, formatted, in findings.md and on the console (compared word by word): model,
+    # score, interval, rank, rank interval, run noise (no runs: n/a); for each pair its
+    # models, tasks, difference and interval, then its verdict.
+    expected_models = [" ".join([m["model"], f"{m['score']:.3f}", interval(m["ci95"]),
+                                 str(m["rank"]), rank_interval(m["rank_ci95"]), "n/a"]).split()
+                       for m in models]
+    expected_pairs = [(" ".join([p["model_a"], p["model_b"], str(p["n_tasks"]),
+                                 f"{p['difference']:.3f}", interval(p["ci95"])]).split(),
+                       p["verdict"]) for p in pairs]
     markdown = (tmp_path / "out" / "findings.md").read_text(encoding="utf-8")
-    top = models[0]
-    low, high = top["ci95"]
-    assert f"| {top['model']} | {top['score']:.3f} | {low:.3f} to {high:.3f} |" in markdown
-    assert "**Paired comparisons" in markdown
     buffer = io.StringIO()
     print_console(document, Console(file=buffer, width=120, color_system=None))
-    assert "Score and rank intervals (95%)" in buffer.getvalue()
-    assert "Paired comparisons" in buffer.getvalue()
+    intervals, comparisons = ("Score and rank intervals (95%)",
+                              "Paired comparisons (difference of weighted scores on shared tasks)")
+    assert [" ".join(row).split() for row in markdown_rows(markdown, intervals)] \
+        == expected_models
+    assert console_rows(buffer.getvalue(), intervals) == expected_models
+    assert [(" ".join(row[:5]).split(), row[7]) for row in markdown_rows(markdown, comparisons)] \
+        == expected_pairs
+    assert [(row[:7], row[-2]) for row in console_rows(buffer.getvalue(), comparisons)] \
+        == expected_pairs
     assert (tmp_path / "fig" / "leaderboard.png").stat().st_size > 0

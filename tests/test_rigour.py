@@ -356,6 +356,43 @@ def test_docs_methods_is_generated_from_the_package() -> None:
     assert current == methods_markdown(), f"docs/methods.md is stale; run: {REGENERATE}"
 
 
+def uncertainty_section(document: str) -> str:
+    start = document.index("## Leaderboard uncertainty")
+    return document[start:document.index("\n## ", start + 1)]
+
+
+def test_methods_state_the_leaderboard_uncertainty_method() -> None:
+    """docs/methods.md has the section issue 14 asks for: the bootstrap with B and the seed,
+    rank intervals, the sign-flip test's exact and Monte Carlo paths, Holm, run noise by
+    Welch-Satterthwaite and the power formula."""
+    section = uncertainty_section(methods_markdown())
+    for said in ("stratified percentile bootstrap", "B = 2,000 resamples, seed 20261214",
+                 "2.5% and 97.5% quantiles", "12 significant digits", "`inverted_cdf`",
+                 "all 2ⁿ sign vectors for n ≤ 16 tasks", "9,999 random sign vectors",
+                 "never below 0.0002", "Holm's (1979)", "p_holm < α = 0.05",
+                 "at least 6 shared tasks", "((z(1 − α/2) + z(0.8)) · sd / mean)²",
+                 "80% power", "no level with two or more tasks", "`pair_selection`",
+                 "see Repeated runs"):
+        assert said in section, said
+    assert "Welch 1947; Satterthwaite 1946" in methods_markdown()
+
+
+def test_methods_numbers_come_from_the_code(monkeypatch) -> None:
+    """No number of the section is typed twice: each is read from the constant the
+    computation uses, so changing one changes the text."""
+    from teamforge_analysis import uncertainty as unc
+
+    for name, value in (("DEFAULT_RESAMPLES", 1234), ("DEFAULT_SEED", 77),
+                        ("PERMUTATION_EXACT_MAX_TASKS", 12), ("PERMUTATION_RESAMPLES", 4999),
+                        ("MIN_TASKS_FOR_SIGNIFICANCE", 9), ("POWER", 0.9), ("CONFIDENCE", 0.9)):
+        monkeypatch.setattr(unc, name, value)
+    section = uncertainty_section(methods_markdown())
+    for said in ("B = 1,234 resamples, seed 77", "n ≤ 12 tasks", "4,999 random sign vectors",
+                 "never below 0.0004", "at least 9 shared tasks", "z(0.9)", "90% power",
+                 "Each model's 90% interval", "5% and 95% quantiles"):
+        assert said in section, said
+
+
 def test_findings_markdown_ends_with_methods(bundled) -> None:
     from teamforge_analysis.report import to_markdown
 

@@ -8,6 +8,7 @@ enumeration, Holm and Welch–Satterthwaite by hand), never by calling the libra
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import math
@@ -17,9 +18,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import SEED, MakeData
+from rich.console import Console
 from scipy import stats
 
+from teamforge_analysis import analyze
 from teamforge_analysis.io import Dataset, load_dataset
+from teamforge_analysis.report import print_console, to_markdown, uncertainty_tables
 from teamforge_analysis.uncertainty import (
     MODEL_COLUMNS,
     PAIR_COLUMNS,
@@ -33,8 +37,8 @@ MODEL_KEYS = ["model", "score", "n_tasks", "ci95", "rank", "rank_ci95", "run_se"
               "run_se_ci95", "reason"]
 PAIR_KEYS = ["model_a", "model_b", "n_tasks", "difference", "ci95", "p_value", "p_holm",
              "verdict", "tasks_for_80_power", "reason"]
-SECTION_KEYS = ["method", "ci_method", "resamples", "seed", "reason", "pair_order", "models",
-                "pairs"]
+SECTION_KEYS = ["method", "ci_method", "resamples", "seed", "reason", "pair_order",
+                "pair_selection", "models", "pairs"]
 
 
 def write(make_data: MakeData, scores: pd.DataFrame, levels: Sequence[str],
@@ -178,6 +182,13 @@ def test_bundled_data_has_no_interval_and_says_why() -> None:
         assert pair["ci95"] is None and "no interval" in pair["reason"]
         assert pair["n_tasks"] == 3 and pair["p_value"] == 0.25  # (2 of 2^3 flips)
         assert pair["verdict"] == "indistinguishable" and "out of reach" in pair["reason"]
+        # One task per level: no spread of tasks within a level to extrapolate power from.
+        assert pair["tasks_for_80_power"] is None
+        assert "no power estimate: no level has two or more shared tasks" in pair["reason"]
+    (_, pairs) = uncertainty_tables({"leaderboard_uncertainty": section})
+    assert all(row[-1] == "n/a" for row in pairs.rows)
+    assert "Tasks for 80% power n/a for all 3 pairs: no level has two or more shared " \
+        "tasks" in pairs.note
 
 
 def test_best_of_n_has_no_bootstrap(make_data: MakeData, rng: np.random.Generator) -> None:
@@ -307,6 +318,26 @@ def test_tasks_for_80_power_by_hand(make_data: MakeData, rng: np.random.Generato
     assert pairs.loc[0, "tasks_for_80_power"] == expected
 
 
+@pytest.mark.parametrize(("levels", "runs", "computed"), [
+    (["easy", "medium", "hard"], 5, False),  # runs resampled for the interval; no task spread
+    (["easy", "easy", "hard"], 1, True),  # the easy level's two tasks: a spread of tasks
+])
+def test_power_needs_a_level_with_two_shared_tasks(make_data: MakeData,
+                                                   rng: np.random.Generator,
+                                                   levels: list[str], runs: int,
+                                                   computed: bool) -> None:
+    rows = [(m, f"t{t:03d}", r + 1, float(rng.uniform(0.5, 1) if m == "m0" else
+                                          rng.uniform(0, 0.6)))
+            for m in ("m0", "m1") for t in range(3) for r in range(runs)]
+    section = leaderboard_uncertainty(write(make_data, pd.DataFrame(
+        rows, columns=["model", "task", "run", "score"]), levels)).to_dict()
+    (pair,) = section["pairs"]
+    assert section["ci_method"] == ("tasks" if computed else "runs")
+    assert pair["ci95"] is not None
+    assert (pair["tasks_for_80_power"] is not None) == computed
+    assert ("no level has two or more shared tasks" in pair["reason"]) != computed
+
+
 # ----------------------------------------------------------------------------------------------
 # The section as a whole
 # ----------------------------------------------------------------------------------------------
@@ -328,3 +359,49 @@ def test_same_seed_same_results_and_json_shape(make_data: MakeData,
         assert len(model["ci95"]) == 2 and all(isinstance(r, int) for r in model["rank_ci95"])
     for pair in section["pairs"]:
         assert list(pair) == PAIR_KEYS and len(pair["ci95"]) == 2
+
+
+def normalised(text: str) -> str:
+    """Text with every run of white space (console line breaks included) as one space."""
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize(("how", "count", "said"), [
+    ("adjacent", 4, "Pairs adjacent in the ranking;"),
+    ("all", 10, "All 10 pairs of models, listed in ranking order;")])
+def test_the_outputs_say_which_pairs_were_compared(make_data: MakeData,
+                                                   rng: np.random.Generator, how: str,
+                                                   count: int, said: str) -> None:
+    """findings.json records pair_selection; findings.md and the console say which pairs were
+    compared and across how many Holm adjusted (with --pairs all they said 'adjacent')."""
+    values = rng.uniform(0, 0.7, (5, 30)) + np.linspace(0.3, 0, 5)[:, None]
+    document = analyze(write(make_data, grid(values), ["easy", "medium", "hard"] * 10),
+                       pairs=how).document
+    section = document["leaderboard_uncertainty"]
+    assert section["pair_selection"] == how and len(section["pairs"]) == count
+    assert f"Holm-adjusted over {count} pair(s)" in section["pairs"][0]["reason"]
+    holm_family = f"Holm-adjusted across the {count} pairs compared;"
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    print_console(document, console)
+    for text in (to_markdown(document), console.file.getvalue()):
+        text = normalised(text)
+        assert said in text and holm_family in text
+        assert ("Pairs adjacent" in text) == (how == "adjacent")
+
+
+def test_too_many_pairs_for_the_monte_carlo_p_is_said(make_data: MakeData,
+                                                      rng: np.random.Generator) -> None:
+    """All 253 pairs of 23 models on 20 tasks: the estimated sign-flip p is never below
+    2 / 10,000, so Holm's smallest adjusted p is 253 × 0.0002 ≥ 0.05 and no pair can be
+    'ahead', even a model far ahead on every task; the pairs' note says so."""
+    values = rng.uniform(0, 0.5, (23, 20))
+    values[0] += 0.5  # (ahead of every other model on every task)
+    section = leaderboard_uncertainty(write(make_data, grid(values), ["easy", "hard"] * 10),
+                                      pairs="all").to_dict()
+    assert len(section["pairs"]) == 253
+    assert {p["verdict"] for p in section["pairs"]} == {"indistinguishable"}
+    assert min(p["p_value"] for p in section["pairs"]) == pytest.approx(2 / 10_000)
+    (_, pairs) = uncertainty_tables({"leaderboard_uncertainty": section})
+    assert ("the smallest Holm-adjusted p the sign-flip test can give is 0.0506 (its p is "
+            "estimated from 9,999 random sign flips), so no pair can be 'ahead' whatever the "
+            "scores.") in pairs.note
