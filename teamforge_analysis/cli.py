@@ -303,7 +303,7 @@ def _run(args: argparse.Namespace) -> int:
         elif args.format == "markdown":
             sys.stdout.write(markdown_text)
         else:
-            from .report import print_console
+            from .console import print_console
 
             print_console(document)
         sys.stdout.flush()

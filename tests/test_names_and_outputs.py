@@ -34,6 +34,7 @@ from rich.console import Console
 
 from teamforge_analysis import analyze, leaderboard, load_dataset
 from teamforge_analysis.cli import main
+from teamforge_analysis.console import print_console, print_table
 from teamforge_analysis.findings import (
     difficulty_means,
     finding_inputs,
@@ -43,10 +44,8 @@ from teamforge_analysis.findings import (
 )
 from teamforge_analysis.report import (
     Table,
-    _print_table,
     frame_table,
     leaderboard_table,
-    print_console,
     to_markdown,
     uncertainty_tables,
 )
@@ -431,7 +430,7 @@ def test_console_splits_a_table_too_wide_for_its_numbers():
                  for i in range(3))
     table = Table("Wide", ("Model", *(f"interval {k}" for k in range(6))), rows)
     console = Console(file=io.StringIO(), width=80, color_system=None)
-    _print_table(console, table)
+    print_table(console, table)
     text = console.file.getvalue()
     assert "Wide (continued)" in text
     assert all(len(line) <= 80 for line in text.splitlines())

@@ -17,7 +17,8 @@ from rich.console import Console
 
 from teamforge_analysis import analyze
 from teamforge_analysis.cli import main
-from teamforge_analysis.report import print_console, to_markdown
+from teamforge_analysis.console import print_console
+from teamforge_analysis.report import to_markdown
 
 NOT_COMPUTABLE = {
     "step_efficiency": "steps",
