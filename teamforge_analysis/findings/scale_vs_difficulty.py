@@ -20,7 +20,14 @@ from ..inference import (
     min_attainable_correlation_p,
     settle_correlation,
 )
-from ..stats import CorrelationResult, DifferenceResult, correlation, finite_or_none, zou_difference
+from ..stats import (
+    CORRELATION_MIN_N,
+    CorrelationResult,
+    DifferenceResult,
+    correlation,
+    finite_or_none,
+    zou_difference,
+)
 from ..tables import (
     CORR_HEADERS,
     MAX_TABLE_ROWS,
@@ -65,8 +72,10 @@ class ScaleVsDifficulty(Definition):
         "interval for two overlapping dependent correlations (both share size; the third "
         "correlation is between the hardest- and easiest-level means), on the models that "
         "have both; null when n ≤ 3 or any |r| = 1. `sensitivity` repeats the correlations "
-        "with total parameters, active parameters (where given, else the total) and "
-        "log10(total), and `sensitivity_verdicts` applies the rule under each."
+        "with total parameters, active parameters (where given, else the total; only when some "
+        "model gives them) and log10(total), each only when at least "
+        f"{CORRELATION_MIN_N} models have a value, and `sensitivity_verdicts` applies the rule "
+        "under each."
     )
     rule = (
         f"*Supported* iff the hardest level's r > 0 with p < {ALPHA:g} and the whole Zou "
@@ -226,7 +235,17 @@ def _sensitivity(dataset: Dataset, means: pd.DataFrame, sizes: pd.Series,
         done.append((measure, _scale_evidence(means, measure)))
         return done[-1][1]
 
-    return {name: evidence_for(measure) for name, measure in size_measures(dataset).items()}
+    return {name: evidence_for(measure) for name, measure in _measures_given(dataset).items()}
+
+
+def _measures_given(dataset: Dataset) -> dict[str, pd.Series]:
+    """The size measures the data have: active_params_b only when some model gives active
+    parameters (else it is params_b under another name), and each only with enough known
+    values for a correlation (else naming it would claim a check that was never made)."""
+    active_given = bool(dataset.models["active_params_b"].notna().any())
+    return {name: measure for name, measure in size_measures(dataset).items()
+            if (name != "active_params_b" or active_given)
+            and int(measure.notna().sum()) >= CORRELATION_MIN_N}
 
 
 def _sentences(statistics: dict[str, Any], evidence: _ScaleEvidence, robust: _Robustness,
@@ -253,10 +272,11 @@ def _sentences(statistics: dict[str, Any], evidence: _ScaleEvidence, robust: _Ro
     sentences += _robustness_sentences(robust.leave_out, robust.concordance,
                                        robust.floor_ceiling, hardest)
     verdicts = statistics["sensitivity_verdicts"]
-    if len(set(verdicts.values())) == 1:
+    # (said only with two measures or more: with one there is nothing to compare)
+    if len(verdicts) > 1 and len(set(verdicts.values())) == 1:
         sentences.append(f"The verdict is the same under every size measure "
                          f"({fmt.names(list(verdicts))}).")
-    else:
+    elif len(verdicts) > 1:
         sentences.append("The verdict depends on how size is measured: " + "; ".join(
             f"{name}: {v.replace('_', ' ')}" for name, v in verdicts.items()) + ".")
     if without := statistics["models_without_size"]:
