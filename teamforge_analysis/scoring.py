@@ -108,7 +108,7 @@ def level_task_weights(dataset: Dataset) -> pd.DataFrame:
     """Each task's level and its weight within the level (the level's weights sum to 1).
 
     A level whose weights are all zero weighs its tasks equally; ``equal_fallback`` marks its
-    tasks, so that the outputs can say so.
+    tasks, from which the caveats (:func:`.caveats.caveats`) warn of it.
 
     Returns
     -------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from pathlib import Path
@@ -9,10 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import MakeData
+from rich.console import Console
 
 from teamforge_analysis import analyze
 from teamforge_analysis.io import Dataset, load_dataset
-from teamforge_analysis.report import to_markdown
+from teamforge_analysis.report import print_console, to_json, to_markdown
 from teamforge_analysis.scoring import leaderboard, level_gaps, level_scores, score_matrix
 
 EASY, HARD, MEDIUM = "easy_bugfix_chunk_list", "hard_lru_cache_performance", "medium_refactor_stats"
@@ -183,3 +185,27 @@ def test_level_scores_skip_blank_cells_and_level_gaps_say_why() -> None:
         ("a", "hard", "blank", ["h2"]), ("b", "hard", "no result", ["h2"]),
         ("c", "hard", "blank", ["h1", "h2"])]
     assert level_scores(ds, "steps").isna().sum().sum() == len(strict)
+
+
+def test_level_with_all_zero_weights_uses_equal_weights_and_warns() -> None:
+    # INVENTED: both easy tasks weigh 0 (the hard task carries all the weight), so the easy
+    # level score is the plain mean of the two easy scores, and every output says so.
+    names = ["a", "b", "c"]
+    results = pd.DataFrame({"model": names * 3, "task": ["e1"] * 3 + ["e2"] * 3 + ["h"] * 3,
+                            "score": [0.5, 0.6, 0.7, 0.4, 0.2, 0.9, 0.1, 0.3, 0.2]})
+    models = pd.DataFrame({"model": names, "params_b": [1.0, 2.0, 3.0]})
+    tasks = pd.DataFrame({"task": ["e1", "e2", "h"], "difficulty": ["easy", "easy", "hard"],
+                          "weight": [0.0, 0.0, 1.0]})
+    result = analyze(Dataset.from_frames(results, models, tasks))
+    easy = level_scores(result.dataset)["easy"]
+    assert easy.tolist() == pytest.approx([0.45, 0.4, 0.8])
+    warning = ("Warning: every task of the easy level has weight 0, so its level score weighs "
+               "its 2 tasks equally (the weighted score over all tasks gives them no weight).")
+    assert warning in result.document["caveats"]
+    assert warning in json.loads(to_json(result.document))["caveats"]
+    assert warning in to_markdown(result.document)
+    buffer = io.StringIO()
+    print_console(result.document, Console(file=buffer, width=400, color_system=None))
+    assert warning in buffer.getvalue()
+    # Weights that are not all zero on any level: no such warning.
+    assert not any("weight 0" in c for c in analyze(load_dataset()).document["caveats"])
