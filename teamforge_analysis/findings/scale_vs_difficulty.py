@@ -20,6 +20,7 @@ from ..inference import (
     min_attainable_correlation_p,
     settle_correlation,
 )
+from ..scoring import level_gaps
 from ..stats import (
     CORRELATION_MIN_N,
     CorrelationResult,
@@ -45,6 +46,8 @@ from ._common import (
     corr_phrase,
     correlation_rule,
     difficulty_means,
+    gap_records,
+    left_out_sentence,
     model_sizes,
     ordered_inputs,
     power_sentence,
@@ -67,8 +70,10 @@ class ScaleVsDifficulty(Definition):
                      "easiest level.")
     computes = (
         "Per model, the mean score over the tasks of each difficulty level (a model's level "
-        "mean needs every task of that level), correlated across models with `params_b` "
-        "(`by_difficulty`). `hard_minus_easy` is r(hardest) − r(easiest) with Zou's (2007) 95% "
+        "mean needs every task of that level: a model without one is left out of that level's "
+        "statistics, and `left_out_of_levels` names it and why), correlated across models with "
+        "`params_b` (`by_difficulty`). `hard_minus_easy` is r(hardest) − r(easiest) with "
+        "Zou's (2007) 95% "
         "interval for two overlapping dependent correlations (both share size; the third "
         "correlation is between the hardest- and easiest-level means), on the models that "
         "have both; null when n ≤ 3 or any |r| = 1. `sensitivity` repeats the correlations "
@@ -97,6 +102,7 @@ class ScaleVsDifficulty(Definition):
         statistics: dict[str, Any] = {
             "size_column": size_column,
             "models_without_size": sorted(sizes.index[sizes.isna()]),
+            "left_out_of_levels": gap_records(dataset, level_gaps(dataset, "score"), "score"),
             "by_difficulty": {},
             "hardest": levels[-1] if len(levels) >= 2 else None,
             "easiest": levels[0] if len(levels) >= 2 else None,
@@ -282,6 +288,12 @@ def _sentences(statistics: dict[str, Any], evidence: _ScaleEvidence, robust: _Ro
     if without := statistics["models_without_size"]:
         sentences.append("Left out for unknown size: "
                          f"{fmt.names(without, at_most=MAX_NAMED_MODELS)}.")
+    # (models of unknown size are out of every correlation already: named once, above)
+    gaps = [g for g in statistics["left_out_of_levels"] if g["model"] not in set(without)]
+    if left_out := left_out_sentence(
+            gaps, "Without a score on a level, left out of that level's correlation"
+                  + (" and of Kendall's W" if robust.concordance.w is not None else "")):
+        sentences.append(left_out)
     return sentences
 
 
