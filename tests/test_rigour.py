@@ -392,6 +392,20 @@ def test_docs_methods_is_generated_from_the_package() -> None:
     assert current == methods_markdown(), f"docs/methods.md is stale; run: {REGENERATE}"
 
 
+def test_methods_say_how_a_level_score_is_weighted() -> None:
+    """Issue 12 item 5: a level score is the weight-weighted mean of the level's task scores
+    (equal weights without weights; an all-zero level equally, with a warning), and a model
+    missing a task of a level has none there."""
+    methods = methods_markdown()
+    section = methods[methods.index("(`scale_vs_difficulty`)"):methods.index("Rule:")]
+    assert "the mean score over the tasks" not in section
+    for said in ("the weight-weighted mean of its task scores on that level",
+                 "equal weights without a `weight` column",
+                 "a level whose weights are all zero weighs its tasks equally, with a warning",
+                 "A model without a result on some task of a level has no score on that level"):
+        assert said in section, said
+
+
 def test_findings_markdown_ends_with_methods(bundled) -> None:
     from teamforge_analysis.report import to_markdown
 
