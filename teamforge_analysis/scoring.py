@@ -164,7 +164,7 @@ def level_scores(dataset: Dataset, value: str = "score", *,
         with np.errstate(invalid="ignore", divide="ignore"):
             # (rows with every value known keep weighted_total's exact sum: weights sum to 1)
             mean = np.where(known.all(axis=1), total, total / weight)
-        out[level] = np.where(present.all(axis=1) & (weight > 0), mean, np.nan)
+        out[level] = pd.Series(mean).where(present.all(axis=1) & (weight > 0)).to_numpy()
     return pd.DataFrame(out, index=inputs.models)
 
 
