@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from . import _fmt as fmt
 from .io import Dataset
+from .scoring import level_task_weights
 
 __all__ = ["caveats"]
 
@@ -26,7 +27,7 @@ def caveats(dataset: Dataset) -> list[str]:
     """
     return [sentence for sentence in (
         _protocol(dataset), _tasks_per_level(dataset), *_families(dataset),
-        _rankings_agree(dataset), _weights(dataset)) if sentence]
+        _rankings_agree(dataset), _weights(dataset), _zero_weight_levels(dataset)) if sentence]
 
 
 def _protocol(dataset: Dataset) -> str | None:
@@ -86,3 +87,22 @@ def _weights(dataset: Dataset) -> str | None:
                 "weighs the same.")
     return None
 
+
+
+def _zero_weight_levels(dataset: Dataset) -> str | None:
+    """A level whose task weights are all zero has no weighted mean: its level score weighs
+    its tasks equally instead (:func:`.scoring.level_task_weights`), which the reader must
+    know, since the weighted score over all tasks gives those tasks no weight at all."""
+    within = level_task_weights(dataset)
+    fallback = within[within["equal_fallback"]]
+    levels = [lvl for lvl in dataset.levels if lvl in set(fallback["level"])]
+    if not levels:
+        return None
+    if len(levels) > 1:
+        how = (f"every task of the {fmt.names(levels)} levels has weight 0, so each of these "
+               "levels' scores weighs its tasks equally")
+    else:
+        n = int((fallback["level"] == levels[0]).sum())
+        how = (f"every task of the {levels[0]} level has weight 0, so its level score "
+               + (f"weighs its {n} tasks equally" if n > 1 else "is its one task's score"))
+    return f"Warning: {how} (the weighted score over all tasks gives them no weight)."

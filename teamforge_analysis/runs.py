@@ -5,7 +5,9 @@ TeamForge runs every model several times per task. The published analysis kept t
 
 ``mean`` (the default)
     numeric columns are averaged over the cell's runs; the cell counts as passed when more
-    than half of its runs passed.
+    than half of its runs with a ``passed`` flag passed (a cell without a flag in any run has
+    none, and passes by its score against the task's threshold:
+    :func:`~teamforge_analysis.scoring.cell_passes`).
 ``best``
     the cell is the run with the highest score (ties: the lowest run number), the seed's
     best-of-N protocol.
@@ -44,7 +46,8 @@ def aggregate_runs(runs: pd.DataFrame, *, how: str = "mean") -> pd.DataFrame:
         Run rows with ``model, task, run, score, passed`` and other numeric columns
         (``Dataset.runs``).
     how
-        ``"mean"``: numeric columns averaged, passed when more than half the runs passed.
+        ``"mean"``: numeric columns averaged, passed when more than half the runs with a
+        ``passed`` flag passed (missing when no run has one).
         ``"best"``: the run with the highest score; ties go to the lowest run number.
 
     Returns
@@ -84,8 +87,12 @@ def aggregate_runs(runs: pd.DataFrame, *, how: str = "mean") -> pd.DataFrame:
     # the same means. The pass flag is averaged too: its mean is the share of runs passed.
     out = grouped[[c for c in values if pd.api.types.is_numeric_dtype(runs[c])]].mean()
     if "passed" in out:
-        # More than half of the runs (with a flag) passed; no flag at all: not passed.
-        out["passed"] = (out["passed"] > 0.5).fillna(False).to_numpy(dtype=bool)
+        # More than half of the runs with a flag passed. A cell with no flag in any run keeps
+        # its flag missing (not "failed"), so that cell_passes falls back to its score against
+        # the task's pass_threshold, as for data without a passed column.
+        share = out["passed"]
+        flag = (share > 0.5).astype("boolean").mask(share.isna())
+        out["passed"] = flag.astype(runs["passed"].dtype)
     out = _keys_as_in(out.reset_index(), runs, keys)
     return out[[*keys, *[c for c in values if c in out.columns]]]
 

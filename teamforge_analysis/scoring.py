@@ -22,6 +22,7 @@ __all__ = [
     "cell_matrix",
     "cell_passes",
     "leaderboard",
+    "level_gaps",
     "level_scores",
     "level_task_weights",
     "score_matrix",
@@ -107,7 +108,7 @@ def level_task_weights(dataset: Dataset) -> pd.DataFrame:
     """Each task's level and its weight within the level (the level's weights sum to 1).
 
     A level whose weights are all zero weighs its tasks equally; ``equal_fallback`` marks its
-    tasks, so that the outputs can say so.
+    tasks, from which the caveats (:func:`.caveats.caveats`) warn of it.
 
     Returns
     -------
@@ -126,13 +127,18 @@ def level_task_weights(dataset: Dataset) -> pd.DataFrame:
                         index=pd.Index(tasks["task"], name="task"))
 
 
-def level_scores(dataset: Dataset, value: str = "score") -> pd.DataFrame:
+def level_scores(dataset: Dataset, value: str = "score", *,
+                 skip_blank: bool = False) -> pd.DataFrame:
     """Per model, the weight-weighted mean of ``value`` over each level's tasks.
 
     Weighting by the task weights (equal weights when the data declare none) makes a level's
     score independent of how its problems are grouped into tasks whenever task weights are
-    proportional to problem counts. A model missing ``value`` on any task of a level has no
+    proportional to problem counts. A model without a result on some task of a level has no
     score on that level (NaN), so that every model's level score averages the same tasks.
+    ``skip_blank`` is for optional measures (``steps``): a result whose ``value`` is blank is
+    left out, the weights of the level's other tasks scaled up to sum to 1; a model with no
+    value on any task of a level (or only on tasks of weight 0) has none there.
+    :func:`level_gaps` says why each missing value is missing.
 
     Returns
     -------
@@ -145,16 +151,84 @@ def level_scores(dataset: Dataset, value: str = "score") -> pd.DataFrame:
     >>> level_scores(load_dataset(), "steps").loc["gemma2-9b-it"].tolist()
     [18.0, 30.0, 40.0]
     """
-    _require_measure(dataset, value)
-    within = level_task_weights(dataset)
-    wide = dataset.results.pivot(index="model", columns="task", values=value)
-    wide = wide.reindex(columns=within.index).astype(float).sort_index()
+    inputs = _LevelInputs.of(dataset, value)
     out = {}
     for level in dataset.levels:
-        columns = (within["level"] == level).to_numpy()
-        values = wide.loc[:, columns].to_numpy()
-        out[level] = weighted_total(values, within["weight"].to_numpy()[columns])
-    return pd.DataFrame(out, index=wide.index.rename("model"))
+        values, present, weights = inputs.on(level)
+        if not skip_blank:
+            out[level] = weighted_total(values, weights)
+            continue
+        known = ~np.isnan(values)
+        total = np.where(known, values, 0.0) @ weights
+        weight = known.astype(float) @ weights
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # (rows with every value known keep weighted_total's exact sum: weights sum to 1)
+            mean = np.where(known.all(axis=1), total, total / weight)
+        out[level] = pd.Series(mean).where(present.all(axis=1) & (weight > 0)).to_numpy()
+    return pd.DataFrame(out, index=inputs.models)
+
+
+def level_gaps(dataset: Dataset, value: str = "score", *,
+               skip_blank: bool = False) -> pd.DataFrame:
+    """Why :func:`level_scores` (with the same arguments) has no value for a model on a level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per missing (model, level), easiest level first, then by model: ``model``,
+        ``level``, ``reason`` and ``tasks`` (a list, in tasks order). ``reason`` is
+        ``"no result"`` (``tasks``: those of the level without a result row), ``"blank"``
+        (``tasks``: those whose ``value`` is blank; with ``skip_blank``, every task of the
+        level) or ``"zero weight"`` (with ``skip_blank``: the level's tasks with a value all
+        weigh 0; ``tasks``: the blank ones).
+
+    Examples
+    --------
+    >>> from teamforge_analysis import load_dataset
+    >>> level_gaps(load_dataset()).empty
+    True
+    """
+    inputs = _LevelInputs.of(dataset, value)
+    scores = level_scores(dataset, value, skip_blank=skip_blank)
+    rows = []
+    for level in dataset.levels:
+        values, present, _ = inputs.on(level)
+        names = inputs.tasks[(inputs.within["level"] == level).to_numpy()]
+        for i in np.flatnonzero(scores[level].isna().to_numpy()):
+            absent, blank = ~present[i], present[i] & np.isnan(values[i])
+            reason = ("no result" if absent.any() else
+                      "zero weight" if skip_blank and not blank.all() else "blank")
+            rows.append((inputs.models[i], level, reason,
+                         list(names[absent if absent.any() else blank])))
+    return pd.DataFrame(rows, columns=["model", "level", "reason", "tasks"])
+
+
+class _LevelInputs:
+    """A measure's values and which results exist, as models × tasks arrays, with each task's
+    level and weight within it (shared by :func:`level_scores` and :func:`level_gaps`)."""
+
+    def __init__(self, within: pd.DataFrame, wide: pd.DataFrame, present: np.ndarray) -> None:
+        self.within, self.models, self.tasks = within, wide.index, within.index.to_numpy()
+        self.values, self.present = wide.to_numpy(), present
+
+    @classmethod
+    def of(cls, dataset: Dataset, value: str) -> _LevelInputs:
+        _require_measure(dataset, value)
+        within = level_task_weights(dataset)
+        results = dataset.results
+        wide = results.pivot(index="model", columns="task", values=value)
+        wide = wide.reindex(columns=within.index).astype(float).sort_index()
+        # Which cells have a result at all: a blank value is not a missing result.
+        rows = results[["model", "task"]].assign(_row=1.0)
+        present = rows.pivot(index="model", columns="task", values="_row")
+        present = present.reindex(index=wide.index, columns=within.index).notna().to_numpy()
+        return cls(within, wide.rename_axis(index="model"), present)
+
+    def on(self, level: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The level's values, presence and within-level weights."""
+        columns = (self.within["level"] == level).to_numpy()
+        return (self.values[:, columns], self.present[:, columns],
+                self.within["weight"].to_numpy()[columns])
 
 
 def cell_passes(dataset: Dataset, frame: pd.DataFrame | None = None) -> pd.Series:

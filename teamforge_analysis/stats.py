@@ -36,6 +36,8 @@ Z_975 = float(sps.norm.ppf(0.975))
 #: Normal quantile for 80% power, used by :func:`min_detectable_r`.
 Z_80 = float(sps.norm.ppf(0.80))
 
+#: The fewest complete pairs a correlation is computed from (fewer: every statistic is null).
+CORRELATION_MIN_N = 3
 #: Exact permutation p-values (all n! pairings) up to this n.
 PERMUTATION_EXACT_MAX_N = 8
 #: Monte Carlo permutation p-values up to this n; above it the permutation p is null (the
@@ -213,8 +215,9 @@ def correlation(x: Any, y: Any) -> CorrelationResult:
     """
     xa, ya = _complete_pairs(x, y)
     n = int(xa.size)
-    if n < 3:
-        return CorrelationResult(n=n, reason=f"needs at least 3 complete pairs (n = {n})")
+    if n < CORRELATION_MIN_N:
+        return CorrelationResult(
+            n=n, reason=f"needs at least {CORRELATION_MIN_N} complete pairs (n = {n})")
     for name, values in (("x", xa), ("y", ya)):
         if np.ptp(values) == 0:
             return CorrelationResult(

@@ -65,3 +65,12 @@ def write_per_problem(folder: Path, *, levels: dict[str, int] | None = None,
     frame.sample(frac=1, random_state=SEED).to_csv(folder / "results.csv", index=False,
                                                    lineterminator="\n")
     return folder
+
+
+def remove_results(folder: Path, cells: list[tuple[str, str]]) -> Path:
+    """Delete the rows of these (model, task) cells from the folder's results.csv (a model
+    then lacks a task of a level); returns the folder."""
+    results = pd.read_csv(folder / "results.csv")
+    keys = pd.MultiIndex.from_frame(results[["model", "task"]])
+    results[~keys.isin(cells)].to_csv(folder / "results.csv", index=False, lineterminator="\n")
+    return folder

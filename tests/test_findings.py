@@ -339,6 +339,34 @@ def test_step_not_computable_missing_level(make_data: MakeData) -> None:
     assert_clean(f)
 
 
+def test_step_blank_cells_are_left_out_of_the_level_means(make_data: MakeData) -> None:
+    # INVENTED: two easy tasks (weights 0.1, 0.3), one medium, one hard. m00 has no steps on
+    # e1, so its easy mean is e2's alone; m01 has no steps on either easy task; m02 has no
+    # result on the hard task. Steps (e1, e2, medium, hard) = (10, 20 + i, 40, 45 + 2i).
+    tasks = (("e1", "easy", 0.1, 0.7), ("e2", "easy", 0.3, 0.7), ("md", "medium", 0.3, 0.7),
+             ("hd", "hard", 0.3, 0.7))
+    names = names_of(8)
+    steps = {m: [10, 20 + i, 40, 45 + 2 * i] for i, m in enumerate(names)}
+    steps["m00"][0] = None
+    steps["m01"][:2] = [None, None]
+    score = {m: (0.5, 0.5, 0.5, None if m == "m02" else 0.5) for m in names}
+    ds = build(make_data, dict(zip(names, range(1, 9), strict=True)), score, steps=steps,
+               tasks=tasks)
+    f = step_efficiency(ds)
+    by_model = f.statistics["by_model"]
+    assert by_model["m00"]["easy"] == pytest.approx(20)  # e2's steps, its weight scaled to 1
+    assert by_model["m03"]["easy"] == pytest.approx((0.1 * 10 + 0.3 * 23) / 0.4)
+    assert by_model["m01"]["easy"] is None and by_model["m02"]["hard"] is None
+    assert "steps blank on all 2 easy tasks" in by_model["m01"]["reason"]
+    assert "no result on hard task hd" in by_model["m02"]["reason"]
+    assert f.statistics["cells_without_steps"] == 3
+    assert f.statistics["paired_test"]["n"] == 6  # the 8 models but m01 and m02
+    assert "3 cells without steps are left out" in f.text
+    assert ("Without mean steps on a level d uses, left out: m01 (steps blank on all 2 easy "
+            "tasks) and m02 (no result on hard task hd)." in f.text)
+    assert_clean(f)
+
+
 def test_step_degradation_and_means_by_hand(bundled: Dataset) -> None:
     f = step_efficiency(bundled)
     by_model = f.statistics["by_model"]

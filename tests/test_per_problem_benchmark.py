@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from per_problem import FOUR_LEVELS, write_per_problem
+from per_problem import FOUR_LEVELS, remove_results, write_per_problem
 from rich.console import Console
 
 from teamforge_analysis import analyze
@@ -92,6 +92,36 @@ def test_boundary_some_but_not_all_pass(folder: Path) -> None:
     assert finding.statistics["passed"] == expected
     assert 0 < sum(expected.values()) < len(expected)
     assert finding.statistics["models_without_size"] == sorted(sizes.index[sizes.isna()])
+
+
+def test_a_model_missing_a_task_is_named_where_it_is_left_out(tmp_path: Path) -> None:
+    # model-03 (of known size) has no result on p0300, a hard problem.
+    folder = remove_results(write_per_problem(tmp_path / "one_cell"), [("model-03", "p0300")])
+    result = analyze(folder)
+    scale, boundary = (result.finding(i) for i in ("scale_vs_difficulty", "hard_task_boundary"))
+    missing = [{"model": "model-03", "level": "hard", "reason": "no result on hard task p0300",
+                "tasks": ["p0300"]}]
+    assert scale.statistics["left_out_of_levels"] == missing
+    assert scale.statistics["by_difficulty"]["hard"]["n"] == 26  # 27 of known size, less one
+    assert ("Without a score on a level, left out of that level's correlation and of Kendall's "
+            "W: model-03 (no result on hard task p0300).") in scale.text
+    assert boundary.statistics["left_out_of_levels"] == missing
+    assert boundary.statistics["n_models"] == 31
+    assert ("Without a score on the hard level, no pass status: model-03 (no result on hard "
+            "task p0300).") in boundary.text
+
+
+def test_many_models_left_out_are_named_a_few_and_counted(tmp_path: Path) -> None:
+    # Models 00-11 lack p0001 (easy) and model-00 also two hard problems: 12 models left out.
+    cells = [(f"model-{i:02d}", "p0001") for i in range(12)]
+    folder = remove_results(write_per_problem(tmp_path / "many"),
+                            [*cells, ("model-00", "p0300"), ("model-00", "p0301")])
+    scale = analyze(folder).finding("scale_vs_difficulty")
+    assert ("left out of that level's correlation and of Kendall's W: model-00 (no result on "
+            "easy task p0001; no result on 2 hard tasks), model-01 (no result on easy task "
+            "p0001), ") in scale.text
+    assert "model-07 (no result on easy task p0001) and 4 others." in scale.text
+    assert len(scale.statistics["left_out_of_levels"]) == 13
 
 
 def test_four_declared_levels(four_levels: Path, tmp_path: Path) -> None:

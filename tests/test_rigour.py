@@ -252,6 +252,42 @@ def test_sensitivity_verdict_change_is_reported(make_data) -> None:
     assert "depends on how size is measured" in finding.text
 
 
+@pytest.mark.parametrize("active", [None, "blank"])
+def test_sensitivity_names_only_the_size_measures_the_data_have(active: str | None) -> None:
+    # INVENTED: six models, sizes 1..6 of which m5's is unknown, one easy and one hard task;
+    # models.csv without active_params_b, or with it blank for every model.
+    from teamforge_analysis import Dataset
+
+    names = [f"m{i}" for i in range(6)]
+    models = pd.DataFrame({"model": names, "params_b": [1.0, 2.0, 3.0, 4.0, 5.0, None]})
+    if active == "blank":
+        models["active_params_b"] = ""
+    results = pd.DataFrame({"model": names * 2, "task": ["e"] * 6 + ["h"] * 6,
+                            "score": [0.5, 0.6, 0.55, 0.7, 0.65, 0.6,
+                                      0.1, 0.3, 0.2, 0.5, 0.6, 0.4]})
+    tasks = pd.DataFrame({"task": ["e", "h"], "difficulty": ["easy", "hard"]})
+    finding = findings.scale_vs_difficulty(Dataset.from_frames(results, models, tasks))
+    assert list(finding.statistics["sensitivity"]) == ["params_b", "log10_params_b"]
+    assert list(finding.statistics["sensitivity_verdicts"]) == ["params_b", "log10_params_b"]
+    assert "active_params_b" not in finding.text
+    assert "same under every size measure (params_b and log10_params_b)." in finding.text
+
+
+def test_sensitivity_needs_enough_known_sizes() -> None:
+    # INVENTED: params_b known for two of five models, no active_params_b: no size measure has
+    # the three known values a correlation needs, so none is named.
+    from teamforge_analysis import Dataset
+
+    names = [f"m{i}" for i in range(5)]
+    models = pd.DataFrame({"model": names, "params_b": [1.0, 2.0, None, None, None]})
+    results = pd.DataFrame({"model": names * 2, "task": ["e"] * 5 + ["h"] * 5,
+                            "score": [0.5, 0.6, 0.55, 0.7, 0.65, 0.1, 0.3, 0.2, 0.5, 0.6]})
+    tasks = pd.DataFrame({"task": ["e", "h"], "difficulty": ["easy", "hard"]})
+    finding = findings.scale_vs_difficulty(Dataset.from_frames(results, models, tasks))
+    assert finding.statistics["sensitivity"] == {}
+    assert "size measure" not in finding.text
+
+
 # ----------------------------------------------------------------------------------------------
 # Finding 3: non-independence and construction
 # ----------------------------------------------------------------------------------------------
@@ -390,6 +426,20 @@ def test_methods_numbers_come_from_the_code(monkeypatch) -> None:
     for said in ("B = 1,234 resamples, seed 77", "n ≤ 12 tasks", "4,999 random sign vectors",
                  "never below 0.0004", "at least 9 shared tasks", "z(0.9)", "90% power",
                  "Each model's 90% interval", "5% and 95% quantiles"):
+        assert said in section, said
+
+
+def test_methods_say_how_a_level_score_is_weighted() -> None:
+    """Issue 12 item 5: a level score is the weight-weighted mean of the level's task scores
+    (equal weights without weights; an all-zero level equally, with a warning), and a model
+    missing a task of a level has none there."""
+    methods = methods_markdown()
+    section = methods[methods.index("(`scale_vs_difficulty`)"):methods.index("Rule:")]
+    assert "the mean score over the tasks" not in section
+    for said in ("the weight-weighted mean of its task scores on that level",
+                 "equal weights without a `weight` column",
+                 "a level whose weights are all zero weighs its tasks equally, with a warning",
+                 "A model without a result on some task of a level has no score on that level"):
         assert said in section, said
 
 

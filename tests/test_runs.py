@@ -494,3 +494,38 @@ def test_cells_whose_majority_flag_disagrees_with_their_mean_score_are_listed() 
         {"model": "a", "task": "t", "mean_score": pytest.approx((0.9 + 0.65 + 0.6) / 3),
          "pass_threshold": 0.7, "majority_passed": False}]
     assert "majority of runs passing disagrees" in finding.text
+
+
+def test_runs_without_a_passed_column_pass_by_score_against_threshold() -> None:
+    # INVENTED: two runs per cell and no passed column. Mean scores: a/t1 0.8, a/t2 0.6,
+    # b/t1 0.4, b/t2 0.75 against threshold 0.7 on t1 and 0.5 on t2.
+    from teamforge_analysis import Dataset
+    from teamforge_analysis.findings import hard_task_boundary
+
+    results = pd.DataFrame({
+        "model": ["a"] * 4 + ["b"] * 4, "task": ["t1", "t1", "t2", "t2"] * 2,
+        "run": [1, 2] * 4, "score": [0.7, 0.9, 0.5, 0.7, 0.3, 0.5, 0.8, 0.7]})
+    models = pd.DataFrame({"model": ["a", "b"], "params_b": [7.0, 3.0]})
+    tasks = pd.DataFrame({"task": ["t1", "t2"], "difficulty": ["easy", "hard"],
+                          "pass_threshold": [0.7, 0.5]})
+    ds = Dataset.from_frames(results, models, tasks)
+    assert ds.results["passed"].isna().all()  # no flag anywhere: none made up
+    board = leaderboard(ds).set_index("model")
+    assert board.loc["a", "tasks_passed"] == 2 and board.loc["b", "tasks_passed"] == 1
+    finding = hard_task_boundary(ds)
+    assert finding.statistics["inconsistent_flags"] == []
+    assert finding.statistics["aggregated_flag_disagreements"] == []
+    assert "Warning" not in finding.text
+
+
+def test_majority_of_the_runs_that_have_a_flag() -> None:
+    # INVENTED: cell a/t: flags True, blank, blank (1 of 1 flagged run passed); b/t: False,
+    # True, blank (1 of 2: not more than half); c/t: no flag in any run (missing).
+    results = pd.DataFrame({
+        "model": ["a"] * 3 + ["b"] * 3 + ["c"] * 3, "task": "t", "run": [1, 2, 3] * 3,
+        "score": [0.9] * 9,
+        "passed": pd.array([True, None, None, False, True, None, None, None, None],
+                           dtype="boolean")})
+    cells = aggregate_runs(results).set_index("model")["passed"]
+    assert cells[["a", "b"]].tolist() == [True, False]
+    assert pd.isna(cells["c"])

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import MakeData
+from rich.console import Console
 
 from teamforge_analysis import analyze
 from teamforge_analysis.io import Dataset, load_dataset
-from teamforge_analysis.report import to_markdown
-from teamforge_analysis.scoring import leaderboard, score_matrix
+from teamforge_analysis.report import print_console, to_json, to_markdown
+from teamforge_analysis.scoring import leaderboard, level_gaps, level_scores, score_matrix
 
 EASY, HARD, MEDIUM = "easy_bugfix_chunk_list", "hard_lru_cache_performance", "medium_refactor_stats"
 
@@ -150,3 +153,59 @@ def test_leaderboard_json_has_null_not_nan(make_data: MakeData, bundled_dir: Pat
     records = json.loads(board.to_json(orient="records"))
     assert [r["teamforge_score"] is None for r in records] == [False, False, False, True]
     assert [r["rank"] for r in records] == [1, 2, 3, None]
+
+
+def test_level_scores_skip_blank_cells_and_level_gaps_say_why() -> None:
+    # INVENTED: easy e1 (weight 0), e2 (0.2); hard h1, h2 (0.4 each). a: steps only on e1
+    # (weight 0) and h1; b: no result on h2; c: steps on neither hard task.
+    nan = float("nan")
+    results = pd.DataFrame({
+        "model": ["a"] * 4 + ["b"] * 3 + ["c"] * 4,
+        "task": ["e1", "e2", "h1", "h2", "e1", "e2", "h1", "e1", "e2", "h1", "h2"],
+        "score": 0.5,
+        "steps": [5, nan, 10, nan, 4, 6, 7, nan, 8, nan, nan]})
+    models = pd.DataFrame({"model": ["a", "b", "c"], "params_b": [1.0, 2.0, 3.0]})
+    tasks = pd.DataFrame({"task": ["e1", "e2", "h1", "h2"], "weight": [0.0, 0.2, 0.4, 0.4],
+                          "difficulty": ["easy", "easy", "hard", "hard"]})
+    ds = Dataset.from_frames(results, models, tasks)
+    skipping = level_scores(ds, "steps", skip_blank=True)
+    assert skipping.loc["a", "hard"] == 10  # h1 alone, its weight scaled up to 1
+    assert skipping.loc["b", "easy"] == 6 and skipping.loc["c", "easy"] == 8
+    assert skipping[["easy", "hard"]].isna().sum().tolist() == [1, 2]
+    gaps = level_gaps(ds, "steps", skip_blank=True)
+    assert gaps.to_dict("records") == [
+        {"model": "a", "level": "easy", "reason": "zero weight", "tasks": ["e2"]},
+        {"model": "b", "level": "hard", "reason": "no result", "tasks": ["h2"]},
+        {"model": "c", "level": "hard", "reason": "blank", "tasks": ["h1", "h2"]}]
+    # Without skipping, one blank cell leaves the model without a value on its level.
+    strict = level_gaps(ds, "steps")
+    assert [(g["model"], g["level"], g["reason"], g["tasks"])
+            for g in strict.to_dict("records")] == [
+        ("a", "easy", "blank", ["e2"]), ("c", "easy", "blank", ["e1"]),
+        ("a", "hard", "blank", ["h2"]), ("b", "hard", "no result", ["h2"]),
+        ("c", "hard", "blank", ["h1", "h2"])]
+    assert level_scores(ds, "steps").isna().sum().sum() == len(strict)
+
+
+def test_level_with_all_zero_weights_uses_equal_weights_and_warns() -> None:
+    # INVENTED: both easy tasks weigh 0 (the hard task carries all the weight), so the easy
+    # level score is the plain mean of the two easy scores, and every output says so.
+    names = ["a", "b", "c"]
+    results = pd.DataFrame({"model": names * 3, "task": ["e1"] * 3 + ["e2"] * 3 + ["h"] * 3,
+                            "score": [0.5, 0.6, 0.7, 0.4, 0.2, 0.9, 0.1, 0.3, 0.2]})
+    models = pd.DataFrame({"model": names, "params_b": [1.0, 2.0, 3.0]})
+    tasks = pd.DataFrame({"task": ["e1", "e2", "h"], "difficulty": ["easy", "easy", "hard"],
+                          "weight": [0.0, 0.0, 1.0]})
+    result = analyze(Dataset.from_frames(results, models, tasks))
+    easy = level_scores(result.dataset)["easy"]
+    assert easy.tolist() == pytest.approx([0.45, 0.4, 0.8])
+    warning = ("Warning: every task of the easy level has weight 0, so its level score weighs "
+               "its 2 tasks equally (the weighted score over all tasks gives them no weight).")
+    assert warning in result.document["caveats"]
+    assert warning in json.loads(to_json(result.document))["caveats"]
+    assert warning in to_markdown(result.document)
+    buffer = io.StringIO()
+    print_console(result.document, Console(file=buffer, width=400, color_system=None))
+    assert warning in buffer.getvalue()
+    # Weights that are not all zero on any level: no such warning.
+    assert not any("weight 0" in c for c in analyze(load_dataset()).document["caveats"])

@@ -273,7 +273,8 @@ def missing_measure(dataset: Dataset, column: str) -> str | None:
             "which the data do not have")
 
 
-def difficulty_means(dataset: Dataset, value: str = "score") -> pd.DataFrame:
+def difficulty_means(dataset: Dataset, value: str = "score", *,
+                     skip_blank: bool = False) -> pd.DataFrame:
     """Per model, ``value`` on each level: :func:`.scoring.level_scores`.
 
     Examples
@@ -282,7 +283,37 @@ def difficulty_means(dataset: Dataset, value: str = "score") -> pd.DataFrame:
     >>> difficulty_means(load_dataset(), "steps").loc["gemma2-9b-it"].tolist()
     [18.0, 30.0, 40.0]
     """
-    return level_scores(dataset, value)
+    return level_scores(dataset, value, skip_blank=skip_blank)
+
+
+def gap_records(dataset: Dataset, gaps: pd.DataFrame, value: str) -> list[dict[str, Any]]:
+    """The rows of :func:`.scoring.level_gaps` for the JSON document, each ``reason`` said in
+    words (``no result on hard task p0300``, ``steps blank on all 140 easy tasks``)."""
+    sizes = dataset.tasks.groupby("difficulty")["task"].size()
+    records = []
+    for gap in gaps.to_dict("records"):
+        level, tasks, n_level = gap["level"], gap["tasks"], int(sizes[gap["level"]])
+        some = (f"{level} task {tasks[0]}" if len(tasks) == 1 else
+                f"all {n_level} {level} tasks" if len(tasks) == n_level else
+                f"{len(tasks)} {level} tasks")
+        reason = {"no result": f"no result on {some}",
+                  "blank": f"{value} blank on {some}",
+                  "zero weight": f"{value} only on {level} tasks of weight 0"}[gap["reason"]]
+        records.append({"model": str(gap["model"]), "level": level, "reason": reason,
+                        "tasks": [str(t) for t in tasks]})
+    return records
+
+
+def left_out_sentence(records: list[dict[str, Any]], intro: str) -> str | None:
+    """``{intro}: m1 (no result on hard task p3), m2 (...) and 4 others.``, one entry per
+    model (its levels' reasons joined by semicolons); None when nothing is left out."""
+    why: dict[str, list[str]] = {}
+    for record in records:
+        why.setdefault(record["model"], []).append(record["reason"])
+    if not why:
+        return None
+    items = [f"{model} ({'; '.join(reasons)})" for model, reasons in sorted(why.items())]
+    return f"{intro}: {fmt.names(items, at_most=MAX_NAMED_MODELS)}."
 
 
 def _column_sizes(dataset: Dataset, column: str) -> pd.Series:

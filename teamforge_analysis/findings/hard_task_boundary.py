@@ -12,7 +12,7 @@ import pandas as pd
 from .. import _fmt as fmt
 from ..dataset import Dataset
 from ..inference import SizeTestResult, settle_size_test, size_test, size_verdict
-from ..scoring import level_scores, level_task_weights
+from ..scoring import level_gaps, level_scores, level_task_weights
 from ..stats import finite_or_none
 from ..tables import (
     MAX_TABLE_MODELS,
@@ -28,6 +28,8 @@ from ._common import (
     Finding,
     Verdict,
     difficulty_means,
+    gap_records,
+    left_out_sentence,
     missing_measure,
     model_sizes,
     ordered_inputs,
@@ -50,7 +52,8 @@ class HardTaskBoundary(Definition):
         "A model passes the hardest level when its score on that level (the weight-weighted "
         "mean of its task scores there) is at least the weighted mean of the level's "
         "`pass_threshold`s; with one task per level, when its score is at least that task's "
-        "threshold (null when it lacks a task of the level). `size_test`: the two-sided "
+        "threshold (null when it lacks a task of the level: `left_out_of_levels` names it "
+        "and why). `size_test`: the two-sided "
         "Mann–Whitney test of the sizes of passing against failing models of known size "
         "(`scipy.stats.mannwhitneyu`: exact without ties, else its permutation method over all "
         "splits), with U, p, the n of each group, `min_attainable_p` (the same test on the most "
@@ -91,6 +94,7 @@ class HardTaskBoundary(Definition):
         passing = [size_of[m] for m in judged if passed[m]]
         failing = [size_of[m] for m in judged if not passed[m]]
         test = size_test(passing, failing)
+        gaps = level_gaps(dataset, "score")
         settle = settle_size_test(passing, failing)
         statistics: dict[str, Any] = {
             "hardest_level": hardest,
@@ -101,6 +105,8 @@ class HardTaskBoundary(Definition):
             "passed": passed,
             "n_passed": sum(bool(v) for v in passed.values()),
             "n_models": sum(v is not None for v in passed.values()),
+            "left_out_of_levels": gap_records(dataset, gaps[gaps["level"] == hardest],
+                                              "score"),
             "models_without_size": sorted(sizes.index[sizes.isna()]),
             "n_known_size": len(judged),
             "size_test": test.to_dict(),
@@ -154,6 +160,10 @@ def _sentences(stats: dict[str, Any], n_hard: int, judged: list[str],
         f"{stats['n_passed']} of {stats['n_models']} models pass the {stats['hardest_level']} "
         f"level ({on_it} of at least {fmt.score(stats['level_threshold'])}, {bar}).",
     ]
+    if left_out := left_out_sentence(stats["left_out_of_levels"],
+                                     f"Without a score on the {stats['hardest_level']} level, "
+                                     "no pass status"):
+        sentences.append(left_out)
     if passing and failing:
         separated = ("every passing model is larger than every failing one" if test.separated
                      else "passing and failing models overlap in size")

@@ -20,7 +20,15 @@ from ..inference import (
     min_attainable_correlation_p,
     settle_correlation,
 )
-from ..stats import CorrelationResult, DifferenceResult, correlation, finite_or_none, zou_difference
+from ..scoring import level_gaps
+from ..stats import (
+    CORRELATION_MIN_N,
+    CorrelationResult,
+    DifferenceResult,
+    correlation,
+    finite_or_none,
+    zou_difference,
+)
 from ..tables import (
     CORR_HEADERS,
     MAX_TABLE_ROWS,
@@ -38,6 +46,8 @@ from ._common import (
     corr_phrase,
     correlation_rule,
     difficulty_means,
+    gap_records,
+    left_out_sentence,
     model_sizes,
     ordered_inputs,
     power_sentence,
@@ -59,14 +69,21 @@ class ScaleVsDifficulty(Definition):
     generic_claim = ("Model size predicts scores on the hardest level more strongly than on the "
                      "easiest level.")
     computes = (
-        "Per model, the mean score over the tasks of each difficulty level (a model's level "
-        "mean needs every task of that level), correlated across models with `params_b` "
-        "(`by_difficulty`). `hard_minus_easy` is r(hardest) − r(easiest) with Zou's (2007) 95% "
-        "interval for two overlapping dependent correlations (both share size; the third "
-        "correlation is between the hardest- and easiest-level means), on the models that "
+        "Per model, the score on each difficulty level: the weight-weighted mean of its task "
+        "scores on that level (Σ weight × score / Σ weight over the level's tasks; equal "
+        "weights without a `weight` column; a level whose weights are all zero weighs its tasks "
+        "equally, with a warning among the caveats). A model without a result on some task of a "
+        "level has no score on that level and is left out of that level's statistics "
+        "(`left_out_of_levels` names it and why). The level scores are correlated across models "
+        "with `params_b` (`by_difficulty`). `hard_minus_easy` is r(hardest) − r(easiest) with "
+        "Zou's (2007) 95% interval for two overlapping dependent correlations (both share size; "
+        "the third correlation is between the hardest- and easiest-level scores), on the models "
+        "that "
         "have both; null when n ≤ 3 or any |r| = 1. `sensitivity` repeats the correlations "
-        "with total parameters, active parameters (where given, else the total) and "
-        "log10(total), and `sensitivity_verdicts` applies the rule under each."
+        "with total parameters, active parameters (where given, else the total; only when some "
+        "model gives them) and log10(total), each only when at least "
+        f"{CORRELATION_MIN_N} models have a value, and `sensitivity_verdicts` applies the rule "
+        "under each."
     )
     rule = (
         f"*Supported* iff the hardest level's r > 0 with p < {ALPHA:g} and the whole Zou "
@@ -88,6 +105,7 @@ class ScaleVsDifficulty(Definition):
         statistics: dict[str, Any] = {
             "size_column": size_column,
             "models_without_size": sorted(sizes.index[sizes.isna()]),
+            "left_out_of_levels": gap_records(dataset, level_gaps(dataset, "score"), "score"),
             "by_difficulty": {},
             "hardest": levels[-1] if len(levels) >= 2 else None,
             "easiest": levels[0] if len(levels) >= 2 else None,
@@ -226,7 +244,17 @@ def _sensitivity(dataset: Dataset, means: pd.DataFrame, sizes: pd.Series,
         done.append((measure, _scale_evidence(means, measure)))
         return done[-1][1]
 
-    return {name: evidence_for(measure) for name, measure in size_measures(dataset).items()}
+    return {name: evidence_for(measure) for name, measure in _measures_given(dataset).items()}
+
+
+def _measures_given(dataset: Dataset) -> dict[str, pd.Series]:
+    """The size measures the data have: active_params_b only when some model gives active
+    parameters (else it is params_b under another name), and each only with enough known
+    values for a correlation (else naming it would claim a check that was never made)."""
+    active_given = bool(dataset.models["active_params_b"].notna().any())
+    return {name: measure for name, measure in size_measures(dataset).items()
+            if (name != "active_params_b" or active_given)
+            and int(measure.notna().sum()) >= CORRELATION_MIN_N}
 
 
 def _sentences(statistics: dict[str, Any], evidence: _ScaleEvidence, robust: _Robustness,
@@ -253,15 +281,22 @@ def _sentences(statistics: dict[str, Any], evidence: _ScaleEvidence, robust: _Ro
     sentences += _robustness_sentences(robust.leave_out, robust.concordance,
                                        robust.floor_ceiling, hardest)
     verdicts = statistics["sensitivity_verdicts"]
-    if len(set(verdicts.values())) == 1:
+    # (said only with two measures or more: with one there is nothing to compare)
+    if len(verdicts) > 1 and len(set(verdicts.values())) == 1:
         sentences.append(f"The verdict is the same under every size measure "
                          f"({fmt.names(list(verdicts))}).")
-    else:
+    elif len(verdicts) > 1:
         sentences.append("The verdict depends on how size is measured: " + "; ".join(
             f"{name}: {v.replace('_', ' ')}" for name, v in verdicts.items()) + ".")
     if without := statistics["models_without_size"]:
         sentences.append("Left out for unknown size: "
                          f"{fmt.names(without, at_most=MAX_NAMED_MODELS)}.")
+    # (models of unknown size are out of every correlation already: named once, above)
+    gaps = [g for g in statistics["left_out_of_levels"] if g["model"] not in set(without)]
+    if left_out := left_out_sentence(
+            gaps, "Without a score on a level, left out of that level's correlation"
+                  + (" and of Kendall's W" if robust.concordance.w is not None else "")):
+        sentences.append(left_out)
     return sentences
 
 

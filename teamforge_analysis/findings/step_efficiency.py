@@ -10,6 +10,7 @@ import pandas as pd
 from .. import _fmt as fmt
 from ..dataset import Dataset
 from ..inference import MeanDifferenceResult, mean_difference_interval, settle_paired
+from ..scoring import level_gaps
 from ..stats import finite_or_none, paired_wilcoxon
 from ..tables import MAX_TABLE_MODELS, Table, more_models_note
 from ._common import (
@@ -18,6 +19,8 @@ from ._common import (
     Finding,
     Verdict,
     difficulty_means,
+    gap_records,
+    left_out_sentence,
     missing_measure,
     ordered_inputs,
     settle_sentence,
@@ -35,7 +38,12 @@ class StepEfficiency(Definition):
     generic_claim = ("Step counts rise more between the two easiest levels than between the two "
                      "hardest.")
     computes = (
-        "Per model, mean steps per difficulty level (weighted like scores); `degradation_pct` = "
+        "Per model, mean steps per difficulty level, weighted like scores over the level's "
+        "tasks that have a step count: a blank `steps` cell is left out (its level's other "
+        "weights scaled up; this assumes blanks are unrelated to how many steps a task took) "
+        "and `cells_without_steps` counts them; a model without a result on a task of a level, "
+        "or with no steps on any, has no mean there (`left_out_of_levels` says why) and no d "
+        "(below) when d uses that level; `degradation_pct` = "
         "(hardest − easiest) / easiest × 100. With d = (level 2 − level 1) − (last level − the "
         "one before it) per model (with three levels (medium − easy) − (hard − medium)), "
         "`effect` is the mean d with its 95% t-interval (null when every d is equal), the "
@@ -58,11 +66,15 @@ class StepEfficiency(Definition):
     def compute(self, dataset: Dataset) -> Finding:
         if (missing := missing_measure(dataset, "steps")) is not None:
             return self.not_computable(dataset, missing)
-        means = difficulty_means(dataset, "steps")
+        means = difficulty_means(dataset, "steps", skip_blank=True)
         levels = list(means.columns)
+        gaps = gap_records(dataset, level_gaps(dataset, "steps", skip_blank=True), "steps")
+        blank = int(dataset.results["steps"].isna().sum())
         statistics: dict[str, Any] = {
             "mean_steps": {lvl: finite_or_none(means[lvl].mean()) for lvl in levels},
-            "by_model": _by_model(means, levels),
+            "by_model": _by_model(means, levels, gaps),
+            "cells_without_steps": blank,
+            "left_out_of_levels": gaps,
             "paired_test": None,
         }
         if len(levels) < 3:
@@ -100,6 +112,12 @@ class StepEfficiency(Definition):
                 f"With {n_nonzero} non-zero difference{'s' if n_nonzero != 1 else ''}, the "
                 f"smallest attainable two-sided p is {fmt.p(min_p)}, so this test cannot "
                 f"reach p < {ALPHA:g} on these data.")
+        if blank:
+            sentences.append(f"{blank} cell{'s' if blank != 1 else ''} without steps "
+                             f"{'are' if blank != 1 else 'is'} left out of the level means.")
+        in_d = [g for g in gaps if g["level"] in (*levels[:2], *levels[-2:])]
+        if left_out := left_out_sentence(in_d, "Without mean steps on a level d uses, left out"):
+            sentences.append(left_out)
         sentences.append(settle_sentence(settle))
         return self.result(dataset, statistics, verdict, reason, sentences)
 
@@ -116,15 +134,19 @@ class StepEfficiency(Definition):
 step_efficiency = StepEfficiency()
 
 
-def _by_model(means: pd.DataFrame, levels: list[str]) -> dict[str, dict[str, Any]]:
+def _by_model(means: pd.DataFrame, levels: list[str], gaps: list[dict[str, Any]]
+              ) -> dict[str, dict[str, Any]]:
     """Per model: mean steps on each level, degradation_pct, and why any of them is null."""
+    why: dict[str, list[str]] = {}
+    for gap in gaps:
+        why.setdefault(gap["model"], []).append(gap["reason"])
     by_model: dict[str, dict[str, Any]] = {}
     degradation = ((means[levels[-1]] - means[levels[0]]) / means[levels[0]] * 100).to_numpy()
     values = means.to_numpy(dtype=float)  # (iterrows would build a Series per model)
     for i, model in enumerate(means.index):
         entry: dict[str, Any] = {lvl: finite_or_none(values[i, j]) for j, lvl in enumerate(levels)}
         entry["degradation_pct"] = finite_or_none(degradation[i]) if len(levels) > 1 else None
-        reason = _missing_steps_reason(entry, levels)
+        reason = _missing_steps_reason(entry, levels, why.get(str(model), []))
         if reason:
             entry["reason"] = reason  # only where something is null
         by_model[str(model)] = entry
@@ -145,11 +167,13 @@ def _verdict(p: float | None, median: float | None, undefined: str | None
     return "inconclusive", f"{fmt.pval(p)} is not below {ALPHA:g}"
 
 
-def _missing_steps_reason(entry: dict[str, Any], levels: list[str]) -> str | None:
-    """Why a model's step means or degradation are null (None when nothing is)."""
+def _missing_steps_reason(entry: dict[str, Any], levels: list[str], gaps: list[str]
+                          ) -> str | None:
+    """Why a model's step means or degradation are null (None when nothing is); ``gaps``
+    says why its missing level means are missing."""
     missing = [lvl for lvl in levels if entry[lvl] is None]
     if missing:
-        return f"no mean steps for {fmt.names(missing)} (a task of that level has no result)"
+        return f"no mean steps for {fmt.names(missing)} ({'; '.join(gaps)})"
     if len(levels) < 2:
         return "degradation_pct needs two difficulty levels"
     if entry["degradation_pct"] is None:
