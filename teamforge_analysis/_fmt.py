@@ -107,11 +107,12 @@ def ci(bounds: Sequence[float] | None, kind: Format) -> str:
 
 
 def names(items: Sequence[str], *, conjunction: str = "and", at_most: int | None = None) -> str:
-    """``a``, ``a and b``, ``a, b and c``; past ``at_most`` items, ``a, b and 118 others``."""
+    """``a``, ``a and b``, ``a, b and c``; past ``at_most`` items, ``a, b and 118 others``
+    (one item past it is named: "and 1 others" would take as long)."""
     items = list(items)
     if not items:
         return "none"
-    if at_most is not None and len(items) > at_most:
+    if at_most is not None and len(items) > at_most + 1:
         return f"{', '.join(items[:at_most])} {conjunction} {len(items) - at_most} others"
     if len(items) == 1:
         return items[0]

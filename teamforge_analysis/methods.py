@@ -29,7 +29,9 @@ REGENERATE = (
 _RUNS = (
     "When results.csv has a `run` column, each (model, task) cell has several runs. The "
     "findings work on one row per cell: under `--aggregate mean` (the default) numeric columns "
-    "are averaged over the runs and a cell passes when more than half its runs passed; under "
+    "are averaged over the runs and a cell passes when more than half of its runs with a "
+    "`passed` flag passed (no flag in any run: when its mean score reaches the task's "
+    "`pass_threshold`); under "
     "`--aggregate best` (the published best-of-N protocol) the cell is the run with the "
     "highest score, ties going to the lowest run number. The leaderboard reports both "
     "(`teamforge_score_mean`, `teamforge_score_best`; their difference is how much best-of-N "
