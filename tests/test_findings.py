@@ -297,6 +297,16 @@ def test_step_supported(make_data: MakeData) -> None:
     assert_clean(f)
 
 
+def test_step_text_says_steps_fall_instead_of_a_negative_share(make_data: MakeData) -> None:
+    # Steps rise from easy to medium (+20) and fall from medium to hard (-5 - k): a share of
+    # the first increase ("-30% of") would not read; the text says the steps fall.
+    f = step_efficiency(steps_data(make_data, [(10, 30, 25 - k) for k in range(1, 7)]))
+    assert "% of the mean" not in f.text
+    assert "On average steps fall from the medium level to the hard level." in f.text
+    rising = step_efficiency(steps_data(make_data, [(10, 30, 30 + k) for k in range(1, 7)]))
+    assert "% of the mean easy-to-medium increase." in rising.text
+
+
 def test_step_contradicted(make_data: MakeData) -> None:
     # d = (12 - 10) - (22 + k - 12) = -8 - k < 0.
     f = step_efficiency(steps_data(make_data, [(10, 12, 22 + k) for k in range(1, 7)]))

@@ -198,9 +198,12 @@ def _effect_sentence(effect: MeanDifferenceResult, first: str, last: str,
     jumps = pd.DataFrame({"first": means[levels[1]] - means[levels[0]],
                           "last": means[levels[-1]] - means[levels[-2]]}).dropna()
     first_jump, last_jump = float(jumps["first"].mean()), float(jumps["last"].mean())
-    if first_jump > 0:
+    # A share of the first jump reads only when both are increases: "-191% of" would not.
+    if first_jump > 0 and last_jump >= 0:
         text += (f" The mean {last} increase is {fmt.pct(last_jump / first_jump)} "
                  f"of the mean {first} increase.")
+    elif first_jump > 0:
+        text += f" On average steps fall from the {levels[-2]} level to the {levels[-1]} level."
     return text
 
 
