@@ -44,8 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--aggregate", choices=("mean", "best"), default="mean",
                         help="how a model's runs of a task are combined when results.csv has "
                         "a run column: their mean (default; a cell passes when more than half "
-                        "its flagged runs pass, else by its mean score) or the best run (highest score, the published "
-                        "best-of-N protocol)")
+                        "its flagged runs pass, else by its mean score) or the best run "
+                        "(highest score, the published best-of-N protocol)")
     parser.add_argument("--pairs", choices=("adjacent", "all"), default="adjacent",
                         help="which pairs of models the leaderboard's paired comparisons "
                         "test: those adjacent in the ranking (default) or all pairs")
