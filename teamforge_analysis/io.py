@@ -17,24 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import schema
-from .schema import MEASURES, Table
-from .validate import Cells, DataValidationError, Input, Problem, show
+from .schema import Table
+from .validate import Cells, Input, Problem, show
 
-__all__ = [
-    "COMPONENT_COLUMNS", "DIFFICULTY_LEVELS", "MAX_BYTES", "MODELS_COLUMNS", "RESULTS_COLUMNS",
-    "RUN_COLUMN", "STEP_LOG_NAMES", "TASKS_COLUMNS", "WEIGHT_SUM_TOLERANCE",
-    "DataValidationError", "Problem", "find_step_log", "read_file", "read_input",
-]
+__all__ = ["MAX_BYTES", "STEP_LOG_NAMES", "find_step_log", "read_file", "read_input"]
 
-# Re-exported for older imports.
-COMPONENT_COLUMNS, DIFFICULTY_LEVELS = schema.COMPONENT_COLUMNS, schema.DIFFICULTY_LEVELS
-RUN_COLUMN, WEIGHT_SUM_TOLERANCE = schema.RUN_COLUMN, schema.WEIGHT_SUM_TOLERANCE
-#: Column names of the Dataset's frames, in order (``results`` also has the component
-#: columns its input has; ``runs`` also ``run``).
-RESULTS_COLUMNS: tuple[str, ...] = ("model", "task", "score", *MEASURES)
-MODELS_COLUMNS: tuple[str, ...] = tuple(c.name for c in schema.MODELS.columns)
-TASKS_COLUMNS: tuple[str, ...] = tuple(c.name for c in schema.TASKS.columns)
 #: File names a step log may have, in the order they are looked for.
 STEP_LOG_NAMES: tuple[str, ...] = ("steps.jsonl", "steps.csv", "steps.parquet")
 #: Input files larger than this are refused before they are read.
@@ -262,10 +249,3 @@ def find_step_log(folder: Path) -> tuple[Path | None, list[Problem]]:
              for f in found[1:]]
     return (found[0] if found else None), extra
 
-
-def __getattr__(name: str) -> object:  # (names kept for older imports)
-    if name in ("Dataset", "load_dataset", "bundled_data_dir"):
-        from . import dataset  # (which imports this module)
-
-        return getattr(dataset, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

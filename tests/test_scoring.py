@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import MakeData
 
-from teamforge_analysis import analyze
-from teamforge_analysis.io import Dataset, load_dataset
+from teamforge_analysis import Dataset, analyze, load_dataset
 from teamforge_analysis.report import to_markdown
 from teamforge_analysis.scoring import leaderboard, score_matrix
 

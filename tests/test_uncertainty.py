@@ -19,7 +19,7 @@ import pytest
 from conftest import SEED, MakeData
 from scipy import stats
 
-from teamforge_analysis.io import Dataset, load_dataset
+from teamforge_analysis import Dataset, load_dataset
 from teamforge_analysis.uncertainty import (
     MODEL_COLUMNS,
     PAIR_COLUMNS,
