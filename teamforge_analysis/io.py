@@ -86,6 +86,8 @@ def _read_csv(raw: bytes, table: Table, file: str) -> tuple[Input | None, list[P
         return Input(table, file, names, cells, n_rows, unit="line",
                      find=lambda: _record_lines(raw, n_rows)), []
     records = _records(raw.decode("utf-8-sig"))
+    if not records:  # (only blank records, such as "")
+        return None, [Problem(file, "is empty (expected a header line and data rows)")]
     if isinstance(records[-1][1], str):
         return None, [Problem(file, records[-1][1], records[-1][0])]
     width = len(records[0][1])

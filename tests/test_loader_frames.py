@@ -16,6 +16,7 @@ import pytest
 from _reliability import BAD_CORPUS, BUNDLED, TESTS, bad_case
 
 from teamforge_analysis import DataValidationError, load_dataset
+from teamforge_analysis import io as tio
 from teamforge_analysis.dataset import Dataset
 from teamforge_analysis.profile import parse_profile
 
@@ -232,3 +233,12 @@ def test_teamforge_profile_is_inferred_from_component_columns(tmp_path: Path) ->
     assert bundled.grader == ds.profile.grader and bundled.protocol.aggregate == "best"
     assert set(bundled.claims) == {"scale_vs_difficulty", "step_efficiency",
                                    "test_pass_vs_score", "hard_task_boundary"}
+
+
+def test_a_file_of_blank_records_only_is_empty(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(tio, "_arrow_csv", lambda raw: None)  # (the csv module reads it)
+    folder = shutil.copytree(BUNDLED, tmp_path / "data")
+    (folder / "results.csv").write_bytes(b'""\n" "\n')  # (the csv module skips blank records)
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(folder)
+    assert str(info.value) == "results.csv: is empty (expected a header line and data rows)"
