@@ -8,14 +8,19 @@ import io
 import os
 import re
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from _reliability import BAD_CORPUS, BUNDLED, TESTS, bad_case
+from _reliability import BAD_CASES, BAD_CORPUS, BUNDLED, TESTS, bad_case
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
-from teamforge_analysis import DataValidationError, load_dataset
+from teamforge_analysis import DataValidationError, load_dataset, schema
 from teamforge_analysis import io as tio
 from teamforge_analysis.dataset import Dataset
 from teamforge_analysis.profile import parse_profile
@@ -242,3 +247,87 @@ def test_a_file_of_blank_records_only_is_empty(tmp_path: Path, monkeypatch) -> N
     with pytest.raises(DataValidationError) as info:
         load_dataset(folder)
     assert str(info.value) == "results.csv: is empty (expected a header line and data rows)"
+
+
+# -- the two CSV readers -----------------------------------------------------------------------
+# io reads a CSV file with the csv module, or with pyarrow (the optional fast path) when the file
+# has no quotes. Results must never depend on which one read a file. pandas needs pyarrow once
+# it is installed, so "without pyarrow" is simulated by switching the fast path off.
+@contextmanager
+def csv_module_only() -> Iterator[None]:
+    fast = tio._arrow_csv
+    tio._arrow_csv = lambda raw: None
+    try:
+        yield
+    finally:
+        tio._arrow_csv = fast
+
+
+def as_read(path: Path) -> object:
+    """What io makes of a CSV file: its problems, or its header, cells and physical lines."""
+    inp, problems, _ = tio.read_input(path, schema.RESULTS)
+    if inp is None:
+        return [str(p) for p in problems]
+    lines = inp.find() if inp.labels is None else inp.labels
+    return inp.names, [[c[i] for i in range(inp.n_rows)] for c in inp.cells], list(lines)
+
+
+FIELDS = ["", " ", "1", "0.5", "x y", "\t", "NaN", "é", "a\x0bb"]
+
+
+@st.composite
+def quote_free_csv(draw: st.DrawFn) -> bytes:
+    """Rows of a few fields (some rows of another width, some lines blank or of spaces), any
+    line ends, a byte-order mark or not, a last line end or not."""
+    width = draw(st.integers(1, 4))
+    row = st.lists(st.sampled_from(FIELDS), min_size=width, max_size=width).map(",".join)
+    other = st.lists(st.sampled_from(FIELDS), min_size=1, max_size=5).map(",".join)
+    kinds = [row] * 8 + [other, st.sampled_from(["", " ", "\t"])]  # (mostly rows that fit)
+    lines = draw(st.lists(st.integers(0, 9).flatmap(kinds.__getitem__), min_size=1, max_size=8))
+    ends = draw(st.lists(st.sampled_from(["\n", "\r\n", "\r"]), min_size=len(lines),
+                         max_size=len(lines)))
+    text = "".join(line + end for line, end in zip([",".join("abcd"[:width]), *lines],
+                                                    [*ends, ""], strict=True))
+    text += draw(st.sampled_from(["", "\n", "\r\n"]))
+    return (draw(st.sampled_from(["", "\ufeff"])) + text).encode("utf-8")
+
+
+@given(raw=quote_free_csv())
+@settings(max_examples=300)
+def test_both_csv_readers_read_a_file_without_quotes_alike(raw: bytes) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "results.csv"
+        path.write_bytes(raw)
+        fast = as_read(path)
+        with csv_module_only():
+            assert as_read(path) == fast
+        event("read by pyarrow" if tio._arrow_csv(raw) is not None else "read by the csv module")
+
+
+def test_files_with_quotes_or_one_column_are_read_by_the_csv_module() -> None:
+    # What pyarrow reads otherwise than the csv module: text after a closing quote (accepted,
+    # not reported), a quoted \r\n (kept, not read as \n), a quoted blank in a one-column file
+    # (a row, not a blank line).
+    for raw in (b'a,b\n"x"y,2\n', b'a,b\n"1\r\n2",3\r\n', b"a\n\"\"\n", b'a,b\n"1",2\n',
+                b"a\n1\n"):
+        assert tio._arrow_csv(raw) is None, raw
+    assert tio._arrow_csv(b"a,b\n1,2\n") is not None
+
+
+def loaded(folder: Path) -> object:
+    """The Dataset's parts, or the problems and warnings, of loading ``folder``."""
+    try:
+        ds = load_dataset(folder)
+    except DataValidationError as exc:
+        return [str(p) for p in exc.problems], exc.warnings
+    frames = [getattr(ds, f) for f in ("results", "runs", "models", "tasks", "steps")]
+    return ([None if f is None else f.to_dict("split") for f in frames],
+            ds.name, ds.files, ds.warnings, ds.levels, ds.equal_weights, ds.profile)
+
+
+@pytest.mark.parametrize("case", BAD_CASES)
+def test_both_csv_readers_give_the_same_problems(case: str) -> None:
+    folder = BAD_CORPUS / case / bad_case(case)["data"]
+    fast = loaded(folder)
+    with csv_module_only():
+        assert loaded(folder) == fast
