@@ -1,15 +1,17 @@
 """teamforge_analysis: statistically honest analysis of TeamForge benchmark results.
 
-Data flows one way: files (:mod:`.io`) -> frames -> statistics (:mod:`.stats`,
+Data flows one way: files (:mod:`.io`) -> validated frames (:mod:`.validate`,
+:mod:`.dataset`) -> statistics (:mod:`.stats`,
 :mod:`.scoring`) -> findings (:mod:`.findings`) -> renderers (:mod:`.report`, :mod:`.plots`).
 """
 
 from __future__ import annotations
 
 from .analysis import Analysis, analyze
+from .dataset import Dataset, bundled_data_dir, load_dataset
 from .findings import Finding, all_findings
-from .io import Dataset, DataValidationError, bundled_data_dir, load_dataset
 from .scoring import leaderboard
+from .validate import DataValidationError
 
 __all__ = [
     "Analysis",

@@ -11,8 +11,8 @@ import pandas as pd
 
 from ._checks import require_choice
 from .caveats import caveats
+from .dataset import Dataset, load_dataset
 from .findings import Finding, all_findings
-from .io import Dataset, load_dataset
 from .report import build_document
 from .runs import AGGREGATES
 from .scoring import leaderboard

@@ -6,7 +6,7 @@ is true of the data set it is printed for.
 from __future__ import annotations
 
 from . import _fmt as fmt
-from .io import Dataset
+from .dataset import Dataset
 from .scoring import level_task_weights
 
 __all__ = ["caveats"]

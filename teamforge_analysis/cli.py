@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from ._fmt import one_line
-from .io import DataValidationError
+from .validate import DataValidationError
 
 if TYPE_CHECKING:  # (the analysis is imported when it runs: --help stays fast)
     from .analysis import Analysis

@@ -18,8 +18,14 @@ from .runs import AGGREGATES, aggregate_runs, cell_scores
 from .schema import COMPONENT_COLUMNS, RUN_COLUMN
 from .validate import DataValidationError, Input, Problem, check, printable, show, tidy
 
-__all__ = ["Dataset", "bundled_data_dir", "load_dataset"]
+__all__ = ["MODELS_COLUMNS", "RESULTS_COLUMNS", "TASKS_COLUMNS", "Dataset", "bundled_data_dir",
+           "load_dataset"]
 
+#: Column names of the Dataset's frames, in order (``results`` also has the component
+#: columns its input has; ``runs`` also ``run``).
+RESULTS_COLUMNS: tuple[str, ...] = ("model", "task", "score", *schema.MEASURES)
+MODELS_COLUMNS: tuple[str, ...] = tuple(c.name for c in schema.MODELS.columns)
+TASKS_COLUMNS: tuple[str, ...] = tuple(c.name for c in schema.TASKS.columns)
 _FILES = (schema.RESULTS, schema.MODELS, schema.TASKS)
 
 

@@ -1,6 +1,7 @@
 """Read a data folder's files into the inputs :mod:`.validate` checks. A CSV file is parsed
-once: by pyarrow, every column as dictionary-encoded text, else (no pyarrow, or a file it
-refuses) by the :mod:`csv` module. Physical lines are found only when a problem is reported.
+once, every column as text: by the :mod:`csv` module, which reads every file, or, when pyarrow
+is installed and the file has no quotes, by pyarrow's faster reader (the two then give the same
+cells; tested). Physical lines are found only when a problem is reported.
 """
 
 from __future__ import annotations
@@ -17,24 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import schema
-from .schema import MEASURES, Table
-from .validate import Cells, DataValidationError, Input, Problem, show
+from .schema import Table
+from .validate import Cells, Input, Problem, show
 
-__all__ = [
-    "COMPONENT_COLUMNS", "DIFFICULTY_LEVELS", "MAX_BYTES", "MODELS_COLUMNS", "RESULTS_COLUMNS",
-    "RUN_COLUMN", "STEP_LOG_NAMES", "TASKS_COLUMNS", "WEIGHT_SUM_TOLERANCE",
-    "DataValidationError", "Problem", "find_step_log", "read_file", "read_input",
-]
+__all__ = ["MAX_BYTES", "STEP_LOG_NAMES", "find_step_log", "read_file", "read_input"]
 
-# Re-exported for older imports.
-COMPONENT_COLUMNS, DIFFICULTY_LEVELS = schema.COMPONENT_COLUMNS, schema.DIFFICULTY_LEVELS
-RUN_COLUMN, WEIGHT_SUM_TOLERANCE = schema.RUN_COLUMN, schema.WEIGHT_SUM_TOLERANCE
-#: Column names of the Dataset's frames, in order (``results`` also has the component
-#: columns its input has; ``runs`` also ``run``).
-RESULTS_COLUMNS: tuple[str, ...] = ("model", "task", "score", *MEASURES)
-MODELS_COLUMNS: tuple[str, ...] = tuple(c.name for c in schema.MODELS.columns)
-TASKS_COLUMNS: tuple[str, ...] = tuple(c.name for c in schema.TASKS.columns)
 #: File names a step log may have, in the order they are looked for.
 STEP_LOG_NAMES: tuple[str, ...] = ("steps.jsonl", "steps.csv", "steps.parquet")
 #: Input files larger than this are refused before they are read.
@@ -99,6 +87,8 @@ def _read_csv(raw: bytes, table: Table, file: str) -> tuple[Input | None, list[P
         return Input(table, file, names, cells, n_rows, unit="line",
                      find=lambda: _record_lines(raw, n_rows)), []
     records = _records(raw.decode("utf-8-sig"))
+    if not records:  # (only blank records, such as "")
+        return None, [Problem(file, "is empty (expected a header line and data rows)")]
     if isinstance(records[-1][1], str):
         return None, [Problem(file, records[-1][1], records[-1][0])]
     width = len(records[0][1])
@@ -130,35 +120,31 @@ def _records(text: str) -> list[tuple[int, list[str] | str]]:
     return records
 
 
-def _record_lines(raw: bytes, n_rows: int) -> np.ndarray:
-    """The physical line of every record, header first (none when they do not add up)."""
-    if b'"' in raw or b"\r" in raw:  # (quoted line breaks, other line ends: the csv module)
-        lines = np.array([line for line, _ in _records(raw.decode("utf-8-sig"))])
-    else:  # (a record is a line that is not empty)
-        ends = np.flatnonzero(np.frombuffer(raw, np.uint8) == ord("\n"))
-        starts = np.concatenate(([0], ends + 1))
-        lines = np.flatnonzero(np.append(ends, len(raw)) > starts) + 1
-    return lines if len(lines) == n_rows + 1 else lines[:0]
-
-
 def _arrow_csv(raw: bytes) -> tuple[list[str], list[Cells]] | None:
-    """The header and columns as pyarrow reads them, or None (no pyarrow; refused)."""
+    """The optional fast path: the header and columns as pyarrow's multi-threaded reader reads
+    them, or None: the csv module reads the file. Taken only where both give the same cells: no
+    quotes (pyarrow accepts text after a closing quote, which the csv module reports, and keeps
+    a quoted \\r\\n, which it reads as \\n) and two columns or more (a line of spaces is then a
+    wrong field count, and pyarrow refuses the file; the csv module skips such a line). Its
+    measured gain: benchmarks/README.md."""
+    end = re.search(rb"[\r\n]", raw)
+    width = raw.count(b",", 0, end and end.start()) + 1
+    if b'"' in raw or width < 2:
+        return None
     try:
         import pyarrow as pa
         import pyarrow.csv as pacsv
     except ImportError:
         return None
-    end = re.search(rb"[\r\n]", raw)
     try:
-        width = len(next(csv.reader([raw[: end and end.start()].decode("utf-8-sig")])))
         text = pa.dictionary(pa.int32(), pa.string())
         table = pacsv.read_csv(
             pa.py_buffer(raw),
             read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=4 << 20),
-            parse_options=pacsv.ParseOptions(newlines_in_values=b'"' in raw),
+            parse_options=pacsv.ParseOptions(quote_char=False),
             convert_options=pacsv.ConvertOptions(
                 column_types={f"f{i}": text for i in range(width)}, strings_can_be_null=False))
-    except (csv.Error, pa.ArrowException, ValueError, OverflowError):
+    except (pa.ArrowException, OverflowError):  # (a field count that differs, a huge line)
         return None
     if table.num_columns != width:
         return None
@@ -166,6 +152,18 @@ def _arrow_csv(raw: bytes) -> tuple[list[str], list[Cells]] | None:
     del table
     pa.default_memory_pool().release_unused()  # (the parse's buffers, kept by the allocator)
     return [str(c[0]) for c in cells], [Cells(c.values, c.codes[1:]) for c in cells]
+
+
+def _record_lines(raw: bytes, n_rows: int) -> np.ndarray:
+    """The physical line of every record of a file pyarrow read, header first (none when they
+    do not add up): without quotes, a record is a line that is not empty."""
+    if b"\r" in raw:  # (\r and \r\n line ends too: the csv module counts them)
+        lines = np.array([line for line, _ in _records(raw.decode("utf-8-sig"))])
+    else:
+        ends = np.flatnonzero(np.frombuffer(raw, np.uint8) == ord("\n"))
+        starts = np.concatenate(([0], ends + 1))
+        lines = np.flatnonzero(np.append(ends, len(raw)) > starts) + 1
+    return lines if len(lines) == n_rows + 1 else lines[:0]
 
 
 def _arrow_cells(column: object) -> Cells:
@@ -262,10 +260,3 @@ def find_step_log(folder: Path) -> tuple[Path | None, list[Problem]]:
              for f in found[1:]]
     return (found[0] if found else None), extra
 
-
-def __getattr__(name: str) -> object:  # (names kept for older imports)
-    if name in ("Dataset", "load_dataset", "bundled_data_dir"):
-        from . import dataset  # (which imports this module)
-
-        return getattr(dataset, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

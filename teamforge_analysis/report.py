@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from . import _fmt as fmt
+from .dataset import Dataset
 from .findings import REGISTRY, Finding, evidence, score_label
-from .io import Dataset
 from .methods import methods_markdown
 from .scoring import LEVEL_PREFIX, MAX_TASK_COLUMNS, TASK_PREFIX, tasks_by_level
 from .tables import (

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ._checks import require_choice, require_dataset
-from .io import Dataset
+from .dataset import Dataset
 
 __all__ = [
     "LEVEL_PREFIX",
@@ -278,7 +278,7 @@ def leaderboard(dataset: Dataset) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from teamforge_analysis.io import load_dataset
+    >>> from teamforge_analysis import load_dataset
     >>> board = leaderboard(load_dataset())
     >>> int(board.loc[0, "rank"]), board.loc[0, "model"]
     (1, 'llama3-70b-8192')

@@ -22,7 +22,7 @@ from scipy import stats as sps
 from . import _fmt as fmt
 from ._checks import require_count, require_dataset
 from ._fmt import ALPHA
-from .io import Dataset
+from .dataset import Dataset
 from .scoring import (
     RANK_DECIMALS,
     cell_matrix,

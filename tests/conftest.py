@@ -19,7 +19,7 @@ try:  # the package is used from the source tree when it is not installed
 except ImportError:  # pragma: no cover - depends on how the tests are run
     sys.path.insert(0, str(REPO_ROOT))
 
-from teamforge_analysis.io import Dataset, bundled_data_dir, load_dataset  # noqa: E402
+from teamforge_analysis import Dataset, bundled_data_dir, load_dataset  # noqa: E402
 
 OTHER_DATA_DIR = TESTS_DIR / "data" / "other_benchmark"
 CSV_FILES = ("results.csv", "models.csv", "tasks.csv")

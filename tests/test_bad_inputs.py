@@ -31,8 +31,8 @@ from _reliability import (
     snapshot,
 )
 
+from teamforge_analysis import DataValidationError, load_dataset
 from teamforge_analysis.cli import main
-from teamforge_analysis.io import DataValidationError, load_dataset
 
 # A located problem: `error: FILE line N, column C: VALUE MESSAGE` (line and column optional).
 PROBLEM_LINE = re.compile(r"^(error|warning): [^\s:]+( line \d+)?(,? column [^:]+)?: \S")

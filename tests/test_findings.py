@@ -31,6 +31,7 @@ from reference import (
     zou_by_hand,
 )
 
+from teamforge_analysis import Dataset, load_dataset
 from teamforge_analysis.findings import (
     FINDINGS,
     Finding,
@@ -42,7 +43,6 @@ from teamforge_analysis.findings import (
     step_efficiency,
 )
 from teamforge_analysis.findings import test_pass_vs_score as pass_vs_score
-from teamforge_analysis.io import Dataset, load_dataset
 
 VERDICTS = {"supported", "contradicted", "inconclusive", "not_computable"}
 

@@ -11,15 +11,9 @@ import pandas as pd
 import pytest
 from conftest import MakeData
 
-from teamforge_analysis.io import (
-    MODELS_COLUMNS,
-    RESULTS_COLUMNS,
-    TASKS_COLUMNS,
-    Dataset,
-    DataValidationError,
-    Problem,
-    load_dataset,
-)
+from teamforge_analysis import Dataset, DataValidationError, load_dataset
+from teamforge_analysis.dataset import MODELS_COLUMNS, RESULTS_COLUMNS, TASKS_COLUMNS
+from teamforge_analysis.validate import Problem
 
 
 def bundled_lines(bundled_dir: Path, name: str) -> list[str]:

@@ -24,18 +24,11 @@ from _reliability import BUNDLED, DATA_FILES
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from teamforge_analysis import Dataset, DataValidationError, load_dataset
 from teamforge_analysis.analysis import analyze
-from teamforge_analysis.io import (
-    DIFFICULTY_LEVELS,
-    MODELS_COLUMNS,
-    RESULTS_COLUMNS,
-    TASKS_COLUMNS,
-    WEIGHT_SUM_TOLERANCE,
-    Dataset,
-    DataValidationError,
-    load_dataset,
-)
+from teamforge_analysis.dataset import MODELS_COLUMNS, RESULTS_COLUMNS, TASKS_COLUMNS
 from teamforge_analysis.report import to_json, to_markdown
+from teamforge_analysis.schema import DIFFICULTY_LEVELS, WEIGHT_SUM_TOLERANCE
 
 BUNDLED_TEXT = {name: (BUNDLED / name).read_text(encoding="utf-8") for name in DATA_FILES}
 LINE_BREAK = re.compile(r"\r\n|\r|\n")

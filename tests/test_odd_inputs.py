@@ -3,7 +3,11 @@
 Each variant rewrites the bundled data (a byte-order mark, CRLF, booleans spelled in every
 allowed way, unknown columns, rows and columns in another order, every field quoted, model names
 with spaces, ...). The findings document, minus what identifies the input files (their hashes
-and folder name), must equal the clean one, and findings.md must be identical.
+and folder name), must equal the clean one, and findings.md must be identical; both CSV readers
+(the csv module, and pyarrow where a file has no quotes) must give the same Dataset.
+
+The odd corpus, tests/data/odd/, holds valid inputs that once were errors (columns and cells
+now optional), each with the outputs it gives in expected.json.
 """
 
 from __future__ import annotations
@@ -14,15 +18,19 @@ import json
 import random
 from collections.abc import Callable
 
+import pandas as pd
 import pytest
 from _reliability import (
     BUNDLED,
     DATA_FILES,
+    TESTS,
     findings_without_file_identity,
     run_command,
     snapshot,
 )
 
+from teamforge_analysis import io as tio
+from teamforge_analysis import load_dataset
 from teamforge_analysis.analysis import analyze
 from teamforge_analysis.report import to_markdown
 
@@ -219,6 +227,52 @@ def test_variant_gives_the_same_findings(variant, tmp_path, clean_document):
     expected_warnings = UNKNOWN_COLUMN_WARNINGS if variant in {
         "unknown_columns", "everything_at_once"} else []
     assert sorted(result.dataset.warnings) == sorted(expected_warnings)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_variant_reads_alike_with_either_csv_reader(variant, tmp_path, monkeypatch):
+    folder = write_variant(tmp_path, variant)
+    fast = load_dataset(folder)
+    monkeypatch.setattr(tio, "_arrow_csv", lambda raw: None)  # (every file: the csv module)
+    slow = load_dataset(folder)
+    for frame in ("results", "runs", "models", "tasks"):
+        pd.testing.assert_frame_equal(getattr(slow, frame), getattr(fast, frame))
+    assert (slow.name, slow.files, slow.warnings) == (fast.name, fast.files, fast.warnings)
+
+
+ODD_CORPUS = TESTS / "data" / "odd"
+ODD_CASES = sorted(p.name for p in ODD_CORPUS.iterdir() if p.is_dir())
+
+
+def statistic(statistics: dict, path: str) -> object:
+    for key in path.split("."):  # (a path of keys: "within_task.<task>.n")
+        statistics = statistics[key]
+    return statistics
+
+
+@pytest.mark.parametrize("case", ODD_CASES)
+def test_odd_case_gives_its_recorded_outputs(case, clean_document):
+    expected = json.loads((ODD_CORPUS / case / "expected.json").read_text(encoding="utf-8"))
+    result = analyze(ODD_CORPUS / case)
+    document = result.document
+
+    assert list(result.dataset.warnings) == expected["warnings"]
+    assert document["dataset"]["equal_weights"] is expected["equal_weights"]
+    assert set(expected["caveats_include"]) <= set(document["caveats"])
+    assert [[row["model"], row["rank"], round(row["teamforge_score"], 6), row["tasks_passed"]]
+            for row in document["leaderboard"]] == expected["leaderboard"]
+    findings = {f["id"]: f for f in document["findings"]}
+    assert {k: f["verdict"] for k, f in findings.items()} == {
+        k: f["verdict"] for k, f in expected["findings"].items()}
+    for key, recorded in expected["findings"].items():
+        if "reason" in recorded:
+            assert findings[key]["verdict_reason"] == recorded["reason"]
+        for path, value in recorded.get("statistics", {}).items():
+            assert statistic(findings[key]["statistics"], path) == value, (key, path)
+    # What the odd input does not touch is computed as from the clean files.
+    clean = {f["id"]: f for f in clean_document["findings"]}
+    for key in expected["same_statistics_as_bundled"]:
+        assert findings[key]["statistics"] == clean[key]["statistics"], key
 
 
 def test_model_names_keep_their_spaces(tmp_path):

@@ -19,6 +19,7 @@ from reference import (
     zou_by_hand,
 )
 
+from teamforge_analysis import Dataset
 from teamforge_analysis.findings import (
     all_findings,
     hard_task_boundary,
@@ -26,7 +27,6 @@ from teamforge_analysis.findings import (
     step_efficiency,
 )
 from teamforge_analysis.findings import test_pass_vs_score as pass_vs_score
-from teamforge_analysis.io import Dataset
 from teamforge_analysis.scoring import leaderboard
 
 

@@ -23,14 +23,9 @@ import pandas as pd
 import pytest
 from conftest import TESTS_DIR, MakeData
 
-from teamforge_analysis import analyze
+from teamforge_analysis import Dataset, DataValidationError, analyze, load_dataset
 from teamforge_analysis.cli import main
-from teamforge_analysis.io import (
-    RESULTS_COLUMNS,
-    Dataset,
-    DataValidationError,
-    load_dataset,
-)
+from teamforge_analysis.dataset import RESULTS_COLUMNS
 from teamforge_analysis.report import leaderboard_table, to_markdown
 from teamforge_analysis.runs import aggregate_runs, cell_scores
 from teamforge_analysis.scoring import leaderboard

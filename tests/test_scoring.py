@@ -12,9 +12,9 @@ import pytest
 from conftest import MakeData
 from rich.console import Console
 
-from teamforge_analysis import analyze
-from teamforge_analysis.io import Dataset, load_dataset
-from teamforge_analysis.report import print_console, to_json, to_markdown
+from teamforge_analysis import Dataset, analyze, load_dataset
+from teamforge_analysis.console import print_console
+from teamforge_analysis.report import to_json, to_markdown
 from teamforge_analysis.scoring import leaderboard, level_gaps, level_scores, score_matrix
 
 EASY, HARD, MEDIUM = "easy_bugfix_chunk_list", "hard_lru_cache_performance", "medium_refactor_stats"

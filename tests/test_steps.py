@@ -21,8 +21,7 @@ import pytest
 from conftest import TESTS_DIR, MakeData
 from reference import fisher_ci_by_hand, pearson_by_hand, t_test_p_by_hand
 
-from teamforge_analysis import analyze
-from teamforge_analysis.io import DataValidationError, load_dataset
+from teamforge_analysis import DataValidationError, analyze, load_dataset
 from teamforge_analysis.steps import (
     ACTIONS,
     PHASES,

@@ -21,9 +21,8 @@ from conftest import SEED, MakeData
 from rich.console import Console
 from scipy import stats
 
-from teamforge_analysis import analyze
+from teamforge_analysis import Dataset, analyze, load_dataset
 from teamforge_analysis.console import print_console
-from teamforge_analysis.io import Dataset, load_dataset
 from teamforge_analysis.report import to_markdown, uncertainty_tables
 from teamforge_analysis.uncertainty import (
     MODEL_COLUMNS,

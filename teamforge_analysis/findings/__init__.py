@@ -101,7 +101,7 @@ def finding_inputs(dataset: Dataset, finding_id: str, *, size_column: str = "par
 
     Examples
     --------
-    >>> from teamforge_analysis.io import load_dataset
+    >>> from teamforge_analysis import load_dataset
     >>> list(finding_inputs(load_dataset(), "hard_task_boundary").columns)
     ['model', 'task', 'difficulty', 'score', 'passed', 'pass_threshold', 'params_b']
     >>> len(finding_inputs(load_dataset(), "reward_trajectories"))  # no step log

@@ -279,7 +279,7 @@ def difficulty_means(dataset: Dataset, value: str = "score", *,
 
     Examples
     --------
-    >>> from teamforge_analysis.io import load_dataset
+    >>> from teamforge_analysis import load_dataset
     >>> difficulty_means(load_dataset(), "steps").loc["gemma2-9b-it"].tolist()
     [18.0, 30.0, 40.0]
     """

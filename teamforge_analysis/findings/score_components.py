@@ -10,7 +10,7 @@ import pandas as pd
 
 from .. import _fmt as fmt
 from ..dataset import Dataset
-from ..io import COMPONENT_COLUMNS
+from ..schema import COMPONENT_COLUMNS
 from ..scoring import score_matrix, task_weights, weighted_total
 from ..stats import finite_or_none
 from ..tables import (
