@@ -297,6 +297,18 @@ def test_step_supported(make_data: MakeData) -> None:
     assert_clean(f)
 
 
+def test_step_level_means_say_their_n_where_models_differ(make_data: MakeData) -> None:
+    # m1 has no steps on the medium task: the medium mean is over 5 models, the others over 6.
+    steps = [(10, 30, 30 + k) for k in range(1, 7)]
+    steps[0] = (10, None, 31)
+    f = step_efficiency(steps_data(make_data, steps))
+    assert "Mean steps per model go from 10.00 (easy, n = 6) to 30.00 (medium, n = 5) to " \
+        "33.50 (hard, n = 6)." in f.text
+    same = step_efficiency(steps_data(make_data, [(10, 30, 30 + k) for k in range(1, 7)]))
+    assert "Mean steps per model go from 10.00 (easy) to 30.00 (medium) to 33.50 (hard)." \
+        in same.text
+
+
 def test_step_text_says_steps_fall_instead_of_a_negative_share(make_data: MakeData) -> None:
     # Steps rise from easy to medium (+20) and fall from medium to hard (-5 - k): a share of
     # the first increase ("-30% of") would not read; the text says the steps fall.

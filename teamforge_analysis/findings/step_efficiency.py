@@ -101,8 +101,7 @@ class StepEfficiency(Definition):
         first, last = f"{levels[0]}-to-{levels[1]}", f"{levels[-2]}-to-{levels[-1]}"
         sentences = [
             _effect_sentence(effect, first, last, means, levels),
-            "Mean steps per model go from "
-            + " to ".join(f"{fmt.steps(mean_steps[lvl])} ({lvl})" for lvl in levels) + ".",
+            _level_means_sentence(mean_steps, means, levels),
             f"The {first} increase exceeds the {last} increase for {len(holds_for)} of "
             f"{test.n} models (Wilcoxon signed-rank test of d, two-sided, n = {test.n}, "
             f"{fmt.pval(test.p_value)}).",
@@ -205,6 +204,16 @@ def _effect_sentence(effect: MeanDifferenceResult, first: str, last: str,
     elif first_jump > 0:
         text += f" On average steps fall from the {levels[-2]} level to the {levels[-1]} level."
     return text
+
+
+def _level_means_sentence(mean_steps: dict[str, float | None], means: pd.DataFrame,
+                          levels: list[str]) -> str:
+    """The level means in order; each with its n where the levels average different models."""
+    counts = {lvl: int(means[lvl].notna().sum()) for lvl in levels}
+    same = len(set(counts.values())) == 1
+    return "Mean steps per model go from " + " to ".join(
+        f"{fmt.steps(mean_steps[lvl])} ({lvl}{'' if same else f', n = {counts[lvl]}'})"
+        for lvl in levels) + "."
 
 
 def _tables(stats: dict[str, Any]) -> list[Table]:
