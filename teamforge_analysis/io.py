@@ -232,10 +232,14 @@ def _read_parquet(raw: bytes, table: Table, file: str) -> tuple[Input | None, li
         plain = any(test(kind) for test in (pa.types.is_string, pa.types.is_large_string,
                                             pa.types.is_integer, pa.types.is_floating,
                                             pa.types.is_boolean, pa.types.is_null))
-        inp.cells.append(_parquet_cells(column) if plain else None)
+        # (an unknown column is only named in a warning: its cells are never looked at)
+        known = name.strip() in table.by_name
+        inp.cells.append(_parquet_cells(column) if plain and known else None)
         if not plain and name in table.by_name:  # (the rules across files then wait)
             inp.add(f"has Parquet type {show(kind)}, not text, a number or a boolean", None,
                     name)
+    del data  # (what the cells do not use of the decoded table goes back to the system,
+    pa.default_memory_pool().release_unused()  # which pyarrow's allocator would keep)
     return inp, []
 
 
