@@ -258,10 +258,10 @@ def _parquet_cells(column: object) -> Cells:
     if not pa.types.is_dictionary(column.type):
         column = column.dictionary_encode()
     array = column.combine_chunks()  # (one dictionary for all chunks)
-    values = array.dictionary.to_numpy(zero_copy_only=False)  # (a null value: NaN)
+    values = array.dictionary.to_numpy(zero_copy_only=False)  # (a null value: missing)
     codes = array.indices
-    if codes.null_count:  # (a missing cell: NaN, as to_numpy gives it for an int column)
-        values = np.append(values.astype(float), np.nan)
+    if codes.null_count:  # (missing cells: one more value, missing, as floats like to_numpy's)
+        values = pd.Series(values, dtype="float64").reindex(range(len(values) + 1)).to_numpy()
         codes = codes.fill_null(len(values) - 1)
     return Cells(values, codes.to_numpy())
 
