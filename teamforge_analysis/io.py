@@ -230,11 +230,38 @@ def _read_parquet(raw: bytes, table: Table, file: str) -> tuple[Input | None, li
         plain = any(test(kind) for test in (pa.types.is_string, pa.types.is_large_string,
                                             pa.types.is_integer, pa.types.is_floating,
                                             pa.types.is_boolean, pa.types.is_null))
-        inp.cells.append(_arrow_cells(column) if plain else None)
+        # (an unknown column is only named in a warning: its cells are never looked at)
+        known = name.strip() in table.by_name
+        inp.cells.append(_parquet_cells(column) if plain and known else None)
         if not plain and name in table.by_name:  # (the rules across files then wait)
             inp.add(f"has Parquet type {show(kind)}, not text, a number or a boolean", None,
                     name)
+    del data  # (what the cells do not use of the decoded table goes back to the system,
+    pa.default_memory_pool().release_unused()  # which pyarrow's allocator would keep)
     return inp, []
+
+
+def _parquet_cells(column: object) -> Cells:
+    """A Parquet column as :class:`Cells`. Whole numbers by their distinct values and a code
+    per row (pyarrow's ``dictionary_encode``): a step log's run, step and test counts take a
+    few dozen values in millions of rows, so the checks and the key's ranks run over those
+    and reach the rows through the codes, as for text. Other columns as :func:`_arrow_cells`
+    (floats too: a reward may take as many values as there are rows, and hashing them all
+    costs more than checking them)."""
+    import pyarrow as pa
+
+    kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+    if not pa.types.is_integer(kind):
+        return _arrow_cells(column)
+    if not pa.types.is_dictionary(column.type):
+        column = column.dictionary_encode()
+    array = column.combine_chunks()  # (one dictionary for all chunks)
+    values = array.dictionary.to_numpy(zero_copy_only=False)  # (a null value: missing)
+    codes = array.indices
+    if codes.null_count:  # (missing cells: one more value, missing, as floats like to_numpy's)
+        values = pd.Series(values, dtype="float64").reindex(range(len(values) + 1)).to_numpy()
+        codes = codes.fill_null(len(values) - 1)
+    return Cells(values, codes.to_numpy())
 
 
 _READERS = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}

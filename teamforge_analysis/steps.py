@@ -246,7 +246,8 @@ def _with_run_results(table: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
 def _planning_depth(steps: pd.DataFrame, ep: _Episodes) -> np.ndarray:
     # (numpy's == on the object array: pandas' is several times slower on millions of rows)
     is_plan = steps["action"].to_numpy() == "plan_step"
-    return np.bincount(ep.code, is_plan.astype(float), ep.count).astype(np.int64)
+    # Counted from the plan steps' episode numbers (no per-step weights to convert and sum).
+    return np.bincount(ep.code[is_plan], minlength=ep.count).astype(np.int64, copy=False)
 
 
 def _total_reward(steps: pd.DataFrame, ep: _Episodes) -> np.ndarray:

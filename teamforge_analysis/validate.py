@@ -408,7 +408,8 @@ def _cross(results: Input, other: Input, column: str) -> None:
 def _check_steps(steps: Input, results: Input | None) -> None:
     frame = steps.frame
     if "tests_passed" in frame and "tests_total" in frame:
-        passed, total = (frame[c].to_numpy(dtype=float) for c in ("tests_passed", "tests_total"))
+        # (compared as held: int64, or float64 whose NaN, a missing count, is never more)
+        passed, total = (frame[c].to_numpy() for c in ("tests_passed", "tests_total"))
         for row in np.flatnonzero(passed > total):
             steps.add(f"is more than tests_total ({_int_text(total[row])})", int(row),
                       "tests_passed", _int_text(passed[row]))
@@ -419,12 +420,7 @@ def _check_steps(steps: Input, results: Input | None) -> None:
         return
     if results.problems or steps.problems:
         return
-    # Episodes are runs of rows in key order: each compared with the results once.
-    rows = np.arange(len(frame)) if steps.order is None else steps.order
-    ranked = np.column_stack([steps.codes[c][rows] for c in schema.EPISODE_KEY
-                              if c in steps.codes])
-    at = np.flatnonzero(np.concatenate(([True], (ranked[1:] != ranked[:-1]).any(axis=1))))
-    first, sizes = np.minimum.reduceat(rows, at), np.diff(np.append(at, len(rows)))
+    first, sizes = _episode_rows(steps)  # (each episode compared with the results once)
     key, run = list(schema.EPISODE_KEY), {RUN_COLUMN: float}
     known = results.frame.reindex(columns=key).fillna({RUN_COLUMN: 1})
     known_runs = pd.MultiIndex.from_frame(known.astype(run))
@@ -439,6 +435,21 @@ def _check_steps(steps: Input, results: Input | None) -> None:
     if matched.all() and lacking:
         steps.add(f"{lacking} of {len(known_runs)} runs in {results.file} have no steps (left "
                   "out of the step-log findings)", warn=True)
+
+
+def _episode_rows(steps: Input) -> tuple[np.ndarray, np.ndarray]:
+    """Each episode's first row (by position in the input) and its number of steps. In key
+    order an episode is a run of rows, so one starts wherever a key column's code changes:
+    compared column by column (no rows × keys array), and on the codes themselves when the
+    rows are already in order."""
+    order, new = steps.order, np.zeros(steps.n_rows, dtype=bool)
+    new[:1] = True
+    for column in (c for c in schema.EPISODE_KEY if c in steps.codes):
+        ranked = steps.codes[column] if order is None else steps.codes[column][order]
+        new[1:] |= ranked[1:] != ranked[:-1]
+    at = np.flatnonzero(new)
+    sizes = np.diff(np.append(at, steps.n_rows))
+    return (at if order is None else np.minimum.reduceat(order, at)), sizes
 
 
 def tidy(frame: pd.DataFrame, order: np.ndarray | None, table: Table, **defaults: object

@@ -237,6 +237,39 @@ def test_parquet_missing_text_and_numbers(records: list[dict[str, Any]], tmp_pat
     assert steps["phase"].dtype == object and steps["tests_total"].dtype == np.float64
 
 
+def test_parquet_whole_numbers_checked_by_value(records: list[dict[str, Any]], tmp_path: Path
+                                                ) -> None:
+    # Integer columns are checked through their distinct values (dictionary-encoded, like
+    # text); every failing row is still named, with its value as stored, and a column that
+    # is already dictionary-typed reads the same.
+    frame = pd.DataFrame(records)
+    frame["tests_total"] = frame["tests_total"].astype("Int64")
+    frame.loc[[2, 6], "step"] = [0, 2**60]
+    frame.loc[[4], "tests_total"] = pd.NA
+    frame.loc[[5, 9], "tests_passed"] = -1
+    folder = copy_runs_benchmark(tmp_path, "parquet")
+    frame.to_parquet(folder / "steps.parquet", index=False)
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(folder)
+    assert str(info.value).splitlines() == [
+        "steps.parquet line 3, column step: 0 is not at least 1",
+        "steps.parquet line 6, column tests_passed: -1 is not at least 0",
+        f"steps.parquet line 7, column step: {2**60} is too large",
+        "steps.parquet line 10, column tests_passed: -1 is not at least 0",
+    ]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    clean = pa.Table.from_pandas(pd.DataFrame(records), preserve_index=False)
+    pq.write_table(clean, folder / "steps.parquet")
+    expected = load_dataset(folder).steps
+    for name in ("run", "step", "tests_passed"):
+        clean = clean.set_column(clean.column_names.index(name), name,
+                                 clean[name].dictionary_encode())
+    pq.write_table(clean, folder / "steps.parquet")
+    pd.testing.assert_frame_equal(load_dataset(folder).steps, expected)
+
+
 def test_bundled_step_log_without_run_column(make_data: MakeData) -> None:
     folder = make_data()
     (folder / "steps.jsonl").write_text(
