@@ -151,9 +151,13 @@ def level_scores(dataset: Dataset, value: str = "score", *,
     >>> level_scores(load_dataset(), "steps").loc["gemma2-9b-it"].tolist()
     [18.0, 30.0, 40.0]
     """
-    inputs = _LevelInputs.of(dataset, value)
+    return _level_scores(_LevelInputs.of(dataset, value), dataset.levels, skip_blank)
+
+
+def _level_scores(inputs: _LevelInputs, levels: tuple[str, ...], skip_blank: bool
+                  ) -> pd.DataFrame:
     out = {}
-    for level in dataset.levels:
+    for level in levels:
         values, present, weights = inputs.on(level)
         if not skip_blank:
             out[level] = weighted_total(values, weights)
@@ -189,7 +193,7 @@ def level_gaps(dataset: Dataset, value: str = "score", *,
     True
     """
     inputs = _LevelInputs.of(dataset, value)
-    scores = level_scores(dataset, value, skip_blank=skip_blank)
+    scores = _level_scores(inputs, dataset.levels, skip_blank)
     rows = []
     for level in dataset.levels:
         values, present, _ = inputs.on(level)
