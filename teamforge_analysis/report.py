@@ -33,6 +33,7 @@ from .tables import (
     md_text,
     more_models_note,
 )
+from .uncertainty import PERMUTATION_EXACT_MAX_TASKS, PERMUTATION_RESAMPLES, smallest_holm_p
 
 if TYPE_CHECKING:
     from .uncertainty import LeaderboardUncertainty
@@ -350,21 +351,17 @@ def _no_power(pairs: list[dict[str, Any]]) -> str:
 
 def _too_few_tasks(pairs: list[dict[str, Any]]) -> str:
     """A sentence when the pairs with the fewest shared tasks cannot reach 'ahead' whatever
-    the scores: Holm's smallest adjusted p is the number of pairs compared times the
-    smallest p the sign-flip test can give (:func:`.uncertainty.smallest_p`)."""
-    from .uncertainty import PERMUTATION_EXACT_MAX_TASKS, PERMUTATION_RESAMPLES, smallest_p
-
+    the scores (:func:`.uncertainty.smallest_holm_p`)."""
     tested = [c["n_tasks"] for c in pairs if c["p_value"] is not None]
     if not tested:
         return ""
     fewest = min(tested)
-    floor = min(1.0, len(tested) * smallest_p(fewest))
+    floor = smallest_holm_p(fewest, tested)
     if floor < fmt.ALPHA:
         return ""
     estimated = fewest > PERMUTATION_EXACT_MAX_TASKS  # (then every pair has the same floor)
     return (f" With {_count(fewest, 'shared task')} and {_count(len(tested), 'pair')}, the "
-            "smallest Holm-adjusted p the sign-flip test can give is "
-            f"{fmt.p(floor)}"
+            f"smallest Holm-adjusted p the sign-flip test can give is {fmt.p(floor)}"
             + (f" (its p is estimated from {PERMUTATION_RESAMPLES:,} random sign flips)"
                if estimated else "")
             + f", so {'no' if estimated else 'no such'} pair can be 'ahead' whatever the "

@@ -11,6 +11,7 @@ Undefined quantities are ``None`` (NaN in the frames) with a ``reason`` in words
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations, pairwise
 from typing import Any
@@ -40,6 +41,7 @@ __all__ = [
     "leaderboard_uncertainty",
     "pairwise_comparisons",
     "score_intervals",
+    "smallest_holm_p",
     "smallest_p",
 ]
 
@@ -508,10 +510,10 @@ def _pairs(design: _Design, board: pd.DataFrame, draws: np.ndarray | None, rows:
     tested = [r for r in records if r["n_tasks"] > 0]
     for record, p in zip(tested, _sign_flip_ps(differences, seed), strict=True):
         record["p_value"] = p
-    return _pair_frame(records, len(tested), confidence, how, pairs)
+    return _pair_frame(records, [r["n_tasks"] for r in tested], confidence, how, pairs)
 
 
-def _pair_frame(records: list[dict[str, Any]], n_tested: int, confidence: float, how: str,
+def _pair_frame(records: list[dict[str, Any]], tested: list[int], confidence: float, how: str,
                 pairs: str) -> pd.DataFrame:
     """The pairs' frame: Holm's adjustment across the pairs, verdicts and reasons added."""
     adjusted = holm([r["p_value"] for r in records])
@@ -519,7 +521,7 @@ def _pair_frame(records: list[dict[str, Any]], n_tested: int, confidence: float,
         record["p_holm"] = p_holm
         record["verdict"] = None if p_holm is None else (
             "ahead" if p_holm < ALPHA else "indistinguishable")
-        record["reason"] = "; ".join(_verdict_reason(record, n_tested, confidence)
+        record["reason"] = "; ".join(_verdict_reason(record, tested, confidence)
                                      + record["reason"]) or None
     out = pd.DataFrame(records, columns=list(PAIR_COLUMNS))
     for name in ("p_value", "p_holm"):
@@ -572,16 +574,35 @@ def smallest_p(n_tasks: int) -> float:
     return 2 / (PERMUTATION_RESAMPLES + 1)
 
 
+def smallest_holm_p(n_tasks: int, tested: Sequence[int]) -> float:
+    """The smallest Holm-adjusted p a pair on ``n_tasks`` shared tasks can get when the pairs
+    tested share ``tested`` tasks (one entry per pair, this one included).
+
+    Holm's adjusted p of any pair is at least len(tested) × the smallest raw p of all (its
+    first step) and at least its own raw p (its last), so the floor is the larger of
+    len(tested) × the smallest :func:`smallest_p` of the pairs and this pair's own.
+
+    Examples
+    --------
+    >>> smallest_holm_p(3, [3, 3, 3]), smallest_holm_p(6, [20, 20, 6])
+    (0.75, 0.03125)
+    """
+    floor = len(tested) * min(smallest_p(n) for n in tested)
+    return min(1.0, max(smallest_p(n_tasks), floor))
+
+
 #: The fewest tasks with which the sign-flip test can reach p < α at all (2 / 2^6 with α =
 #: 0.05): the normal approximation's smaller answers would promise what the test cannot give.
 MIN_TASKS_FOR_SIGNIFICANCE = next(n for n in range(1, PERMUTATION_EXACT_MAX_TASKS + 2)
                                   if smallest_p(n) < ALPHA)
 
 
-def _verdict_reason(record: dict[str, Any], n_pairs: int, confidence: float) -> list[str]:
+def _verdict_reason(record: dict[str, Any], tested: list[int], confidence: float
+                    ) -> list[str]:
     p = record["p_holm"]
     if p is None:
         return []
+    n_pairs = len(tested)
     family = f"Holm-adjusted over {n_pairs} pair(s)"
     if record["verdict"] == "ahead":
         return [f"{fmt.pval(p)}, below {ALPHA:g} ({family})"]
@@ -590,11 +611,10 @@ def _verdict_reason(record: dict[str, Any], n_pairs: int, confidence: float) -> 
         text += (f"; the unadjusted {fmt.pct(confidence)} interval excludes 0, but the adjusted "
                  "test does not reject")
     n = record["n_tasks"]
-    smallest = smallest_p(n)
-    if smallest * n_pairs >= ALPHA:  # (Holm's smallest: n_pairs × the smallest p)
+    if (floor := smallest_holm_p(n, tested)) >= ALPHA:
         text += (f"; with {n} tasks the smallest this test can give is "
-                 f"{fmt.pval(min(1, smallest))}, {fmt.pval(min(1, smallest * n_pairs))} after "
-                 f"Holm over {n_pairs} pair(s), so 'ahead' was out of reach")
+                 f"{fmt.pval(smallest_p(n))}, {fmt.pval(floor)} after Holm over {n_pairs} "
+                 "pair(s), so 'ahead' was out of reach")
     return [text]
 
 

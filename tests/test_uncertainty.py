@@ -31,6 +31,7 @@ from teamforge_analysis.uncertainty import (
     leaderboard_uncertainty,
     pairwise_comparisons,
     score_intervals,
+    smallest_holm_p,
 )
 
 MODEL_KEYS = ["model", "score", "n_tasks", "ci95", "rank", "rank_ci95", "run_se",
@@ -259,6 +260,29 @@ def test_pairs_use_holm_over_the_reported_pairs(make_data: MakeData,
         assert (pairs["verdict"] == np.where(pairs["p_holm"] < 0.05, "ahead",
                                              "indistinguishable")).all()
         assert (pairs["difference"] >= 0).all()
+
+
+def test_out_of_reach_uses_holm_floor_of_each_pair() -> None:
+    """Holm's adjusted p of a pair is at least the pairs' count times the smallest p of all
+    and at least its own p: a pair on 6 tasks beside pairs on 20 can be ahead at p = 2/2^6,
+    and no output may say that no pair could be (invented data: 4 models, 20 tasks, model D
+    has 6 of them)."""
+    tasks = [f"e{k:02d}" for k in range(10)] + [f"h{k:02d}" for k in range(10)]
+    kept = {"e00", "e01", "e02", "h00", "h01", "h02"}
+    results = pd.DataFrame([
+        {"model": m, "task": t, "score": round(0.9 - 0.1 * i - 0.001 * j, 4)}
+        for i, m in enumerate("ABCD") for j, t in enumerate(tasks) if m != "D" or t in kept])
+    models = pd.DataFrame({"model": list("ABCD"), "params_b": [5.0, 10.0, 15.0, 20.0]})
+    tasks_frame = pd.DataFrame({"task": tasks, "difficulty": ["easy"] * 10 + ["hard"] * 10,
+                                "pass_threshold": 0.5})
+    document = analyze(Dataset.from_frames(results, models, tasks_frame)).document
+    pairs = document["leaderboard_uncertainty"]["pairs"]
+    last = next(p for p in pairs if p["n_tasks"] == 6)
+    assert last["p_holm"] == pytest.approx(2 / 2**6) and last["verdict"] == "ahead"
+    assert "out of reach" not in " ".join(p["reason"] or "" for p in pairs)
+    assert "can be 'ahead' whatever the scores" not in to_markdown(document)
+    assert smallest_holm_p(6, [20, 20, 6]) == pytest.approx(2 / 2**6)
+    assert smallest_holm_p(6, [6, 6, 6]) == pytest.approx(3 * 2 / 2**6)
 
 
 def test_adjacent_pairs_follow_the_ranking(make_data: MakeData,
