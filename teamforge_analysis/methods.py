@@ -111,8 +111,9 @@ def _power() -> str:
         "the sign-flip test can reach α. It is null, with a `reason`, when the pair's shared "
         "tasks include no level with two or more tasks (the bootstrap's rule: the d_t then "
         "spread across levels, not across tasks drawn from a level, and say nothing of how more "
-        "tasks would vary), with fewer than two shared tasks, when the d_t average 0 or do not "
-        f"vary, or when more than {unc.MAX_TASKS_REPORTED:,} tasks would be needed.\n\n"
+        "tasks would vary), with fewer than two shared tasks, when the d_t average 0 (within "
+        f"rounding), or when more than {unc.MAX_TASKS_REPORTED:,} tasks would be needed; the "
+        "same d_t on every task needs the fewest.\n\n"
         "**Run noise.** `run_se` and `run_se_ci95` (see Repeated runs) give the run-to-run part "
         "alone, the tasks held fixed, so that the two sources of uncertainty can be compared."
     )

@@ -423,8 +423,8 @@ def pairwise_comparisons(dataset: Dataset, *, pairs: str = "adjacent",
     (the bootstrap's rule too): then each task is its level's only one, the SD of the
     differences is a spread of levels, not of tasks sampled within a level, and more tasks
     would mean more tasks per level, whose spread these data cannot show (the bundled data's
-    case); also with fewer than two shared tasks, or differences that average 0 or do not
-    vary.
+    case); also with fewer than two shared tasks, or differences that average 0 (within
+    rounding). The same difference on every task needs the fewest, 6.
 
     Parameters
     ----------
@@ -538,6 +538,10 @@ NO_TASK_SPREAD = ("no power estimate: no level has two or more shared tasks, so 
                   "say nothing of how more tasks would vary")
 
 
+#: Relative size below which a mean or SD of per-task differences is rounding noise.
+_RELATIVE_ZERO = 1e-12
+
+
 def _tasks_for_power(d: np.ndarray, sampled: bool, reasons: list[str]) -> int | None:
     """Tasks for 80% power, or None with the reason added to ``reasons``; ``sampled`` says
     whether some level has two or more of the pair's shared tasks."""
@@ -548,10 +552,13 @@ def _tasks_for_power(d: np.ndarray, sampled: bool, reasons: list[str]) -> int | 
         reasons.append(NO_TASK_SPREAD)
         return None
     mean, sd = float(d.mean()), float(d.std(ddof=1))
-    if mean == 0 or sd == 0:
-        reasons.append("no power estimate: the per-task differences "
-                       + ("average 0" if mean == 0 else "do not vary"))
+    # Compared with a tolerance: equal differences leave an SD of rounding noise (1e-17),
+    # which must not decide between "none" and a number.
+    if abs(mean) <= _RELATIVE_ZERO * float(np.abs(d).max()):
+        reasons.append("no power estimate: the per-task differences average 0")
         return None
+    if sd <= _RELATIVE_ZERO * abs(mean):  # (the same difference on every task)
+        return MIN_TASKS_FOR_SIGNIFICANCE
     needed = (_Z_POWER * sd / mean) ** 2
     if needed > MAX_TASKS_REPORTED:
         reasons.append(f"no power estimate: the difference is so small against its spread "

@@ -25,6 +25,7 @@ from teamforge_analysis import Dataset, analyze, load_dataset
 from teamforge_analysis.console import print_console
 from teamforge_analysis.report import to_markdown, uncertainty_tables
 from teamforge_analysis.uncertainty import (
+    MIN_TASKS_FOR_SIGNIFICANCE,
     MODEL_COLUMNS,
     PAIR_COLUMNS,
     holm,
@@ -283,6 +284,22 @@ def test_out_of_reach_uses_holm_floor_of_each_pair() -> None:
     assert "can be 'ahead' whatever the scores" not in to_markdown(document)
     assert smallest_holm_p(6, [20, 20, 6]) == pytest.approx(2 / 2**6)
     assert smallest_holm_p(6, [6, 6, 6]) == pytest.approx(3 * 2 / 2**6)
+
+
+def test_the_same_difference_on_every_task_needs_the_fewest_tasks() -> None:
+    """A pair whose per-task differences are all equal has an SD of rounding noise (0 or
+    1e-17 by the scores' binary digits): both pairs below get the fewest tasks the test
+    allows, not one of them None (invented data: each model 0.03 above the next)."""
+    tasks = ["e1", "e2", "h1", "h2"]
+    base = [0.31, 0.57, 0.29, 0.73]
+    results = pd.DataFrame([{"model": m, "task": t, "score": round(b + 0.03 * i, 2)}
+                            for i, m in enumerate(["m1", "m2", "m3"])
+                            for t, b in zip(tasks, base, strict=True)])
+    models = pd.DataFrame({"model": ["m1", "m2", "m3"], "params_b": [1.0, 2.0, 3.0]})
+    frame = pd.DataFrame({"task": tasks, "difficulty": ["easy", "easy", "hard", "hard"],
+                          "pass_threshold": 0.5})
+    pairs = pairwise_comparisons(Dataset.from_frames(results, models, frame))
+    assert pairs["tasks_for_80_power"].tolist() == [MIN_TASKS_FOR_SIGNIFICANCE] * 2
 
 
 def test_adjacent_pairs_follow_the_ranking(make_data: MakeData,
