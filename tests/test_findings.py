@@ -304,6 +304,12 @@ def test_step_level_means_say_their_n_where_models_differ(make_data: MakeData) -
     f = step_efficiency(steps_data(make_data, steps))
     assert "Mean steps per model go from 10.00 (easy, n = 6) to 30.00 (medium, n = 5) to " \
         "33.50 (hard, n = 6)." in f.text
+    assert "(these data have 5 models with steps on every level it compares)" in f.text
+    # Each level lacks a different model: five models a level, but not the same five.
+    rotated = [(10, 30, 30 + k) for k in range(1, 7)]
+    rotated[:3] = [(10, None, 31), (None, 30, 32), (10, 30, None)]
+    assert "(easy, n = 5) to 30.00 (medium, n = 5) to" in step_efficiency(
+        steps_data(make_data, rotated)).text
     same = step_efficiency(steps_data(make_data, [(10, 30, 30 + k) for k in range(1, 7)]))
     assert "Mean steps per model go from 10.00 (easy) to 30.00 (medium) to 33.50 (hard)." \
         in same.text

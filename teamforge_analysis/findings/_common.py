@@ -420,9 +420,10 @@ def verdict_sentence(verdict: Verdict, reason: str) -> str:
     return f"Verdict: {verdict.replace('_', ' ')}, because {reason}."
 
 
-def settle_sentence(settle: SettleResult, about: str = "") -> str:
+def settle_sentence(settle: SettleResult, about: str = "", of: str = "") -> str:
     """What data would settle the claim, in one sentence; ``about`` names the part of the rule
-    it is computed for, where that is not all of it."""
+    it is computed for, where that is not all of it; ``of`` qualifies the units these data
+    have where the rule counts only some ("with steps on every level it compares")."""
     if settle.min_n_attainable is None and settle.n_for_80_power is None:
         return f"What data would settle it cannot be said: {settle.reason}."
     parts = []
@@ -437,5 +438,5 @@ def settle_sentence(settle: SettleResult, about: str = "") -> str:
         parts.append(f"no power estimate ({settle.reason})")
     unit = settle.unit[:-1] if settle.n_observed == 1 else settle.unit
     return (f"What data would settle it{about}: {'; '.join(parts)} (these data have "
-            f"{settle.n_observed} {unit}).")
+            f"{settle.n_observed} {unit}{of}).")
 

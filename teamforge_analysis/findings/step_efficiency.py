@@ -117,7 +117,9 @@ class StepEfficiency(Definition):
         in_d = [g for g in gaps if g["level"] in (*levels[:2], *levels[-2:])]
         if left_out := left_out_sentence(in_d, "Without mean steps on a level d uses, left out"):
             sentences.append(left_out)
-        sentences.append(settle_sentence(settle))
+        # (the rule counts the models with a d; the data may have more)
+        of = "" if len(d) == len(means) else " with steps on every level it compares"
+        sentences.append(settle_sentence(settle, of=of))
         return self.result(dataset, statistics, verdict, reason, sentences)
 
     def input_frame(self, dataset: Dataset) -> pd.DataFrame:
@@ -209,8 +211,9 @@ def _effect_sentence(effect: MeanDifferenceResult, first: str, last: str,
 def _level_means_sentence(mean_steps: dict[str, float | None], means: pd.DataFrame,
                           levels: list[str]) -> str:
     """The level means in order; each with its n where the levels average different models."""
-    counts = {lvl: int(means[lvl].notna().sum()) for lvl in levels}
-    same = len(set(counts.values())) == 1
+    known = means[levels].notna()
+    counts = known.sum()
+    same = bool(known.eq(known[levels[0]], axis=0).all(axis=None))  # (the same models)
     return "Mean steps per model go from " + " to ".join(
         f"{fmt.steps(mean_steps[lvl])} ({lvl}{'' if same else f', n = {counts[lvl]}'})"
         for lvl in levels) + "."
