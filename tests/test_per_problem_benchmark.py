@@ -111,6 +111,18 @@ def test_a_model_missing_a_task_is_named_where_it_is_left_out(tmp_path: Path) ->
             "task p0300).") in boundary.text
 
 
+def test_a_model_of_unknown_size_missing_a_task_is_named_once(tmp_path: Path) -> None:
+    # model-31 has no known size (the last five do not) and no result on p0300, a hard
+    # problem: finding 1 names it for Kendall's W, which ranks models of unknown size too,
+    # and finding 4 names it once, without a pass status, not again for its unknown size.
+    folder = remove_results(write_per_problem(tmp_path / "unknown"), [("model-31", "p0300")])
+    result = analyze(folder)
+    scale, boundary = (result.finding(i) for i in ("scale_vs_difficulty", "hard_task_boundary"))
+    assert ("Of unknown size and without a score on a level, left out of Kendall's W too: "
+            "model-31 (no result on hard task p0300).") in scale.text
+    assert boundary.text.count("model-31") == 1
+
+
 def test_many_models_left_out_are_named_a_few_and_counted(tmp_path: Path) -> None:
     # Models 00-11 lack p0001 (easy) and model-00 also two hard problems: 12 models left out.
     cells = [(f"model-{i:02d}", "p0001") for i in range(12)]

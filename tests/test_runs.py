@@ -488,7 +488,7 @@ def test_cells_whose_majority_flag_disagrees_with_their_mean_score_are_listed() 
     assert stats["aggregated_flag_disagreements"] == [
         {"model": "a", "task": "t", "mean_score": pytest.approx((0.9 + 0.65 + 0.6) / 3),
          "pass_threshold": 0.7, "majority_passed": False}]
-    assert "majority of runs passing disagrees" in finding.text
+    assert "majority of the runs with a passed flag disagrees" in finding.text
 
 
 def test_runs_without_a_passed_column_pass_by_score_against_threshold() -> None:

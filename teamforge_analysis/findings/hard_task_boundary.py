@@ -178,7 +178,8 @@ def _sentences(stats: dict[str, Any], n_hard: int, judged: list[str],
                 f"even the most extreme split by size gives p = "
                 f"{fmt.p(test.min_attainable_p)}, so no outcome could reach "
                 f"p < {ALPHA:g}.")
-    if without := stats["models_without_size"]:
+    no_status = {g["model"] for g in stats["left_out_of_levels"]}  # (named above already)
+    if without := [m for m in stats["models_without_size"] if m not in no_status]:
         sentences.append("Left out for unknown size: "
                          f"{fmt.names(without, at_most=MAX_NAMED_MODELS)}.")
     if flags := stats["inconsistent_flags"]:
@@ -189,7 +190,8 @@ def _sentences(stats: dict[str, Any], n_hard: int, judged: list[str],
     if disagreements := stats["aggregated_flag_disagreements"]:
         sentences.append(
             f"Warning: for {len(disagreements)} cell{'s' if len(disagreements) != 1 else ''}, "
-            "the majority of runs passing disagrees with the mean score against the threshold "
+            "the majority of the runs with a passed flag disagrees with the mean score against "
+            "the threshold "
             "(listed in aggregated_flag_disagreements).")
     return sentences
 

@@ -291,12 +291,18 @@ def _sentences(statistics: dict[str, Any], evidence: _ScaleEvidence, robust: _Ro
     if without := statistics["models_without_size"]:
         sentences.append("Left out for unknown size: "
                          f"{fmt.names(without, at_most=MAX_NAMED_MODELS)}.")
-    # (models of unknown size are out of every correlation already: named once, above)
-    gaps = [g for g in statistics["left_out_of_levels"] if g["model"] not in set(without)]
-    if left_out := left_out_sentence(
-            gaps, "Without a score on a level, left out of that level's correlation"
-                  + (" and of Kendall's W" if robust.concordance.w is not None else "")):
-        sentences.append(left_out)
+    # Models of unknown size are out of every correlation already (named above), but
+    # Kendall's W ranks every model with a score on each level.
+    with_w = robust.concordance.w is not None
+    gaps = statistics["left_out_of_levels"]
+    for models, lead in (
+            ([g for g in gaps if g["model"] not in set(without)],
+             "Without a score on a level, left out of that level's correlation"
+             + (" and of Kendall's W" if with_w else "")),
+            ([g for g in gaps if g["model"] in set(without)] if with_w else [],
+             "Of unknown size and without a score on a level, left out of Kendall's W too")):
+        if left_out := left_out_sentence(models, lead):
+            sentences.append(left_out)
     return sentences
 
 
