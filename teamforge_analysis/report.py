@@ -323,7 +323,8 @@ def _pairs_note(section: dict[str, Any]) -> str:
     return (
         f"{chosen}; p from a paired sign-flip permutation of per-task weighted differences, "
         f"Holm-adjusted across the {_count(tested, 'pair')} compared"
-        + (f" ({_count(untested, 'pair')} without a shared task have no p)" if untested else "")
+        + (f" ({_count(untested, 'pair')} without a shared task "
+           f"{'has' if untested == 1 else 'have'} no p)" if untested else "")
         + f"; 'ahead' iff the Holm p < {fmt.ALPHA:g}. The intervals are not adjusted. Tasks "
         "for 80% power: approximate, at the observed per-task difference."
         + _no_power(pairs) + _too_few_tasks(pairs)
@@ -344,9 +345,13 @@ def _no_power(pairs: list[dict[str, Any]]) -> str:
     why = Counter(part.removeprefix(prefix) for c in pairs
                   if c["tasks_for_80_power"] is None and c["reason"]
                   for part in c["reason"].split("; ") if part.startswith(prefix))
-    return "".join(f" Tasks for 80% power n/a for "
-                   f"{'all' if n == len(pairs) else f'{n} of the'} {_count(len(pairs), 'pair')}: "
-                   f"{reason}." for reason, n in why.items())
+    def which(n: int) -> str:
+        if n < len(pairs):
+            return f"{n} of the {_count(len(pairs), 'pair')}"
+        return "the one pair" if n == 1 else f"all {_count(n, 'pair')}"
+
+    return "".join(f" Tasks for 80% power n/a for {which(n)}: {reason}."
+                   for reason, n in why.items())
 
 
 def _too_few_tasks(pairs: list[dict[str, Any]]) -> str:

@@ -385,12 +385,12 @@ def test_step_blank_cells_are_left_out_of_the_level_means(make_data: MakeData) -
     assert by_model["m00"]["easy"] == pytest.approx(20)  # e2's steps, its weight scaled to 1
     assert by_model["m03"]["easy"] == pytest.approx((0.1 * 10 + 0.3 * 23) / 0.4)
     assert by_model["m01"]["easy"] is None and by_model["m02"]["hard"] is None
-    assert "steps blank on all 2 easy tasks" in by_model["m01"]["reason"]
+    assert "steps blank on both easy tasks" in by_model["m01"]["reason"]
     assert "no result on hard task hd" in by_model["m02"]["reason"]
     assert f.statistics["cells_without_steps"] == 3
     assert f.statistics["paired_test"]["n"] == 6  # the 8 models but m01 and m02
     assert "3 cells without steps are left out" in f.text
-    assert ("Without mean steps on a level d uses, left out: m01 (steps blank on all 2 easy "
+    assert ("Without mean steps on a level d uses, left out: m01 (steps blank on both easy "
             "tasks) and m02 (no result on hard task hd)." in f.text)
     assert_clean(f)
 

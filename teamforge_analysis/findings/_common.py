@@ -294,6 +294,7 @@ def gap_records(dataset: Dataset, gaps: pd.DataFrame, value: str) -> list[dict[s
     for gap in gaps.to_dict("records"):
         level, tasks, n_level = gap["level"], gap["tasks"], int(sizes[gap["level"]])
         some = (f"{level} task {tasks[0]}" if len(tasks) == 1 else
+                f"both {level} tasks" if len(tasks) == n_level == 2 else
                 f"all {n_level} {level} tasks" if len(tasks) == n_level else
                 f"{len(tasks)} {level} tasks")
         reason = {"no result": f"no result on {some}",
