@@ -233,7 +233,7 @@ def _read_parquet(raw: bytes, table: Table, file: str) -> tuple[Input | None, li
         # (an unknown column is only named in a warning: its cells are never looked at)
         known = name.strip() in table.by_name
         inp.cells.append(_parquet_cells(column) if plain and known else None)
-        if not plain and name in table.by_name:  # (the rules across files then wait)
+        if not plain and known:  # (the rules across files then wait)
             inp.add(f"has Parquet type {show(kind)}, not text, a number or a boolean", None,
                     name)
     del data  # (what the cells do not use of the decoded table goes back to the system,

@@ -44,6 +44,7 @@ FILE_LEVEL = {
     "results_nul_byte_other_files_checked", "steps_json_reward_nan_and_out_of_range",
     "steps_parquet_no_rows", "steps_parquet_reward_list", "steps_parquet_reward_nan",
     "steps_parquet_reward_struct", "steps_parquet_reward_timestamp", "steps_parquet_model_binary",
+    "steps_parquet_spaced_name_list",
 }
 FRAME_CASES = sorted(set(os.listdir(BAD_CORPUS)) - FILE_LEVEL - {"README.md"})
 _FILE = re.compile(r"\b(results|models|tasks|steps)\.(csv|jsonl|parquet)\b")
