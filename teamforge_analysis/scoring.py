@@ -24,6 +24,7 @@ __all__ = [
     "leaderboard",
     "level_gaps",
     "level_scores",
+    "level_scores_with_gaps",
     "level_task_weights",
     "score_matrix",
     "task_weights",
@@ -192,6 +193,13 @@ def level_gaps(dataset: Dataset, value: str = "score", *,
     >>> level_gaps(load_dataset()).empty
     True
     """
+    return level_scores_with_gaps(dataset, value, skip_blank=skip_blank)[1]
+
+
+def level_scores_with_gaps(dataset: Dataset, value: str = "score", *,
+                           skip_blank: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`level_scores` and :func:`level_gaps` from one models × tasks table (a finding
+    that reports both builds it once)."""
     inputs = _LevelInputs.of(dataset, value)
     scores = _level_scores(inputs, dataset.levels, skip_blank)
     rows = []
@@ -204,7 +212,7 @@ def level_gaps(dataset: Dataset, value: str = "score", *,
                       "zero weight" if skip_blank and not blank.all() else "blank")
             rows.append((inputs.models[i], level, reason,
                          list(names[absent if absent.any() else blank])))
-    return pd.DataFrame(rows, columns=["model", "level", "reason", "tasks"])
+    return scores, pd.DataFrame(rows, columns=["model", "level", "reason", "tasks"])
 
 
 class _LevelInputs:

@@ -12,7 +12,7 @@ import pandas as pd
 from .. import _fmt as fmt
 from ..dataset import Dataset
 from ..inference import SizeTestResult, settle_size_test, size_test, size_verdict
-from ..scoring import level_gaps, level_scores, level_task_weights
+from ..scoring import level_scores_with_gaps, level_task_weights
 from ..stats import finite_or_none
 from ..tables import (
     MAX_TABLE_MODELS,
@@ -85,7 +85,8 @@ class HardTaskBoundary(Definition):
         level_threshold = float((within.loc[list(hard_tasks), "weight"]
                                  * pd.Series(thresholds)).sum())
         models = sorted(dataset.results["model"].unique())
-        on_level = level_scores(dataset, "score")[hardest].reindex(models)
+        scores, gaps = level_scores_with_gaps(dataset, "score")
+        on_level = scores[hardest].reindex(models)
         passed_all = (on_level >= level_threshold).where(on_level.notna())
         passed = {m: (None if pd.isna(v) else bool(v)) for m, v in passed_all.items()}
         sizes = model_sizes(dataset, size_column).reindex(models)
@@ -94,7 +95,6 @@ class HardTaskBoundary(Definition):
         passing = [size_of[m] for m in judged if passed[m]]
         failing = [size_of[m] for m in judged if not passed[m]]
         test = size_test(passing, failing)
-        gaps = level_gaps(dataset, "score")
         settle = settle_size_test(passing, failing)
         statistics: dict[str, Any] = {
             "hardest_level": hardest,

@@ -20,7 +20,7 @@ from ..inference import (
     min_attainable_correlation_p,
     settle_correlation,
 )
-from ..scoring import level_gaps
+from ..scoring import level_scores_with_gaps
 from ..stats import (
     CORRELATION_MIN_N,
     CorrelationResult,
@@ -100,12 +100,12 @@ class ScaleVsDifficulty(Definition):
 
     def compute(self, dataset: Dataset, *, size_column: str = "params_b") -> Finding:
         sizes = model_sizes(dataset, size_column)
-        means = difficulty_means(dataset, "score")
+        means, gaps = level_scores_with_gaps(dataset, "score")
         levels = list(means.columns)
         statistics: dict[str, Any] = {
             "size_column": size_column,
             "models_without_size": sorted(sizes.index[sizes.isna()]),
-            "left_out_of_levels": gap_records(dataset, level_gaps(dataset, "score"), "score"),
+            "left_out_of_levels": gap_records(dataset, gaps, "score"),
             "by_difficulty": {},
             "hardest": levels[-1] if len(levels) >= 2 else None,
             "easiest": levels[0] if len(levels) >= 2 else None,

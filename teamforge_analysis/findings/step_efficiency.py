@@ -10,7 +10,7 @@ import pandas as pd
 from .. import _fmt as fmt
 from ..dataset import Dataset
 from ..inference import MeanDifferenceResult, mean_difference_interval, settle_paired
-from ..scoring import level_gaps
+from ..scoring import level_scores_with_gaps
 from ..stats import finite_or_none, paired_wilcoxon
 from ..tables import MAX_TABLE_MODELS, Table, more_models_note
 from ._common import (
@@ -18,7 +18,6 @@ from ._common import (
     Definition,
     Finding,
     Verdict,
-    difficulty_means,
     gap_records,
     left_out_sentence,
     missing_measure,
@@ -66,9 +65,9 @@ class StepEfficiency(Definition):
     def compute(self, dataset: Dataset) -> Finding:
         if (missing := missing_measure(dataset, "steps")) is not None:
             return self.not_computable(dataset, missing)
-        means = difficulty_means(dataset, "steps", skip_blank=True)
+        means, gap_frame = level_scores_with_gaps(dataset, "steps", skip_blank=True)
         levels = list(means.columns)
-        gaps = gap_records(dataset, level_gaps(dataset, "steps", skip_blank=True), "steps")
+        gaps = gap_records(dataset, gap_frame, "steps")
         blank = int(dataset.results["steps"].isna().sum())
         statistics: dict[str, Any] = {
             "mean_steps": {lvl: finite_or_none(means[lvl].mean()) for lvl in levels},
