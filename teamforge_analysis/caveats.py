@@ -88,7 +88,6 @@ def _weights(dataset: Dataset) -> str | None:
     return None
 
 
-
 def _zero_weight_levels(dataset: Dataset) -> str | None:
     """A level whose task weights are all zero has no weighted mean: its level score weighs
     its tasks equally instead (:func:`.scoring.level_task_weights`), which the reader must

@@ -273,8 +273,7 @@ def missing_measure(dataset: Dataset, column: str) -> str | None:
             "which the data do not have")
 
 
-def difficulty_means(dataset: Dataset, value: str = "score", *,
-                     skip_blank: bool = False) -> pd.DataFrame:
+def difficulty_means(dataset: Dataset, value: str = "score") -> pd.DataFrame:
     """Per model, ``value`` on each level: :func:`.scoring.level_scores`.
 
     Examples
@@ -283,7 +282,7 @@ def difficulty_means(dataset: Dataset, value: str = "score", *,
     >>> difficulty_means(load_dataset(), "steps").loc["gemma2-9b-it"].tolist()
     [18.0, 30.0, 40.0]
     """
-    return level_scores(dataset, value, skip_blank=skip_blank)
+    return level_scores(dataset, value)
 
 
 def gap_records(dataset: Dataset, gaps: pd.DataFrame, value: str) -> list[dict[str, Any]]:
